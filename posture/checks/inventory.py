@@ -1,0 +1,99 @@
+"""The inventory: what one poll read from one cluster, as plain data.
+
+The collector (``clusters.collector``) produces it; the rules engine
+(``posture.checks.evaluate``) consumes it; ``posture scan`` builds one from manifest files.
+Objects are Kubernetes objects as parsed JSON dicts, exactly as the API server sent them:
+everything in here is untrusted text.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+KubeObject = dict[str, Any]
+
+# The resources the collector reads, by the name used in coverage and in checks' `needs`.
+RESOURCES: tuple[str, ...] = (
+    "nodes",
+    "namespaces",
+    "pods",
+    "replicasets",
+    "deployments",
+    "statefulsets",
+    "daemonsets",
+    "jobs",
+    "cronjobs",
+    "services",
+    "networkpolicies",
+    "serviceaccounts",
+    "roles",
+    "rolebindings",
+    "clusterroles",
+    "clusterrolebindings",
+    "vulnerabilityreports",
+)
+
+CoverageState = Literal["read", "forbidden", "error", "absent"]
+
+
+class Coverage(TypedDict):
+    """Whether one resource could be read: ``absent`` means the API does not exist there
+    (e.g. no Trivy Operator CRDs), which is not an error."""
+
+    state: CoverageState
+    message: str
+    count: int
+
+
+class Workload(TypedDict):
+    """A pod-owning workload (or a bare pod), with its pod template and its live pods' count.
+
+    ``kind`` is the top owner: Deployment (pods via ReplicaSet), CronJob (via Job), StatefulSet,
+    DaemonSet, Job, ReplicaSet, ReplicationController, or Pod for a bare pod. ``template`` is a
+    Pod-shaped dict (``metadata`` + ``spec``) taken from the owner's pod template when the owner
+    could be read, else from one of its pods.
+    """
+
+    kind: str
+    namespace: str
+    name: str
+    labels: dict[str, str]
+    template: KubeObject
+    pods: int
+
+
+class Inventory(TypedDict):
+    """Everything one poll read. ``version`` is the ``/version`` body (``gitVersion`` etc.)."""
+
+    version: dict[str, Any]
+    nodes: list[KubeObject]
+    namespaces: list[KubeObject]
+    workloads: list[Workload]
+    services: list[KubeObject]
+    networkpolicies: list[KubeObject]
+    serviceaccounts: list[KubeObject]
+    roles: list[KubeObject]
+    rolebindings: list[KubeObject]
+    clusterroles: list[KubeObject]
+    clusterrolebindings: list[KubeObject]
+    vulnerabilityreports: list[KubeObject]
+    coverage: dict[str, Coverage]
+
+
+def empty_inventory() -> Inventory:
+    """Return an inventory with nothing read (every resource ``absent``)."""
+    return Inventory(
+        version={},
+        nodes=[],
+        namespaces=[],
+        workloads=[],
+        services=[],
+        networkpolicies=[],
+        serviceaccounts=[],
+        roles=[],
+        rolebindings=[],
+        clusterroles=[],
+        clusterrolebindings=[],
+        vulnerabilityreports=[],
+        coverage={r: Coverage(state="absent", message="", count=0) for r in RESOURCES},
+    )
