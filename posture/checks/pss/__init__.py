@@ -1,0 +1,32 @@
+"""Pod Security Standards, evaluated exactly as upstream Pod Security Admission does.
+
+``evaluate(obj, level, version)`` checks a Pod, a pod-owning workload or a bare pod-shaped dict
+against ``privileged``, ``baseline`` or ``restricted`` at a policy version (``v1.N`` or
+``latest``) and reports each failed control under upstream's check id.
+"""
+
+from posture.checks.pss.evaluator import (
+    CONTROLS,
+    LEVELS,
+    NEWEST_VERSION,
+    Level,
+    PSSResult,
+    Violation,
+    controls,
+    effective_version,
+    evaluate,
+    pod_template,
+)
+
+__all__ = [
+    "CONTROLS",
+    "LEVELS",
+    "NEWEST_VERSION",
+    "Level",
+    "PSSResult",
+    "Violation",
+    "controls",
+    "effective_version",
+    "evaluate",
+    "pod_template",
+]

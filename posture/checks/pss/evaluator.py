@@ -1,0 +1,167 @@
+"""Evaluate a pod, or a workload's pod template, against a Pod Security Standards level.
+
+Versions resolve as upstream's check registry does: ``latest`` and any ``v1.N`` newer than the
+newest policy revision evaluate as that newest revision; each check runs the revision registered
+for the greatest version not above the one asked for; at the restricted level a restricted check
+replaces the baseline checks it overrides. Plans are computed once per (level, version).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Final, Literal
+
+from posture.checks.pss.controls import CHECKS, CheckFn, PodView, Revision
+
+Level = Literal["privileged", "baseline", "restricted"]
+LEVELS: Final[tuple[Level, ...]] = ("privileged", "baseline", "restricted")
+CONTROLS: Final[tuple[str, ...]] = tuple(check.id for check in CHECKS)
+
+# The newest policy version any check defines; "latest" and newer versions evaluate as this one.
+NEWEST_MINOR: Final[int] = max(check.revisions[-1].since for check in CHECKS)
+NEWEST_VERSION: Final[str] = f"v1.{NEWEST_MINOR}"
+
+# Upstream parses the minor as a 64-bit integer; 18 digits always fit.
+_VERSION = re.compile(r"v1\.(0|[1-9][0-9]{0,17})")
+
+# Where each workload kind keeps its pod template.
+_TEMPLATE_PATHS: Final[Mapping[str, tuple[str, ...]]] = {
+    "Deployment": ("spec", "template"),
+    "StatefulSet": ("spec", "template"),
+    "DaemonSet": ("spec", "template"),
+    "ReplicaSet": ("spec", "template"),
+    "ReplicationController": ("spec", "template"),
+    "Job": ("spec", "template"),
+    "PodTemplate": ("template",),
+    "CronJob": ("spec", "jobTemplate", "spec", "template"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One control a pod fails: upstream's check id and its reason with detail."""
+
+    control: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class PSSResult:
+    """The verdict for one pod at one level and effective policy version."""
+
+    allowed: bool
+    level: Level
+    version: str
+    violations: tuple[Violation, ...]
+
+
+def effective_version(version: str) -> str:
+    """Return the policy version that ``version`` evaluates as, e.g. ``v1.37`` for ``latest``.
+
+    Raise ValueError for anything that is not ``latest`` or ``v1.<minor>``.
+    """
+    return f"v1.{_minor(version)}"
+
+
+def controls(level: str, version: str) -> tuple[str, ...]:
+    """Return the ids of the checks that run for ``level`` at ``version``, in evaluation order."""
+    return tuple(control for control, _ in _plan(level, version)[2])
+
+
+def evaluate(obj: Mapping[str, Any], level: str, version: str) -> PSSResult:
+    """Evaluate a Pod, a pod-owning workload or a bare pod-shaped dict against a PSS level.
+
+    Raise ValueError for an unknown level, a malformed version, an unsupported kind, or an object
+    whose pod spec does not have the Kubernetes shape.
+    """
+    known_level, effective, plan = _plan(level, version)
+    metadata, spec = pod_template(obj)
+    if not plan:
+        return PSSResult(allowed=True, level=known_level, version=effective, violations=())
+    try:
+        pod = PodView(metadata, spec)
+        violations = []
+        for control, check in plan:
+            denial = check(pod)
+            if denial is not None:
+                reason, detail = denial
+                violations.append(Violation(control, f"{reason} ({detail})" if detail else reason))
+    except (AttributeError, TypeError) as exc:
+        # A field of the wrong type (a list where a mapping belongs, ...): the API server would
+        # have refused the object, so there is no upstream verdict to reproduce.
+        raise ValueError(f"malformed pod spec: {exc}") from exc
+    return PSSResult(
+        allowed=not violations,
+        level=known_level,
+        version=effective,
+        violations=tuple(violations),
+    )
+
+
+def pod_template(obj: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+    """Return the pod ``metadata`` and ``spec`` of a Pod, a workload or a bare pod-shaped dict."""
+    if not isinstance(obj, Mapping):
+        raise ValueError(f"expected a Kubernetes object, got {type(obj).__name__}")
+    kind = obj.get("kind")
+    pod: Any = obj
+    if kind is not None and kind != "Pod":
+        path = _TEMPLATE_PATHS.get(kind) if isinstance(kind, str) else None
+        if path is None:
+            raise ValueError(f"kind {kind!r} has no pod template")
+        for key in path:
+            pod = pod.get(key) if isinstance(pod, Mapping) else None
+        if pod is None:
+            raise ValueError(f"{kind} has no pod template at {'.'.join(path)}")
+    if not isinstance(pod, Mapping):
+        raise ValueError("pod template is not a mapping")
+    metadata = pod.get("metadata") or {}
+    spec = pod.get("spec")
+    if not isinstance(metadata, Mapping) or not isinstance(spec, Mapping):
+        raise ValueError("a pod needs a metadata mapping and a spec mapping")
+    return metadata, spec
+
+
+def _minor(version: str) -> int:
+    if version == "latest":
+        return NEWEST_MINOR
+    match = _VERSION.fullmatch(version) if isinstance(version, str) else None
+    if match is None:
+        raise ValueError(f"invalid policy version {version!r}: expected 'latest' or 'v1.<minor>'")
+    return min(int(match.group(1)), NEWEST_MINOR)
+
+
+def _checks_at(level: Level, minor: int) -> tuple[tuple[str, CheckFn], ...]:
+    """Return (id, revision) for every check of ``level`` at ``v1.<minor>``, ordered like upstream.
+
+    Upstream runs baseline checks first, then restricted ones, each group sorted by id.
+    """
+    active: list[tuple[str, str, Revision]] = []
+    for check in CHECKS:
+        revisions = [r for r in check.revisions if r.since <= minor]
+        if revisions and (level == "restricted" or check.level == "baseline"):
+            active.append((check.level, check.id, revisions[-1]))
+    overridden = {check_id for _, _, revision in active for check_id in revision.overrides}
+    active.sort(key=lambda item: (item[0] != "baseline", item[1]))
+    return tuple(
+        (check_id, revision.check) for _, check_id, revision in active if check_id not in overridden
+    )
+
+
+_PLANS: Final[Mapping[tuple[Level, int], tuple[tuple[str, CheckFn], ...]]] = {
+    (level, minor): _checks_at(level, minor)
+    for level in ("baseline", "restricted")
+    for minor in range(NEWEST_MINOR + 1)
+}
+
+
+@lru_cache(maxsize=256)
+def _plan(level: str, version: str) -> tuple[Level, str, tuple[tuple[str, CheckFn], ...]]:
+    """Return the level, the effective version and the checks to run; cached, versions are few."""
+    if level not in LEVELS:
+        raise ValueError(f"unknown level {level!r}: expected one of {', '.join(LEVELS)}")
+    minor = _minor(version)
+    checks = () if level == "privileged" else _PLANS[(level, minor)]
+    return level, f"v1.{minor}", checks
