@@ -1,0 +1,1 @@
+"""Posture: the security posture of a fleet of Kubernetes clusters, over time."""

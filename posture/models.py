@@ -1,0 +1,136 @@
+"""What Posture learns from each poll: snapshots (one per poll) and findings (one per problem's lifetime)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+
+class SnapshotStatus(models.TextChoices):
+    """How a poll ended. ``running`` is a poll in progress (or one whose worker died)."""
+
+    RUNNING = "running", "Running"
+    OK = "ok", "OK"
+    PARTIAL = "partial", "Partial"
+    FAILED = "failed", "Failed"
+
+
+SNAPSHOT_STATUS_COLOURS = {
+    SnapshotStatus.RUNNING: "#1f5fa8",
+    SnapshotStatus.OK: "#1a7f37",
+    SnapshotStatus.PARTIAL: "#9a6700",
+    SnapshotStatus.FAILED: "#b42318",
+}
+
+
+class Trigger(models.TextChoices):
+    SCHEDULE = "schedule", "Schedule"
+    MANUAL = "manual", "Poll now"
+    COMMAND = "command", "Command line"
+    REPLAY = "replay", "History replay"
+
+
+class Snapshot(models.Model):
+    """One poll of one cluster: its outcome and aggregates. Trend charts read only these rows."""
+
+    cluster = models.ForeignKey("clusters.Cluster", on_delete=models.CASCADE,
+                                related_name="snapshots")
+    taken_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.SCHEDULE)
+    status = models.CharField(max_length=16, choices=SnapshotStatus.choices,
+                              default=SnapshotStatus.RUNNING)
+    error_kind = models.CharField(max_length=32, blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    attempt = models.PositiveSmallIntegerField(default=1)
+
+    kubernetes_version = models.CharField(max_length=128, blank=True, default="")
+    kubernetes_minor = models.CharField(max_length=16, blank=True, default="")
+    provider = models.CharField(max_length=16, blank=True, default="")
+    coverage = models.JSONField(default=dict, blank=True)
+
+    node_count = models.PositiveIntegerField(null=True, blank=True)
+    namespace_count = models.PositiveIntegerField(null=True, blank=True)
+    workload_count = models.PositiveIntegerField(null=True, blank=True)
+    pod_count = models.PositiveIntegerField(null=True, blank=True)
+    # {"os_images": {image: count}, "kubelet_minors": {minor: count}, "oldest_node_created": iso,
+    #  "runtimes": {runtime: count}}
+    node_summary = models.JSONField(default=dict, blank=True)
+    # Compact node detail (name, OS, kernel, kubelet, runtime, created); pruned after the
+    # retention window, while the aggregates above stay forever.
+    nodes = models.JSONField(null=True, blank=True)
+
+    checkset_version = models.CharField(max_length=64, blank=True, default="")
+    # {"severity": {"critical": n, ...}, "category": {"workloads": n, ...}, "not_evaluated": {...}}
+    finding_counts = models.JSONField(default=dict, blank=True)
+    open_findings = models.PositiveIntegerField(null=True, blank=True)
+    score = models.FloatField(null=True, blank=True)
+    grade = models.CharField(max_length=2, blank=True, default="")
+    category_scores = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-taken_at"]
+        indexes = [models.Index(fields=["cluster", "-taken_at"])]
+        get_latest_by = "taken_at"
+
+    def __str__(self) -> str:
+        return f"{self.cluster_id} @ {self.taken_at:%Y-%m-%d %H:%M} ({self.status})"
+
+    @property
+    def status_colour(self) -> str:
+        return SNAPSHOT_STATUS_COLOURS[SnapshotStatus(self.status)]
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status in (SnapshotStatus.OK, SnapshotStatus.PARTIAL)
+
+
+class Finding(models.Model):
+    """One distinct problem over its lifetime, keyed by the owning workload (never the pod).
+
+    Identity: (cluster, check, kind, namespace, name, container). An unchanged re-poll writes
+    nothing here; a problem that comes back after being resolved gets a new row (a reopening).
+    """
+
+    cluster = models.ForeignKey("clusters.Cluster", on_delete=models.CASCADE,
+                                related_name="findings")
+    check_id = models.CharField(max_length=96)
+    kind = models.CharField(max_length=64)
+    namespace = models.CharField(max_length=253, blank=True, default="")
+    name = models.CharField(max_length=253)
+    container = models.CharField(max_length=253, blank=True, default="")
+    severity = models.CharField(max_length=16)
+    category = models.CharField(max_length=32)
+    message = models.TextField()
+    evidence = models.JSONField(default=dict, blank=True)
+    first_seen = models.ForeignKey(Snapshot, on_delete=models.CASCADE, related_name="+")
+    first_seen_at = models.DateTimeField()
+    resolved_in = models.ForeignKey(Snapshot, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["cluster_id", "check_id", "namespace", "name", "container"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cluster", "check_id", "kind", "namespace", "name", "container"],
+                condition=Q(resolved_at__isnull=True),
+                name="one_open_finding_per_identity",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["cluster", "resolved_at"]),
+            models.Index(fields=["cluster", "check_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.check_id} {self.kind}/{self.namespace}/{self.name} {self.container}".strip()
+
+    @property
+    def identity(self) -> tuple[str, str, str, str, str]:
+        return (self.check_id, self.kind, self.namespace, self.name, self.container)
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None

@@ -1,0 +1,48 @@
+import pytest
+
+from clusters.kubeconfig import KubeconfigError, credentials
+from tests import kubeconfigs
+
+
+@pytest.mark.parametrize(("case", "text", "context", "message"), kubeconfigs.rejections(),
+                         ids=[r[0] for r in kubeconfigs.rejections()])
+def test_refuses_with_a_specific_message(case, text, context, message):
+    with pytest.raises(KubeconfigError) as refused:
+        credentials(text, context)
+    assert message in str(refused.value)
+    assert "Traceback" not in str(refused.value)
+
+
+def test_valid_kubeconfig_gives_inline_credentials():
+    creds = credentials(kubeconfigs.text(kubeconfigs.kubeconfig()))
+    assert creds.server == "https://127.0.0.1:6443"
+    assert creds.token == kubeconfigs.TOKEN
+    assert creds.ca_pem.startswith("-----BEGIN CERTIFICATE-----")
+
+
+def test_secrets_never_appear_in_repr():
+    creds = credentials(kubeconfigs.text(kubeconfigs.kubeconfig()))
+    assert kubeconfigs.TOKEN not in repr(creds)
+    assert kubeconfigs.TOKEN not in str(creds)
+
+
+def test_picks_the_named_context_among_several():
+    text = kubeconfigs.text(kubeconfigs.kubeconfig(contexts=("one", "two"), current="one"))
+    assert credentials(text).context == "one"
+    assert credentials(text, "two").context == "two"
+
+
+def test_minimal_kubeconfig_round_trips():
+    creds = credentials(kubeconfigs.text(kubeconfigs.kubeconfig(contexts=("a", "b"))), "b")
+    again = credentials(creds.to_kubeconfig())
+    assert again == creds
+
+
+def test_bytes_that_are_not_utf8_are_refused():
+    with pytest.raises(KubeconfigError, match="not UTF-8"):
+        credentials(b"\xff\xfe\x00kind: Config")
+
+
+def test_link_local_server_is_allowed_when_configured():
+    text = kubeconfigs.text(kubeconfigs.kubeconfig(server="https://169.254.10.1:6443"))
+    assert credentials(text, allow_link_local=True).server == "https://169.254.10.1:6443"

@@ -1,0 +1,90 @@
+import io
+
+import pytest
+from django.urls import reverse
+
+from clusters.models import Cluster
+from tests import kubeconfigs
+
+URL = reverse("clusters:register")
+
+
+def post(client, **data):
+    payload = {"name": "prod-eu-1", "poll_interval_minutes": "15", "action": "register"}
+    payload.update(data)
+    return client.post(URL, payload)
+
+
+def test_login_required(anon):
+    response = anon.get(URL)
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+def test_shows_the_reader_manifest(as_alice):
+    page = as_alice.get(URL).content.decode()
+    assert "kind: ClusterRole" in page
+    assert "posture-reader" in page
+
+
+def test_paste_registers_with_the_user_as_owner(as_alice, alice):
+    response = post(as_alice, kubeconfig=kubeconfigs.text(kubeconfigs.kubeconfig()))
+    cluster = Cluster.objects.get(name="prod-eu-1")
+    assert response.status_code == 302
+    assert response.url == cluster.get_absolute_url()
+    assert list(cluster.owners.all()) == [alice]
+    assert cluster.poll_interval_minutes == 15
+
+
+def test_upload_registers(as_alice):
+    upload = io.BytesIO(kubeconfigs.text(kubeconfigs.kubeconfig()).encode())
+    upload.name = "cluster.kubeconfig"
+    response = post(as_alice, kubeconfig_file=upload)
+    assert response.status_code == 302
+    assert Cluster.objects.filter(name="prod-eu-1").exists()
+
+
+@pytest.mark.parametrize(("case", "text", "context", "message"), kubeconfigs.rejections(),
+                         ids=[r[0] for r in kubeconfigs.rejections()])
+def test_each_rejection_is_shown_on_the_form(as_alice, case, text, context, message):
+    data = {"kubeconfig": text if isinstance(text, str) else text.decode()}
+    if context:
+        data["context"] = context
+    response = post(as_alice, **data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    from django.utils.html import escape
+
+    assert escape(message) in page
+    assert "Traceback" not in page
+    assert not Cluster.objects.exists()
+
+
+def test_kubeconfig_is_never_echoed_back(as_alice):
+    """A refused or half-finished form re-renders without the pasted token."""
+    text = kubeconfigs.text(kubeconfigs.kubeconfig(contexts=("one", "two"), current=None))
+    page = post(as_alice, kubeconfig=text).content.decode()
+    assert "choose one of: one, two" in page
+    assert kubeconfigs.TOKEN not in page
+    assert 'name="draft"' in page
+
+
+def test_context_picked_on_the_second_step_registers(as_alice):
+    text = kubeconfigs.text(kubeconfigs.kubeconfig(contexts=("one", "two"), current=None))
+    page = post(as_alice, kubeconfig=text)
+    draft = page.context["form"].data["draft"]
+    assert draft
+    response = post(as_alice, draft=draft, context="two")
+    assert response.status_code == 302
+    assert Cluster.objects.get(name="prod-eu-1").context == "two"
+
+
+def test_invalid_name_is_refused(as_alice):
+    page = post(as_alice, name="Prod EU!", kubeconfig=kubeconfigs.text(kubeconfigs.kubeconfig()))
+    assert "lower-case letters" in page.content.decode()
+    assert not Cluster.objects.exists()
+
+
+def test_missing_kubeconfig_is_refused(as_alice):
+    page = post(as_alice)
+    assert "Paste a kubeconfig or upload one." in page.content.decode()
