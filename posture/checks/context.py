@@ -1,0 +1,145 @@
+"""What every check function reads: the inventory, the policy, the date, and shared caches."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
+from typing import Any
+
+from posture.checks import pss
+from posture.checks.pod import PodFacts, pod_facts, template_key
+from posture.checks.policy import Policy
+from posture.checks.safe import dicts, dig, mapping, string_map, text
+
+ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"
+ENFORCE_VERSION_LABEL = "pod-security.kubernetes.io/enforce-version"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadView:
+    """A workload with its template's facts (shared with every workload of the same template)."""
+
+    kind: str
+    namespace: str
+    name: str
+    labels: dict[str, str]
+    template: dict[str, Any]
+    key: bytes
+    facts: PodFacts
+
+
+@dataclass(frozen=True, slots=True)
+class PodSecurity:
+    """A Pod Security Standards verdict for one template at one level and version."""
+
+    level: str
+    version: str
+    allowed: bool
+    violations: tuple[tuple[str, str], ...]
+
+
+class Context:
+    """The input of one evaluation, with indexes and caches built on first use."""
+
+    def __init__(self, inventory: Mapping[str, Any], policy: Policy, today: date) -> None:
+        self.inventory = inventory
+        self.policy = policy
+        self.today = today
+        self._pss: dict[tuple[bytes, str, str], PodSecurity | None] = {}
+        self._versions: dict[str, str] = {}
+        # Results several checks share (e.g. the cluster's Kubernetes support), by name.
+        self.memo: dict[str, object] = {}
+
+    def coverage(self, resource: str) -> tuple[str, str]:
+        """Return (state, message) for ``resource``; never-collected counts as ``absent``."""
+        entry = mapping(mapping(self.inventory.get("coverage")).get(resource))
+        return text(entry.get("state")) or "absent", text(entry.get("message"))
+
+    def objects(self, resource: str) -> list[dict[str, Any]]:
+        """Return the inventory's objects of ``resource`` that are dicts."""
+        return dicts(self.inventory.get(resource))
+
+    @cached_property
+    def workloads(self) -> list[WorkloadView]:
+        """Return the workloads, each template analysed once however many workloads share it."""
+        cache: dict[bytes, PodFacts] = {}
+        views = []
+        for w in self.objects("workloads"):
+            template = mapping(w.get("template"))
+            key = template_key(template)
+            facts = cache.get(key)
+            if facts is None:
+                facts = cache[key] = pod_facts(template)
+            views.append(
+                WorkloadView(
+                    kind=text(w.get("kind")) or "Pod",
+                    namespace=text(w.get("namespace")),
+                    name=text(w.get("name")),
+                    labels=string_map(w.get("labels")) or string_map(dig(template, "metadata", "labels")),
+                    template=template,
+                    key=key,
+                    facts=facts,
+                )
+            )
+        return views
+
+    @cached_property
+    def namespaces(self) -> dict[str, dict[str, Any]]:
+        """Return Namespace objects by name."""
+        return {text(dig(ns, "metadata", "name")): ns for ns in self.objects("namespaces")}
+
+    @cached_property
+    def service_accounts(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """Return ServiceAccount objects by (namespace, name)."""
+        out = {}
+        for sa in self.objects("serviceaccounts"):
+            meta = mapping(sa.get("metadata"))
+            out[(text(meta.get("namespace")), text(meta.get("name")))] = sa
+        return out
+
+    def enforcement(self, namespace: str) -> tuple[str, str]:
+        """Return the (level, version) Pod Security Admission enforces in ``namespace``.
+
+        No label means privileged. An invalid value makes admission use the strictest reading
+        (restricted, latest), so the same is done here.
+        """
+        labels = string_map(dig(self.namespaces.get(namespace), "metadata", "labels"))
+        level = labels.get(ENFORCE_LABEL)
+        if level is None:
+            level = "privileged"
+        elif level not in pss.LEVELS:
+            level = "restricted"
+        version = labels.get(ENFORCE_VERSION_LABEL, "latest")
+        return level, version
+
+    def pod_security(self, view: WorkloadView, level: str, version: str) -> PodSecurity | None:
+        """Evaluate ``view``'s template against a level, once per distinct template.
+
+        Return None when the template is too malformed to evaluate (the API server would have
+        refused it). A version the rules do not know reads as ``latest``, as admission does.
+        """
+        effective = self._versions.get(version)
+        if effective is None:
+            try:
+                effective = pss.effective_version(version)
+            except ValueError:
+                effective = pss.effective_version("latest")
+            self._versions[version] = effective
+        cache_key = (view.key, level, effective)
+        if cache_key in self._pss:
+            return self._pss[cache_key]
+        try:
+            result = pss.evaluate(view.template, level, effective)
+        except ValueError:
+            found = None
+        else:
+            found = PodSecurity(
+                level=level,
+                version=result.version,
+                allowed=result.allowed,
+                violations=tuple((v.control, v.detail) for v in result.violations),
+            )
+        self._pss[cache_key] = found
+        return found

@@ -1,0 +1,102 @@
+"""Evaluate an inventory: run every enabled check, in catalog order, deterministically."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from posture.checks.base import Check, NotEvaluated
+from posture.checks.catalog import CHECKS, CHECKSET_VERSION
+from posture.checks.context import Context
+from posture.checks.policy import Policy
+from posture.checks.results import Evaluation, Finding
+from posture.checks.safe import clip
+from posture.checks.vocabulary import Category, Severity
+
+log = logging.getLogger(__name__)
+
+
+def evaluate(
+    inventory: Mapping[str, Any], policy: Policy | None = None, today: date | None = None
+) -> Evaluation:
+    """Run the checks on ``inventory`` and return findings plus the checks that could not run.
+
+    A check whose input could not be read (coverage not ``read``) is not evaluated, never
+    passed. Same inventory, policy and day give the same findings in the same order.
+    """
+    policy = policy or Policy()
+    ctx = Context(inventory, policy, today or date.today())
+    found: dict[tuple[str, str, str, str, str], Finding] = {}
+    not_evaluated: dict[str, str] = {}
+    evaluated: list[str] = []
+    disabled: list[str] = []
+    for check in CHECKS:
+        if check.id in policy.disabled_checks:
+            disabled.append(check.id)
+            continue
+        reason = _missing_input(ctx, check)
+        if reason is None:
+            try:
+                findings = _run(ctx, check)
+            except NotEvaluated as exc:
+                reason = str(exc)
+            except Exception:
+                # One broken check must not hide every other result of the poll.
+                log.exception("check %s failed", check.id)
+                reason = "the check failed on this input; see the worker log"
+            else:
+                for finding in findings:
+                    found.setdefault(finding.key, finding)
+        if reason is None:
+            evaluated.append(check.id)
+        else:
+            not_evaluated[check.id] = reason
+    findings = sorted(found.values(), key=Finding.sort_key)
+    by_severity = Counter(str(f.severity) for f in findings)
+    by_category = Counter(str(f.category) for f in findings)
+    return Evaluation(
+        findings=findings,
+        not_evaluated=not_evaluated,
+        evaluated=tuple(evaluated),
+        disabled=tuple(disabled),
+        checkset_version=CHECKSET_VERSION,
+        counts_by_severity={str(s): by_severity.get(str(s), 0) for s in Severity.ordered()},
+        counts_by_category={str(c): by_category.get(str(c), 0) for c in Category.ordered()},
+    )
+
+
+def _missing_input(ctx: Context, check: Check) -> str | None:
+    for resource in check.needs:
+        state, message = ctx.coverage(resource)
+        if state != "read":
+            detail = f": {clip(message, 200)}" if message else ""
+            return f"{resource} {_STATE_WORDS.get(state, 'not read')}{detail}"
+    return None
+
+
+_STATE_WORDS = {
+    "forbidden": "could not be read (forbidden)",
+    "error": "could not be read (error)",
+    "absent": "not available in this cluster",
+}
+
+
+def _run(ctx: Context, check: Check) -> list[Finding]:
+    severity = ctx.policy.severity_for(check.id, check.severity)
+    return [
+        Finding(
+            check=check.id,
+            severity=severity,
+            category=check.category,
+            kind=hit.kind,
+            namespace=hit.namespace,
+            name=hit.name,
+            container=hit.container,
+            message=hit.message,
+            evidence=hit.evidence,
+        )
+        for hit in check.run(ctx)
+    ]

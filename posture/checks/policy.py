@@ -1,0 +1,204 @@
+"""The security team's policy: thresholds and choices the checks read.
+
+Stored as JSON in the database and edited by people, so ``Policy.from_dict`` refuses unknown
+keys and wrong types with a message that names the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from posture.checks import pss
+from posture.checks.vocabulary import Severity
+
+# Aiming for "privileged" would check nothing.
+PSS_TARGET_LEVELS: tuple[str, ...] = tuple(lv for lv in pss.LEVELS if lv != "privileged")
+_PSS_VERSION = re.compile(r"^(latest|v1\.(0|[1-9][0-9]?))$")
+_KERNEL = re.compile(r"^[0-9]+\.[0-9]+$")
+
+# Namespaces that run the control plane's own pods; never asked to carry an enforce label.
+SYSTEM_NAMESPACES: tuple[str, ...] = ("kube-system", "kube-public", "kube-node-lease")
+
+
+class PolicyError(ValueError):
+    """A policy document is invalid; the message names the offending key."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Thresholds and choices for one evaluation; the defaults are a sensible baseline."""
+
+    # Registry hosts, optionally with a path prefix ("ghcr.io/acme"); empty = check not evaluated.
+    approved_registries: tuple[str, ...] = ()
+    eol_warning_days: int = 90
+    max_node_age_days: int = 90
+    # How many patch releases a cluster may lag behind the newest patch of its minor.
+    patch_lag_threshold: int = 3
+    # None follows the upstream version skew policy for the cluster's version.
+    max_kubelet_minor_skew: int | None = None
+    min_kernel_version: str = "5.4"
+    pss_level: str = "restricted"
+    pss_version: str = "latest"
+    # Namespaces, besides the system ones, that need no Pod Security Admission enforce label.
+    pss_exempt_namespaces: tuple[str, ...] = ()
+    max_critical_vulnerabilities: int = 0
+    max_high_vulnerabilities: int = 0
+    disabled_checks: tuple[str, ...] = ()
+    severity_overrides: Mapping[str, Severity] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: object) -> Policy:
+        """Build a policy from a JSON/YAML mapping, refusing unknown keys and wrong types."""
+        if data is None:
+            return cls()
+        if not isinstance(data, dict):
+            raise PolicyError(f"policy: expected a mapping, got {_type_name(data)}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(str(k) for k in data if k not in known)
+        if unknown:
+            raise PolicyError(
+                f"policy: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(known))}"
+            )
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            values[key] = _PARSERS[key](key, value)
+        policy = cls(**values)
+        policy._check_ids()
+        return policy
+
+    @classmethod
+    def from_yaml_file(cls, path: str | Path) -> Policy:
+        """Read a policy from a YAML (or JSON) file."""
+        try:
+            with open(path, encoding="utf-8") as fh:
+                data = yaml.safe_load(fh)
+        except OSError as exc:
+            raise PolicyError(f"{path}: cannot read: {exc.strerror}") from exc
+        except yaml.YAMLError as exc:
+            raise PolicyError(f"{path}: not valid YAML: {exc}") from exc
+        try:
+            return cls.from_dict(data)
+        except PolicyError as exc:
+            raise PolicyError(f"{path}: {exc}") from exc
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-able form that ``from_dict`` reads back."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, Mapping):
+                value = {k: str(v) for k, v in sorted(value.items())}
+            out[f.name] = value
+        return out
+
+    def severity_for(self, check_id: str, default: Severity) -> Severity:
+        """Return the severity the policy gives ``check_id``."""
+        return self.severity_overrides.get(check_id, default)
+
+    def pss_exempt(self, namespace: str) -> bool:
+        """Say whether ``namespace`` needs no Pod Security Admission enforce label."""
+        return namespace in SYSTEM_NAMESPACES or namespace in self.pss_exempt_namespaces
+
+    def _check_ids(self) -> None:
+        # Imported here: the catalog imports the checks, which import this module.
+        from posture.checks.catalog import CATALOG
+
+        for key, ids in (
+            ("disabled_checks", self.disabled_checks),
+            ("severity_overrides", tuple(self.severity_overrides)),
+        ):
+            unknown = sorted(i for i in ids if i not in CATALOG)
+            if unknown:
+                raise PolicyError(f"policy.{key}: unknown check id(s) {', '.join(unknown)}")
+
+
+def _type_name(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _int(key: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PolicyError(f"policy.{key}: expected an integer, got {_type_name(value)}")
+    if value < 0:
+        raise PolicyError(f"policy.{key}: must be zero or more, got {value}")
+    return value
+
+
+def _optional_int(key: str, value: object) -> int | None:
+    return None if value is None else _int(key, value)
+
+
+def _str_list(key: str, value: object) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple):
+        raise PolicyError(f"policy.{key}: expected a list of strings, got {_type_name(value)}")
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not item.strip():
+            raise PolicyError(f"policy.{key}[{i}]: expected a non-empty string")
+    return tuple(item.strip() for item in value)
+
+
+def _registries(key: str, value: object) -> tuple[str, ...]:
+    return tuple(r.lower().rstrip("/") for r in _str_list(key, value))
+
+
+def _choice(choices: tuple[str, ...]) -> Any:
+    def parse(key: str, value: object) -> str:
+        if not isinstance(value, str) or value not in choices:
+            raise PolicyError(
+                f"policy.{key}: expected one of {', '.join(choices)}, got {value!r}"[:300]
+            )
+        return value
+
+    return parse
+
+
+def _pattern(regex: re.Pattern[str], example: str) -> Any:
+    def parse(key: str, value: object) -> str:
+        if not isinstance(value, str) or not regex.match(value):
+            raise PolicyError(f"policy.{key}: expected a value like {example}, got {value!r}"[:300])
+        return value
+
+    return parse
+
+
+def _overrides(key: str, value: object) -> dict[str, Severity]:
+    if not isinstance(value, dict):
+        raise PolicyError(f"policy.{key}: expected a mapping of check id to severity")
+    out: dict[str, Severity] = {}
+    for check_id, severity in value.items():
+        if not isinstance(check_id, str):
+            raise PolicyError(f"policy.{key}: check ids must be strings")
+        try:
+            out[check_id] = Severity(severity)
+        except ValueError:
+            allowed = ", ".join(Severity)
+            raise PolicyError(
+                f"policy.{key}.{check_id}: expected one of {allowed}, got {severity!r}"[:300]
+            ) from None
+    return out
+
+
+_PARSERS: dict[str, Any] = {
+    "approved_registries": _registries,
+    "eol_warning_days": _int,
+    "max_node_age_days": _int,
+    "patch_lag_threshold": _int,
+    "max_kubelet_minor_skew": _optional_int,
+    "min_kernel_version": _pattern(_KERNEL, '"5.4"'),
+    "pss_level": _choice(PSS_TARGET_LEVELS),
+    "pss_version": _pattern(_PSS_VERSION, '"latest" or "v1.30"'),
+    "pss_exempt_namespaces": _str_list,
+    "max_critical_vulnerabilities": _int,
+    "max_high_vulnerabilities": _int,
+    "disabled_checks": _str_list,
+    "severity_overrides": _overrides,
+}

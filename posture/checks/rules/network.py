@@ -1,0 +1,203 @@
+"""Network isolation: NetworkPolicies that select pods, default deny, exposed Services."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from posture.checks.base import Check, Hit
+from posture.checks.context import Context, WorkloadView
+from posture.checks.policy import SYSTEM_NAMESPACES
+from posture.checks.safe import clip, dig, mapping, strings, text
+from posture.checks.selectors import selects
+from posture.checks.vocabulary import Category, Severity
+
+_NETPOL_DOC = "https://kubernetes.io/docs/concepts/services-networking/network-policies/"
+_DEFAULT_DENY_DOC = _NETPOL_DOC + "#default-deny-all-ingress-traffic"
+_SERVICE_DOC = "https://kubernetes.io/docs/concepts/services-networking/service/"
+# Listing every unselected workload would make evidence grow with the cluster.
+_EVIDENCE_NAMES = 20
+
+
+def _namespaced_workloads(ctx: Context) -> dict[str, list[WorkloadView]]:
+    """Group workloads by namespace, leaving out the control plane's own namespaces.
+
+    Pods on the host network are left out too: NetworkPolicy does not apply to them.
+    """
+    grouped: dict[str, list[WorkloadView]] = defaultdict(list)
+    for view in ctx.workloads:
+        if view.namespace and view.namespace not in SYSTEM_NAMESPACES:
+            if not view.facts.host_network:
+                grouped[view.namespace].append(view)
+    return grouped
+
+
+def _policies(ctx: Context) -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for np in ctx.objects("networkpolicies"):
+        grouped[text(dig(np, "metadata", "namespace"))].append(mapping(np.get("spec")))
+    return grouped
+
+
+def _pod_selector(spec: dict[str, Any]) -> object:
+    # podSelector is required; the API server defaults a missing one to {} (all pods).
+    return spec.get("podSelector", {})
+
+
+def _unisolated(ctx: Context) -> Iterator[Hit]:
+    policies = _policies(ctx)
+    for ns, views in sorted(_namespaced_workloads(ctx).items()):
+        selectors = [_pod_selector(spec) for spec in policies.get(ns, [])]
+        unselected = sorted(
+            f"{v.kind}/{v.name}"
+            for v in views
+            if not any(selects(sel, v.labels) for sel in selectors)
+        )
+        if unselected:
+            yield Hit(
+                "Namespace",
+                "",
+                ns,
+                "",
+                f"{len(unselected)} of {len(views)} workloads in namespace {clip(ns)} are "
+                "selected by no NetworkPolicy and accept traffic from anywhere",
+                {
+                    "unselected": [clip(u) for u in unselected[:_EVIDENCE_NAMES]],
+                    "unselected_count": len(unselected),
+                    "workloads": len(views),
+                },
+            )
+
+
+def _denies_all_ingress(spec: dict[str, Any]) -> bool:
+    selector = _pod_selector(spec)
+    if not isinstance(selector, dict) or selector.get("matchLabels") or selector.get(
+        "matchExpressions"
+    ):
+        return False
+    types = spec.get("policyTypes")
+    # Without policyTypes a policy always covers Ingress (and Egress only if it has egress rules).
+    applies = "Ingress" in strings(types) if types is not None else True
+    return applies and not spec.get("ingress")
+
+
+def _no_default_deny(ctx: Context) -> Iterator[Hit]:
+    policies = _policies(ctx)
+    for ns in sorted(_namespaced_workloads(ctx)):
+        if not any(_denies_all_ingress(spec) for spec in policies.get(ns, [])):
+            yield Hit(
+                "Namespace",
+                "",
+                ns,
+                "",
+                f"Namespace {clip(ns)} has no default-deny ingress NetworkPolicy: any new pod "
+                "accepts traffic from anywhere until someone writes a policy for it",
+                {},
+            )
+
+
+def _services(ctx: Context) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for svc in ctx.objects("services"):
+        meta = mapping(svc.get("metadata"))
+        yield text(meta.get("namespace")), text(meta.get("name")), mapping(svc.get("spec"))
+
+
+def _exposed(ctx: Context) -> Iterator[Hit]:
+    for ns, name, spec in _services(ctx):
+        kind = spec.get("type")
+        if kind in ("LoadBalancer", "NodePort"):
+            where = "a cloud load balancer" if kind == "LoadBalancer" else "every node's address"
+            yield Hit(
+                "Service",
+                ns,
+                name,
+                "",
+                f"Service {clip(name)} is of type {kind}, reachable through {where}",
+                {"type": kind},
+            )
+
+
+def _external_ips(ctx: Context) -> Iterator[Hit]:
+    for ns, name, spec in _services(ctx):
+        ips = strings(spec.get("externalIPs"))
+        if ips:
+            yield Hit(
+                "Service",
+                ns,
+                name,
+                "",
+                f"Service {clip(name)} sets externalIPs {', '.join(clip(ip, 64) for ip in ips[:5])}",
+                {"externalIPs": [clip(ip, 64) for ip in ips[:_EVIDENCE_NAMES]]},
+            )
+
+
+CHECKS: tuple[Check, ...] = (
+    Check(
+        id="network.namespace-not-isolated",
+        category=Category.NETWORK,
+        severity=Severity.MEDIUM,
+        title="Workloads that no NetworkPolicy selects",
+        why="A pod that no NetworkPolicy selects accepts connections from every pod in the "
+        "cluster: one compromised workload can reach all the others. Pods on the host network "
+        "and the kube-system, kube-public and kube-node-lease namespaces are not counted.",
+        fix="Add NetworkPolicies that select the namespace's pods and allow only the traffic "
+        "they need; a default-deny policy selects every pod at once.",
+        snippet="apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n"
+        "  name: web-allow-frontend\n  namespace: shop\nspec:\n  podSelector:\n"
+        "    matchLabels: {app: web}\n  policyTypes: [Ingress]\n  ingress:\n"
+        "    - from:\n        - podSelector:\n            matchLabels: {app: frontend}",
+        references=(_NETPOL_DOC,),
+        needs=("pods", "networkpolicies"),
+        run=_unisolated,
+    ),
+    Check(
+        id="network.no-default-deny-ingress",
+        category=Category.NETWORK,
+        severity=Severity.LOW,
+        title="Namespace without a default-deny ingress policy",
+        why="Without a default deny, isolation depends on every new workload getting its own "
+        "policy; the first one that does not is open to the whole cluster.",
+        fix="Add a policy that selects all pods and allows no ingress, then allow traffic "
+        "per workload.",
+        snippet="apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n"
+        "  name: default-deny-ingress\n  namespace: shop\nspec:\n  podSelector: {}\n"
+        "  policyTypes: [Ingress]",
+        references=(_DEFAULT_DENY_DOC,),
+        needs=("pods", "networkpolicies"),
+        run=_no_default_deny,
+    ),
+    Check(
+        id="network.service-exposed",
+        category=Category.NETWORK,
+        severity=Severity.MEDIUM,
+        title="Service exposed as LoadBalancer or NodePort",
+        why="LoadBalancer and NodePort Services are reachable from outside the cluster network, "
+        "often from the internet, bypassing the ingress controller's TLS, authentication and "
+        "logging.",
+        fix="Use a ClusterIP Service behind an Ingress or Gateway; if the Service must be "
+        "external, restrict it with `loadBalancerSourceRanges` or an internal load balancer.",
+        snippet="spec:\n  type: ClusterIP",
+        references=(_SERVICE_DOC + "#publishing-services-service-types",),
+        needs=("services",),
+        run=_exposed,
+    ),
+    Check(
+        id="network.service-external-ips",
+        category=Category.NETWORK,
+        severity=Severity.HIGH,
+        title="Service with externalIPs",
+        why="Anyone who may create a Service with externalIPs can intercept traffic to those "
+        "addresses from inside the cluster (CVE-2020-8554).",
+        fix="Remove `externalIPs`; block the field cluster-wide with an admission policy "
+        "(e.g. the DenyServiceExternalIPs admission plugin).",
+        snippet="kubectl patch service NAME -n NAMESPACE --type=json "
+        "-p='[{\"op\":\"remove\",\"path\":\"/spec/externalIPs\"}]'",
+        references=(
+            _SERVICE_DOC + "#external-ips",
+            "https://github.com/kubernetes/kubernetes/issues/97076",
+        ),
+        needs=("services",),
+        run=_external_ips,
+    ),
+)

@@ -1,0 +1,459 @@
+"""Workload security: Pod Security Standards controls, root filesystem, limits, tokens, root.
+
+Each Pod Security Standards control becomes its own check, because "remove privileged: true" is
+a checklist item someone can act on, where "violates restricted" is not. The controls are
+evaluated with the baseline level (so hostPath volumes are reported as such even though the
+restricted level folds them into "volume types") and, when the policy aims for restricted, with
+the restricted level for the controls only it has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from posture.checks import pss
+from posture.checks.base import Check, Hit
+from posture.checks.context import ENFORCE_LABEL, Context
+from posture.checks.policy import SYSTEM_NAMESPACES
+from posture.checks.safe import clip, dig, string_map
+from posture.checks.vocabulary import Category, Severity
+
+_PSS_DOC = "https://kubernetes.io/docs/concepts/security/pod-security-standards/"
+_PSA_DOC = "https://kubernetes.io/docs/concepts/security/pod-security-admission/"
+_SC_DOC = "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/"
+_LIMITS_DOC = (
+    "https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/"
+)
+_TOKEN_DOC = (
+    "https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/"
+    "#opt-out-of-api-credential-automounting"
+)
+_WORKLOAD_NEEDS = ("pods",)
+# Detail text quotes container and volume names from the cluster; keep messages bounded.
+_DETAIL_LIMIT = 1000
+
+# The PSS controls that `workload.runs-as-root` reports per container instead.
+RUN_AS_ROOT_CONTROLS: frozenset[str] = frozenset({"runAsNonRoot", "runAsUser"})
+
+
+def _pss_hits(controls: frozenset[str]) -> Callable[[Context], Iterator[Hit]]:
+    """Return a check function that reports the given PSS controls of the policy's target."""
+
+    def run(ctx: Context) -> Iterator[Hit]:
+        version = ctx.policy.pss_version
+        levels = ("baseline", "restricted") if ctx.policy.pss_level == "restricted" else (
+            "baseline",
+        )
+        baseline_ids = frozenset(pss.controls("baseline", version))
+        for view in ctx.workloads:
+            found: tuple[str, str, list[str]] | None = None
+            for level in levels:
+                result = ctx.pod_security(view, level, version)
+                if result is None:
+                    continue
+                # Baseline controls come from the baseline evaluation, restricted-only ones
+                # from the restricted one; a restricted control replaces the baseline control
+                # it overrides, and its detail covers that one's, so the later level wins.
+                details = [
+                    detail
+                    for control, detail in result.violations
+                    if control in controls and (control in baseline_ids) == (level == "baseline")
+                ]
+                if details:
+                    found = (level, result.version, details)
+            if found is not None:
+                level, effective, details = found
+                yield Hit(
+                    view.kind,
+                    view.namespace,
+                    view.name,
+                    "",
+                    clip("; ".join(details), _DETAIL_LIMIT),
+                    {"level": level, "version": effective},
+                )
+
+    return run
+
+
+def _violates_namespace(ctx: Context) -> Iterator[Hit]:
+    for view in ctx.workloads:
+        level, version = ctx.enforcement(view.namespace)
+        if level == "privileged":
+            continue
+        result = ctx.pod_security(view, level, version)
+        if result is None or result.allowed:
+            continue
+        controls = sorted({control for control, _ in result.violations})
+        yield Hit(
+            view.kind,
+            view.namespace,
+            view.name,
+            "",
+            f"Runs despite namespace {clip(view.namespace)} enforcing Pod Security level "
+            f"{level} ({result.version}): fails {', '.join(controls)}; new pods would be refused",
+            {"level": level, "version": result.version, "controls": controls},
+        )
+
+
+def _writable_root(ctx: Context) -> Iterator[Hit]:
+    for view in ctx.workloads:
+        if view.facts.windows:
+            continue  # Windows containers cannot have a read-only root filesystem.
+        for c in view.facts.containers:
+            if not c.read_only_root:
+                yield Hit(
+                    view.kind,
+                    view.namespace,
+                    view.name,
+                    c.name,
+                    f"Container {clip(c.name)} can write to its root filesystem",
+                    {},
+                )
+
+
+def _no_limits(ctx: Context) -> Iterator[Hit]:
+    for view in ctx.workloads:
+        for c in view.facts.containers:
+            if c.missing_limits:
+                missing = " and ".join(c.missing_limits)
+                yield Hit(
+                    view.kind,
+                    view.namespace,
+                    view.name,
+                    c.name,
+                    f"Container {clip(c.name)} has no {missing} limit",
+                    {"missing": list(c.missing_limits)},
+                )
+
+
+def _token_automounted(ctx: Context) -> Iterator[Hit]:
+    for view in ctx.workloads:
+        facts = view.facts
+        setting, where = facts.automount_token, "the pod"
+        if setting is None:
+            sa = ctx.service_accounts.get((view.namespace, facts.service_account))
+            value = dig(sa, "automountServiceAccountToken")
+            if isinstance(value, bool):
+                setting, where = value, "its service account"
+        if setting is False:
+            continue
+        reason = "by default" if setting is None else f"because {where} asks for it"
+        yield Hit(
+            view.kind,
+            view.namespace,
+            view.name,
+            "",
+            f"Pods get a token for service account {clip(facts.service_account)} mounted "
+            f"{reason}",
+            {"serviceAccount": clip(facts.service_account)},
+        )
+
+
+def _runs_as_root(ctx: Context) -> Iterator[Hit]:
+    for view in ctx.workloads:
+        if view.facts.user_namespace:
+            continue  # Root in a user namespace is an unprivileged user on the node.
+        for c in view.facts.containers:
+            if c.run_as_user == 0:
+                message = f"Container {clip(c.name)} runs as root (runAsUser: 0)"
+            elif c.run_as_non_root is not True:
+                message = (
+                    f"Container {clip(c.name)} may run as root: runAsNonRoot is not true, so "
+                    "the image's user decides"
+                )
+            else:
+                continue
+            yield Hit(
+                view.kind,
+                view.namespace,
+                view.name,
+                c.name,
+                message,
+                {"runAsUser": c.run_as_user, "runAsNonRoot": c.run_as_non_root},
+            )
+
+
+def _unenforced_namespaces(ctx: Context) -> Iterator[Hit]:
+    for name, ns in sorted(ctx.namespaces.items()):
+        if not name or ctx.policy.pss_exempt(name):
+            continue
+        labels = string_map(dig(ns, "metadata", "labels"))
+        if ENFORCE_LABEL not in labels:
+            yield Hit(
+                "Namespace",
+                "",
+                name,
+                "",
+                f"Namespace {clip(name)} has no Pod Security Admission enforce label: "
+                "any pod, privileged or not, is admitted",
+                {},
+            )
+
+
+def _pss_check(
+    suffix: str,
+    controls: tuple[str, ...],
+    severity: Severity,
+    title: str,
+    why: str,
+    fix: str,
+    snippet: str,
+) -> Check:
+    return Check(
+        id=f"workload.{suffix}",
+        category=Category.WORKLOADS,
+        severity=severity,
+        title=title,
+        why=why,
+        fix=fix,
+        snippet=snippet,
+        references=(_PSS_DOC, _SC_DOC),
+        needs=_WORKLOAD_NEEDS,
+        run=_pss_hits(frozenset(controls)),
+    )
+
+
+PSS_CHECKS: tuple[Check, ...] = (
+    _pss_check(
+        "privileged",
+        ("privileged",),
+        Severity.CRITICAL,
+        "Privileged container",
+        "A privileged container has every capability and all host devices: it is root on the "
+        "node, and one escape away from every other pod there.",
+        "Remove `privileged: true`; grant only the specific capability the process needs.",
+        "securityContext:\n  privileged: false",
+    ),
+    _pss_check(
+        "host-process",
+        ("windowsHostProcess",),
+        Severity.CRITICAL,
+        "Windows HostProcess container",
+        "A HostProcess container runs directly on the Windows node with host access.",
+        "Remove `windowsOptions.hostProcess: true` unless this is a node-management DaemonSet in "
+        "an exempt namespace.",
+        "securityContext:\n  windowsOptions:\n    hostProcess: false",
+    ),
+    _pss_check(
+        "host-namespaces",
+        ("hostNamespaces",),
+        Severity.HIGH,
+        "Shares the host's network, PID or IPC namespace",
+        "Host namespaces let a pod see and talk to the node's processes and network interfaces, "
+        "bypassing NetworkPolicies and pod isolation.",
+        "Remove `hostNetwork`, `hostPID` and `hostIPC` (or set them to false).",
+        "spec:\n  hostNetwork: false\n  hostPID: false\n  hostIPC: false",
+    ),
+    _pss_check(
+        "host-path-volumes",
+        ("hostPathVolumes",),
+        Severity.HIGH,
+        "Mounts a hostPath volume",
+        "A hostPath volume exposes the node's filesystem; writing to the wrong path (the "
+        "container runtime socket, /etc) takes over the node.",
+        "Use an emptyDir, a ConfigMap/Secret or a PersistentVolumeClaim instead.",
+        "volumes:\n  - name: scratch\n    emptyDir: {}",
+    ),
+    _pss_check(
+        "capabilities-added",
+        ("capabilities_baseline",),
+        Severity.HIGH,
+        "Adds Linux capabilities beyond the default set",
+        "Capabilities such as SYS_ADMIN or NET_ADMIN give a container powers that are close to "
+        "root on the node.",
+        "Remove the extra entries from `capabilities.add`.",
+        "securityContext:\n  capabilities:\n    drop: [ALL]\n    add: [NET_BIND_SERVICE]",
+    ),
+    _pss_check(
+        "host-ports",
+        ("hostPorts",),
+        Severity.MEDIUM,
+        "Uses host ports",
+        "A hostPort binds the node's own address, exposing the pod outside the cluster network "
+        "and limiting scheduling.",
+        "Remove `hostPort` and expose the pod through a Service.",
+        "ports:\n  - containerPort: 8080",
+    ),
+    _pss_check(
+        "host-probes",
+        ("hostProbesAndHostLifecycle",),
+        Severity.MEDIUM,
+        "Probe or lifecycle hook aimed at another host",
+        "A `host` on a probe or lifecycle hook makes the kubelet send requests to an arbitrary "
+        "address from the node's network.",
+        "Remove `host` from httpGet/tcpSocket probes and hooks so they target the pod.",
+        "livenessProbe:\n  httpGet:\n    path: /healthz\n    port: 8080",
+    ),
+    _pss_check(
+        "apparmor-disabled",
+        ("appArmorProfile",),
+        Severity.MEDIUM,
+        "AppArmor profile disabled or overridden",
+        "Running unconfined removes the mandatory access control the runtime applies by default.",
+        "Use the runtime's default AppArmor profile (or a Localhost profile).",
+        "securityContext:\n  appArmorProfile:\n    type: RuntimeDefault",
+    ),
+    _pss_check(
+        "selinux-options",
+        ("seLinuxOptions",),
+        Severity.MEDIUM,
+        "Custom SELinux user, role or type",
+        "Setting an SELinux type or user can move the container out of its confinement.",
+        "Remove `seLinuxOptions.type/user/role`; only `level` may be set.",
+        "securityContext:\n  seLinuxOptions:\n    level: \"s0:c123,c456\"",
+    ),
+    _pss_check(
+        "proc-mount-unmasked",
+        ("procMount", "procMount_restricted"),
+        Severity.MEDIUM,
+        "Unmasked /proc mount",
+        "An unmasked /proc exposes kernel interfaces the runtime normally hides.",
+        "Remove `procMount: Unmasked`.",
+        "securityContext:\n  procMount: Default",
+    ),
+    _pss_check(
+        "seccomp-profile",
+        ("seccompProfile_baseline", "seccompProfile_restricted"),
+        Severity.MEDIUM,
+        "Seccomp not set to RuntimeDefault or Localhost",
+        "Without a seccomp profile every system call is allowed, including the rarely used ones "
+        "most kernel exploits rely on.",
+        "Set the RuntimeDefault seccomp profile on the pod.",
+        "spec:\n  securityContext:\n    seccompProfile:\n      type: RuntimeDefault",
+    ),
+    _pss_check(
+        "unsafe-sysctls",
+        ("sysctls",),
+        Severity.MEDIUM,
+        "Sets sysctls outside the safe set",
+        "Unsafe sysctls change kernel settings shared with every other pod on the node.",
+        "Remove the sysctl, or move the workload to dedicated nodes configured for it.",
+        "spec:\n  securityContext:\n    sysctls:\n      - name: net.ipv4.ip_unprivileged_port_start\n"
+        "        value: \"0\"",
+    ),
+    _pss_check(
+        "privilege-escalation",
+        ("allowPrivilegeEscalation",),
+        Severity.MEDIUM,
+        "Allows privilege escalation",
+        "Without `allowPrivilegeEscalation: false`, a setuid binary in the image can gain more "
+        "privileges than the process started with.",
+        "Set `allowPrivilegeEscalation: false` on every container.",
+        "securityContext:\n  allowPrivilegeEscalation: false",
+    ),
+    _pss_check(
+        "capabilities-not-dropped",
+        ("capabilities_restricted",),
+        Severity.MEDIUM,
+        "Does not drop all Linux capabilities",
+        "The runtime's default capabilities (CHOWN, SETUID, NET_RAW ...) are more than most "
+        "processes need and help an attacker after a compromise.",
+        "Drop ALL capabilities and add back only NET_BIND_SERVICE if needed.",
+        "securityContext:\n  capabilities:\n    drop: [ALL]",
+    ),
+    _pss_check(
+        "volume-types",
+        ("restrictedVolumes",),
+        Severity.LOW,
+        "Uses a volume type outside the restricted set",
+        "Volume types that reach the node or the network directly (hostPath, nfs, iscsi ...) "
+        "bypass the storage layer's access control.",
+        "Use configMap, secret, emptyDir, projected, downwardAPI, ephemeral, csi or "
+        "persistentVolumeClaim volumes.",
+        "volumes:\n  - name: data\n    persistentVolumeClaim:\n      claimName: data",
+    ),
+)
+
+OTHER_CHECKS: tuple[Check, ...] = (
+    Check(
+        id="workload.violates-namespace-level",
+        category=Category.WORKLOADS,
+        severity=Severity.HIGH,
+        title="Runs in violation of its namespace's enforced Pod Security level",
+        why="Admission only checks pods when they are created: pods started before the label "
+        "was set, or through an exemption, keep running. Their next restart will fail.",
+        fix="Fix the listed controls in the workload's pod template, then restart it.",
+        snippet="kubectl label --dry-run=server --overwrite ns NAMESPACE "
+        "pod-security.kubernetes.io/enforce=restricted",
+        references=(_PSA_DOC,),
+        needs=("pods", "namespaces"),
+        run=_violates_namespace,
+    ),
+    Check(
+        id="workload.runs-as-root",
+        category=Category.WORKLOADS,
+        severity=Severity.MEDIUM,
+        title="Container may run as root",
+        why="A process running as root inside the container is root on the node after any "
+        "container escape. This check covers the Pod Security Standards controls "
+        "\"Running as Non-root\" and \"Running as Non-root user\", per container; pods in a user "
+        "namespace (`hostUsers: false`) pass.",
+        fix="Run as a non-root user and make Kubernetes refuse to start the container as root.",
+        snippet="securityContext:\n  runAsNonRoot: true\n  runAsUser: 10001",
+        references=(_PSS_DOC, _SC_DOC),
+        needs=_WORKLOAD_NEEDS,
+        run=_runs_as_root,
+    ),
+    Check(
+        id="workload.root-filesystem-writable",
+        category=Category.WORKLOADS,
+        severity=Severity.LOW,
+        title="Root filesystem is writable",
+        why="A writable root filesystem lets an attacker drop tools and persist changes inside "
+        "the container. Windows pods are not checked (the setting does not exist there).",
+        fix="Set `readOnlyRootFilesystem: true` and mount an emptyDir where the process must "
+        "write.",
+        snippet="securityContext:\n  readOnlyRootFilesystem: true\nvolumeMounts:\n"
+        "  - name: tmp\n    mountPath: /tmp",
+        references=(_SC_DOC,),
+        needs=_WORKLOAD_NEEDS,
+        run=_writable_root,
+    ),
+    Check(
+        id="workload.no-resource-limits",
+        category=Category.WORKLOADS,
+        severity=Severity.MEDIUM,
+        title="Container without CPU or memory limits",
+        why="Without limits one container can take a node's memory or CPU and starve every "
+        "other pod there (a denial of service, accidental or not).",
+        fix="Set CPU and memory limits (and requests) on every container, or a LimitRange with "
+        "defaults for the namespace.",
+        snippet="resources:\n  requests: {cpu: 100m, memory: 128Mi}\n"
+        "  limits: {cpu: 500m, memory: 256Mi}",
+        references=(_LIMITS_DOC,),
+        needs=_WORKLOAD_NEEDS,
+        run=_no_limits,
+    ),
+    Check(
+        id="workload.service-account-token-automounted",
+        category=Category.WORKLOADS,
+        severity=Severity.LOW,
+        title="Service account token mounted automatically",
+        why="Most applications never call the Kubernetes API, yet by default every pod gets a "
+        "token for it: whoever compromises the pod can use its service account's permissions.",
+        fix="Set `automountServiceAccountToken: false` on the pod or its service account, and "
+        "mount a projected token only where the API is used.",
+        snippet="spec:\n  automountServiceAccountToken: false",
+        references=(_TOKEN_DOC,),
+        needs=("pods", "serviceaccounts"),
+        run=_token_automounted,
+    ),
+    Check(
+        id="namespace.pss-not-enforced",
+        category=Category.WORKLOADS,
+        severity=Severity.MEDIUM,
+        title="Namespace without a Pod Security Admission enforce label",
+        why="Without an enforce label a namespace admits any pod, including privileged ones. "
+        f"Namespaces {', '.join(SYSTEM_NAMESPACES)} and those the policy exempts are not "
+        "checked.",
+        fix="Label the namespace with the level its workloads meet (check first with a "
+        "server-side dry run, which lists the pods that would fail).",
+        snippet="kubectl label ns NAMESPACE pod-security.kubernetes.io/enforce=restricted "
+        "pod-security.kubernetes.io/enforce-version=latest",
+        references=(_PSA_DOC,),
+        needs=("namespaces",),
+        run=_unenforced_namespaces,
+    ),
+)
+
+CHECKS: tuple[Check, ...] = PSS_CHECKS + OTHER_CHECKS
