@@ -111,14 +111,15 @@ def describe_failure(exc: BaseException, server: str = "") -> Failure:
             return Failure("tls", f"TLS verification failed: {detail}.")
         if isinstance(cause, (ssl.SSLError, urllib3.exceptions.SSLError)):
             return Failure("tls", f"TLS handshake failed: {_short(cause)}.")
-    for cause in chain:
-        if isinstance(cause, (urllib3.exceptions.ConnectTimeoutError, TimeoutError,
-                              urllib3.exceptions.ReadTimeoutError, socket.timeout)):
-            return Failure("timeout", f"Timed out talking to {_host(server)}.")
+    # Before timeouts: urllib3's NewConnectionError subclasses ConnectTimeoutError.
     for cause in chain:
         if isinstance(cause, ConnectionRefusedError):
             return Failure("refused", f"Connection refused by {_host(server)}: nothing listens "
                            "on that port.")
+    for cause in chain:
+        if isinstance(cause, (urllib3.exceptions.ConnectTimeoutError, TimeoutError,
+                              urllib3.exceptions.ReadTimeoutError, socket.timeout)):
+            return Failure("timeout", f"Timed out talking to {_host(server)}.")
     for cause in chain:
         if isinstance(cause, urllib3.exceptions.ProtocolError | ConnectionError):
             return Failure("network", f"The connection broke: {_short(cause)}.")
