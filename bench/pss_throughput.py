@@ -49,7 +49,10 @@ def _pod(hardened: bool) -> dict[str, Any]:
         ],
     }
     if hardened:
-        spec["securityContext"] = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+        spec["securityContext"] = {
+            "runAsNonRoot": True,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        }
     return {
         "kind": "Pod",
         "metadata": {

@@ -7,6 +7,7 @@ import dataclasses
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -131,7 +132,8 @@ def test_all_nineteen_upstream_controls_are_declared() -> None:
 
 def test_importing_the_evaluator_does_not_import_django() -> None:
     code = "import sys, posture.checks.pss; assert 'django' not in sys.modules"
-    subprocess.run([sys.executable, "-c", code], check=True)
+    # From the repository root, so this checkout's package is the one imported.
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
 
 
 # --- levels and versions ----------------------------------------------------------------------

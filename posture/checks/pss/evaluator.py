@@ -3,7 +3,8 @@
 Versions resolve as upstream's check registry does: ``latest`` and any ``v1.N`` newer than the
 newest policy revision evaluate as that newest revision; each check runs the revision registered
 for the greatest version not above the one asked for; at the restricted level a restricted check
-replaces the baseline checks it overrides. Plans are computed once per (level, version).
+replaces the baseline checks it overrides. The check list of every level and minor is built
+once, at import.
 """
 
 from __future__ import annotations
