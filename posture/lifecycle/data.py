@@ -133,7 +133,7 @@ def catalog() -> Catalog:
     package = resources.files("posture.lifecycle") / "data"
     for filename in DATA_FILES:
         document = yaml.load((package / filename).read_text(encoding="utf-8"), Loader=_SafeLoader)
-        file_as_of, file_products = _parse_file(filename, document)
+        file_as_of, file_products = parse_file(filename, document)
         as_of.append(file_as_of)
         for product in file_products:
             if product.name in products:
@@ -142,7 +142,8 @@ def catalog() -> Catalog:
     return Catalog(as_of=min(as_of), products=MappingProxyType(products))
 
 
-def _parse_file(filename: str, document: object) -> tuple[date, list[Product]]:
+def parse_file(filename: str, document: object) -> tuple[date, list[Product]]:
+    """Validate one parsed data file; return its as-of date and products or raise DataError."""
     if not isinstance(document, dict):
         raise DataError(f"{filename}: expected a mapping at the top level")
     as_of = document.get("as_of")
