@@ -77,7 +77,10 @@ class Context:
                     kind=text(w.get("kind")) or "Pod",
                     namespace=text(w.get("namespace")),
                     name=text(w.get("name")),
-                    labels=string_map(w.get("labels")) or string_map(dig(template, "metadata", "labels")),
+                    # NetworkPolicies select pods, so the pod template's labels are the ones
+                    # that count; the workload's own labels are only a fallback.
+                    labels=string_map(dig(template, "metadata", "labels"))
+                    or string_map(w.get("labels")),
                     template=template,
                     key=key,
                     facts=facts,

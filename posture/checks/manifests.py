@@ -1,0 +1,281 @@
+"""Read Kubernetes manifests from files and build the inventory ``posture scan`` evaluates.
+
+Reads multi-document YAML and JSON, unwraps ``kind: List`` (and ``*List``) items, and walks
+directories for ``.yaml``, ``.yml`` and ``.json`` files. Every object keeps its file and line
+so results can point at it. A file that cannot be parsed becomes an error entry with the
+parser's line and column; the other files are still read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from posture.checks.inventory import RESOURCES, Coverage, Inventory, Workload, empty_inventory
+from posture.checks.safe import dig, mapping, string_map, text
+
+EXTENSIONS = (".yaml", ".yml", ".json")
+# Manifests are small; a bigger file is more likely an accident (or an attack on the parser).
+MAX_FILE_BYTES = 32 * 1024 * 1024
+# YAML aliases can expand a small file into a huge object graph ("billion laughs").
+MAX_ALIASES = 1000
+
+# Where each kind keeps its pod template; kinds not listed here own no pods.
+TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
+    "Pod": (),
+    "Deployment": ("spec", "template"),
+    "StatefulSet": ("spec", "template"),
+    "DaemonSet": ("spec", "template"),
+    "ReplicaSet": ("spec", "template"),
+    "ReplicationController": ("spec", "template"),
+    "Job": ("spec", "template"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template"),
+    "PodTemplate": ("template",),
+}
+_RESOURCE_OF_KIND = {
+    "Namespace": "namespaces",
+    "Service": "services",
+    "NetworkPolicy": "networkpolicies",
+    "ServiceAccount": "serviceaccounts",
+    "Role": "roles",
+    "RoleBinding": "rolebindings",
+    "ClusterRole": "clusterroles",
+    "ClusterRoleBinding": "clusterrolebindings",
+}
+_CLUSTER_SCOPED = frozenset({"Namespace", "ClusterRole", "ClusterRoleBinding"})
+# What a set of manifests can tell: everything but what only a live cluster has.
+_NOT_IN_MANIFESTS = frozenset({"nodes", "vulnerabilityreports"})
+
+
+@dataclass(frozen=True, slots=True)
+class SourcedObject:
+    """A Kubernetes object with the file and line it came from."""
+
+    source: str
+    line: int
+    obj: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        """Return the object's kind ("" when missing)."""
+        return text(self.obj.get("kind"))
+
+    @property
+    def name(self) -> str:
+        """Return ``metadata.name``."""
+        return text(dig(self.obj, "metadata", "name"))
+
+    @property
+    def namespace(self) -> str:
+        """Return the namespace the object would land in (``default`` when unset)."""
+        if self.kind in _CLUSTER_SCOPED:
+            return ""
+        return text(dig(self.obj, "metadata", "namespace")) or "default"
+
+
+@dataclass(frozen=True, slots=True)
+class LoadError:
+    """A file that could not be read or parsed, with the parser's position when known."""
+
+    source: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-able dict."""
+        return {
+            "source": self.source,
+            "line": self.line,
+            "column": self.column,
+            "message": self.message,
+        }
+
+
+class _TooManyAliases(Exception):
+    pass
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, refusing documents that lean on aliases to grow."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                raise _TooManyAliases(f"more than {MAX_ALIASES} YAML aliases")
+        return super().compose_node(parent, index)
+
+
+def files(paths: Iterable[str]) -> Iterator[Path]:
+    """Yield the files named by ``paths``; directories are walked, in sorted order."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for root, dirs, names in os.walk(path):
+                dirs.sort()
+                for name in sorted(names):
+                    if name.lower().endswith(EXTENSIONS):
+                        yield Path(root) / name
+        else:
+            yield path
+
+
+def load(paths: Iterable[str]) -> tuple[list[SourcedObject], list[LoadError]]:
+    """Read every object from ``paths``; unreadable files become errors, not exceptions."""
+    objects: list[SourcedObject] = []
+    errors: list[LoadError] = []
+    for path in files(paths):
+        source = str(path)
+        try:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                errors.append(LoadError(source, f"larger than {MAX_FILE_BYTES} bytes"))
+                continue
+            content = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            errors.append(LoadError(source, f"cannot read: {exc}"))
+            continue
+        try:
+            documents = (
+                _json_documents(content)
+                if path.suffix.lower() == ".json"
+                else _yaml_documents(content)
+            )
+        except json.JSONDecodeError as exc:
+            errors.append(LoadError(source, f"invalid JSON: {exc.msg}", exc.lineno, exc.colno))
+            continue
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark else None
+            column = mark.column + 1 if mark else None
+            problem = exc.problem or exc.context or "syntax error"
+            errors.append(LoadError(source, f"invalid YAML: {problem}", line, column))
+            continue
+        except (yaml.YAMLError, _TooManyAliases, RecursionError) as exc:
+            errors.append(LoadError(source, f"invalid YAML: {exc}"[:500]))
+            continue
+        for line, doc, item_lines in documents:
+            objects.extend(
+                SourcedObject(source, ln, obj) for ln, obj in _unwrap(doc, line, item_lines)
+            )
+    return objects, errors
+
+
+_Document = tuple[int, Any, list[int]]
+
+
+def _yaml_documents(content: str) -> list[_Document]:
+    """Parse every document: (line, data, line of each List item)."""
+    loader = _Loader(content)
+    docs: list[_Document] = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            data = loader.construct_document(node)
+            docs.append((node.start_mark.line + 1, data, _item_lines(node)))
+    finally:
+        loader.dispose()
+    return docs
+
+
+def _item_lines(node: Any) -> list[int]:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if getattr(key, "value", None) == "items" and isinstance(value, yaml.SequenceNode):
+                return [item.start_mark.line + 1 for item in value.value]
+    return []
+
+
+def _json_documents(content: str) -> list[_Document]:
+    data = json.loads(content)
+    lines: list[int] = []
+    if isinstance(data, dict) and isinstance(data.get("items"), list):
+        # JSON is YAML: compose it once more, only to learn the line of each List item.
+        loader = _Loader(content)
+        try:
+            lines = _item_lines(loader.get_single_node())
+        except (yaml.YAMLError, _TooManyAliases, RecursionError):
+            lines = []
+        finally:
+            loader.dispose()
+    return [(1, data, lines)]
+
+
+def _unwrap(doc: Any, line: int, item_lines: list[int]) -> Iterator[tuple[int, dict[str, Any]]]:
+    if not isinstance(doc, dict):
+        return
+    items = doc.get("items")
+    if text(doc.get("kind")).endswith("List") and isinstance(items, list):
+        for i, item in enumerate(items):
+            if isinstance(item, dict):
+                yield (item_lines[i] if i < len(item_lines) else line), item
+        return
+    yield line, doc
+
+
+def pod_template(obj: dict[str, Any]) -> dict[str, Any] | None:
+    """Return the pod-shaped template (``metadata`` + ``spec``) of a pod-owning object."""
+    kind = text(obj.get("kind"))
+    path = TEMPLATE_PATHS.get(kind)
+    if path is None:
+        return None
+    if kind == "Pod":
+        return {"metadata": obj.get("metadata"), "spec": obj.get("spec")}
+    return mapping(dig(obj, *path))
+
+
+def build_inventory(objects: Iterable[SourcedObject]) -> Inventory:
+    """Build the inventory the engine evaluates from manifest objects.
+
+    Namespaced objects without a namespace land in ``default``, as ``kubectl apply`` with no
+    namespace would put them. Nodes and vulnerability reports are not in manifests, so the
+    checks that need them are not evaluated.
+    """
+    lists: dict[str, list[dict[str, Any]]] = {r: [] for r in _RESOURCE_OF_KIND.values()}
+    workloads: list[Workload] = []
+    for o in objects:
+        template = pod_template(o.obj)
+        if template is not None:
+            workloads.append(
+                Workload(
+                    kind=o.kind,
+                    namespace=o.namespace,
+                    name=o.name,
+                    labels=string_map(dig(template, "metadata", "labels")),
+                    template=template,
+                    pods=0,
+                )
+            )
+            continue
+        resource = _RESOURCE_OF_KIND.get(o.kind)
+        if resource is None:
+            continue
+        obj = o.obj
+        if o.kind not in _CLUSTER_SCOPED:
+            obj = {**obj, "metadata": {**mapping(obj.get("metadata")), "namespace": o.namespace}}
+        lists[resource].append(obj)
+    inventory = empty_inventory()
+    inventory["workloads"] = workloads
+    inventory["namespaces"] = lists["namespaces"]
+    inventory["services"] = lists["services"]
+    inventory["networkpolicies"] = lists["networkpolicies"]
+    inventory["serviceaccounts"] = lists["serviceaccounts"]
+    inventory["roles"] = lists["roles"]
+    inventory["rolebindings"] = lists["rolebindings"]
+    inventory["clusterroles"] = lists["clusterroles"]
+    inventory["clusterrolebindings"] = lists["clusterrolebindings"]
+    inventory["coverage"] = {
+        r: Coverage(state="absent" if r in _NOT_IN_MANIFESTS else "read", message="", count=0)
+        for r in RESOURCES
+    }
+    return inventory

@@ -1,0 +1,127 @@
+"""Render a scan as SARIF 2.1.0, for code-scanning dashboards."""
+
+from __future__ import annotations
+
+import os
+from pathlib import PurePath
+from typing import Any
+from urllib.parse import quote
+
+from posture.checks.base import Check
+from posture.checks.catalog import CHECKS, CHECKSET_VERSION
+from posture.checks.scan import ScanResult
+from posture.checks.vocabulary import Severity
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+_LEVEL = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
+# GitHub code scanning ranks security results by this property (a CVSS-like 0-10 score).
+_SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+    Severity.INFO: "0.0",
+}
+
+
+def render(result: ScanResult) -> dict[str, Any]:
+    """Return the SARIF log of ``result``: one run, every catalog check as a rule."""
+    index = {check.id: i for i, check in enumerate(CHECKS)}
+    results = []
+    for obj in result.objects:
+        for finding in obj.findings:
+            entry: dict[str, Any] = {
+                "ruleId": finding.check,
+                "ruleIndex": index[finding.check],
+                "level": _LEVEL[finding.severity],
+                "message": {"text": _message(obj.kind, obj.namespace, obj.name, finding.message)},
+                "properties": {"severity": str(finding.severity)},
+            }
+            if obj.source:
+                entry["locations"] = [_location(obj.source, obj.line, None)]
+            results.append(entry)
+    notifications = [
+        {
+            "level": "error",
+            "message": {"text": error.message},
+            "locations": [_location(error.source, error.line, error.column)],
+        }
+        for error in result.errors
+    ]
+    return {
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "posture",
+                        "version": CHECKSET_VERSION,
+                        "rules": [_rule(check) for check in CHECKS],
+                    }
+                },
+                "invocations": [
+                    {
+                        "executionSuccessful": True,
+                        "toolExecutionNotifications": notifications,
+                    }
+                ],
+                "results": results,
+            }
+        ],
+    }
+
+
+def _message(kind: str, namespace: str, name: str, text: str) -> str:
+    where = f"{namespace}/{name}" if namespace else name
+    return f"{kind} {where}: {text}" if where else text
+
+
+def _rule(check: Check) -> dict[str, Any]:
+    refs = "\n".join(f"- {url}" for url in check.references)
+    return {
+        "id": check.id,
+        "name": check.id,
+        "shortDescription": {"text": check.title},
+        "fullDescription": {"text": check.why},
+        "help": {
+            "text": f"{check.fix}\n\n{check.snippet}\n\nReferences:\n{refs}",
+            "markdown": f"{check.fix}\n\n```\n{check.snippet}\n```\n\nReferences:\n{refs}",
+        },
+        "helpUri": check.references[0],
+        "defaultConfiguration": {"level": _LEVEL[check.severity]},
+        "properties": {
+            "category": str(check.category),
+            "severity": str(check.severity),
+            "security-severity": _SECURITY_SEVERITY[check.severity],
+            "tags": ["security", "kubernetes", str(check.category)],
+        },
+    }
+
+
+def _location(source: str, line: int | None, column: int | None) -> dict[str, Any]:
+    physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(source)}}
+    if line is not None and line >= 1:
+        region: dict[str, int] = {"startLine": line}
+        if column is not None and column >= 1:
+            region["startColumn"] = column
+        physical["region"] = region
+    return {"physicalLocation": physical}
+
+
+def _uri(source: str) -> str:
+    """Return ``source`` as a relative URI reference when it lies under the working directory."""
+    path = os.path.abspath(source)
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        rel = path
+    if rel.startswith(".."):
+        return PurePath(path).as_uri()
+    return quote(PurePath(rel).as_posix())
