@@ -7,28 +7,77 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.db.models import OuterRef, Subquery
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
 
 from clusters import kube
 from clusters.access import get_visible_cluster, visible_clusters
 from clusters.forms import RegistrationForm
 from clusters.registration import RegistrationError, register, timeouts
+from clusters.tasks import poll_cluster
+from posture.models import Snapshot, SnapshotStatus, Trigger
 
 READER_MANIFEST = Path(settings.BASE_DIR) / "deploy" / "posture-reader.yaml"
 
 
+HISTORY_ROWS = 30
+
+
 @login_required
 def cluster_list(request: HttpRequest) -> HttpResponse:
-    clusters = visible_clusters(request.user).order_by("name")
+    latest = Snapshot.objects.filter(cluster=OuterRef("pk")).order_by("-taken_at")
+    good = latest.filter(status__in=[SnapshotStatus.OK, SnapshotStatus.PARTIAL])
+    clusters = visible_clusters(request.user).order_by("name").annotate(
+        last_status=Subquery(latest.values("status")[:1]),
+        last_taken_at=Subquery(latest.values("taken_at")[:1]),
+        version=Subquery(good.values("kubernetes_version")[:1]),
+        nodes=Subquery(good.values("node_count")[:1]),
+    )
     return render(request, "clusters/cluster_list.html", {"clusters": clusters})
 
 
 @login_required
 def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
     cluster = get_visible_cluster(request, pk)
-    return render(request, "clusters/cluster_detail.html", {"cluster": cluster})
+    history = list(cluster.snapshots.defer("nodes", "coverage", "node_summary")[:HISTORY_ROWS])
+    latest = cluster.snapshots.filter(
+        status__in=[SnapshotStatus.OK, SnapshotStatus.PARTIAL]).first()
+    running = next((s for s in history if s.status == SnapshotStatus.RUNNING), None)
+    return render(request, "clusters/cluster_detail.html", {
+        "cluster": cluster, "latest": latest, "history": history, "running": running,
+        "owners": cluster.owners.all(),
+    })
+
+
+@login_required
+@require_POST
+def cluster_poll_now(request: HttpRequest, pk: int) -> HttpResponse:
+    cluster = get_visible_cluster(request, pk)
+    poll_cluster.delay(cluster.pk, Trigger.MANUAL)
+    messages.info(request, f"A poll of {cluster.name} is queued.")
+    return redirect(reverse("clusters:detail", args=[cluster.pk]) + "?polling=1")
+
+
+@login_required
+def cluster_poll_status(request: HttpRequest, pk: int) -> JsonResponse:
+    """The newest poll's state, for the page's progress display."""
+    cluster = get_visible_cluster(request, pk)
+    snapshot = cluster.snapshots.only("pk", "status", "taken_at", "finished_at", "error",
+                                      "duration_ms").first()
+    if snapshot is None:
+        return JsonResponse({"status": "none"})
+    return JsonResponse({
+        "id": snapshot.pk,
+        "status": snapshot.status,
+        "status_label": snapshot.get_status_display(),
+        "taken_at": snapshot.taken_at.isoformat(),
+        "finished": snapshot.status != SnapshotStatus.RUNNING,
+        "duration_ms": snapshot.duration_ms,
+        "error": snapshot.error,
+    })
 
 
 @login_required

@@ -1,0 +1,38 @@
+"""Celery tasks: thin wrappers adding retries and scheduling to ``clusters.polling``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from posture.celery import app
+from posture.models import Trigger
+
+MAX_RETRIES = 3
+
+
+def backoff(retries: int) -> int:
+    """Seconds before retry number ``retries + 1``: 30 s, 2 min, 8 min."""
+    return 30 * 4**retries
+
+
+@app.task(bind=True, max_retries=MAX_RETRIES, acks_late=True)
+def poll_cluster(self: Any, cluster_id: int, trigger: str = Trigger.SCHEDULE) -> str:
+    from clusters.polling import poll
+
+    outcome = poll(cluster_id, trigger, attempt=self.request.retries + 1)
+    if outcome.skipped:
+        return "skipped: another poll holds the lease"
+    if outcome.retryable and self.request.retries < MAX_RETRIES:
+        raise self.retry(countdown=backoff(self.request.retries))
+    assert outcome.snapshot is not None
+    return str(outcome.snapshot.status)
+
+
+@app.task
+def poll_due_clusters() -> int:
+    from clusters.polling import claim_due_clusters
+
+    due = claim_due_clusters()
+    for cluster_id in due:
+        poll_cluster.delay(cluster_id)
+    return len(due)
