@@ -1,12 +1,15 @@
 """The lifecycle vocabulary: support statuses, managed providers, OS families, runtimes.
 
-Each enumeration is declared here once, with its display label; its values are the keys used
-in the data files and in stored results, so they never change.
+Each enumeration is declared here once, with its display label (for OS families and runtimes,
+the product label in the data); its values are the keys used in the data files and in stored
+results, so they never change.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from posture.lifecycle.data import catalog
 
 
 class SupportStatus(StrEnum):
@@ -73,6 +76,11 @@ class OSFamily(StrEnum):
     AZURE_LINUX = "azure-linux"
     WINDOWS_SERVER = "windows-server"
 
+    @property
+    def label(self) -> str:
+        """Return the human label, as the data file names the product."""
+        return catalog().product(self.value).label
+
 
 class Runtime(StrEnum):
     """A container runtime as named in ``nodeInfo.containerRuntimeVersion``."""
@@ -80,3 +88,8 @@ class Runtime(StrEnum):
     CONTAINERD = "containerd"
     CRI_O = "cri-o"
     DOCKER = "docker"
+
+    @property
+    def label(self) -> str:
+        """Return the human label, as the data file names the product."""
+        return catalog().product(self.value).label

@@ -8,7 +8,14 @@ from importlib import resources
 import pytest
 import yaml
 
-from posture.lifecycle import DATA_AS_OF, OSFamily, Provider, Runtime, data_sources
+from posture.lifecycle import (
+    DATA_AS_OF,
+    OSFamily,
+    Provider,
+    Runtime,
+    SupportStatus,
+    data_sources,
+)
 from posture.lifecycle.data import DATA_FILES, DataError, catalog, parse_file
 
 TODAY = date(2026, 11, 28)
@@ -62,6 +69,16 @@ def test_every_enumerated_family_provider_and_runtime_has_data():
     assert {p.value for p in Provider} <= names
     assert {r.value for r in Runtime} <= names
     assert "kubernetes" in names
+
+
+def test_every_enumeration_has_a_label():
+    assert OSFamily.UBUNTU.label == "Ubuntu"
+    assert OSFamily.WINDOWS_SERVER.label == "Windows Server"
+    assert Runtime.CRI_O.label == "CRI-O"
+    assert Provider.EKS.label == "Amazon EKS"
+    assert SupportStatus.EXTENDED.label == "Extended support only"
+    for enumeration in (OSFamily, Runtime, Provider, SupportStatus):
+        assert all(member.label for member in enumeration)
 
 
 def test_kubernetes_minors_are_contiguous_and_newest_first():
