@@ -1,0 +1,125 @@
+"""``make demo``: a complete Posture on this machine, with emulated clusters and 90 days of history.
+
+Runs embedded (SQLite and a filesystem broker under ``var/``) unless DATABASE_URL is set. This
+process hosts the cluster emulators and supervises the web server, a Celery worker and beat; Ctrl-C
+stops everything.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ("well-kept", "typical", "neglected")
+HISTORY_DAYS = 90
+EMULATOR_BASE_PORT = int(os.environ.get("POSTURE_DEMO_EMULATOR_PORT", "16443"))
+WEB_PORT = int(os.environ.get("POSTURE_DEMO_PORT", "8000"))
+USERNAME, PASSWORD = "demo", "posture-demo"
+
+
+def manage(*args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True)
+
+
+def prepare() -> None:
+    manage("migrate", "--noinput", "-v0")
+    manage("collectstatic", "--noinput", "-v0")
+    manage("ensure_demo_user", "--username", USERNAME, "--password", PASSWORD)
+
+
+def start_clusters() -> list:
+    """Start the emulators in this process and (re-)register each as a cluster."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "posture.settings")
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from clusters.emulator import start_emulator
+    from clusters.kubeconfig import credentials
+    from clusters.models import Cluster
+    from clusters.polling import poll
+    from posture.models import Trigger
+
+    owner = get_user_model().objects.get(username=USERNAME)
+    emulators = []
+    for offset, name in enumerate(SCENARIOS):
+        emulator = start_emulator(name, port=EMULATOR_BASE_PORT + offset)
+        emulators.append(emulator)
+        creds = credentials(emulator.kubeconfig())
+        cluster = Cluster.objects.filter(name=name).first() or Cluster(name=name, created_by=owner)
+        # The emulator makes a new CA on every start: refresh the stored kubeconfig.
+        cluster.store_kubeconfig(creds)
+        cluster.poll_interval_minutes = 15
+        cluster.save()
+        cluster.owners.add(owner)
+        if cluster.snapshots.exists():
+            continue
+        print(f"  replaying {HISTORY_DAYS} days of history for {name}…", flush=True)
+        now = timezone.now()
+        for day in range(-HISTORY_DAYS, 1):
+            emulator.set_day(day)
+            poll(cluster.pk, Trigger.REPLAY, taken_at=now + timedelta(days=day))
+        emulator.set_day(0)
+    return emulators
+
+
+def main() -> int:
+    os.chdir(ROOT)
+    print("Preparing the database, static files and the demo login…", flush=True)
+    prepare()
+    print("Starting emulated clusters…", flush=True)
+    emulators = start_clusters()
+    processes = {
+        "web": subprocess.Popen([sys.executable, "-m", "gunicorn", "posture.wsgi",
+                                 "--bind", f"127.0.0.1:{WEB_PORT}", "--workers", "2",
+                                 "--access-logfile", "-"], cwd=ROOT),
+        "worker": subprocess.Popen([sys.executable, "-m", "celery", "-A", "posture", "worker",
+                                    "--loglevel", "WARNING", "--concurrency", "2"], cwd=ROOT),
+        "beat": subprocess.Popen([sys.executable, "-m", "celery", "-A", "posture", "beat",
+                                  "--loglevel", "WARNING"], cwd=ROOT),
+    }
+    print(f"""
+Posture is running: http://127.0.0.1:{WEB_PORT}/
+Log in as {USERNAME} / {PASSWORD}
+Emulated clusters: {', '.join(f'{e.url} ({n})' for n, e in zip(SCENARIOS, emulators, strict=True))}
+Press Ctrl-C to stop.
+""", flush=True)
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        while not stopping:
+            for name, process in processes.items():
+                if process.poll() is not None:
+                    print(f"{name} exited with {process.returncode}; stopping the demo.")
+                    stopping = True
+            time.sleep(0.5)
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in processes.values():
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for emulator in emulators:
+            emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
