@@ -1,0 +1,214 @@
+"""Polling emulated clusters through the real client over HTTPS, in this process."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from clusters import collector, kube
+from clusters.models import Cluster
+from clusters.polling import claim_due_clusters, poll
+from posture.models import Finding, Snapshot, SnapshotStatus
+from tests.clusters.conftest import register
+
+pytestmark = pytest.mark.django_db
+
+FAST = collector.Options(timeouts=kube.Timeouts(connect=2, read=3))
+
+
+@pytest.mark.parametrize("scenario", ["well-kept", "typical", "neglected"])
+def test_each_scenario_polls_into_a_complete_snapshot(emulate, scenario):
+    emulator = emulate(scenario)
+    cluster = register(emulator, scenario)
+    snapshot = poll(cluster.pk, opts=FAST).snapshot
+    assert snapshot.status == SnapshotStatus.OK, snapshot.error
+    served = emulator.scenario.view(0)
+    assert snapshot.kubernetes_version == served.version
+    assert snapshot.node_count == len(served.nodes)
+    assert snapshot.workload_count > 0 and snapshot.pod_count >= snapshot.workload_count
+    assert all(c["state"] in ("read", "absent") for c in snapshot.coverage.values())
+    assert snapshot.finished_at >= snapshot.taken_at
+    assert snapshot.checkset_version
+    assert snapshot.open_findings == Finding.objects.filter(cluster=cluster).count()
+    assert len(snapshot.nodes) == snapshot.node_count
+
+
+def test_neglected_has_more_findings_than_well_kept(emulate):
+    good = register(emulate("well-kept"), "good")
+    bad = register(emulate("neglected"), "bad")
+    good_snapshot = poll(good.pk, opts=FAST).snapshot
+    bad_snapshot = poll(bad.pk, opts=FAST).snapshot
+    assert bad_snapshot.open_findings > good_snapshot.open_findings
+    assert bad_snapshot.finding_counts["severity"].get("critical", 0) > 0
+
+
+def test_pages_of_two_read_the_same_as_one_page(emulate):
+    emulator = emulate("typical")
+    cluster = register(emulator)
+    whole = poll(cluster.pk, opts=FAST).snapshot
+    before = emulator.requests_served
+    paged = poll(cluster.pk, opts=collector.Options(timeouts=FAST.timeouts, page_size=2)).snapshot
+    assert (paged.node_count, paged.workload_count, paged.pod_count) == (
+        whole.node_count, whole.workload_count, whole.pod_count)
+    # Pages of two need many more requests than pages of 500.
+    assert emulator.requests_served - before > 2 * len(collector._listers.__code__.co_consts)
+
+
+def test_unchanged_repoll_writes_no_findings(emulate):
+    cluster = register(emulate("neglected"))
+    first = poll(cluster.pk, opts=FAST).snapshot
+    ids = set(Finding.objects.values_list("pk", flat=True))
+    second = poll(cluster.pk, opts=FAST).snapshot
+    assert second.open_findings == first.open_findings
+    assert set(Finding.objects.values_list("pk", flat=True)) == ids
+    assert not Finding.objects.filter(resolved_at__isnull=False).exists()
+
+
+def test_forbidden_resource_gives_a_partial_snapshot_with_coverage(emulate):
+    emulator = emulate("denied")
+    cluster = register(emulator)
+    snapshot = poll(cluster.pk, opts=FAST).snapshot
+    assert snapshot.status == SnapshotStatus.PARTIAL
+    assert snapshot.coverage["pods"]["state"] == "forbidden"
+    assert "cannot list resource" in snapshot.coverage["pods"]["message"]
+    assert snapshot.coverage["nodes"]["state"] == "read"
+    assert "pods: forbidden" in snapshot.error
+
+
+def test_wrong_ca_is_recorded_as_a_tls_failure(emulate):
+    from clusters.emulator.tls import make_ca
+    from clusters.kubeconfig import ClusterCredentials
+
+    emulator = emulate("well-kept")
+    cluster = register(emulator)
+    creds = cluster.credentials()
+    cluster.store_kubeconfig(ClusterCredentials(
+        context=creds.context, server=creds.server, token=creds.token,
+        ca_pem=make_ca("impostor").cert_pem.decode()))
+    cluster.save()
+    outcome = poll(cluster.pk, opts=FAST)
+    assert outcome.snapshot.status == SnapshotStatus.FAILED
+    assert outcome.snapshot.error_kind == "tls"
+    assert not outcome.retryable
+
+
+def test_wrong_token_fails_without_retry(emulate):
+    from clusters.kubeconfig import ClusterCredentials
+
+    emulator = emulate("well-kept")
+    cluster = register(emulator)
+    creds = cluster.credentials()
+    cluster.store_kubeconfig(ClusterCredentials(context=creds.context, server=creds.server,
+                                                ca_pem=creds.ca_pem, token="revoked"))
+    cluster.save()
+    outcome = poll(cluster.pk, opts=FAST)
+    assert outcome.snapshot.error_kind == "unauthorized"
+    assert outcome.snapshot.error.startswith("401 Unauthorized")
+    assert not outcome.retryable
+
+
+def test_unreachable_port_fails_and_may_retry(emulate):
+    emulator = emulate("well-kept")
+    cluster = register(emulator)
+    emulator.stop()
+    outcome = poll(cluster.pk, opts=FAST)
+    assert outcome.snapshot.status == SnapshotStatus.FAILED
+    assert outcome.snapshot.error_kind == "refused"
+    assert outcome.retryable
+
+
+def test_a_held_lease_skips_the_second_poll(emulate):
+    cluster = register(emulate("well-kept"))
+    lease_id = cluster.claim_poll(timedelta(minutes=5))
+    assert lease_id
+    assert poll(cluster.pk, opts=FAST).skipped
+    assert not Snapshot.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_polls_of_one_cluster_run_once(emulate):
+    emulator = emulate("typical")
+    cluster = register(emulator)
+    emulator.set_fault("slow", delay=0.3)
+    outcomes = []
+
+    def run():
+        from django.db import connection
+
+        try:
+            outcomes.append(poll(cluster.pk, opts=FAST))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(o.skipped for o in outcomes) == [False, True]
+    assert Snapshot.objects.count() == 1
+
+
+def test_an_expired_lease_is_taken_over_and_its_run_marked_lost(emulate):
+    cluster = register(emulate("well-kept"))
+    stale = Snapshot.objects.create(cluster=cluster, taken_at=timezone.now(),
+                                    status=SnapshotStatus.RUNNING)
+    Cluster.objects.filter(pk=cluster.pk).update(
+        poll_lease_id="dead-worker", poll_lease_until=timezone.now() - timedelta(seconds=1))
+    snapshot = poll(cluster.pk, opts=FAST).snapshot
+    assert snapshot.status == SnapshotStatus.OK
+    stale.refresh_from_db()
+    assert stale.status == SnapshotStatus.FAILED
+    assert stale.error_kind == "worker-lost"
+
+
+def test_expired_continue_token_restarts_the_list(emulate):
+    emulator = emulate("typical")
+    cluster = register(emulator)
+    emulator.set_fault("expire-continue", times=1)
+    snapshot = poll(cluster.pk, opts=collector.Options(timeouts=FAST.timeouts, page_size=2)
+                    ).snapshot
+    whole = poll(cluster.pk, opts=FAST).snapshot
+    assert snapshot.status == SnapshotStatus.OK
+    assert snapshot.pod_count == whole.pod_count
+
+
+def test_timeline_days_change_what_is_recorded(emulate):
+    emulator = emulate("typical")
+    cluster = register(emulator)
+    emulator.set_day(emulator.scenario.first_day)
+    then = poll(cluster.pk, opts=FAST, taken_at=timezone.now() - timedelta(days=90)).snapshot
+    emulator.set_day(0)
+    now = poll(cluster.pk, opts=FAST).snapshot
+    assert (then.kubernetes_version, then.open_findings) != (now.kubernetes_version,
+                                                             now.open_findings)
+
+
+def test_claim_due_clusters_hands_each_out_once(emulate):
+    cluster = register(emulate("well-kept"), next_poll_at=timezone.now() - timedelta(minutes=1))
+    assert claim_due_clusters() == [cluster.pk]
+    assert claim_due_clusters() == []
+    cluster.refresh_from_db()
+    assert cluster.next_poll_at > timezone.now()
+
+
+def test_poll_cluster_command_prints_one_summary_line(emulate, capsys):
+    emulator = emulate("neglected")
+    register(emulator, "neglected")
+    call_command("poll_cluster", "neglected")
+    out = capsys.readouterr().out.strip()
+    assert "\n" not in out
+    served = emulator.scenario.view(0)
+    assert out.startswith(f"neglected: ok version={served.version} nodes={len(served.nodes)} ")
+
+
+def test_poll_cluster_command_fails_on_a_failed_poll(emulate):
+    emulator = emulate("well-kept")
+    register(emulator, "gone")
+    emulator.stop()
+    with pytest.raises(CommandError, match="gone: failed .* error=Connection refused"):
+        call_command("poll_cluster", "gone")
