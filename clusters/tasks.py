@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+
 from posture.celery import app
 from posture.models import Trigger
 
 MAX_RETRIES = 3
 
 
-def backoff(retries: int) -> int:
-    """Seconds before retry number ``retries + 1``: 30 s, 2 min, 8 min."""
-    return 30 * 4**retries
+def backoff(retries: int) -> float:
+    """Seconds before retry number ``retries + 1``: by default 30 s, 2 min, 8 min."""
+    return float(settings.POSTURE_POLL_RETRY_SECONDS * 4**retries)
 
 
 @app.task(bind=True, max_retries=MAX_RETRIES, acks_late=True)

@@ -226,7 +226,9 @@ POSTURE_POLL_INTERVAL_DEFAULT = env.integer("POSTURE_POLL_INTERVAL_MINUTES", 15,
 POSTURE_POLL_CONNECT_TIMEOUT = env.integer("POSTURE_POLL_CONNECT_TIMEOUT", 10, minimum=1)
 POSTURE_POLL_READ_TIMEOUT = env.integer("POSTURE_POLL_READ_TIMEOUT", 30, minimum=1)
 # A poll claim older than this is taken to belong to a dead worker and may be taken over.
-POSTURE_POLL_LEASE_SECONDS = env.integer("POSTURE_POLL_LEASE_SECONDS", 600, minimum=30)
+POSTURE_POLL_LEASE_SECONDS = env.integer("POSTURE_POLL_LEASE_SECONDS", 600, minimum=1)
+# First retry delay after a transient failure; each further retry waits four times longer.
+POSTURE_POLL_RETRY_SECONDS = env.integer("POSTURE_POLL_RETRY_SECONDS", 30, minimum=0)
 
 LOGGING = {
     "version": 1,
