@@ -127,13 +127,15 @@ def write_text(result: ScanResult, out: TextIO) -> None:
     total = len(result.evaluation.findings)
     summary = ", ".join(f"{counts[s]} {s}" for s in Severity.ordered() if counts[s])
     files = len({o.source for o in result.objects if o.source})
-    out.write(
-        f"{total} finding{'s' if total != 1 else ''}{f' ({summary})' if summary else ''} "
-        f"in {len(result.objects)} objects from {files} files"
-    )
+    line = f"{_count(total, 'finding')}{f' ({summary})' if summary else ''} in "
+    line += f"{_count(len(result.objects), 'object')} from {_count(files, 'file')}"
     if result.errors:
-        out.write(f"; {len(result.errors)} error{'s' if len(result.errors) != 1 else ''}")
-    out.write("\n")
+        line += f"; {_count(len(result.errors), 'error')}"
+    out.write(line + "\n")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _safe(text: str) -> str:

@@ -31,19 +31,21 @@ def render() -> str:
         "A check whose input could not be read (the service account may not list that resource, "
         "or the cluster does not have it) is reported as *not evaluated*, never as passed.",
         "",
-        "| Severity | Meaning |",
+        "| Severity | Checks |",
         "| --- | --- |",
     ]
     for s in Severity.ordered():
         count = sum(1 for c in CHECKS if c.severity is s)
-        lines.append(f"| {s.label} | {count} check{'s' if count != 1 else ''} |")
+        lines.append(f"| {s.label} | {count} |")
     for category in Category.ordered():
         checks = [c for c in CHECKS if c.category is category]
         if not checks:
             continue
         lines += ["", f"## {category.label}", ""]
         lines += ["| Id | Severity | Title |", "| --- | --- | --- |"]
-        lines += [f"| [`{c.id}`](#{_anchor(c.id)}) | {c.severity.label} | {c.title} |" for c in checks]
+        lines += [
+            f"| [`{c.id}`](#{_anchor(c.id)}) | {c.severity.label} | {c.title} |" for c in checks
+        ]
         for c in checks:
             needs = ", ".join(f"`{n}`" for n in c.needs) or "the Kubernetes version only"
             lines += [
@@ -56,7 +58,7 @@ def render() -> str:
                 "",
                 f"*How to fix.* {c.fix}",
                 "",
-                "```",
+                f"```{_language(c.snippet)}",
                 c.snippet,
                 "```",
                 "",
@@ -65,6 +67,12 @@ def render() -> str:
                 "*References:* " + ", ".join(f"<{url}>" for url in c.references),
             ]
     return "\n".join(lines) + "\n"
+
+
+def _language(snippet: str) -> str:
+    # Shell snippets start with a command or a comment; everything else is a YAML fragment.
+    first = snippet.split()[0] if snippet.split() else ""
+    return "sh" if first in ("kubectl", "aws", "gcloud", "az", "#") else "yaml"
 
 
 def _anchor(check_id: str) -> str:

@@ -23,8 +23,9 @@ from posture.checks.safe import dig, mapping, string_map, text
 EXTENSIONS = (".yaml", ".yml", ".json")
 # Manifests are small; a bigger file is more likely an accident (or an attack on the parser).
 MAX_FILE_BYTES = 32 * 1024 * 1024
-# YAML aliases can expand a small file into a huge object graph ("billion laughs").
-MAX_ALIASES = 1000
+# YAML aliases can expand a small file into a huge object graph ("billion laughs"); the
+# engine walks objects in full, so the expanded size is what must stay bounded.
+MAX_NODES = 1_000_000
 
 # Where each kind keeps its pod template; kinds not listed here own no pods.
 TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
@@ -98,23 +99,34 @@ class LoadError:
         }
 
 
-class _TooManyAliases(Exception):
+class _TooLarge(Exception):
     pass
 
 
-class _Loader(yaml.SafeLoader):
-    """The safe loader, refusing documents that lean on aliases to grow."""
+def _check_size(root: yaml.Node) -> None:
+    """Refuse a document whose aliases expand it past ``MAX_NODES`` (or into a cycle)."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.aliases = 0
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            raise _TooLarge("a YAML alias refers to a node that contains it")
+        open_nodes.add(key)
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        open_nodes.discard(key)
+        if total > MAX_NODES:
+            raise _TooLarge(f"the document expands to more than {MAX_NODES} YAML nodes")
+        sizes[key] = total
+        return total
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            self.aliases += 1
-            if self.aliases > MAX_ALIASES:
-                raise _TooManyAliases(f"more than {MAX_ALIASES} YAML aliases")
-        return super().compose_node(parent, index)
+    size(root)
 
 
 def files(paths: Iterable[str]) -> Iterator[Path]:
@@ -161,7 +173,7 @@ def load(paths: Iterable[str]) -> tuple[list[SourcedObject], list[LoadError]]:
             problem = exc.problem or exc.context or "syntax error"
             errors.append(LoadError(source, f"invalid YAML: {problem}", line, column))
             continue
-        except (yaml.YAMLError, _TooManyAliases, RecursionError) as exc:
+        except (yaml.YAMLError, _TooLarge, RecursionError) as exc:
             errors.append(LoadError(source, f"invalid YAML: {exc}"[:500]))
             continue
         for line, doc, item_lines in documents:
@@ -176,11 +188,12 @@ _Document = tuple[int, Any, list[int]]
 
 def _yaml_documents(content: str) -> list[_Document]:
     """Parse every document: (line, data, line of each List item)."""
-    loader = _Loader(content)
+    loader = yaml.SafeLoader(content)
     docs: list[_Document] = []
     try:
         while loader.check_node():
             node = loader.get_node()
+            _check_size(node)
             data = loader.construct_document(node)
             docs.append((node.start_mark.line + 1, data, _item_lines(node)))
     finally:
@@ -201,10 +214,10 @@ def _json_documents(content: str) -> list[_Document]:
     lines: list[int] = []
     if isinstance(data, dict) and isinstance(data.get("items"), list):
         # JSON is YAML: compose it once more, only to learn the line of each List item.
-        loader = _Loader(content)
+        loader = yaml.SafeLoader(content)
         try:
             lines = _item_lines(loader.get_single_node())
-        except (yaml.YAMLError, _TooManyAliases, RecursionError):
+        except (yaml.YAMLError, _TooLarge, RecursionError):
             lines = []
         finally:
             loader.dispose()
@@ -214,13 +227,21 @@ def _json_documents(content: str) -> list[_Document]:
 def _unwrap(doc: Any, line: int, item_lines: list[int]) -> Iterator[tuple[int, dict[str, Any]]]:
     if not isinstance(doc, dict):
         return
+    kind = text(doc.get("kind"))
     items = doc.get("items")
-    if text(doc.get("kind")).endswith("List") and isinstance(items, list):
+    if kind.endswith("List") and isinstance(items, list):
+        # Typed lists from the API (ServiceList, ...) leave out each item's kind.
+        item_kind = kind[: -len("List")]
         for i, item in enumerate(items):
             if isinstance(item, dict):
-                yield (item_lines[i] if i < len(item_lines) else line), item
+                if "kind" not in item and item_kind:
+                    item = {"kind": item_kind, **item}
+                if isinstance(item.get("kind"), str):
+                    yield (item_lines[i] if i < len(item_lines) else line), item
         return
-    yield line, doc
+    # A document without a kind (a values file, a kustomization) is not a Kubernetes object.
+    if isinstance(doc.get("kind"), str):
+        yield line, doc
 
 
 def pod_template(obj: dict[str, Any]) -> dict[str, Any] | None:

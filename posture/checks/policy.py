@@ -20,7 +20,6 @@ from posture.checks.vocabulary import Severity
 
 # Aiming for "privileged" would check nothing.
 PSS_TARGET_LEVELS: tuple[str, ...] = tuple(lv for lv in pss.LEVELS if lv != "privileged")
-_PSS_VERSION = re.compile(r"^(latest|v1\.(0|[1-9][0-9]?))$")
 _KERNEL = re.compile(r"^[0-9]+\.[0-9]+$")
 
 # Namespaces that run the control plane's own pods; never asked to carry an enforce label.
@@ -64,7 +63,8 @@ class Policy:
         unknown = sorted(str(k) for k in data if k not in known)
         if unknown:
             raise PolicyError(
-                f"policy: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(known))}"
+                f"policy: unknown key(s) {', '.join(unknown)}; "
+                f"known keys: {', '.join(sorted(known))}"
             )
         values: dict[str, Any] = {}
         for key, value in data.items():
@@ -170,6 +170,19 @@ def _pattern(regex: re.Pattern[str], example: str) -> Any:
     return parse
 
 
+def _pss_version(key: str, value: object) -> str:
+    if isinstance(value, str):
+        try:
+            pss.effective_version(value)
+        except ValueError:
+            pass
+        else:
+            return value
+    raise PolicyError(
+        f'policy.{key}: expected "latest" or a version like "v1.30", got {value!r}'[:300]
+    )
+
+
 def _overrides(key: str, value: object) -> dict[str, Severity]:
     if not isinstance(value, dict):
         raise PolicyError(f"policy.{key}: expected a mapping of check id to severity")
@@ -195,7 +208,7 @@ _PARSERS: dict[str, Any] = {
     "max_kubelet_minor_skew": _optional_int,
     "min_kernel_version": _pattern(_KERNEL, '"5.4"'),
     "pss_level": _choice(PSS_TARGET_LEVELS),
-    "pss_version": _pattern(_PSS_VERSION, '"latest" or "v1.30"'),
+    "pss_version": _pss_version,
     "pss_exempt_namespaces": _str_list,
     "max_critical_vulnerabilities": _int,
     "max_high_vulnerabilities": _int,

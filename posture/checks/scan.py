@@ -86,9 +86,7 @@ def scan(paths: Iterable[str], policy: Policy, today: date | None = None) -> Sca
             # A namespace the manifests use but do not declare: point at its first object.
             ns = finding.name if finding.kind == "Namespace" else finding.namespace
             source, line = _first_in(objects, ns)
-            extra = ScannedObject(
-                source, line, finding.kind, finding.namespace, finding.name, None
-            )
+            extra = ScannedObject(source, line, finding.kind, finding.namespace, finding.name, None)
             objects.append(extra)
             targets = by_identity[(finding.kind, finding.namespace, finding.name)] = [extra]
         for target in targets:
@@ -103,9 +101,7 @@ def _scanned(o: SourcedObject, policy: Policy, errors: list[LoadError]) -> Scann
         try:
             verdict = pss.evaluate(template, policy.pss_level, policy.pss_version)
         except ValueError as exc:
-            errors.append(
-                LoadError(o.source, f"{o.kind} {o.name}: {exc}"[:500], line=o.line)
-            )
+            errors.append(LoadError(o.source, f"{o.kind} {o.name}: {exc}"[:500], line=o.line))
     return ScannedObject(o.source, o.line, o.kind, o.namespace, o.name, verdict)
 
 

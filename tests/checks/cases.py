@@ -41,7 +41,9 @@ def _security(**fields: Any) -> Callable[[], Inventory]:
 
 
 def _container(**fields: Any) -> Callable[[], Inventory]:
-    return lambda: clean_inventory(workloads=[workload(spec=pod_spec(containers=[container(**fields)]))])
+    return lambda: clean_inventory(
+        workloads=[workload(spec=pod_spec(containers=[container(**fields)]))]
+    )
 
 
 def _pod_context(**fields: Any) -> Callable[[], Inventory]:
@@ -231,9 +233,7 @@ CASES: dict[str, Case] = {
     ),
     # Network
     "network.namespace-not-isolated": Case(_policies(_ALLOW_WEB), _policies(), "Namespace"),
-    "network.no-default-deny-ingress": Case(
-        _clean, _policies(_ALLOW_WEB), "Namespace"
-    ),
+    "network.no-default-deny-ingress": Case(_clean, _policies(_ALLOW_WEB), "Namespace"),
     "network.service-exposed": Case(_clean, _service(type="NodePort"), "Service"),
     "network.service-external-ips": Case(
         _clean, _service(type="ClusterIP", externalIPs=["203.0.113.7"]), "Service"

@@ -26,12 +26,19 @@ _MAX_EVIDENCE = 10
 
 
 def _bindings(ctx: Context) -> Iterator[tuple[str, str, str, dict[str, Any], list[dict[str, Any]]]]:
-    for resource, kind in (("clusterrolebindings", "ClusterRoleBinding"), ("rolebindings", "RoleBinding")):
+    for resource, kind in (
+        ("clusterrolebindings", "ClusterRoleBinding"),
+        ("rolebindings", "RoleBinding"),
+    ):
         for b in ctx.objects(resource):
             meta = mapping(b.get("metadata"))
             namespace = text(meta.get("namespace")) if kind == "RoleBinding" else ""
-            yield kind, namespace, text(meta.get("name")), mapping(b.get("roleRef")), dicts(
-                b.get("subjects")
+            yield (
+                kind,
+                namespace,
+                text(meta.get("name")),
+                mapping(b.get("roleRef")),
+                dicts(b.get("subjects")),
             )
 
 

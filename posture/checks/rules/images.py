@@ -30,7 +30,10 @@ def _unapproved(ctx: Context) -> Iterator[Hit]:
     for kind, ns, name, c in _containers(ctx):
         if not is_approved(c.ref, approved):
             yield Hit(
-                kind, ns, name, c.name,
+                kind,
+                ns,
+                name,
+                c.name,
                 f"Image {clip(c.image)} comes from {clip(c.ref.registry)}, "
                 "which is not an approved registry",
                 {"image": clip(c.image), "registry": clip(c.ref.registry)},
@@ -42,7 +45,10 @@ def _floating(ctx: Context) -> Iterator[Hit]:
         if c.ref.floating:
             tag = f":{c.ref.tag}" if c.ref.tag else "no tag"
             yield Hit(
-                kind, ns, name, c.name,
+                kind,
+                ns,
+                name,
+                c.name,
                 f"Image {clip(c.image)} uses {tag}: what runs changes whenever it is re-pushed",
                 {"image": clip(c.image)},
             )
@@ -52,7 +58,10 @@ def _unpinned(ctx: Context) -> Iterator[Hit]:
     for kind, ns, name, c in _containers(ctx):
         if c.ref.mutable:
             yield Hit(
-                kind, ns, name, c.name,
+                kind,
+                ns,
+                name,
+                c.name,
                 f"Image {clip(c.image)} is not pinned by digest",
                 {"image": clip(c.image)},
             )
@@ -62,7 +71,10 @@ def _stale_pull(ctx: Context) -> Iterator[Hit]:
     for kind, ns, name, c in _containers(ctx):
         if c.ref.floating and c.pull_policy in ("IfNotPresent", "Never"):
             yield Hit(
-                kind, ns, name, c.name,
+                kind,
+                ns,
+                name,
+                c.name,
                 f"Image {clip(c.image)} has a floating tag but imagePullPolicy "
                 f"{c.pull_policy}: nodes keep running whichever version they pulled first",
                 {"image": clip(c.image), "imagePullPolicy": c.pull_policy},

@@ -72,8 +72,10 @@ def _unisolated(ctx: Context) -> Iterator[Hit]:
 
 def _denies_all_ingress(spec: dict[str, Any]) -> bool:
     selector = _pod_selector(spec)
-    if not isinstance(selector, dict) or selector.get("matchLabels") or selector.get(
-        "matchExpressions"
+    if (
+        not isinstance(selector, dict)
+        or selector.get("matchLabels")
+        or selector.get("matchExpressions")
     ):
         return False
     types = spec.get("policyTypes")
@@ -127,7 +129,8 @@ def _external_ips(ctx: Context) -> Iterator[Hit]:
                 ns,
                 name,
                 "",
-                f"Service {clip(name)} sets externalIPs {', '.join(clip(ip, 64) for ip in ips[:5])}",
+                f"Service {clip(name)} sets externalIPs "
+                f"{', '.join(clip(ip, 64) for ip in ips[:5])}",
                 {"externalIPs": [clip(ip, 64) for ip in ips[:_EVIDENCE_NAMES]]},
             )
 
@@ -192,7 +195,7 @@ CHECKS: tuple[Check, ...] = (
         fix="Remove `externalIPs`; block the field cluster-wide with an admission policy "
         "(e.g. the DenyServiceExternalIPs admission plugin).",
         snippet="kubectl patch service NAME -n NAMESPACE --type=json "
-        "-p='[{\"op\":\"remove\",\"path\":\"/spec/externalIPs\"}]'",
+        '-p=\'[{"op":"remove","path":"/spec/externalIPs"}]\'',
         references=(
             _SERVICE_DOC + "#external-ips",
             "https://github.com/kubernetes/kubernetes/issues/97076",

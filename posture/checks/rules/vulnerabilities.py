@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
 
 from posture.checks.base import Check, Hit
 from posture.checks.context import Context
@@ -21,10 +22,16 @@ _CONTAINER = "trivy-operator.container.name"
 _Key = tuple[str, str, str, str]
 
 
-def _counts(ctx: Context) -> dict[_Key, tuple[int, int, str]]:
+class _Counts(NamedTuple):
+    critical: int
+    high: int
+    image: str
+
+
+def _counts(ctx: Context) -> dict[_Key, _Counts]:
     """Return (critical, high, image) per (kind, namespace, name, container), worst report."""
     workloads = {(v.kind, v.namespace, v.name) for v in ctx.workloads}
-    out: dict[_Key, tuple[int, int, str]] = {}
+    out: dict[_Key, _Counts] = {}
     for report in ctx.objects("vulnerabilityreports"):
         labels = string_map(dig(report, "metadata", "labels"))
         kind, name = labels.get(_KIND, ""), labels.get(_NAME, "")
@@ -45,16 +52,18 @@ def _counts(ctx: Context) -> dict[_Key, tuple[int, int, str]]:
         image = f"{image}:{tag}" if image and tag else image
         key = (kind, ns, name, labels.get(_CONTAINER, ""))
         previous = out.get(key)
-        if previous is None or (critical, high) > previous[:2]:
-            out[key] = (critical, high, clip(image))
+        if previous is None or (critical, high) > (previous.critical, previous.high):
+            out[key] = _Counts(critical, high, clip(image))
     return out
 
 
-def _over(ctx: Context, which: int, threshold: int, label: str) -> Iterator[Hit]:
+def _over(
+    ctx: Context, pick: Callable[[_Counts], int], threshold: int, label: str
+) -> Iterator[Hit]:
     for (kind, ns, name, container), counts in sorted(_counts(ctx).items()):
-        count = counts[which]
+        count = pick(counts)
         if count > threshold:
-            image = counts[2]
+            image = counts.image
             on = f" in image {image}" if image else ""
             where = f" (container {clip(container)})" if container else ""
             yield Hit(
@@ -68,11 +77,11 @@ def _over(ctx: Context, which: int, threshold: int, label: str) -> Iterator[Hit]
 
 
 def _critical(ctx: Context) -> Iterator[Hit]:
-    return _over(ctx, 0, ctx.policy.max_critical_vulnerabilities, "critical")
+    return _over(ctx, lambda c: c.critical, ctx.policy.max_critical_vulnerabilities, "critical")
 
 
 def _high(ctx: Context) -> Iterator[Hit]:
-    return _over(ctx, 1, ctx.policy.max_high_vulnerabilities, "high-severity")
+    return _over(ctx, lambda c: c.high, ctx.policy.max_high_vulnerabilities, "high-severity")
 
 
 _FIX = (

@@ -21,10 +21,8 @@ from posture.checks.vocabulary import Category, Severity
 _PSS_DOC = "https://kubernetes.io/docs/concepts/security/pod-security-standards/"
 _PSA_DOC = "https://kubernetes.io/docs/concepts/security/pod-security-admission/"
 _SC_DOC = "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/"
-_LIMITS_DOC = (
-    "https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/"
-)
-_TOKEN_DOC = (
+_LIMITS_DOC = "https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/"
+_AUTOMOUNT_DOC = (
     "https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/"
     "#opt-out-of-api-credential-automounting"
 )
@@ -41,8 +39,8 @@ def _pss_hits(controls: frozenset[str]) -> Callable[[Context], Iterator[Hit]]:
 
     def run(ctx: Context) -> Iterator[Hit]:
         version = ctx.policy.pss_version
-        levels = ("baseline", "restricted") if ctx.policy.pss_level == "restricted" else (
-            "baseline",
+        levels = (
+            ("baseline", "restricted") if ctx.policy.pss_level == "restricted" else ("baseline",)
         )
         baseline_ids = frozenset(pss.controls("baseline", version))
         for view in ctx.workloads:
@@ -143,8 +141,7 @@ def _token_automounted(ctx: Context) -> Iterator[Hit]:
             view.namespace,
             view.name,
             "",
-            f"Pods get a token for service account {clip(facts.service_account)} mounted "
-            f"{reason}",
+            f"Pods get a token for service account {clip(facts.service_account)} mounted {reason}",
             {"serviceAccount": clip(facts.service_account)},
         )
 
@@ -300,7 +297,7 @@ PSS_CHECKS: tuple[Check, ...] = (
         "Custom SELinux user, role or type",
         "Setting an SELinux type or user can move the container out of its confinement.",
         "Remove `seLinuxOptions.type/user/role`; only `level` may be set.",
-        "securityContext:\n  seLinuxOptions:\n    level: \"s0:c123,c456\"",
+        'securityContext:\n  seLinuxOptions:\n    level: "s0:c123,c456"',
     ),
     _pss_check(
         "proc-mount-unmasked",
@@ -328,8 +325,9 @@ PSS_CHECKS: tuple[Check, ...] = (
         "Sets sysctls outside the safe set",
         "Unsafe sysctls change kernel settings shared with every other pod on the node.",
         "Remove the sysctl, or move the workload to dedicated nodes configured for it.",
-        "spec:\n  securityContext:\n    sysctls:\n      - name: net.ipv4.ip_unprivileged_port_start\n"
-        "        value: \"0\"",
+        "spec:\n  securityContext:\n    sysctls:\n"
+        "      - name: net.ipv4.ip_unprivileged_port_start\n"
+        '        value: "0"',
     ),
     _pss_check(
         "privilege-escalation",
@@ -386,7 +384,7 @@ OTHER_CHECKS: tuple[Check, ...] = (
         title="Container may run as root",
         why="A process running as root inside the container is root on the node after any "
         "container escape. This check covers the Pod Security Standards controls "
-        "\"Running as Non-root\" and \"Running as Non-root user\", per container; pods in a user "
+        '"Running as Non-root" and "Running as Non-root user", per container; pods in a user '
         "namespace (`hostUsers: false`) pass.",
         fix="Run as a non-root user and make Kubernetes refuse to start the container as root.",
         snippet="securityContext:\n  runAsNonRoot: true\n  runAsUser: 10001",
@@ -434,7 +432,7 @@ OTHER_CHECKS: tuple[Check, ...] = (
         fix="Set `automountServiceAccountToken: false` on the pod or its service account, and "
         "mount a projected token only where the API is used.",
         snippet="spec:\n  automountServiceAccountToken: false",
-        references=(_TOKEN_DOC,),
+        references=(_AUTOMOUNT_DOC,),
         needs=("pods", "serviceaccounts"),
         run=_token_automounted,
     ),

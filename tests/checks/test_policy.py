@@ -1,0 +1,94 @@
+"""Policy: defaults, parsing from the stored JSON, and errors a person can act on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from posture.checks.policy import Policy, PolicyError
+from posture.checks.vocabulary import Severity
+
+
+def test_defaults_aim_for_restricted_with_a_ninety_day_warning() -> None:
+    policy = Policy()
+    assert policy.pss_level == "restricted"
+    assert policy.pss_version == "latest"
+    assert policy.eol_warning_days == 90
+    assert policy.max_node_age_days == 90
+    assert policy.pss_exempt("kube-system")
+    assert not policy.pss_exempt("shop")
+
+
+def test_from_dict_reads_every_field_and_round_trips() -> None:
+    data = {
+        "approved_registries": ["Registry.Example.com/", "ghcr.io/acme"],
+        "eol_warning_days": 30,
+        "max_node_age_days": 60,
+        "patch_lag_threshold": 1,
+        "max_kubelet_minor_skew": 1,
+        "min_kernel_version": "5.10",
+        "pss_level": "baseline",
+        "pss_version": "v1.30",
+        "pss_exempt_namespaces": ["monitoring"],
+        "max_critical_vulnerabilities": 0,
+        "max_high_vulnerabilities": 10,
+        "disabled_checks": ["node.kernel-old"],
+        "severity_overrides": {"image.latest-tag": "high"},
+    }
+    policy = Policy.from_dict(data)
+    assert policy.approved_registries == ("registry.example.com", "ghcr.io/acme")
+    assert policy.severity_overrides == {"image.latest-tag": Severity.HIGH}
+    assert policy.pss_exempt("monitoring")
+    assert Policy.from_dict(policy.to_dict()) == policy
+
+
+def test_empty_or_null_document_gives_defaults() -> None:
+    assert Policy.from_dict({}) == Policy()
+    assert Policy.from_dict(None) == Policy()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([], "expected a mapping"),
+        ({"eol_warning_day": 30}, "unknown key(s) eol_warning_day"),
+        ({"eol_warning_days": "30"}, "policy.eol_warning_days: expected an integer, got str"),
+        ({"eol_warning_days": True}, "expected an integer, got bool"),
+        ({"max_node_age_days": -1}, "must be zero or more"),
+        ({"approved_registries": "docker.io"}, "expected a list of strings"),
+        ({"approved_registries": ["ok", 3]}, "approved_registries[1]"),
+        ({"pss_level": "privileged"}, "expected one of baseline, restricted"),
+        ({"pss_version": "1.30"}, 'expected "latest" or a version like "v1.30"'),
+        ({"pss_version": 130}, "pss_version"),
+        ({"min_kernel_version": "five"}, "min_kernel_version"),
+        ({"disabled_checks": ["node.nope"]}, "unknown check id(s) node.nope"),
+        ({"severity_overrides": {"node.os-eol": "urgent"}}, "expected one of critical"),
+        ({"severity_overrides": {"node.nope": "low"}}, "severity_overrides: unknown check id"),
+        ({"severity_overrides": ["x"]}, "mapping of check id to severity"),
+    ],
+)
+def test_invalid_documents_are_refused_with_the_key_named(data: object, message: str) -> None:
+    with pytest.raises(PolicyError) as err:
+        Policy.from_dict(data)
+    assert message in str(err.value)
+
+
+def test_huge_bad_value_gives_a_short_message() -> None:
+    with pytest.raises(PolicyError) as err:
+        Policy.from_dict({"pss_level": "x" * 100_000})
+    assert len(str(err.value)) <= 300
+
+
+def test_from_yaml_file(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text("approved_registries: [ghcr.io]\npss_level: baseline\n")
+    assert Policy.from_yaml_file(path).pss_level == "baseline"
+    path.write_text("pss_level: [\n")
+    with pytest.raises(PolicyError, match="not valid YAML"):
+        Policy.from_yaml_file(path)
+    path.write_text("bogus: 1\n")
+    with pytest.raises(PolicyError, match=f"{path}: policy: unknown key"):
+        Policy.from_yaml_file(path)
+    with pytest.raises(PolicyError, match="cannot read"):
+        Policy.from_yaml_file(tmp_path / "missing.yaml")
