@@ -1,26 +1,77 @@
-"""Who may see which cluster. Every view, export and task that shows clusters goes through here."""
+"""Who may see and change which cluster. Every view, export, API endpoint, chart and email that
+shows clusters asks here; nothing decides visibility inline.
+
+Roles come from Django groups: the *security team* sees and administers every cluster and the
+policy; *auditors* read everything and change nothing; everyone else is a cluster owner, who sees
+the clusters they own directly or through a team (any other group) they belong to.
+"""
 
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
 
 from clusters.models import Cluster
 
+SECURITY_TEAM = "Security team"
+AUDITORS = "Auditors"
+ROLE_GROUPS = (SECURITY_TEAM, AUDITORS)
 
-def sees_whole_fleet(user: AbstractBaseUser | AnonymousUser) -> bool:
-    """The security team (staff) and superusers see every cluster."""
-    return bool(user.is_authenticated and (user.is_superuser or getattr(user, "is_staff", False)))
+User = AbstractBaseUser | AnonymousUser
 
 
-def visible_clusters(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Cluster]:
-    """Return the clusters ``user`` may see: all for the security team, else the ones they own."""
+def _groups(user: User) -> set[str]:
+    cached = getattr(user, "_posture_groups", None)
+    if cached is None:
+        cached = set(user.groups.values_list("name", flat=True)) if user.is_authenticated else set()
+        user._posture_groups = cached  # type: ignore[union-attr]
+    return cached
+
+
+def is_security_team(user: User) -> bool:
+    """Superusers and members of the security team administer the whole fleet."""
+    return bool(user.is_authenticated and (user.is_superuser or SECURITY_TEAM in _groups(user)))
+
+
+def is_auditor(user: User) -> bool:
+    return bool(user.is_authenticated and AUDITORS in _groups(user))
+
+
+def sees_whole_fleet(user: User) -> bool:
+    return is_security_team(user) or is_auditor(user)
+
+
+def role_label(user: User) -> str:
+    if is_security_team(user):
+        return "security team"
+    if is_auditor(user):
+        return "auditor"
+    return "cluster owner"
+
+
+def visible_clusters(user: User) -> QuerySet[Cluster]:
+    """Return the clusters ``user`` may see."""
     if not user.is_authenticated:
         return Cluster.objects.none()
     if sees_whole_fleet(user):
         return Cluster.objects.all()
-    return Cluster.objects.filter(owners=user)
+    return Cluster.objects.filter(
+        Q(owners=user) | Q(owner_teams__user=user)
+    ).distinct()
+
+
+def can_change(user: User, cluster: Cluster) -> bool:
+    """Poll, accept risks, edit: the security team, or an owner (auditors never)."""
+    if is_security_team(user):
+        return True
+    if not user.is_authenticated or is_auditor(user):
+        return False
+    return visible_clusters(user).filter(pk=cluster.pk).exists()
+
+
+def can_register(user: User) -> bool:
+    return bool(user.is_authenticated and not (is_auditor(user) and not is_security_team(user)))
 
 
 def get_visible_cluster(request: HttpRequest, pk: int) -> Cluster:
@@ -29,3 +80,13 @@ def get_visible_cluster(request: HttpRequest, pk: int) -> Cluster:
         return visible_clusters(request.user).get(pk=pk)
     except Cluster.DoesNotExist:
         raise Http404("No such cluster") from None
+
+
+def get_changeable_cluster(request: HttpRequest, pk: int) -> Cluster:
+    """Return a cluster the user may act on; 404 if they cannot see it, 403 if read-only."""
+    from django.core.exceptions import PermissionDenied
+
+    cluster = get_visible_cluster(request, pk)
+    if not can_change(request.user, cluster):
+        raise PermissionDenied("Read-only access")
+    return cluster

@@ -29,6 +29,12 @@ class Cluster(models.Model):
     owners = models.ManyToManyField(
         settings.AUTH_USER_MODEL, related_name="owned_clusters", blank=True
     )
+    owner_teams = models.ManyToManyField(
+        "auth.Group", related_name="owned_clusters", blank=True,
+        help_text="Teams whose members own this cluster.",
+    )
+    # Free-form key/value labels (environment, provider, region…) for filtering and policy.
+    labels = models.JSONField(default=dict, blank=True)
     server = models.CharField(max_length=2048, help_text="API server URL (not secret).")
     context = models.CharField(max_length=253)
     kubeconfig_sealed = models.BinaryField(editable=False)

@@ -7,6 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -14,7 +15,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clusters import kube
-from clusters.access import get_visible_cluster, visible_clusters
+from clusters.access import (
+    can_change,
+    can_register,
+    get_changeable_cluster,
+    get_visible_cluster,
+    visible_clusters,
+)
 from clusters.forms import RegistrationForm
 from clusters.registration import RegistrationError, register, timeouts
 from clusters.tasks import poll_cluster
@@ -48,14 +55,15 @@ def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
     running = next((s for s in history if s.status == SnapshotStatus.RUNNING), None)
     return render(request, "clusters/cluster_detail.html", {
         "cluster": cluster, "latest": latest, "history": history, "running": running,
-        "owners": cluster.owners.all(),
+        "owners": cluster.owners.all(), "teams": cluster.owner_teams.all(),
+        "can_change": can_change(request.user, cluster),
     })
 
 
 @login_required
 @require_POST
 def cluster_poll_now(request: HttpRequest, pk: int) -> HttpResponse:
-    cluster = get_visible_cluster(request, pk)
+    cluster = get_changeable_cluster(request, pk)
     poll_cluster.delay(cluster.pk, Trigger.MANUAL)
     messages.info(request, f"A poll of {cluster.name} is queued.")
     return redirect(reverse("clusters:detail", args=[cluster.pk]) + "?polling=1")
@@ -83,6 +91,8 @@ def cluster_poll_status(request: HttpRequest, pk: int) -> JsonResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def cluster_register(request: HttpRequest) -> HttpResponse:
+    if not can_register(request.user):
+        raise PermissionDenied("Auditors cannot register clusters")
     verified: kube.VerifyResult | None = None
     if request.method == "POST":
         form = RegistrationForm(request.POST, request.FILES)

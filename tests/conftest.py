@@ -1,7 +1,7 @@
 """Personas and shared fixtures.
 
-``alice`` owns cluster A, ``bob`` owns cluster B, ``sam`` is on the security team (sees all),
-``anon`` is logged out.
+``alice`` owns cluster A, ``bob`` owns cluster B, ``sam`` is on the security team (sees and
+administers all), ``ava`` is an auditor (reads all, changes nothing), ``anon`` is logged out.
 """
 
 from __future__ import annotations
@@ -24,7 +24,24 @@ def bob(db):
 
 @pytest.fixture
 def sam(db):
-    return UserFactory(username="sam", is_staff=True)
+    from django.contrib.auth.models import Group
+
+    from clusters.access import SECURITY_TEAM
+
+    user = UserFactory(username="sam")
+    user.groups.add(Group.objects.get(name=SECURITY_TEAM))
+    return user
+
+
+@pytest.fixture
+def ava(db):
+    from django.contrib.auth.models import Group
+
+    from clusters.access import AUDITORS
+
+    user = UserFactory(username="ava")
+    user.groups.add(Group.objects.get(name=AUDITORS))
+    return user
 
 
 @pytest.fixture
@@ -56,6 +73,11 @@ def as_bob(bob) -> Client:
 @pytest.fixture
 def as_sam(sam) -> Client:
     return _client_for(sam)
+
+
+@pytest.fixture
+def as_ava(ava) -> Client:
+    return _client_for(ava)
 
 
 @pytest.fixture
