@@ -252,6 +252,7 @@ class _Node:
     index: int
     labels: dict[str, str]
     taints: list[Obj]
+    created: float
     pods: int = 0
 
 
@@ -533,7 +534,8 @@ class Builder:
                     },
                 }
                 self.out.add("nodes", node)
-                self.nodes.append(_Node(name, ip, index, labels, taints))
+                self.nodes.append(_Node(name, ip, index, labels, taints,
+                                        entry.created + (3 * i + 5) / 1440))
                 index += 1
 
     # -- namespaces, service accounts ------------------------------------------------------
@@ -927,10 +929,15 @@ class Builder:
              hostname: str | None = None, subdomain: str | None = None) -> None:
         spec = clone(template["spec"])
         key = f"{namespace}/{name}"
+        node = node or self._pick_node(spec, key)
         # Pods are younger than their owner's current form: some were rescheduled since.
         age_days = max(0.0, self.view.day - since)
         created_day = since + (age_days * number(1000, key, "age") / 4000 if age_days > 1 else 0)
+        if node is not None:
+            # No pod is older than the node it runs on: replaced nodes got fresh pods.
+            created_day = max(created_day, node.created)
         created_minutes = 1 + ordinal * 0.2 + number(30, key) / 10
+        created_day = min(created_day, self.view.day - (created_minutes + 1) / 1440)
         created = self.ts(created_day, created_minutes)
         started = self.ts(created_day, created_minutes + 0.05)
         meta = self.meta("Pod", name, namespace, created,
@@ -974,7 +981,6 @@ class Builder:
             t for t in _NOT_READY_TOLERATIONS
             if not any(x.get("key") == t["key"] for x in spec.get("tolerations", []))
         ]
-        node = node or self._pick_node(spec, key)
         pod = {"metadata": meta, "spec": spec}
         if node is None:
             pod["status"] = {

@@ -287,8 +287,7 @@ def parse(data: Mapping[str, Any], source: str = "<scenario>") -> Scenario:
             day=raw["day"], note=str(raw.get("note", "")),
             version=str(raw["version"]) if raw.get("version") else None,
             denied=tuple(raw["denied"]) if "denied" in raw else None,
-            add={s: [dict(item, created=item.get("created", raw["day"]))
-                     for item in _check_items(s, items, at)] for s, items in add.items()},
+            add={s: _check_items(s, items, at) for s, items in add.items()},
             remove={s: [str(k) for k in keys] for s, keys in remove.items()},
         ))
     timeline.sort(key=lambda c: c.day)
