@@ -182,9 +182,15 @@ class Collector:
         return [_trim(item) for item in body.get("items") or []], (
             token if isinstance(token, str) else None)
 
-    def read_all(self, resource: str, sink: Callable[[KubeObject], None]) -> Coverage:
-        """Feed every item of ``resource`` to ``sink``; return the coverage."""
+    def read_all(self, resource: str, sink: Callable[[KubeObject], None],
+                 reset: Callable[[], None]) -> Coverage:
+        """Feed every item of ``resource`` to ``sink``; return the coverage.
+
+        When the list must start over (expired continue token), ``reset`` first forgets what
+        the sink received, so no item is counted twice.
+        """
         for attempt in (1, 2):
+            reset()
             count = 0
             try:
                 for page in self.pages(resource):
@@ -246,15 +252,18 @@ def collect(creds: ClusterCredentials, options: Options) -> Inventory:
         inventory["version"] = collector.version()
         coverage = inventory["coverage"]
         for resource in ("nodes", "namespaces"):
-            coverage[resource] = collector.read_all(resource, inventory[resource].append)
+            items = inventory[resource]
+            coverage[resource] = collector.read_all(resource, items.append, items.clear)
         for resource, kind in _CONTROLLERS.items():
             coverage[resource] = collector.read_all(
-                resource, lambda obj, kind=kind: index.add_controller(kind, obj))
-        coverage["pods"] = collector.read_all("pods", index.add_pod)
+                resource, lambda obj, kind=kind: index.add_controller(kind, obj),
+                lambda kind=kind: index.forget_controllers(kind))
+        coverage["pods"] = collector.read_all("pods", index.add_pod, index.forget_pods)
         for resource in ("services", "serviceaccounts", "networkpolicies", "roles",
                          "rolebindings", "clusterroles", "clusterrolebindings",
                          "vulnerabilityreports"):
-            coverage[resource] = collector.read_all(resource, inventory[resource].append)
+            items = inventory[resource]  # type: ignore[literal-required]
+            coverage[resource] = collector.read_all(resource, items.append, items.clear)
         for node in inventory["nodes"]:
             status = node.get("status")
             if isinstance(status, dict):

@@ -92,6 +92,18 @@ class WorkloadIndex:
             return
         self._objects[key] = {"kind": kind, "metadata": meta, "spec": obj.get("spec")}
 
+    def forget_controllers(self, kind: str) -> None:
+        """Drop what was added for ``kind`` (its list is being read again)."""
+        for key in [k for k in self._objects if k[0] == kind]:
+            del self._objects[key]
+        for key in [k for k in self._parent if k[0] == kind]:
+            del self._parent[key]
+
+    def forget_pods(self) -> None:
+        """Drop every pod added so far (the pod list is being read again)."""
+        self._pods.clear()
+        self._sample.clear()
+
     def add_pod(self, pod: KubeObject) -> None:
         meta = _meta(pod)
         namespace = _str(meta.get("namespace"))

@@ -102,7 +102,7 @@ def test_worker_killed_mid_poll_leaves_nothing_half_written(emulate, tmp_path):
     findings, a lease that runs out — and the next poll succeeds."""
     emulator = emulate("neglected")
     cluster = register(emulator)
-    emulator.set_fault("slow", delay=0.5)
+    emulator.set_fault("delay", seconds=0.5)
     db = connection.settings_dict
     env = {**os.environ,
            "DATABASE_URL": f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
