@@ -40,4 +40,6 @@ def rotate(token: bytes | memoryview) -> bytes:
     try:
         return _fernet().rotate(bytes(token))
     except InvalidToken:
-        raise VaultError("A stored kubeconfig cannot be decrypted with any configured key") from None
+        raise VaultError(
+            "A stored kubeconfig cannot be decrypted with any configured key"
+        ) from None

@@ -1,4 +1,4 @@
-"""What Posture learns from each poll: snapshots (one per poll) and findings (one per problem's lifetime)."""
+"""What Posture learns from polls: snapshots (one per poll), findings (one per problem's life)."""
 
 from __future__ import annotations
 

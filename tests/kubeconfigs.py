@@ -83,7 +83,8 @@ def rejections() -> list[tuple[str, str | bytes, str | None, str]]:
             "name": "gcp", "config": {"cmd-path": "/usr/bin/gcloud"}}})), None,
          "auth-provider"),
         ("certificate-authority-file", text(k(cluster_extra={
-            "certificate-authority": "/etc/passwd"})), None, "refers to a file (certificate-authority)"),
+            "certificate-authority": "/etc/passwd"})), None,
+         "refers to a file (certificate-authority)"),
         ("client-certificate-file", text(k(user_extra={
             "client-certificate": "/etc/ssl/cert.pem", "client-key-data": b64(ca_pem())})), None,
          "refers to a file (client-certificate)"),

@@ -215,7 +215,8 @@ def test_poll_cluster_command_prints_one_summary_line(emulate, capsys):
     out = capsys.readouterr().out.strip()
     assert "\n" not in out
     served = emulator.scenario.view(0)
-    assert out.startswith(f"neglected: ok version={served.version} nodes={len(emulator.objects('nodes'))} ")
+    nodes = len(emulator.objects("nodes"))
+    assert out.startswith(f"neglected: ok version={served.version} nodes={nodes} ")
 
 
 def test_poll_cluster_command_fails_on_a_failed_poll(emulate):

@@ -21,7 +21,9 @@ class Command(BaseCommand):
                 try:
                     cluster.kubeconfig_sealed = vault.rotate(cluster.kubeconfig_sealed)
                 except vault.VaultError as exc:
-                    raise CommandError(f"Cluster {cluster.pk}: {exc}; nothing was changed.") from None
+                    raise CommandError(
+                        f"Cluster {cluster.pk}: {exc}; nothing was changed."
+                    ) from None
                 cluster.save(update_fields=["kubeconfig_sealed"])
                 count += 1
         self.stdout.write(f"re-encrypted {count} kubeconfig(s) with the newest key")
