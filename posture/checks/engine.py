@@ -29,7 +29,8 @@ def evaluate(
     """
     policy = policy or Policy()
     ctx = Context(inventory, policy, today or date.today())
-    found: dict[tuple[str, str, str, str, str], Finding] = {}
+    # Keys of different checks never collide, so findings are deduplicated and sorted per check.
+    groups: list[tuple[tuple[int, int, str], list[Finding]]] = []
     not_evaluated: dict[str, str] = {}
     evaluated: list[str] = []
     disabled: list[str] = []
@@ -48,13 +49,18 @@ def evaluate(
                 log.exception("check %s failed", check.id)
                 reason = "the check failed on this input; see the worker log"
             else:
-                for finding in findings:
-                    found.setdefault(finding.key, finding)
+                if findings:
+                    unique: dict[tuple[str, str, str, str], Finding] = {}
+                    for f in findings:
+                        unique.setdefault((f.kind, f.namespace, f.name, f.container), f)
+                    order = (-findings[0].severity.rank, check.category.rank, check.id)
+                    groups.append((order, [unique[k] for k in sorted(unique)]))
         if reason is None:
             evaluated.append(check.id)
         else:
             not_evaluated[check.id] = reason
-    findings = sorted(found.values(), key=Finding.sort_key)
+    # Same order as Finding.sort_key, with each check's ranks looked up once, not per finding.
+    findings = [f for _, group in sorted(groups, key=lambda g: g[0]) for f in group]
     by_severity = Counter(str(f.severity) for f in findings)
     by_category = Counter(str(f.category) for f in findings)
     return Evaluation(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 DEFAULT_REGISTRY = "docker.io"
 # Docker Hub answers under several names; findings and policy speak of one.
@@ -34,6 +35,7 @@ class ImageRef:
         return not self.digest and self.tag in ("", "latest")
 
 
+@lru_cache(maxsize=8192)
 def parse_image(reference: str) -> ImageRef:
     """Normalise ``reference``: ``nginx`` becomes ``docker.io/library/nginx``."""
     ref = reference.strip()

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 
 from posture.checks import pss
 from posture.checks.base import Check, Hit
-from posture.checks.context import ENFORCE_LABEL, Context
+from posture.checks.context import ENFORCE_LABEL, Context, PodSecurity, WorkloadView
 from posture.checks.policy import SYSTEM_NAMESPACES
 from posture.checks.safe import clip, dig, string_map
 from posture.checks.vocabulary import Category, Severity
@@ -34,41 +34,82 @@ _DETAIL_LIMIT = 1000
 RUN_AS_ROOT_CONTROLS: frozenset[str] = frozenset({"runAsNonRoot", "runAsUser"})
 
 
-def _pss_hits(controls: frozenset[str]) -> Callable[[Context], Iterator[Hit]]:
-    """Return a check function that reports the given PSS controls of the policy's target."""
+_TemplateHit = tuple[str, str, str, str]  # check id, level, effective version, message
 
-    def run(ctx: Context) -> Iterator[Hit]:
-        version = ctx.policy.pss_version
-        levels = (
-            ("baseline", "restricted") if ctx.policy.pss_level == "restricted" else ("baseline",)
-        )
-        baseline_ids = frozenset(pss.controls("baseline", version))
-        for view in ctx.workloads:
-            found: tuple[str, str, list[str]] | None = None
-            for level in levels:
-                result = ctx.pod_security(view, level, version)
-                if result is None:
-                    continue
-                # Baseline controls come from the baseline evaluation, restricted-only ones
-                # from the restricted one; a restricted control replaces the baseline control
-                # it overrides, and its detail covers that one's, so the later level wins.
-                details = [
-                    detail
-                    for control, detail in result.violations
-                    if control in controls and (control in baseline_ids) == (level == "baseline")
-                ]
-                if details:
-                    found = (level, result.version, details)
-            if found is not None:
-                level, effective, details = found
-                yield Hit(
-                    view.kind,
-                    view.namespace,
-                    view.name,
-                    "",
-                    clip("; ".join(details), _DETAIL_LIMIT),
-                    {"level": level, "version": effective},
-                )
+
+def _pss_hits(ctx: Context) -> dict[str, list[Hit]]:
+    """Return the Pod Security Standards hits of every PSS check, computed in one pass.
+
+    Each distinct template is evaluated once; its hits are then stamped on every workload
+    that has it.
+    """
+    memo = ctx.memo.get("pss_hits")
+    if isinstance(memo, dict):
+        return memo
+    per_template: dict[bytes, list[_TemplateHit]] = {}
+    out: dict[str, list[Hit]] = {}
+    for view in ctx.workloads:
+        found = per_template.get(view.key)
+        if found is None:
+            found = per_template[view.key] = _template_hits(ctx, view)
+        for check_id, level, version, message in found:
+            hit = Hit(
+                view.kind,
+                view.namespace,
+                view.name,
+                "",
+                message,
+                {"level": level, "version": version},
+            )
+            out.setdefault(check_id, []).append(hit)
+    ctx.memo["pss_hits"] = out
+    return out
+
+
+def _template_hits(ctx: Context, view: WorkloadView) -> list[_TemplateHit]:
+    version = ctx.policy.pss_version
+    baseline_ids = frozenset(pss.controls("baseline", version))
+    if ctx.policy.pss_level == "restricted":
+        restricted = ctx.pod_security(view, "restricted", version)
+        if restricted is None:
+            return []
+        # At restricted, a few restricted controls replace baseline ones (restricted volume
+        # types replace hostPath volumes, ...). Only when such a restricted-only control fails
+        # can the baseline evaluation say more, so only then is it run.
+        results: list[tuple[str, PodSecurity, bool | None]]
+        if all(control in baseline_ids for control, _ in restricted.violations):
+            results = [("restricted", restricted, None)]
+        else:
+            baseline = ctx.pod_security(view, "baseline", version)
+            results = [("restricted", restricted, False)]
+            if baseline is not None:
+                results.insert(0, ("baseline", baseline, True))
+    else:
+        baseline = ctx.pod_security(view, "baseline", version)
+        if baseline is None:
+            return []
+        results = [("baseline", baseline, None)]
+    by_check: dict[str, _TemplateHit] = {}
+    for level, result, wants_baseline in results:
+        details: dict[str, list[str]] = {}
+        for control, detail in result.violations:
+            check_id = CONTROL_CHECKS.get(control)
+            if check_id is None:
+                continue
+            # With both evaluations, each control is read from its own level's result.
+            if wants_baseline is not None and (control in baseline_ids) != wants_baseline:
+                continue
+            details.setdefault(check_id, []).append(detail)
+        for check_id, texts in details.items():
+            # A later (stricter) level's detail covers the earlier one's, so it replaces it.
+            message = clip("; ".join(texts), _DETAIL_LIMIT)
+            by_check[check_id] = (check_id, level, result.version, message)
+    return list(by_check.values())
+
+
+def _pss_run(check_id: str) -> Callable[[Context], list[Hit]]:
+    def run(ctx: Context) -> list[Hit]:
+        return _pss_hits(ctx).get(check_id, [])
 
     return run
 
@@ -187,6 +228,9 @@ def _unenforced_namespaces(ctx: Context) -> Iterator[Hit]:
             )
 
 
+_PSS_CONTROLS: dict[str, tuple[str, ...]] = {}
+
+
 def _pss_check(
     suffix: str,
     controls: tuple[str, ...],
@@ -196,6 +240,7 @@ def _pss_check(
     fix: str,
     snippet: str,
 ) -> Check:
+    _PSS_CONTROLS[f"workload.{suffix}"] = controls
     return Check(
         id=f"workload.{suffix}",
         category=Category.WORKLOADS,
@@ -206,7 +251,7 @@ def _pss_check(
         snippet=snippet,
         references=(_PSS_DOC, _SC_DOC),
         needs=_WORKLOAD_NEEDS,
-        run=_pss_hits(frozenset(controls)),
+        run=_pss_run(f"workload.{suffix}"),
     )
 
 
@@ -455,3 +500,9 @@ OTHER_CHECKS: tuple[Check, ...] = (
 )
 
 CHECKS: tuple[Check, ...] = PSS_CHECKS + OTHER_CHECKS
+
+# Which check reports each Pod Security Standards control (``runAsNonRoot`` and ``runAsUser``
+# are reported per container by ``workload.runs-as-root``).
+CONTROL_CHECKS: dict[str, str] = {
+    control: check_id for check_id, controls in _PSS_CONTROLS.items() for control in controls
+}
