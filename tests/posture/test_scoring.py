@@ -1,0 +1,613 @@
+"""The scoring model: properties over random findings, and the worked example in the docs."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from posture.checks import CATALOG
+from posture.checks.results import Finding
+from posture.checks.vocabulary import Category, Severity
+from posture.scoring import (
+    CATEGORY_WEIGHTS,
+    CURVE_EXPONENT,
+    EOL_CEILING,
+    EOL_CHECK,
+    EOL_GRADE,
+    SATURATION,
+    SEVERITY_POINTS,
+    Fix,
+    Grade,
+    Scope,
+    Scorecard,
+    Scored,
+    Size,
+    from_stored,
+    scope_of,
+    score,
+)
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "scoring.md"
+
+PROPERTY = settings(max_examples=120, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+# --- Building findings ------------------------------------------------------------------------
+
+
+def _finding(check: str, kind: str, namespace: str, name: str, container: str = "",
+             severity: Severity | None = None, category: Category | None = None) -> Scored:
+    entry = CATALOG.get(check)
+    return Scored(
+        check,
+        str(severity or (entry.severity if entry else Severity.MEDIUM)),
+        str(category or (entry.category if entry else Category.WORKLOADS)),
+        kind,
+        namespace,
+        name,
+        container,
+    )
+
+
+def workloads(check: str, count: int, start: int = 0, namespace: str = "shop") -> list[Scored]:
+    return [_finding(check, "Deployment", namespace, f"app-{i}", "main")
+            for i in range(start, start + count)]
+
+
+def nodes(check: str, count: int) -> list[Scored]:
+    return [_finding(check, "Node", "", f"node-{i}") for i in range(count)]
+
+
+def namespaces(check: str, count: int) -> list[Scored]:
+    return [_finding(check, "Namespace", "", f"team-{i}") for i in range(count)]
+
+
+def cluster(check: str, kind: str = "Cluster", name: str = "") -> list[Scored]:
+    return [_finding(check, kind, "", name)]
+
+
+# Random findings: real and unknown check ids, every scope of kind, any severity and category
+# (the model must hold for any input, not only the catalog's), few names so findings collide.
+KINDS = ["Deployment", "StatefulSet", "Rollout", "Node", "Namespace", "Service", "Cluster",
+         "ClusterRoleBinding", "RoleBinding", "Role"]
+CHECK_IDS = ["workload.privileged", "workload.runs-as-root", "image.latest-tag", "node.os-eol",
+             "network.namespace-not-isolated", "access.cluster-admin-binding", EOL_CHECK,
+             "version.kubernetes-patch-behind", "vulnerability.critical", "custom.unknown"]
+
+findings_st = st.builds(
+    Scored,
+    check=st.sampled_from(CHECK_IDS),
+    severity=st.sampled_from([str(s) for s in Severity]),
+    category=st.sampled_from([str(c) for c in Category]),
+    kind=st.sampled_from(KINDS),
+    namespace=st.sampled_from(["", "shop", "kube-system", "team-1"]),
+    name=st.sampled_from(["a", "b", "c", "d", "e", "node-1", "team-1"]),
+    container=st.sampled_from(["", "main", "sidecar"]),
+)
+lists_st = st.lists(findings_st, max_size=40)
+sizes_st = st.builds(Size, st.integers(0, 400), st.integers(0, 40), st.integers(0, 40))
+
+
+def _tolerance(card: Scorecard) -> float:
+    # Each deduction is rounded to 0.01 and the score to 0.1.
+    count = sum(len(c.deductions) for c in card.categories.values())
+    return 0.05 + 0.005 * (count + 1) + 1e-9
+
+
+# --- Properties -------------------------------------------------------------------------------
+
+
+@PROPERTY
+@given(lists_st, sizes_st, st.booleans())
+def test_score_is_bounded_and_every_lost_point_is_explained(findings, size, eol) -> None:
+    card = score(findings, size, control_plane_eol=eol)
+    assert 0.0 <= card.score <= 100.0
+    assert card.grade is Grade.for_score(card.score)
+    for category in card.categories.values():
+        assert 0.0 <= category.score <= 100.0
+        lost = sum(d.points for d in category.deductions)
+        assert math.isclose(lost, 100.0 - category.score, abs_tol=_tolerance(card))
+    overall = sum(d.overall for c in card.categories.values() for d in c.deductions)
+    assert math.isclose(overall + card.cap_points, 100.0 - card.score, abs_tol=_tolerance(card))
+
+
+@PROPERTY
+@given(lists_st, sizes_st, st.booleans(), st.data())
+def test_resolving_a_finding_never_lowers_the_score(findings, size, eol, data) -> None:
+    assume(findings)
+    index = data.draw(st.integers(0, len(findings) - 1))
+    before = score(findings, size, control_plane_eol=eol)
+    after = score(findings[:index] + findings[index + 1:], size, control_plane_eol=eol)
+    assert after.score >= before.score
+    for category in Category:
+        assert after.categories[category].score >= before.categories[category].score
+
+
+@PROPERTY
+@given(lists_st, findings_st, sizes_st, st.booleans())
+def test_a_new_finding_never_raises_the_score(findings, extra, size, eol) -> None:
+    before = score(findings, size, control_plane_eol=eol)
+    after = score([*findings, extra], size, control_plane_eol=eol)
+    assert after.score <= before.score
+
+
+@PROPERTY
+@given(lists_st, sizes_st, st.booleans(), st.randoms(use_true_random=False))
+def test_input_order_does_not_matter(findings, size, eol, rng) -> None:
+    shuffled = list(findings)
+    rng.shuffle(shuffled)
+    first = score(findings, size, control_plane_eol=eol)
+    second = score(shuffled, size, control_plane_eol=eol)
+    assert first.to_dict() == second.to_dict()
+    assert first.top_fixes(10) == second.top_fixes(10)
+    assert first.points_to_grade(Grade.A) == second.points_to_grade(Grade.A)
+
+
+SHARES_ST = st.fixed_dictionaries({
+    "workload.privileged": st.integers(0, 30),
+    "workload.runs-as-root": st.integers(0, 30),
+    "image.latest-tag": st.integers(0, 30),
+    "node.os-eol": st.integers(0, 6),
+    "node.not-rotated": st.integers(0, 6),
+    "network.namespace-not-isolated": st.integers(0, 5),
+    "namespace.pss-not-enforced": st.integers(0, 5),
+})
+
+
+def _cluster_of(scale: int, affected: dict[str, int], bindings: int) -> tuple[list[Scored], Size]:
+    found: list[Scored] = []
+    for check, count in affected.items():
+        scope = {"workload": Scope.WORKLOAD, "image": Scope.WORKLOAD, "node": Scope.NODE}.get(
+            check.split(".")[0], Scope.NAMESPACE)
+        n = count * scale
+        if scope is Scope.WORKLOAD:
+            # Two containers per workload: findings double, affected workloads do not.
+            found += workloads(check, n) + [f._replace(container="sidecar")
+                                            for f in workloads(check, n)]
+        elif scope is Scope.NODE:
+            found += nodes(check, n)
+        else:
+            found += namespaces(check, n)
+    for i in range(bindings * scale):
+        found += cluster("access.cluster-admin-binding", "ClusterRoleBinding", f"admin-{i}")
+    return found, Size(workloads=30 * scale, nodes=6 * scale, namespaces=5 * scale)
+
+
+@PROPERTY
+@given(SHARES_ST, st.integers(0, 2), st.booleans())
+def test_same_shares_in_a_ten_times_bigger_cluster_score_the_same(affected, bindings, eol) -> None:
+    small, small_size = _cluster_of(1, affected, bindings)
+    big, big_size = _cluster_of(10, affected, bindings)
+    assert len(big) == 10 * len(small)
+    small_card = score(small, small_size, control_plane_eol=eol)
+    big_card = score(big, big_size, control_plane_eol=eol)
+    assert big_card.score == small_card.score
+    assert ({c: s.score for c, s in big_card.categories.items()}
+            == {c: s.score for c, s in small_card.categories.items()})
+
+
+@PROPERTY
+@given(SHARES_ST)
+def test_the_same_count_weighs_less_in_a_bigger_cluster(affected) -> None:
+    found, size = _cluster_of(1, affected, 0)
+    bigger = Size(size.workloads * 10, size.nodes * 10, size.namespaces * 10)
+    small = score(found, size, control_plane_eol=False)
+    big = score(found, bigger, control_plane_eol=False)
+    assert big.score >= small.score
+    assert big.score > small.score or small.score == 100.0
+
+
+@PROPERTY
+@given(lists_st, sizes_st, st.booleans(), st.data())
+def test_waived_findings_leave_the_score_exactly(findings, size, eol, data) -> None:
+    keys = sorted({(f.check, f.kind, f.namespace, f.name, f.container) for f in findings})
+    waived = set(data.draw(st.lists(st.sampled_from(keys), unique=True)) if keys else [])
+    waived.add(("custom.unknown", "Deployment", "elsewhere", "gone", ""))  # matches nothing
+    with_waivers = score(findings, size, control_plane_eol=eol, waived=waived)
+    remaining = [f for f in findings
+                 if (f.check, f.kind, f.namespace, f.name, f.container) not in waived]
+    without = score(remaining, size, control_plane_eol=eol)
+    assert with_waivers.score == without.score
+    assert with_waivers.categories == without.categories
+    assert with_waivers.top_fixes(20) == without.top_fixes(20)
+    assert with_waivers.waived == len(waived) - 1
+    everything = score(findings, size, control_plane_eol=eol)
+    assert with_waivers.waived_points == round(with_waivers.score - everything.score, 1)
+    assert with_waivers.waived_points >= 0
+
+
+@PROPERTY
+@given(lists_st, sizes_st)
+def test_an_end_of_life_control_plane_caps_the_grade_at_d(findings, size) -> None:
+    free = score(findings, size, control_plane_eol=False)
+    capped = score(findings, size, control_plane_eol=True)
+    assert capped.score == min(free.score, EOL_CEILING)
+    assert capped.grade.rank <= EOL_GRADE.rank
+    assert capped.grade is (EOL_GRADE if free.score >= EOL_GRADE.minimum else free.grade)
+    assert capped.capped_by and not free.capped_by
+    assert capped.categories == free.categories
+
+
+@PROPERTY
+@given(lists_st, sizes_st, st.booleans(), st.sets(st.sampled_from(CHECK_IDS)))
+def test_not_evaluated_checks_neither_add_nor_remove_points(findings, size, eol, skipped) -> None:
+    card = score(findings, size, control_plane_eol=eol, not_evaluated=skipped)
+    seen = score([f for f in findings if f.check not in skipped], size, control_plane_eol=eol)
+    assert card.score == seen.score
+    assert card.categories == seen.categories
+    assert card.not_evaluated == tuple(sorted(skipped))
+    # A check that found nothing changes nothing by being unevaluated.
+    quiet = set(CHECK_IDS) - {f.check for f in findings}
+    assert score(findings, size, control_plane_eol=eol, not_evaluated=quiet).score == score(
+        findings, size, control_plane_eol=eol).score
+
+
+@PROPERTY
+@given(lists_st, sizes_st, st.booleans())
+def test_top_fixes_rank_checks_by_the_points_their_fixing_gains(findings, size, eol) -> None:
+    card = score(findings, size, control_plane_eol=eol)
+    fixes = card.top_fixes(50)
+    charged = {d.check for c in card.categories.values() for d in c.deductions}
+    assert {f.check for f in fixes} == charged
+    assert card.top_fixes(2) == fixes[:2]
+    for fix in fixes:
+        assert fix.points_gained == round(card.score_without([fix.check]) - card.score, 1)
+        assert fix.points_gained >= 0
+        assert fix.count == len({(f.kind, f.namespace, f.name, f.container)
+                                 for f in findings if f.check == fix.check})
+    gains = [f.points_gained for f in fixes]
+    assert gains == sorted(gains, reverse=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(findings_st, max_size=25), sizes_st, st.booleans(),
+       st.sampled_from(list(Grade)))
+def test_points_to_grade_is_the_smallest_set_that_earns_the_grade(findings, size, eol,
+                                                                   target) -> None:
+    card = score(findings, size, control_plane_eol=eol)
+    plan = card.points_to_grade(target)
+    checks = sorted({d.check for c in card.categories.values() for d in c.deductions})
+
+    def earns(chosen: tuple[str, ...]) -> bool:
+        return Grade.for_score(card.score_without(chosen)).rank >= target.rank
+
+    smallest = next((n for n in range(len(checks) + 1)
+                     if any(earns(c) for c in itertools.combinations(checks, n))), None)
+    if smallest is None:
+        assert plan is None
+        return
+    assert plan is not None
+    assert len(plan) == smallest
+    assert earns(tuple(f.check for f in plan))
+    total = sum(f.points_gained for f in plan)
+    assert math.isclose(total, card.score_without([f.check for f in plan]) - card.score,
+                        abs_tol=1e-6)
+
+
+# --- Units ------------------------------------------------------------------------------------
+
+
+def test_a_cluster_without_findings_scores_100_in_every_category() -> None:
+    card = score([], Size(0, 0, 0), control_plane_eol=False)
+    assert card.score == 100.0 and card.grade is Grade.A
+    assert set(card.categories) == set(Category)
+    assert all(c.score == 100.0 and not c.deductions for c in card.categories.values())
+    assert card.top_fixes(5) == [] and card.points_to_grade("A") == []
+
+
+def test_a_category_without_applicable_checks_still_scores_100() -> None:
+    card = score(workloads("workload.privileged", 3), Size(10, 1, 1), control_plane_eol=False,
+                 not_evaluated=["vulnerability.critical", "vulnerability.high"])
+    assert card.categories[Category.VULNERABILITIES].score == 100.0
+    assert card.categories[Category.WORKLOADS].score < 100.0
+
+
+def test_category_weights_sum_to_one_and_cover_every_category() -> None:
+    assert set(CATEGORY_WEIGHTS) == set(Category)
+    assert math.isclose(sum(CATEGORY_WEIGHTS.values()), 1.0)
+    assert all(w > 0 for w in CATEGORY_WEIGHTS.values())
+
+
+def test_more_severe_checks_can_cost_more() -> None:
+    points = [SEVERITY_POINTS[s] for s in Severity.ordered()]
+    assert points == sorted(points, reverse=True)
+    assert SEVERITY_POINTS[Severity.INFO] == 0.0
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+@pytest.mark.parametrize("grade", list(Grade))
+def test_grade_colours_are_readable_on_white(grade: Grade) -> None:
+    assert 1.05 / (_luminance(grade.colour) + 0.05) >= 4.5
+
+
+def test_grades_are_declared_once_with_their_thresholds() -> None:
+    assert [str(g) for g in Grade.ordered()] == ["A", "B", "C", "D", "F"]
+    assert [g.minimum for g in Grade.ordered()] == [90.0, 80.0, 70.0, 60.0, 0.0]
+    assert len({g.colour for g in Grade}) == len(Grade)
+    assert Grade.for_score(90.0) is Grade.A and Grade.for_score(89.9) is Grade.B
+    assert Grade.for_score(60.0) is Grade.D and Grade.for_score(59.9) is Grade.F
+    assert EOL_CEILING == 69.9 and Grade.for_score(EOL_CEILING) is EOL_GRADE
+
+
+def test_the_end_of_life_check_exists_in_the_catalog() -> None:
+    assert EOL_CHECK in CATALOG
+    assert CATALOG[EOL_CHECK].category is Category.VERSION
+
+
+@pytest.mark.parametrize(("kind", "scope"), [
+    ("Deployment", Scope.WORKLOAD), ("CronJob", Scope.WORKLOAD), ("Pod", Scope.WORKLOAD),
+    ("Rollout", Scope.WORKLOAD), ("Node", Scope.NODE), ("Namespace", Scope.NAMESPACE),
+    ("Service", Scope.NAMESPACE), ("Cluster", Scope.CLUSTER),
+    ("ClusterRoleBinding", Scope.CLUSTER), ("RoleBinding", Scope.CLUSTER),
+    ("ClusterRole", Scope.CLUSTER), ("Role", Scope.CLUSTER),
+])
+def test_a_findings_kind_decides_what_it_is_counted_against(kind: str, scope: Scope) -> None:
+    assert scope_of(kind) is scope
+
+
+def test_containers_of_one_workload_count_as_one_affected_workload() -> None:
+    found = [_finding("workload.privileged", "Deployment", "shop", "web", c)
+             for c in ("main", "sidecar", "init")]
+    card = score(found, Size(100, 1, 1), control_plane_eol=False)
+    (deduction,) = card.categories[Category.WORKLOADS].deductions
+    assert (deduction.count, deduction.affected, deduction.out_of) == (3, 1, 100)
+    assert deduction.scope is Scope.WORKLOAD
+    assert deduction.raw == round(100 * (1 / 100) ** CURVE_EXPONENT, 2)
+
+
+def test_services_count_against_their_namespace() -> None:
+    found = [_finding("network.service-exposed", "Service", "shop", name)
+             for name in ("web", "api")] + [_finding("network.service-exposed", "Service",
+                                                     "blog", "web")]
+    card = score(found, Size(10, 1, 8), control_plane_eol=False)
+    (deduction,) = card.categories[Category.NETWORK].deductions
+    assert (deduction.count, deduction.affected, deduction.out_of) == (3, 2, 8)
+
+
+def test_cluster_level_checks_count_by_presence() -> None:
+    one = score(cluster("access.cluster-admin-binding", "ClusterRoleBinding", "a"),
+                Size(500, 50, 50), control_plane_eol=False)
+    three = score([*cluster("access.cluster-admin-binding", "ClusterRoleBinding", "a"),
+                   *cluster("access.cluster-admin-binding", "RoleBinding", "b"),
+                   *cluster("access.cluster-admin-binding", "ClusterRoleBinding", "c")],
+                  Size(5, 1, 1), control_plane_eol=False)
+    assert one.score == three.score
+    (deduction,) = one.categories[Category.ACCESS].deductions
+    assert deduction.raw == SEVERITY_POINTS[Severity.CRITICAL]
+    expected = 100 * math.exp(-SEVERITY_POINTS[Severity.CRITICAL] / SATURATION)
+    assert one.categories[Category.ACCESS].score == round(expected, 1)
+
+
+def test_more_affected_units_than_the_size_counts_as_everything() -> None:
+    card = score(nodes("node.os-eol", 5), Size(10, 2, 1), control_plane_eol=False)
+    (deduction,) = card.categories[Category.NODES].deductions
+    assert (deduction.affected, deduction.out_of, deduction.raw) == (5, 5, 50.0)
+
+
+def test_info_findings_cost_nothing() -> None:
+    found = workloads("workload.privileged", 3)
+    card = score([f._replace(severity="info") for f in found], Size(3, 1, 1),
+                 control_plane_eol=False)
+    assert card.score == 100.0 and card.categories[Category.WORKLOADS].deductions == ()
+
+
+def test_the_most_severe_finding_of_a_check_sets_its_weight() -> None:
+    found = workloads("image.latest-tag", 4)
+    mixed = [*found[:3], found[3]._replace(severity="critical")]
+    (deduction,) = score(mixed, Size(4, 1, 1),
+                         control_plane_eol=False).categories[Category.IMAGES].deductions
+    assert deduction.severity is Severity.CRITICAL
+
+
+def test_size_cannot_be_negative() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        Size(-1, 0, 0)
+
+
+def test_the_engines_findings_fit_as_they_are() -> None:
+    engine = Finding("workload.privileged", Severity.CRITICAL, Category.WORKLOADS, "Deployment",
+                     "shop", "web", "main", "privileged container")
+    plain = _finding("workload.privileged", "Deployment", "shop", "web", "main")
+    size = Size(10, 1, 1)
+    assert (score([engine], size, control_plane_eol=False).to_dict()
+            == score([plain], size, control_plane_eol=False).to_dict())
+    assert score([engine], size, control_plane_eol=False, waived=[engine.key]).score == 100.0
+
+
+@dataclass
+class _Row:
+    """Shaped like the stored finding row: ``check_id``, and a ``check`` method."""
+
+    check_id: str
+    severity: str
+    category: str
+    kind: str
+    namespace: str
+    name: str
+    container: str
+
+    def check(self) -> list[str]:
+        return []
+
+
+def test_stored_rows_go_through_the_adapter() -> None:
+    row = _Row("workload.privileged", "critical", "workloads", "Deployment", "shop", "web", "")
+    size = Size(10, 1, 1)
+    via_adapter = score(from_stored([row]), size, control_plane_eol=False)
+    direct = score([_finding("workload.privileged", "Deployment", "shop", "web")], size,
+                   control_plane_eol=False)
+    assert via_adapter.to_dict() == direct.to_dict()
+    with pytest.raises(TypeError, match="from_stored"):
+        score([row], size, control_plane_eol=False)  # type: ignore[list-item]
+
+
+def test_unknown_severities_are_refused() -> None:
+    bad = _finding("workload.privileged", "Deployment", "shop", "web")._replace(severity="dire")
+    with pytest.raises(ValueError, match="dire"):
+        score([bad], Size(1, 1, 1), control_plane_eol=False)
+
+
+def test_the_scorecard_is_json_ready() -> None:
+    card = score(EXAMPLE, EXAMPLE_SIZE, control_plane_eol=False)
+    data = json.loads(json.dumps(card.to_dict()))
+    assert data["score"] == card.score and data["grade"] == str(card.grade)
+    assert set(data["categories"]) == {str(c) for c in Category}
+    workloads_row = data["categories"]["workloads"]["deductions"][0]
+    assert workloads_row["check"] == "workload.privileged"
+
+
+def test_fixing_the_end_of_life_finding_lifts_the_cap() -> None:
+    card = score(EOL_EXAMPLE, EXAMPLE_SIZE, control_plane_eol=True)
+    assert card.score == EOL_CEILING and card.cap_points > 0
+    (first, *rest) = card.top_fixes(5)
+    assert first.check == EOL_CHECK and first.points_gained > 0
+    assert all(f.points_gained == 0.0 for f in rest)
+    assert card.points_to_grade(Grade.A) == [first]
+
+
+def test_without_the_end_of_life_finding_nothing_lifts_the_cap() -> None:
+    # The finding was waived: the cap follows the control plane, not the finding.
+    eol_key = (EOL_CHECK, "Cluster", "", "", "")
+    card = score(EOL_EXAMPLE, EXAMPLE_SIZE, control_plane_eol=True, waived=[eol_key])
+    assert card.score == EOL_CEILING
+    assert card.points_to_grade(Grade.C) is None
+    assert card.points_to_grade(Grade.D) == []
+
+
+def test_scoring_five_thousand_findings_takes_milliseconds() -> None:
+    rng = random.Random(7)
+    found = []
+    for i in range(5000):
+        check = rng.choice([c for c in CATALOG if c.startswith(("workload.", "image."))])
+        found.append(_finding(check, "Deployment", f"ns-{i % 40}", f"app-{i % 900}",
+                              rng.choice(["main", "sidecar"])))
+    size = Size(900, 60, 40)
+    elapsed = []
+    for _ in range(3):
+        start = time.perf_counter()
+        card = score(found, size, control_plane_eol=False)
+        card.top_fixes(10)
+        card.points_to_grade(Grade.A)
+        elapsed.append(time.perf_counter() - start)
+    assert min(elapsed) < 0.25, f"{min(elapsed):.3f}s"
+
+
+# --- The worked example in docs/scoring.md ----------------------------------------------------
+
+EXAMPLE_SIZE = Size(workloads=300, nodes=12, namespaces=20)
+EXAMPLE = [
+    *cluster("version.kubernetes-patch-behind"),
+    *nodes("node.os-eol", 3),
+    *workloads("workload.privileged", 10, namespace="monitoring"),
+    *workloads("workload.runs-as-root", 120),
+    *workloads("workload.no-resource-limits", 75),
+    *workloads("image.latest-tag", 30),
+    *namespaces("network.namespace-not-isolated", 8),
+    *cluster("access.cluster-admin-binding", "ClusterRoleBinding", "ops-admins"),
+]
+EOL_EXAMPLE = [*cluster(EOL_CHECK), *workloads("image.latest-tag", 30)]
+
+
+def _deduction_rows(card: Scorecard) -> list[str]:
+    rows = []
+    for category, cat in card.categories.items():
+        for d in cat.deductions:
+            share = (f"{d.affected} of {d.out_of} {d.scope.label}" if d.scope is not Scope.CLUSTER
+                     else "present")
+            rows.append(f"| {category} | `{d.check}` | {d.severity} | {share} | {d.raw:.2f} "
+                        f"| {d.points:.2f} | {d.overall:.2f} |")
+    return rows
+
+
+def _category_rows(card: Scorecard) -> list[str]:
+    return [f"| {category} | {cat.weight:.2f} | {sum(d.raw for d in cat.deductions):.2f} "
+            f"| {cat.score:.1f} | {cat.weight * cat.score:.2f} |"
+            for category, cat in card.categories.items()]
+
+
+def _fix_rows(fixes: list[Fix]) -> list[str]:
+    return [f"| `{f.check}` | {f.count} | +{f.points_gained:.1f} |" for f in fixes]
+
+
+def _doc() -> str:
+    # Prose wraps anywhere; table rows hold single spaces only, so they survive this.
+    return " ".join(DOC.read_text(encoding="utf-8").split())
+
+
+def test_the_docs_deductions_are_the_codes() -> None:
+    card = score(EXAMPLE, EXAMPLE_SIZE, control_plane_eol=False)
+    doc = _doc()
+    for row in _deduction_rows(card) + _category_rows(card):
+        assert row in doc, row
+    assert f"**{card.score:.1f}, grade {card.grade}**" in doc
+
+
+def test_the_docs_reading_of_one_row_is_the_codes() -> None:
+    card = score(EXAMPLE, EXAMPLE_SIZE, control_plane_eol=False)
+    workloads_cat = card.categories[Category.WORKLOADS]
+    privileged = workloads_cat.deductions[0]
+    share = privileged.affected / privileged.out_of
+    total = sum(d.raw for d in workloads_cat.deductions)
+    doc = _doc()
+    assert f"is a share of {share:.4f}; its square root is {share**CURVE_EXPONENT:.4f}" in doc
+    assert f"gives {privileged.raw:.2f} raw points" in doc
+    assert f"= {total:.2f} raw points and keeps 100 × e^(−{total / SATURATION:.4f}) = " \
+           f"{workloads_cat.score:.1f}" in doc
+    assert f"It lost {100 - workloads_cat.score:.1f} points" in doc
+    assert f"of the share: {privileged.points:.2f}" in doc
+    assert f"of {workloads_cat.weight:.2f}, that is {privileged.overall:.2f} points" in doc
+    overall = sum(d.overall for c in card.categories.values() for d in c.deductions)
+    assert f"add up to {overall:.2f} = 100 − {100 - overall:.2f}" in doc
+
+
+def test_the_docs_fix_lists_are_the_codes() -> None:
+    card = score(EXAMPLE, EXAMPLE_SIZE, control_plane_eol=False)
+    doc = _doc()
+    for row in _fix_rows(card.top_fixes(3)):
+        assert row in doc, row
+    to_a = card.points_to_grade(Grade.A)
+    assert to_a is not None
+    assert f"to reach A: {', '.join(f'`{f.check}`' for f in to_a)}" in doc
+    assert f"score {card.score_without([f.check for f in to_a]):.1f}" in doc
+    to_b = card.points_to_grade(Grade.B)
+    assert to_b is not None and len(to_b) == 1
+    assert f"binding alone (score {card.score_without([to_b[0].check]):.1f})" in doc
+
+
+def test_the_docs_end_of_life_example_is_the_codes() -> None:
+    card = score(EOL_EXAMPLE, EXAMPLE_SIZE, control_plane_eol=True)
+    uncapped = score(EOL_EXAMPLE, EXAMPLE_SIZE, control_plane_eol=False)
+    (fix,) = card.top_fixes(1)
+    doc = _doc()
+    assert f"would score {uncapped.score:.1f} ({uncapped.grade})" in doc
+    assert f"scores **{card.score:.1f}, grade {card.grade}**" in doc
+    assert f"`cap_points` is {card.cap_points:.2f}" in doc
+    version = card.categories[Category.VERSION]
+    assert f"the version category keeps {version.score:.1f} and costs " \
+           f"{version.deductions[0].overall:.2f} points" in doc
+    assert f"the images {card.categories[Category.IMAGES].deductions[0].overall:.2f}" in doc
+    assert f"+{fix.points_gained:.1f}" in doc and f"`{fix.check}`" in doc
+
+
+def test_the_docs_tables_of_constants_are_the_codes() -> None:
+    doc = _doc()
+    for category in Category.ordered():
+        assert f"| {category.label} (`{category}`) | {CATEGORY_WEIGHTS[category]:.2f} |" in doc
+    for severity in Severity.ordered():
+        assert f"| {severity} | {SEVERITY_POINTS[severity]:g} |" in doc
+    for grade in Grade.ordered():
+        assert f"| {grade} | {grade.minimum:g} | `{grade.colour}` |" in doc
