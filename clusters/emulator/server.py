@@ -178,7 +178,7 @@ class Emulator:
         for fault in scenario.faults:
             self.set_fault(Fault.from_dict(fault))
         self._server = _Server((host, port), self)
-        self._thread = threading.Thread(target=self._server.serve_forever,
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         name=f"emulator-{scenario.name}", daemon=True)
         self._thread.start()
 
