@@ -39,6 +39,7 @@ __all__ = [
     "SkewCheck",
     "Support",
     "SupportStatus",
+    "data_age_days",
     "data_sources",
     "detect_provider",
     "kubelet_skew",
@@ -52,6 +53,11 @@ __all__ = [
 
 # The day the shipped tables were last reviewed (the oldest file's as_of).
 DATA_AS_OF: date = catalog().as_of
+
+
+def data_age_days(today: date) -> int:
+    """Return how many days before ``today`` the shipped tables were last reviewed."""
+    return (today - DATA_AS_OF).days
 
 
 def data_sources() -> list[tuple[str, str]]:

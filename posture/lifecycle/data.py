@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 from types import MappingProxyType
 from typing import Any
 
@@ -128,11 +129,16 @@ def cycle_key(name: str) -> tuple[int, ...] | None:
 @cache
 def catalog() -> Catalog:
     """Return the parsed, validated data; parsed once, since queries run per node per poll."""
+    return load_catalog()
+
+
+def load_catalog(directory: Traversable | None = None) -> Catalog:
+    """Parse and validate the data files in ``directory`` (default: the shipped tables)."""
     products: dict[str, Product] = {}
     as_of: list[date] = []
-    package = resources.files("posture.lifecycle") / "data"
+    folder = resources.files("posture.lifecycle") / "data" if directory is None else directory
     for filename in DATA_FILES:
-        document = yaml.load((package / filename).read_text(encoding="utf-8"), Loader=_SafeLoader)
+        document = yaml.load((folder / filename).read_text(encoding="utf-8"), Loader=_SafeLoader)
         file_as_of, file_products = parse_file(filename, document)
         as_of.append(file_as_of)
         for product in file_products:
