@@ -44,6 +44,9 @@ class Policy:
     max_kubelet_minor_skew: int | None = None
     min_kernel_version: str = "5.4"
     pss_level: str = "restricted"
+    # Per-cluster override of ``pss_level`` by a cluster label, e.g. {"env=dev": "baseline"};
+    # the first matching entry in key order wins.
+    pss_level_by_cluster_label: Mapping[str, str] = field(default_factory=dict)
     pss_version: str = "latest"
     # Namespaces, besides the system ones, that need no Pod Security Admission enforce label.
     pss_exempt_namespaces: tuple[str, ...] = ()
@@ -99,6 +102,15 @@ class Policy:
                 value = {k: str(v) for k, v in sorted(value.items())}
             out[f.name] = value
         return out
+
+    def for_cluster(self, labels: Mapping[str, str]) -> Policy:
+        """Return this policy with the PSS level a cluster with ``labels`` must meet."""
+        for selector in sorted(self.pss_level_by_cluster_label):
+            key, _, value = selector.partition("=")
+            if labels.get(key) == value:
+                return dataclasses.replace(
+                    self, pss_level=self.pss_level_by_cluster_label[selector])
+        return self
 
     def severity_for(self, check_id: str, default: Severity) -> Severity:
         """Return the severity the policy gives ``check_id``."""
@@ -183,6 +195,18 @@ def _pss_version(key: str, value: object) -> str:
     )
 
 
+def _levels_by_label(key: str, value: object) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise PolicyError(f'policy.{key}: expected a mapping like {{"env=dev": "baseline"}}')
+    out: dict[str, str] = {}
+    for selector, level in value.items():
+        if not isinstance(selector, str) or "=" not in selector or selector.startswith("="):
+            raise PolicyError(f"policy.{key}: {selector!r} is not a label selector like env=dev"
+                              [:300])
+        out[selector] = _choice(PSS_TARGET_LEVELS)(f"{key}.{selector}", level)
+    return out
+
+
 def _overrides(key: str, value: object) -> dict[str, Severity]:
     if not isinstance(value, dict):
         raise PolicyError(f"policy.{key}: expected a mapping of check id to severity")
@@ -208,6 +232,7 @@ _PARSERS: dict[str, Any] = {
     "max_kubelet_minor_skew": _optional_int,
     "min_kernel_version": _pattern(_KERNEL, '"5.4"'),
     "pss_level": _choice(PSS_TARGET_LEVELS),
+    "pss_level_by_cluster_label": _levels_by_label,
     "pss_version": _pss_version,
     "pss_exempt_namespaces": _str_list,
     "max_critical_vulnerabilities": _int,
