@@ -24,7 +24,7 @@ from clusters.models import Cluster
 from clusters.vault import VaultError
 from posture import snapshots
 from posture.checks import Policy, evaluate
-from posture.models import Snapshot, SnapshotStatus, Trigger
+from posture.models import OrgPolicy, Snapshot, SnapshotStatus, Trigger
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +54,9 @@ def options() -> collector.Options:
         connect=settings.POSTURE_POLL_CONNECT_TIMEOUT, read=settings.POSTURE_POLL_READ_TIMEOUT))
 
 
-def current_policy() -> Policy:
-    return Policy()
+def policy_for(cluster: Cluster) -> Policy:
+    """The organisation's policy as it applies to ``cluster`` (its labels pick the PSS level)."""
+    return OrgPolicy.load().policy().for_cluster(cluster.labels or {})
 
 
 def _abandon_stale_runs(cluster: Cluster) -> None:
@@ -100,7 +101,7 @@ def poll(
             snapshots.record_failure(snapshot, "kubeconfig", str(exc),
                                      _finished(snapshot, started))
         else:
-            evaluation = evaluate(inventory, current_policy(), snapshot.taken_at.date())
+            evaluation = evaluate(inventory, policy_for(cluster), snapshot.taken_at.date())
             snapshots.record(snapshot, inventory, evaluation, _finished(snapshot, started))
         log.info("polled cluster=%s status=%s duration_ms=%s", cluster.pk, snapshot.status,
                  snapshot.duration_ms)

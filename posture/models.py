@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from posture.checks import Policy
+
 
 class SnapshotStatus(models.TextChoices):
     """How a poll ended. ``running`` is a poll in progress (or one whose worker died)."""
@@ -134,3 +136,30 @@ class Finding(models.Model):
     @property
     def is_open(self) -> bool:
         return self.resolved_at is None
+
+
+class OrgPolicy(models.Model):
+    """The organisation's policy (a single row): what ``posture.checks.Policy`` reads.
+
+    Kept as the same JSON document the CLI reads from YAML, so one policy file can serve both.
+    """
+
+    document = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        verbose_name = "organisation policy"
+
+    def __str__(self) -> str:
+        return "Organisation policy"
+
+    @classmethod
+    def load(cls) -> OrgPolicy:
+        row, _ = cls.objects.get_or_create(pk=1)
+        return row
+
+    def policy(self) -> Policy:
+        """Return the parsed policy; the document was validated when saved."""
+        return Policy.from_dict(self.document or {})

@@ -1,0 +1,1 @@
+"""Posture's pages, one module per page family."""

@@ -1,0 +1,35 @@
+import pytest
+from django.urls import reverse
+
+from posture.models import OrgPolicy
+
+pytestmark = pytest.mark.django_db
+URL = reverse("policy")
+
+
+def test_security_team_saves_a_valid_policy(as_sam, sam):
+    response = as_sam.post(URL, {"document": "approved_registries: [ghcr.io/acme]\n"
+                                             "pss_level_by_cluster_label: {env=dev: baseline}\n"})
+    assert response.status_code == 302
+    row = OrgPolicy.load()
+    assert row.policy().approved_registries == ("ghcr.io/acme",)
+    assert row.policy().for_cluster({"env": "dev"}).pss_level == "baseline"
+    assert row.policy().for_cluster({"env": "prod"}).pss_level == "restricted"
+    assert row.updated_by == sam
+
+
+@pytest.mark.parametrize(("document", "message"), [
+    ("approved_registries: [unclosed", "Not valid YAML"),
+    ("bogus: 1\n", "unknown key(s) bogus"),
+    ("pss_level: strict\n", "expected one of"),
+    ("disabled_checks: [no.such-check]\n", "unknown check id(s) no.such-check"),
+])
+def test_invalid_policy_is_refused_with_a_reason(as_sam, document, message):
+    page = as_sam.post(URL, {"document": document}).content.decode()
+    assert message in page
+    assert OrgPolicy.load().document == {}
+
+
+def test_owners_read_but_cannot_edit(as_alice):
+    assert "approved_registries" in as_alice.get(URL).content.decode()
+    assert as_alice.post(URL, {"document": "pss_level: baseline\n"}).status_code == 403
