@@ -590,7 +590,7 @@ class Builder:
     # -- workloads and pods ----------------------------------------------------------------
 
     def _template(self, spec: Mapping[str, Any], restart_policy: str = "Always") -> Obj:
-        template = clone(dict(spec["template"]))
+        template: Obj = clone(dict(spec["template"]))
         template.setdefault("metadata", {})
         template["metadata"].setdefault("labels", {"app": spec["name"]})
         template["metadata"].setdefault("creationTimestamp", None)
@@ -599,7 +599,8 @@ class Builder:
 
     def _selector(self, spec: Mapping[str, Any], template: Obj) -> Obj:
         if "selector" in spec:
-            return clone(dict(spec["selector"]))
+            selector: Obj = clone(dict(spec["selector"]))
+            return selector
         return {"matchLabels": dict(template["metadata"]["labels"])}
 
     def build_workloads(self) -> None:

@@ -105,7 +105,7 @@ class _Server(ThreadingHTTPServer):
             return
         self.emulator.track(tls, generation)
         try:
-            self.RequestHandlerClass(tls, client_address, self)
+            _Handler(tls, client_address, self)
         except (OSError, ssl.SSLError):
             pass
         finally:
@@ -197,7 +197,8 @@ class Emulator:
     @property
     def url(self) -> str:
         """Return the API server URL, e.g. ``https://127.0.0.1:6443``."""
-        return f"https://{self._server.server_address[0]}:{self.port}"
+        host = self._server.server_address[0]
+        return f"https://{host if isinstance(host, str) else host.decode()}:{self.port}"
 
     @property
     def token(self) -> str:
@@ -236,7 +237,8 @@ class Emulator:
             "current-context": self.name,
             "preferences": {},
         }
-        return yaml.safe_dump(config, sort_keys=False)
+        text: str = yaml.safe_dump(config, sort_keys=False)
+        return text
 
     def write_kubeconfig(self, path: Path) -> Path:
         """Write :meth:`kubeconfig` to ``path`` with mode 0600 and return the path."""
@@ -352,8 +354,14 @@ class Emulator:
         split = urlsplit(handler.path)
         path = split.path.rstrip("/") or "/"
         query = {k: v[-1] for k, v in parse_qs(split.query).items()}
-        length = int(handler.headers.get("Content-Length") or 0)
-        body = handler.rfile.read(length) if length else b""
+        try:
+            length = int(handler.headers.get("Content-Length") or 0)
+        except ValueError:
+            handler.close_connection = True
+            self._send(handler, Response(400, status_body(400, "BadRequest",
+                                                          "invalid Content-Length")))
+            return
+        body = handler.rfile.read(length) if length > 0 else b""
         authorized = handler.headers.get("Authorization") == f"Bearer {self.token}"
         if path.startswith(CONTROL_PREFIX.rstrip("/")):
             response = (self._control(method, path, body) if authorized
