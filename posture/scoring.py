@@ -12,6 +12,7 @@ weighted mean of the category scores; a control plane past end of life caps the 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping
@@ -172,6 +173,9 @@ def _ceiling(grade: Grade) -> float:
 
 
 EOL_CEILING = _ceiling(EOL_GRADE)
+
+# How many checks points_to_grade decides one by one before its exact per-category search.
+_MAX_PINNED = 12
 
 # --- Input ------------------------------------------------------------------------------------
 
@@ -339,12 +343,11 @@ class _Part:
 class Scorecard:
     """A cluster's score, grade and the deductions that explain them.
 
-    ``capped_by`` names the rule that limits the grade (end of life), whether or not the score
-    was high enough to be cut by it; ``cap_points`` is what it cut.
-
     ``100 - score`` equals the sum of every deduction's ``overall`` plus ``cap_points`` (what
-    the end-of-life cap took), up to rounding. ``waived_points`` is what the waived findings
-    would cost if they counted: accepted risk, shown beside the score rather than hidden in it.
+    the end-of-life cap took), up to rounding. ``capped_by`` names the rule that limits the
+    grade whenever it is in force, even if the score was below the cap anyway.
+    ``waived_points`` is what the waived findings would cost if they counted: accepted risk,
+    shown beside the score rather than hidden in it.
     """
 
     score: float
@@ -418,8 +421,7 @@ class Scorecard:
         }
 
     def _after(self, fixed: frozenset[str]) -> float:
-        parts = tuple(p for p in self._parts if p.check not in fixed)
-        raw = _weighted(_category_scores(parts))
+        raw = self._uncapped(fixed)
         return min(raw, EOL_CEILING) if self._capped(fixed) else raw
 
     def _capped(self, fixed: frozenset[str]) -> bool:
@@ -443,13 +445,29 @@ class Scorecard:
         return [fix for _, fix in sorted(ranked)]
 
     def _best_sets(self, size: int) -> Iterator[frozenset[str]]:
-        """Yield, per way of treating the cap, the ``size`` checks whose fixing scores best."""
-        has_eol = any(p.check == EOL_CHECK for p in self._parts)
-        if self._eol and has_eol:
-            yield _best_removal(self._parts, size, forced=EOL_CHECK)
-            yield _best_removal(self._parts, size, excluded=EOL_CHECK)
-        else:
-            yield _best_removal(self._parts, size)
+        """Yield candidates for the best ``size`` checks to fix, one per way of pinning.
+
+        A pinned check is decided up front, fixed or not, and the rest are chosen exactly by
+        ``_best_removal``: the end-of-life check when the cap is in force (fixing it lifts the
+        cap, which the per-category search cannot see), and any check whose findings are filed
+        under several categories (stored findings from before a check changed category).
+        """
+        categories: dict[str, set[Category]] = defaultdict(set)
+        for part in self._parts:
+            categories[part.check].add(part.category)
+        pinned = sorted(check for check, cats in categories.items() if len(cats) > 1)
+        if self._eol and EOL_CHECK in categories and EOL_CHECK not in pinned:
+            pinned.append(EOL_CHECK)
+        # Exponential in the pinned checks, which number 0 or 1 in practice; past a dozen,
+        # the search would be slow and such data is broken anyway, so the rest stay unfixed.
+        pinned, stuck = pinned[:_MAX_PINNED], frozenset(pinned[_MAX_PINNED:])
+        for fixed in itertools.chain.from_iterable(
+            itertools.combinations(pinned, n) for n in range(min(size, len(pinned)) + 1)
+        ):
+            kept = stuck | (frozenset(pinned) - set(fixed))
+            free = _best_removal(self._parts, size - len(fixed), fixed=frozenset(fixed), kept=kept)
+            if free is not None:
+                yield free | frozenset(fixed)
 
     def _plan(self, chosen: frozenset[str]) -> list[Fix]:
         order = [fix for fix in self._ranked() if fix.check in chosen]
@@ -465,6 +483,10 @@ class Scorecard:
 
 
 # --- The model --------------------------------------------------------------------------------
+
+
+_SEVERITIES: dict[str, Severity] = {str(s): s for s in Severity}
+_CATEGORIES: dict[str, Category] = {str(c): c for c in Category}
 
 
 def _round1(value: float) -> float:
@@ -484,64 +506,55 @@ def _weighted(categories: Mapping[Category, float]) -> float:
 
 
 def _best_removal(
-    parts: tuple[_Part, ...], size: int, *, forced: str = "", excluded: str = ""
-) -> frozenset[str]:
-    """Return the ``size`` parts (by check) whose removal leaves the highest raw score.
+    parts: tuple[_Part, ...], size: int, *, fixed: frozenset[str], kept: frozenset[str]
+) -> frozenset[str] | None:
+    """Return the ``size`` checks, besides ``fixed`` and never ``kept``, best fixed together.
 
-    The raw score is a sum of per-category terms, and within a category only the total of the
-    removed points matters, so the best choice removes each category's largest deductions; a
-    small knapsack over categories decides how many to take from each.
+    Every other check sits in one category. The raw score is a sum of per-category terms, and
+    within a category only the total of the removed points matters, so the best choice fixes
+    each category's largest deductions; a small knapsack over categories decides how many to
+    take from each. None when there are not ``size`` checks to choose from.
     """
-    by_category: dict[Category, list[_Part]] = {c: [] for c in Category.ordered()}
-    for part in parts:
-        if part.check != excluded:
-            by_category[part.category].append(part)
-    # best[k] = (raw score of the categories so far, checks removed) with k removals so far.
+    # best[k] = (raw score of the categories so far, checks chosen) with k checks chosen.
     best: dict[int, tuple[float, tuple[str, ...]]] = {0: (0.0, ())}
     for category in Category.ordered():
-        kept = [p for p in parts if p.category is category]
-        first = [p for p in by_category[category] if forced and p.check == forced]
-        rest = sorted(
-            (p for p in by_category[category] if p not in first), key=lambda p: (-p.raw, p.check)
+        mine = [p for p in parts if p.category is category]
+        free = sorted(
+            (p for p in mine if p.check not in fixed | kept), key=lambda p: (-p.raw, p.check)
         )
-        candidates = first + rest
-        must = 1 if first else 0
         options = []
-        for take in range(must, len(candidates) + 1):
-            taken = {p.check for p in candidates[:take]}
-            left = sum(p.raw for p in kept if p.check not in taken)
+        for take in range(len(free) + 1):
+            chosen = {p.check for p in free[:take]}
+            left = sum(p.raw for p in mine if p.check not in chosen and p.check not in fixed)
             term = CATEGORY_WEIGHTS[category] * 100.0 * math.exp(-left / SATURATION)
-            options.append((take, term, tuple(sorted(taken))))
+            options.append((take, term, tuple(sorted(chosen))))
         merged: dict[int, tuple[float, tuple[str, ...]]] = {}
         for k, (value, checks) in best.items():
-            for take, term, removed in options:
+            for take, term, chosen_here in options:
                 if k + take > size:
                     continue
-                candidate = (value + term, checks + removed)
+                candidate = (value + term, checks + chosen_here)
                 if k + take not in merged or candidate[0] > merged[k + take][0]:
                     merged[k + take] = candidate
         best = merged
-    if size in best:
-        return frozenset(best[size][1])
-    # Fewer parts than ``size`` (or the forced one missing): removing everything allowed is best.
-    return frozenset(best[max(best)][1]) if best else frozenset()
+    return frozenset(best[size][1]) if size in best else None
 
 
-def _parts(findings: Iterable[ScoredFinding], size: Size) -> tuple[_Part, ...]:
+def _parts(findings: Iterable[tuple[FindingKey, Scored]], size: Size) -> tuple[_Part, ...]:
     severities: dict[tuple[Category, str], Severity] = {}
     keys: dict[tuple[Category, str], set[FindingKey]] = defaultdict(set)
     units: dict[tuple[Category, str], dict[Scope, set[tuple[str, ...]]]] = defaultdict(
         lambda: defaultdict(set)
     )
-    for finding in findings:
-        group = (Category(finding.category), finding.check)
-        severity = Severity(finding.severity)
+    for key, finding in findings:
+        # The dict lookups are a speed-up; the enum calls only run to refuse unknown values.
+        category = _CATEGORIES.get(finding.category) or Category(finding.category)
+        severity = _SEVERITIES.get(finding.severity) or Severity(finding.severity)
+        group = (category, finding.check)
         # The most severe finding of a check sets its weight; normally they all agree.
         if group not in severities or severity.rank > severities[group].rank:
             severities[group] = severity
-        keys[group].add(
-            (finding.check, finding.kind, finding.namespace, finding.name, finding.container)
-        )
+        keys[group].add(key)
         scope = scope_of(finding.kind)
         units[group][scope].add(_unit(finding, scope))
     parts = []
@@ -581,9 +594,9 @@ def _plain(finding: ScoredFinding) -> Scored:
     )
 
 
-def _count_by_check(findings: Iterable[Scored]) -> dict[str, int]:
+def _count_by_check(keys: Iterable[FindingKey]) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
-    for key in {_key(f) for f in findings}:
+    for key in set(keys):
         counts[key[0]] += 1
     return dict(counts)
 
@@ -608,9 +621,9 @@ def score(
     """
     skipped = frozenset(not_evaluated)
     accepted = frozenset(tuple(k) for k in waived)
-    plain = [_plain(f) for f in findings]
-    plain = [f for f in plain if f.check not in skipped]
-    parts = _parts((f for f in plain if _key(f) not in accepted), size)
+    every = [(_key(f), f) for f in map(_plain, findings) if f.check not in skipped]
+    counted = [(key, f) for key, f in every if key not in accepted]
+    parts = _parts(counted, size)
     raw_categories = _category_scores(parts)
     raw = _weighted(raw_categories)
     exact = min(raw, EOL_CEILING) if control_plane_eol else raw
@@ -641,9 +654,9 @@ def score(
             _round1(raw_categories[category]), weight, tuple(deductions)
         )
 
-    waived_count = len({_key(f) for f in plain} & accepted)
+    waived_count = len({key for key, _ in every} & accepted)
     if waived_count:
-        unwaived = _weighted(_category_scores(_parts(plain, size)))
+        unwaived = _weighted(_category_scores(_parts(every, size)))
         unwaived = min(unwaived, EOL_CEILING) if control_plane_eol else unwaived
         waived_points = _round1(final - _round1(unwaived))
     else:
@@ -660,5 +673,5 @@ def score(
         _parts=parts,
         _eol=control_plane_eol,
         _exact=exact,
-        _counts=MappingProxyType(_count_by_check(f for f in plain if _key(f) not in accepted)),
+        _counts=MappingProxyType(_count_by_check(key for key, _ in counted)),
     )

@@ -38,14 +38,20 @@ from posture.scoring import (
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "scoring.md"
 
-PROPERTY = settings(max_examples=120, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # --- Building findings ------------------------------------------------------------------------
 
 
-def _finding(check: str, kind: str, namespace: str, name: str, container: str = "",
-             severity: Severity | None = None, category: Category | None = None) -> Scored:
+def _finding(
+    check: str,
+    kind: str,
+    namespace: str,
+    name: str,
+    container: str = "",
+    severity: Severity | None = None,
+    category: Category | None = None,
+) -> Scored:
     entry = CATALOG.get(check)
     return Scored(
         check,
@@ -59,8 +65,10 @@ def _finding(check: str, kind: str, namespace: str, name: str, container: str = 
 
 
 def workloads(check: str, count: int, start: int = 0, namespace: str = "shop") -> list[Scored]:
-    return [_finding(check, "Deployment", namespace, f"app-{i}", "main")
-            for i in range(start, start + count)]
+    return [
+        _finding(check, "Deployment", namespace, f"app-{i}", "main")
+        for i in range(start, start + count)
+    ]
 
 
 def nodes(check: str, count: int) -> list[Scored]:
@@ -77,11 +85,30 @@ def cluster(check: str, kind: str = "Cluster", name: str = "") -> list[Scored]:
 
 # Random findings: real and unknown check ids, every scope of kind, any severity and category
 # (the model must hold for any input, not only the catalog's), few names so findings collide.
-KINDS = ["Deployment", "StatefulSet", "Rollout", "Node", "Namespace", "Service", "Cluster",
-         "ClusterRoleBinding", "RoleBinding", "Role"]
-CHECK_IDS = ["workload.privileged", "workload.runs-as-root", "image.latest-tag", "node.os-eol",
-             "network.namespace-not-isolated", "access.cluster-admin-binding", EOL_CHECK,
-             "version.kubernetes-patch-behind", "vulnerability.critical", "custom.unknown"]
+KINDS = [
+    "Deployment",
+    "StatefulSet",
+    "Rollout",
+    "Node",
+    "Namespace",
+    "Service",
+    "Cluster",
+    "ClusterRoleBinding",
+    "RoleBinding",
+    "Role",
+]
+CHECK_IDS = [
+    "workload.privileged",
+    "workload.runs-as-root",
+    "image.latest-tag",
+    "node.os-eol",
+    "network.namespace-not-isolated",
+    "access.cluster-admin-binding",
+    EOL_CHECK,
+    "version.kubernetes-patch-behind",
+    "vulnerability.critical",
+    "custom.unknown",
+]
 
 findings_st = st.builds(
     Scored,
@@ -108,7 +135,9 @@ def _tolerance(card: Scorecard) -> float:
 
 @PROPERTY
 @given(lists_st, sizes_st, st.booleans())
-def test_score_is_bounded_and_every_lost_point_is_explained(findings, size, eol) -> None:
+def test_score_is_bounded_and_every_lost_point_is_explained(
+    findings: list[Scored], size: Size, eol: bool
+) -> None:
     card = score(findings, size, control_plane_eol=eol)
     assert 0.0 <= card.score <= 100.0
     assert card.grade is Grade.for_score(card.score)
@@ -122,11 +151,13 @@ def test_score_is_bounded_and_every_lost_point_is_explained(findings, size, eol)
 
 @PROPERTY
 @given(lists_st, sizes_st, st.booleans(), st.data())
-def test_resolving_a_finding_never_lowers_the_score(findings, size, eol, data) -> None:
+def test_resolving_a_finding_never_lowers_the_score(
+    findings: list[Scored], size: Size, eol: bool, data: st.DataObject
+) -> None:
     assume(findings)
     index = data.draw(st.integers(0, len(findings) - 1))
     before = score(findings, size, control_plane_eol=eol)
-    after = score(findings[:index] + findings[index + 1:], size, control_plane_eol=eol)
+    after = score(findings[:index] + findings[index + 1 :], size, control_plane_eol=eol)
     assert after.score >= before.score
     for category in Category:
         assert after.categories[category].score >= before.categories[category].score
@@ -134,7 +165,9 @@ def test_resolving_a_finding_never_lowers_the_score(findings, size, eol, data) -
 
 @PROPERTY
 @given(lists_st, findings_st, sizes_st, st.booleans())
-def test_a_new_finding_never_raises_the_score(findings, extra, size, eol) -> None:
+def test_a_new_finding_never_raises_the_score(
+    findings: list[Scored], extra: Scored, size: Size, eol: bool
+) -> None:
     before = score(findings, size, control_plane_eol=eol)
     after = score([*findings, extra], size, control_plane_eol=eol)
     assert after.score <= before.score
@@ -142,7 +175,9 @@ def test_a_new_finding_never_raises_the_score(findings, extra, size, eol) -> Non
 
 @PROPERTY
 @given(lists_st, sizes_st, st.booleans(), st.randoms(use_true_random=False))
-def test_input_order_does_not_matter(findings, size, eol, rng) -> None:
+def test_input_order_does_not_matter(
+    findings: list[Scored], size: Size, eol: bool, rng: random.Random
+) -> None:
     shuffled = list(findings)
     rng.shuffle(shuffled)
     first = score(findings, size, control_plane_eol=eol)
@@ -152,27 +187,31 @@ def test_input_order_does_not_matter(findings, size, eol, rng) -> None:
     assert first.points_to_grade(Grade.A) == second.points_to_grade(Grade.A)
 
 
-SHARES_ST = st.fixed_dictionaries({
-    "workload.privileged": st.integers(0, 30),
-    "workload.runs-as-root": st.integers(0, 30),
-    "image.latest-tag": st.integers(0, 30),
-    "node.os-eol": st.integers(0, 6),
-    "node.not-rotated": st.integers(0, 6),
-    "network.namespace-not-isolated": st.integers(0, 5),
-    "namespace.pss-not-enforced": st.integers(0, 5),
-})
+SHARES_ST = st.fixed_dictionaries(
+    {
+        "workload.privileged": st.integers(0, 30),
+        "workload.runs-as-root": st.integers(0, 30),
+        "image.latest-tag": st.integers(0, 30),
+        "node.os-eol": st.integers(0, 6),
+        "node.not-rotated": st.integers(0, 6),
+        "network.namespace-not-isolated": st.integers(0, 5),
+        "namespace.pss-not-enforced": st.integers(0, 5),
+    }
+)
 
 
 def _cluster_of(scale: int, affected: dict[str, int], bindings: int) -> tuple[list[Scored], Size]:
     found: list[Scored] = []
     for check, count in affected.items():
         scope = {"workload": Scope.WORKLOAD, "image": Scope.WORKLOAD, "node": Scope.NODE}.get(
-            check.split(".")[0], Scope.NAMESPACE)
+            check.split(".")[0], Scope.NAMESPACE
+        )
         n = count * scale
         if scope is Scope.WORKLOAD:
             # Two containers per workload: findings double, affected workloads do not.
-            found += workloads(check, n) + [f._replace(container="sidecar")
-                                            for f in workloads(check, n)]
+            found += workloads(check, n) + [
+                f._replace(container="sidecar") for f in workloads(check, n)
+            ]
         elif scope is Scope.NODE:
             found += nodes(check, n)
         else:
@@ -184,20 +223,23 @@ def _cluster_of(scale: int, affected: dict[str, int], bindings: int) -> tuple[li
 
 @PROPERTY
 @given(SHARES_ST, st.integers(0, 2), st.booleans())
-def test_same_shares_in_a_ten_times_bigger_cluster_score_the_same(affected, bindings, eol) -> None:
+def test_same_shares_in_a_ten_times_bigger_cluster_score_the_same(
+    affected: dict[str, int], bindings: int, eol: bool
+) -> None:
     small, small_size = _cluster_of(1, affected, bindings)
     big, big_size = _cluster_of(10, affected, bindings)
     assert len(big) == 10 * len(small)
     small_card = score(small, small_size, control_plane_eol=eol)
     big_card = score(big, big_size, control_plane_eol=eol)
     assert big_card.score == small_card.score
-    assert ({c: s.score for c, s in big_card.categories.items()}
-            == {c: s.score for c, s in small_card.categories.items()})
+    assert {c: s.score for c, s in big_card.categories.items()} == {
+        c: s.score for c, s in small_card.categories.items()
+    }
 
 
 @PROPERTY
 @given(SHARES_ST)
-def test_the_same_count_weighs_less_in_a_bigger_cluster(affected) -> None:
+def test_the_same_count_weighs_less_in_a_bigger_cluster(affected: dict[str, int]) -> None:
     found, size = _cluster_of(1, affected, 0)
     bigger = Size(size.workloads * 10, size.nodes * 10, size.namespaces * 10)
     small = score(found, size, control_plane_eol=False)
@@ -208,13 +250,16 @@ def test_the_same_count_weighs_less_in_a_bigger_cluster(affected) -> None:
 
 @PROPERTY
 @given(lists_st, sizes_st, st.booleans(), st.data())
-def test_waived_findings_leave_the_score_exactly(findings, size, eol, data) -> None:
+def test_waived_findings_leave_the_score_exactly(
+    findings: list[Scored], size: Size, eol: bool, data: st.DataObject
+) -> None:
     keys = sorted({(f.check, f.kind, f.namespace, f.name, f.container) for f in findings})
     waived = set(data.draw(st.lists(st.sampled_from(keys), unique=True)) if keys else [])
     waived.add(("custom.unknown", "Deployment", "elsewhere", "gone", ""))  # matches nothing
     with_waivers = score(findings, size, control_plane_eol=eol, waived=waived)
-    remaining = [f for f in findings
-                 if (f.check, f.kind, f.namespace, f.name, f.container) not in waived]
+    remaining = [
+        f for f in findings if (f.check, f.kind, f.namespace, f.name, f.container) not in waived
+    ]
     without = score(remaining, size, control_plane_eol=eol)
     assert with_waivers.score == without.score
     assert with_waivers.categories == without.categories
@@ -227,7 +272,9 @@ def test_waived_findings_leave_the_score_exactly(findings, size, eol, data) -> N
 
 @PROPERTY
 @given(lists_st, sizes_st)
-def test_an_end_of_life_control_plane_caps_the_grade_at_d(findings, size) -> None:
+def test_an_end_of_life_control_plane_caps_the_grade_at_d(
+    findings: list[Scored], size: Size
+) -> None:
     free = score(findings, size, control_plane_eol=False)
     capped = score(findings, size, control_plane_eol=True)
     assert capped.score == min(free.score, EOL_CEILING)
@@ -239,7 +286,9 @@ def test_an_end_of_life_control_plane_caps_the_grade_at_d(findings, size) -> Non
 
 @PROPERTY
 @given(lists_st, sizes_st, st.booleans(), st.sets(st.sampled_from(CHECK_IDS)))
-def test_not_evaluated_checks_neither_add_nor_remove_points(findings, size, eol, skipped) -> None:
+def test_not_evaluated_checks_neither_add_nor_remove_points(
+    findings: list[Scored], size: Size, eol: bool, skipped: set[str]
+) -> None:
     card = score(findings, size, control_plane_eol=eol, not_evaluated=skipped)
     seen = score([f for f in findings if f.check not in skipped], size, control_plane_eol=eol)
     assert card.score == seen.score
@@ -247,13 +296,17 @@ def test_not_evaluated_checks_neither_add_nor_remove_points(findings, size, eol,
     assert card.not_evaluated == tuple(sorted(skipped))
     # A check that found nothing changes nothing by being unevaluated.
     quiet = set(CHECK_IDS) - {f.check for f in findings}
-    assert score(findings, size, control_plane_eol=eol, not_evaluated=quiet).score == score(
-        findings, size, control_plane_eol=eol).score
+    assert (
+        score(findings, size, control_plane_eol=eol, not_evaluated=quiet).score
+        == score(findings, size, control_plane_eol=eol).score
+    )
 
 
 @PROPERTY
 @given(lists_st, sizes_st, st.booleans())
-def test_top_fixes_rank_checks_by_the_points_their_fixing_gains(findings, size, eol) -> None:
+def test_top_fixes_rank_checks_by_the_points_their_fixing_gains(
+    findings: list[Scored], size: Size, eol: bool
+) -> None:
     card = score(findings, size, control_plane_eol=eol)
     fixes = card.top_fixes(50)
     charged = {d.check for c in card.categories.values() for d in c.deductions}
@@ -262,17 +315,18 @@ def test_top_fixes_rank_checks_by_the_points_their_fixing_gains(findings, size, 
     for fix in fixes:
         assert fix.points_gained == round(card.score_without([fix.check]) - card.score, 1)
         assert fix.points_gained >= 0
-        assert fix.count == len({(f.kind, f.namespace, f.name, f.container)
-                                 for f in findings if f.check == fix.check})
+        assert fix.count == len(
+            {(f.kind, f.namespace, f.name, f.container) for f in findings if f.check == fix.check}
+        )
     gains = [f.points_gained for f in fixes]
     assert gains == sorted(gains, reverse=True)
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(findings_st, max_size=25), sizes_st, st.booleans(),
-       st.sampled_from(list(Grade)))
-def test_points_to_grade_is_the_smallest_set_that_earns_the_grade(findings, size, eol,
-                                                                   target) -> None:
+@given(st.lists(findings_st, max_size=25), sizes_st, st.booleans(), st.sampled_from(list(Grade)))
+def test_points_to_grade_is_the_smallest_set_that_earns_the_grade(
+    findings: list[Scored], size: Size, eol: bool, target: Grade
+) -> None:
     card = score(findings, size, control_plane_eol=eol)
     plan = card.points_to_grade(target)
     checks = sorted({d.check for c in card.categories.values() for d in c.deductions})
@@ -280,8 +334,14 @@ def test_points_to_grade_is_the_smallest_set_that_earns_the_grade(findings, size
     def earns(chosen: tuple[str, ...]) -> bool:
         return Grade.for_score(card.score_without(chosen)).rank >= target.rank
 
-    smallest = next((n for n in range(len(checks) + 1)
-                     if any(earns(c) for c in itertools.combinations(checks, n))), None)
+    smallest = next(
+        (
+            n
+            for n in range(len(checks) + 1)
+            if any(earns(c) for c in itertools.combinations(checks, n))
+        ),
+        None,
+    )
     if smallest is None:
         assert plan is None
         return
@@ -289,8 +349,9 @@ def test_points_to_grade_is_the_smallest_set_that_earns_the_grade(findings, size
     assert len(plan) == smallest
     assert earns(tuple(f.check for f in plan))
     total = sum(f.points_gained for f in plan)
-    assert math.isclose(total, card.score_without([f.check for f in plan]) - card.score,
-                        abs_tol=1e-6)
+    assert math.isclose(
+        total, card.score_without([f.check for f in plan]) - card.score, abs_tol=1e-6
+    )
 
 
 # --- Units ------------------------------------------------------------------------------------
@@ -305,8 +366,12 @@ def test_a_cluster_without_findings_scores_100_in_every_category() -> None:
 
 
 def test_a_category_without_applicable_checks_still_scores_100() -> None:
-    card = score(workloads("workload.privileged", 3), Size(10, 1, 1), control_plane_eol=False,
-                 not_evaluated=["vulnerability.critical", "vulnerability.high"])
+    card = score(
+        workloads("workload.privileged", 3),
+        Size(10, 1, 1),
+        control_plane_eol=False,
+        not_evaluated=["vulnerability.critical", "vulnerability.high"],
+    )
     assert card.categories[Category.VULNERABILITIES].score == 100.0
     assert card.categories[Category.WORKLOADS].score < 100.0
 
@@ -348,20 +413,32 @@ def test_the_end_of_life_check_exists_in_the_catalog() -> None:
     assert CATALOG[EOL_CHECK].category is Category.VERSION
 
 
-@pytest.mark.parametrize(("kind", "scope"), [
-    ("Deployment", Scope.WORKLOAD), ("CronJob", Scope.WORKLOAD), ("Pod", Scope.WORKLOAD),
-    ("Rollout", Scope.WORKLOAD), ("Node", Scope.NODE), ("Namespace", Scope.NAMESPACE),
-    ("Service", Scope.NAMESPACE), ("Cluster", Scope.CLUSTER),
-    ("ClusterRoleBinding", Scope.CLUSTER), ("RoleBinding", Scope.CLUSTER),
-    ("ClusterRole", Scope.CLUSTER), ("Role", Scope.CLUSTER),
-])
+@pytest.mark.parametrize(
+    ("kind", "scope"),
+    [
+        ("Deployment", Scope.WORKLOAD),
+        ("CronJob", Scope.WORKLOAD),
+        ("Pod", Scope.WORKLOAD),
+        ("Rollout", Scope.WORKLOAD),
+        ("Node", Scope.NODE),
+        ("Namespace", Scope.NAMESPACE),
+        ("Service", Scope.NAMESPACE),
+        ("Cluster", Scope.CLUSTER),
+        ("ClusterRoleBinding", Scope.CLUSTER),
+        ("RoleBinding", Scope.CLUSTER),
+        ("ClusterRole", Scope.CLUSTER),
+        ("Role", Scope.CLUSTER),
+    ],
+)
 def test_a_findings_kind_decides_what_it_is_counted_against(kind: str, scope: Scope) -> None:
     assert scope_of(kind) is scope
 
 
 def test_containers_of_one_workload_count_as_one_affected_workload() -> None:
-    found = [_finding("workload.privileged", "Deployment", "shop", "web", c)
-             for c in ("main", "sidecar", "init")]
+    found = [
+        _finding("workload.privileged", "Deployment", "shop", "web", c)
+        for c in ("main", "sidecar", "init")
+    ]
     card = score(found, Size(100, 1, 1), control_plane_eol=False)
     (deduction,) = card.categories[Category.WORKLOADS].deductions
     assert (deduction.count, deduction.affected, deduction.out_of) == (3, 1, 100)
@@ -370,21 +447,29 @@ def test_containers_of_one_workload_count_as_one_affected_workload() -> None:
 
 
 def test_services_count_against_their_namespace() -> None:
-    found = [_finding("network.service-exposed", "Service", "shop", name)
-             for name in ("web", "api")] + [_finding("network.service-exposed", "Service",
-                                                     "blog", "web")]
+    found = [
+        _finding("network.service-exposed", "Service", "shop", name) for name in ("web", "api")
+    ] + [_finding("network.service-exposed", "Service", "blog", "web")]
     card = score(found, Size(10, 1, 8), control_plane_eol=False)
     (deduction,) = card.categories[Category.NETWORK].deductions
     assert (deduction.count, deduction.affected, deduction.out_of) == (3, 2, 8)
 
 
 def test_cluster_level_checks_count_by_presence() -> None:
-    one = score(cluster("access.cluster-admin-binding", "ClusterRoleBinding", "a"),
-                Size(500, 50, 50), control_plane_eol=False)
-    three = score([*cluster("access.cluster-admin-binding", "ClusterRoleBinding", "a"),
-                   *cluster("access.cluster-admin-binding", "RoleBinding", "b"),
-                   *cluster("access.cluster-admin-binding", "ClusterRoleBinding", "c")],
-                  Size(5, 1, 1), control_plane_eol=False)
+    one = score(
+        cluster("access.cluster-admin-binding", "ClusterRoleBinding", "a"),
+        Size(500, 50, 50),
+        control_plane_eol=False,
+    )
+    three = score(
+        [
+            *cluster("access.cluster-admin-binding", "ClusterRoleBinding", "a"),
+            *cluster("access.cluster-admin-binding", "RoleBinding", "b"),
+            *cluster("access.cluster-admin-binding", "ClusterRoleBinding", "c"),
+        ],
+        Size(5, 1, 1),
+        control_plane_eol=False,
+    )
     assert one.score == three.score
     (deduction,) = one.categories[Category.ACCESS].deductions
     assert deduction.raw == SEVERITY_POINTS[Severity.CRITICAL]
@@ -400,16 +485,18 @@ def test_more_affected_units_than_the_size_counts_as_everything() -> None:
 
 def test_info_findings_cost_nothing() -> None:
     found = workloads("workload.privileged", 3)
-    card = score([f._replace(severity="info") for f in found], Size(3, 1, 1),
-                 control_plane_eol=False)
+    card = score(
+        [f._replace(severity="info") for f in found], Size(3, 1, 1), control_plane_eol=False
+    )
     assert card.score == 100.0 and card.categories[Category.WORKLOADS].deductions == ()
 
 
 def test_the_most_severe_finding_of_a_check_sets_its_weight() -> None:
     found = workloads("image.latest-tag", 4)
     mixed = [*found[:3], found[3]._replace(severity="critical")]
-    (deduction,) = score(mixed, Size(4, 1, 1),
-                         control_plane_eol=False).categories[Category.IMAGES].deductions
+    (deduction,) = (
+        score(mixed, Size(4, 1, 1), control_plane_eol=False).categories[Category.IMAGES].deductions
+    )
     assert deduction.severity is Severity.CRITICAL
 
 
@@ -419,12 +506,22 @@ def test_size_cannot_be_negative() -> None:
 
 
 def test_the_engines_findings_fit_as_they_are() -> None:
-    engine = Finding("workload.privileged", Severity.CRITICAL, Category.WORKLOADS, "Deployment",
-                     "shop", "web", "main", "privileged container")
+    engine = Finding(
+        "workload.privileged",
+        Severity.CRITICAL,
+        Category.WORKLOADS,
+        "Deployment",
+        "shop",
+        "web",
+        "main",
+        "privileged container",
+    )
     plain = _finding("workload.privileged", "Deployment", "shop", "web", "main")
     size = Size(10, 1, 1)
-    assert (score([engine], size, control_plane_eol=False).to_dict()
-            == score([plain], size, control_plane_eol=False).to_dict())
+    assert (
+        score([engine], size, control_plane_eol=False).to_dict()
+        == score([plain], size, control_plane_eol=False).to_dict()
+    )
     assert score([engine], size, control_plane_eol=False, waived=[engine.key]).score == 100.0
 
 
@@ -448,8 +545,11 @@ def test_stored_rows_go_through_the_adapter() -> None:
     row = _Row("workload.privileged", "critical", "workloads", "Deployment", "shop", "web", "")
     size = Size(10, 1, 1)
     via_adapter = score(from_stored([row]), size, control_plane_eol=False)
-    direct = score([_finding("workload.privileged", "Deployment", "shop", "web")], size,
-                   control_plane_eol=False)
+    direct = score(
+        [_finding("workload.privileged", "Deployment", "shop", "web")],
+        size,
+        control_plane_eol=False,
+    )
     assert via_adapter.to_dict() == direct.to_dict()
     with pytest.raises(TypeError, match="from_stored"):
         score([row], size, control_plane_eol=False)  # type: ignore[list-item]
@@ -493,8 +593,15 @@ def test_scoring_five_thousand_findings_takes_milliseconds() -> None:
     found = []
     for i in range(5000):
         check = rng.choice([c for c in CATALOG if c.startswith(("workload.", "image."))])
-        found.append(_finding(check, "Deployment", f"ns-{i % 40}", f"app-{i % 900}",
-                              rng.choice(["main", "sidecar"])))
+        found.append(
+            _finding(
+                check,
+                "Deployment",
+                f"ns-{i % 40}",
+                f"app-{i % 900}",
+                rng.choice(["main", "sidecar"]),
+            )
+        )
     size = Size(900, 60, 40)
     elapsed = []
     for _ in range(3):
@@ -526,17 +633,24 @@ def _deduction_rows(card: Scorecard) -> list[str]:
     rows = []
     for category, cat in card.categories.items():
         for d in cat.deductions:
-            share = (f"{d.affected} of {d.out_of} {d.scope.label}" if d.scope is not Scope.CLUSTER
-                     else "present")
-            rows.append(f"| {category} | `{d.check}` | {d.severity} | {share} | {d.raw:.2f} "
-                        f"| {d.points:.2f} | {d.overall:.2f} |")
+            share = (
+                f"{d.affected} of {d.out_of} {d.scope.label}"
+                if d.scope is not Scope.CLUSTER
+                else "present"
+            )
+            rows.append(
+                f"| {category} | `{d.check}` | {d.severity} | {share} | {d.raw:.2f} "
+                f"| {d.points:.2f} | {d.overall:.2f} |"
+            )
     return rows
 
 
 def _category_rows(card: Scorecard) -> list[str]:
-    return [f"| {category} | {cat.weight:.2f} | {sum(d.raw for d in cat.deductions):.2f} "
-            f"| {cat.score:.1f} | {cat.weight * cat.score:.2f} |"
-            for category, cat in card.categories.items()]
+    return [
+        f"| {category} | {cat.weight:.2f} | {sum(d.raw for d in cat.deductions):.2f} "
+        f"| {cat.score:.1f} | {cat.weight * cat.score:.2f} |"
+        for category, cat in card.categories.items()
+    ]
 
 
 def _fix_rows(fixes: list[Fix]) -> list[str]:
@@ -565,8 +679,10 @@ def test_the_docs_reading_of_one_row_is_the_codes() -> None:
     doc = _doc()
     assert f"is a share of {share:.4f}; its square root is {share**CURVE_EXPONENT:.4f}" in doc
     assert f"gives {privileged.raw:.2f} raw points" in doc
-    assert f"= {total:.2f} raw points and keeps 100 × e^(−{total / SATURATION:.4f}) = " \
-           f"{workloads_cat.score:.1f}" in doc
+    assert (
+        f"= {total:.2f} raw points and keeps 100 × e^(−{total / SATURATION:.4f}) = "
+        f"{workloads_cat.score:.1f}" in doc
+    )
     assert f"It lost {100 - workloads_cat.score:.1f} points" in doc
     assert f"of the share: {privileged.points:.2f}" in doc
     assert f"of {workloads_cat.weight:.2f}, that is {privileged.overall:.2f} points" in doc
@@ -597,8 +713,10 @@ def test_the_docs_end_of_life_example_is_the_codes() -> None:
     assert f"scores **{card.score:.1f}, grade {card.grade}**" in doc
     assert f"`cap_points` is {card.cap_points:.2f}" in doc
     version = card.categories[Category.VERSION]
-    assert f"the version category keeps {version.score:.1f} and costs " \
-           f"{version.deductions[0].overall:.2f} points" in doc
+    assert (
+        f"the version category keeps {version.score:.1f} and costs "
+        f"{version.deductions[0].overall:.2f} points" in doc
+    )
     assert f"the images {card.categories[Category.IMAGES].deductions[0].overall:.2f}" in doc
     assert f"+{fix.points_gained:.1f}" in doc and f"`{fix.check}`" in doc
 
