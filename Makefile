@@ -28,6 +28,15 @@ test: setup
 	$(TEST_ENV) $(BIN)/python manage.py collectstatic --noinput -v0
 	$(TEST_ENV) $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
+# Benchmarks use their own PostgreSQL database (created if missing) and write BENCHMARKS.md.
+BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/posture_bench
+bench: setup
+	@psql "$(subst /posture_bench,/postgres,$(BENCH_DATABASE_URL))" -tAc \
+	  "SELECT 1 FROM pg_database WHERE datname = 'posture_bench'" | grep -q 1 || \
+	  psql "$(subst /posture_bench,/postgres,$(BENCH_DATABASE_URL))" -c "CREATE DATABASE posture_bench"
+	$(TEST_ENV) DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py migrate -v0
+	$(TEST_ENV) DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/run.py
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy posture/checks
