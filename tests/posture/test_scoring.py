@@ -370,10 +370,12 @@ def test_a_category_without_applicable_checks_still_scores_100() -> None:
         workloads("workload.privileged", 3),
         Size(10, 1, 1),
         control_plane_eol=False,
-        not_evaluated=["vulnerability.critical", "vulnerability.high"],
+        # As the engine reports it: check id -> why it could not run.
+        not_evaluated={"vulnerability.high": "no reports", "vulnerability.critical": "no reports"},
     )
     assert card.categories[Category.VULNERABILITIES].score == 100.0
     assert card.categories[Category.WORKLOADS].score < 100.0
+    assert card.not_evaluated == ("vulnerability.critical", "vulnerability.high")
 
 
 def test_category_weights_sum_to_one_and_cover_every_category() -> None:
