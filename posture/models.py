@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fnmatch
+from datetime import datetime
+
 from django.db import models
 from django.db.models import Q
 
@@ -163,3 +166,45 @@ class OrgPolicy(models.Model):
     def policy(self) -> Policy:
         """Return the parsed policy; the document was validated when saved."""
         return Policy.from_dict(self.document or {})
+
+
+class RiskAcceptance(models.Model):
+    """An accepted risk: one check, in a scope of one cluster, until a date, with a reason.
+
+    Matching findings stay visible (marked accepted) but leave the score; on expiry they count
+    again. Rows are never deleted, so every acceptance is kept with who and when.
+    """
+
+    cluster = models.ForeignKey("clusters.Cluster", on_delete=models.CASCADE,
+                                related_name="acceptances")
+    check_id = models.CharField(max_length=96)
+    namespace = models.CharField(max_length=253, blank=True, default="",
+                                 help_text="Empty: every namespace.")
+    name_pattern = models.CharField(max_length=253, blank=True, default="",
+                                    help_text="Workload name, shell wildcards allowed (web-*). "
+                                              "Empty: every workload.")
+    reason = models.TextField()
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey("auth.User", null=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["cluster", "check_id"])]
+
+    def __str__(self) -> str:
+        scope = "/".join(p for p in (self.namespace, self.name_pattern) if p) or "whole cluster"
+        return f"{self.check_id} on {scope}"
+
+    def is_active(self, now: datetime) -> bool:
+        return self.revoked_at is None and self.expires_at > now
+
+    def matches(self, check_id: str, namespace: str, name: str) -> bool:
+        """Say whether a finding falls in this acceptance's scope."""
+        return (check_id == self.check_id
+                and (not self.namespace or namespace == self.namespace)
+                and (not self.name_pattern or fnmatch.fnmatchcase(name, self.name_pattern)))

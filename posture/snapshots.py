@@ -14,9 +14,16 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from posture import scoring
 from posture.checks import Evaluation
 from posture.checks.inventory import Inventory
-from posture.lifecycle import SupportStatus, detect_provider, os_support, parse_kubernetes_version
+from posture.lifecycle import (
+    SupportStatus,
+    detect_provider,
+    kubernetes_support,
+    os_support,
+    parse_kubernetes_version,
+)
 from posture.models import Finding, Snapshot, SnapshotStatus
 
 
@@ -94,9 +101,43 @@ def record(snapshot: Snapshot, inventory: Inventory, evaluation: Evaluation,
         "not_evaluated": evaluation.not_evaluated,
     }
     snapshot.open_findings = len(evaluation.findings)
-    snapshot.save()
     _update_findings(snapshot, evaluation)
+    apply_score(snapshot, snapshot.taken_at)
+    snapshot.save()
     return snapshot
+
+
+def latest_successful(cluster: object) -> Snapshot | None:
+    return Snapshot.objects.filter(
+        cluster=cluster, status__in=[SnapshotStatus.OK, SnapshotStatus.PARTIAL]
+    ).order_by("-taken_at").first()
+
+
+def apply_score(snapshot: Snapshot, now: datetime) -> scoring.Scorecard:
+    """Score ``snapshot`` from the cluster's open findings, leaving out accepted risks.
+
+    Findings of checks that could not run this time are left out too (their rows stay open,
+    but the score is only about what was seen); coverage is shown beside the score.
+    """
+    from posture.waivers import active_acceptances, waived_keys
+
+    rows = list(Finding.objects.filter(cluster_id=snapshot.cluster_id, resolved_at__isnull=True)
+                .only("check_id", "severity", "category", "kind", "namespace", "name",
+                      "container"))
+    waived = waived_keys(rows, active_acceptances(snapshot.cluster, now))
+    support = kubernetes_support(snapshot.kubernetes_version or None, snapshot.taken_at.date(),
+                                 snapshot.provider or None)
+    not_evaluated = (snapshot.finding_counts or {}).get("not_evaluated") or {}
+    card = scoring.score(
+        scoring.from_stored(rows),
+        scoring.Size(workloads=snapshot.workload_count or 0, nodes=snapshot.node_count or 0,
+                     namespaces=snapshot.namespace_count or 0),
+        control_plane_eol=support.status == SupportStatus.EOL,
+        waived=waived, not_evaluated=list(not_evaluated))
+    snapshot.score = card.score
+    snapshot.grade = str(card.grade)
+    snapshot.category_scores = card.to_dict()["categories"]
+    return card
 
 
 def _update_findings(snapshot: Snapshot, evaluation: Evaluation) -> None:

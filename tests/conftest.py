@@ -83,3 +83,20 @@ def as_ava(ava) -> Client:
 @pytest.fixture
 def anon() -> Client:
     return Client()
+
+
+@pytest.fixture
+def emulate():
+    """Start emulated clusters by scenario name; all are stopped after the test."""
+    from clusters.emulator import start_emulator
+
+    running = []
+
+    def start(scenario: str, **kwargs):
+        emulator = start_emulator(scenario, port=0, **kwargs)
+        running.append(emulator)
+        return emulator
+
+    yield start
+    for emulator in running:
+        emulator.stop()

@@ -52,6 +52,8 @@ class Policy:
     pss_exempt_namespaces: tuple[str, ...] = ()
     max_critical_vulnerabilities: int = 0
     max_high_vulnerabilities: int = 0
+    # The longest a risk may be accepted for, in days.
+    max_acceptance_days: int = 180
     disabled_checks: tuple[str, ...] = ()
     severity_overrides: Mapping[str, Severity] = field(default_factory=dict)
 
@@ -237,6 +239,7 @@ _PARSERS: dict[str, Any] = {
     "pss_exempt_namespaces": _str_list,
     "max_critical_vulnerabilities": _int,
     "max_high_vulnerabilities": _int,
+    "max_acceptance_days": _int,
     "disabled_checks": _str_list,
     "severity_overrides": _overrides,
 }

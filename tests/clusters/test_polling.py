@@ -13,7 +13,7 @@ from clusters import collector, kube
 from clusters.models import Cluster
 from clusters.polling import claim_due_clusters, poll
 from posture.models import Finding, Snapshot, SnapshotStatus
-from tests.clusters.conftest import register
+from tests.emulated import register
 
 pytestmark = pytest.mark.django_db
 

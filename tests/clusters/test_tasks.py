@@ -18,7 +18,7 @@ from clusters.polling import poll
 from clusters.tasks import poll_cluster, poll_due_clusters
 from posture.celery import app
 from posture.models import Finding, Snapshot, SnapshotStatus
-from tests.clusters.conftest import register
+from tests.emulated import register
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
