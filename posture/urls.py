@@ -1,12 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from posture.views.policy import policy_view
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="clusters:list"), name="home"),
+    path("", include("posture.views.dashboard_urls")),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("clusters/", include("clusters.urls")),
