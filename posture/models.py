@@ -208,3 +208,94 @@ class RiskAcceptance(models.Model):
         return (check_id == self.check_id
                 and (not self.namespace or namespace == self.namespace)
                 and (not self.name_pattern or fnmatch.fnmatchcase(name, self.name_pattern)))
+
+
+class DigestPreference(models.Model):
+    """A user's weekly digest settings: on or off, and which clusters (none chosen = all visible)."""
+
+    user = models.OneToOneField("auth.User", on_delete=models.CASCADE,
+                                related_name="digest_preference")
+    enabled = models.BooleanField(default=True)
+    clusters = models.ManyToManyField("clusters.Cluster", blank=True, related_name="+",
+                                      help_text="Empty: every cluster you may see.")
+
+    def __str__(self) -> str:
+        return f"digest for {self.user_id} ({'on' if self.enabled else 'off'})"
+
+
+class DigestDelivery(models.Model):
+    """One digest for one recipient and week. The unique row is the exactly-once guarantee: it is
+    claimed before sending, and marked sent after."""
+
+    class Status(models.TextChoices):
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="+")
+    week = models.DateField(help_text="Monday of the digest's week, in TIME_ZONE.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SENDING)
+    claimed_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "week"],
+                                               name="one_digest_per_user_and_week")]
+
+    def __str__(self) -> str:
+        return f"digest {self.week} for {self.user_id}: {self.status}"
+
+
+class AuditEvent(models.Model):
+    """Who did what, when, from where. Never holds a secret (kubeconfigs are never recorded)."""
+
+    class Action(models.TextChoices):
+        LOGIN = "login", "Logged in"
+        LOGIN_FAILED = "login-failed", "Login failed"
+        LOGOUT = "logout", "Logged out"
+        REGISTER = "cluster-register", "Registered a cluster"
+        KUBECONFIG_REPLACE = "kubeconfig-replace", "Replaced a kubeconfig"
+        DELETE = "cluster-delete", "Deleted a cluster"
+        POLL_NOW = "poll-now", "Asked for a poll"
+        ACCEPT_RISK = "risk-accept", "Accepted a risk"
+        REVOKE_RISK = "risk-revoke", "Revoked a risk acceptance"
+        POLICY_CHANGE = "policy-change", "Changed the policy"
+        ROLE_CHANGE = "role-change", "Changed roles"
+        TOKEN_CREATE = "token-create", "Created an API token"
+        TOKEN_REVOKE = "token-revoke", "Revoked an API token"
+
+    at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    actor_name = models.CharField(max_length=150, blank=True, default="",
+                                  help_text="Kept when the user is deleted.")
+    action = models.CharField(max_length=32, choices=Action.choices, db_index=True)
+    cluster = models.ForeignKey("clusters.Cluster", null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+")
+    target = models.CharField(max_length=300, blank=True, default="")
+    detail = models.JSONField(default=dict, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True, default="")
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.target}"
+
+
+class ApiToken(models.Model):
+    """A personal token for the read-only API: it sees what its user sees. Only a hash is kept."""
+
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    digest = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the token.")
+    prefix = models.CharField(max_length=12, help_text="The token's first characters, to tell "
+                                                      "tokens apart.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
