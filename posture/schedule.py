@@ -28,6 +28,10 @@ class Job:
 
 JOBS: tuple[Job, ...] = (
     Job("poll-due-clusters", "clusters.tasks.poll_due_clusters", every=timedelta(minutes=1)),
+    # Monday 07:00 in TIME_ZONE; POSTURE_DIGEST_CRON="m h dom mon dow" changes it.
+    Job("weekly-digest", "posture.tasks.send_weekly_digests",
+        cron={"minute": "0", "hour": "7", "day_of_week": "mon"},
+        env_override="POSTURE_DIGEST_CRON"),
 )
 
 

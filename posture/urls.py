@@ -10,5 +10,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("clusters/", include("clusters.urls")),
     path("policy/", policy_view, name="policy"),
+    path("digest/", include("posture.views.digest_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,3 @@
+"""The weekly digest's pages: preferences and the signed one-click unsubscribe."""
+
+urlpatterns: list = []
