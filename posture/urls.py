@@ -11,5 +11,6 @@ urlpatterns = [
     path("clusters/", include("clusters.urls")),
     path("policy/", policy_view, name="policy"),
     path("digest/", include("posture.views.digest_urls")),
+    path("api/v1/", include("posture.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,133 @@
+"""The OpenAPI 3.1 description of /api/v1/ (served at /api/v1/openapi.json).
+
+Its component schemas are plain JSON Schema (2020-12), and the tests validate every endpoint's
+answers against them, so the description cannot drift from the code unnoticed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_nullable_str = {"type": ["string", "null"]}
+_nullable_time = {"type": ["string", "null"], "format": "date-time"}
+_nullable_num = {"type": ["number", "null"]}
+_nullable_int = {"type": ["integer", "null"]}
+_counts = {"type": "object", "additionalProperties": {"type": "integer"}}
+
+CLUSTER: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "name", "score", "grade", "kubernetes_version", "kubernetes_eol",
+                 "last_poll"],
+    "properties": {
+        "id": {"type": "integer"},
+        "name": {"type": "string"},
+        "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+        "score": _nullable_num,
+        "grade": {"type": ["string", "null"], "enum": ["A", "B", "C", "D", "F", None]},
+        "kubernetes_version": _nullable_str,
+        "kubernetes_support": {"type": "string",
+                               "enum": ["supported", "maintenance", "extended", "eol", "unknown"]},
+        "kubernetes_eol": {"type": ["string", "null"], "format": "date"},
+        "kubernetes_eol_days_left": _nullable_int,
+        "open_findings_by_severity": _counts,
+        "last_poll": {"type": "object", "required": ["status", "at"], "properties": {
+            "status": {"type": ["string", "null"],
+                       "enum": ["running", "ok", "partial", "failed", None]},
+            "at": _nullable_time}},
+        "last_success_at": _nullable_time,
+        "poll_interval_minutes": {"type": "integer"},
+        "category_scores": {"type": "object"},
+        "coverage": {"type": "object"},
+    },
+}
+
+SNAPSHOT: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "taken_at", "status", "score", "grade"],
+    "properties": {
+        "id": {"type": "integer"},
+        "taken_at": {"type": "string", "format": "date-time"},
+        "status": {"type": "string", "enum": ["running", "ok", "partial", "failed"]},
+        "error": {"type": "string"},
+        "duration_ms": _nullable_int,
+        "kubernetes_version": {"type": "string"},
+        "node_count": _nullable_int,
+        "workload_count": _nullable_int,
+        "pod_count": _nullable_int,
+        "score": _nullable_num,
+        "grade": _nullable_str,
+        "category_scores": {"type": "object"},
+        "finding_counts": {"type": "object"},
+        "checkset_version": {"type": "string"},
+    },
+}
+
+FINDING: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "check", "severity", "category", "kind", "namespace", "name", "status"],
+    "properties": {
+        "id": {"type": "integer"},
+        "check": {"type": "string"},
+        "severity": {"type": "string", "enum": ["critical", "high", "medium", "low", "info"]},
+        "category": {"type": "string"},
+        "kind": {"type": "string"},
+        "namespace": {"type": "string"},
+        "name": {"type": "string"},
+        "container": {"type": "string"},
+        "message": {"type": "string"},
+        "first_seen_at": {"type": "string", "format": "date-time"},
+        "resolved_at": _nullable_time,
+        "status": {"type": "string", "enum": ["open", "accepted", "resolved"]},
+        "accepted_until": _nullable_time,
+    },
+}
+
+
+def _ok(schema_ref: str, key: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": "object", "required": [key], "properties": {
+        key: {"type": "array", "items": {"$ref": f"#/components/schemas/{schema_ref}"}}}}
+    body["properties"].update(extra or {})
+    return {"200": {"description": "OK", "content": {"application/json": {"schema": body}}},
+            "401": {"description": "Not logged in and no valid bearer token"},
+            "404": {"description": "No such cluster, or not one the caller may see"}}
+
+
+_pk = [{"name": "pk", "in": "path", "required": True, "schema": {"type": "integer"}}]
+
+SCHEMA: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Posture API",
+        "version": "1",
+        "description": "Read-only. Every answer holds exactly what the caller may see on the "
+                       "pages. Authenticate with the browser session or `Authorization: Bearer "
+                       "<token>` (`manage.py create_api_token`).",
+    },
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                            "session": {"type": "apiKey", "in": "cookie", "name": "sessionid"}},
+        "schemas": {"Cluster": CLUSTER, "Snapshot": SNAPSHOT, "Finding": FINDING},
+    },
+    "security": [{"bearer": []}, {"session": []}],
+    "paths": {
+        "/api/v1/clusters/": {"get": {"summary": "Clusters the caller may see",
+                                      "responses": _ok("Cluster", "clusters")}},
+        "/api/v1/clusters/{pk}/": {"get": {
+            "summary": "One cluster, with category scores and coverage", "parameters": _pk,
+            "responses": {"200": {"description": "OK", "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/Cluster"}}}},
+                "404": {"description": "Not found or not visible"}}}},
+        "/api/v1/clusters/{pk}/snapshots/": {"get": {
+            "summary": "A cluster's polls, newest first",
+            "parameters": _pk + [
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 1000}},
+                {"name": "before", "in": "query", "schema": {"type": "string",
+                                                              "format": "date-time"}}],
+            "responses": _ok("Snapshot", "snapshots", {"next_before": _nullable_time})}},
+        "/api/v1/clusters/{pk}/findings/": {"get": {
+            "summary": "A cluster's findings with their status",
+            "parameters": _pk + [{"name": "status", "in": "query", "schema": {
+                "type": "string", "enum": ["open", "resolved", "all"]}}],
+            "responses": _ok("Finding", "findings")}},
+    },
+}

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from posture.api import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("openapi.json", views.openapi, name="openapi"),
+    path("clusters/", views.clusters, name="clusters"),
+    path("clusters/<int:pk>/", views.cluster, name="cluster"),
+    path("clusters/<int:pk>/snapshots/", views.snapshots, name="snapshots"),
+    path("clusters/<int:pk>/findings/", views.findings, name="findings"),
+]

@@ -1,0 +1,121 @@
+"""API views: each answers exactly what the same user may see on the pages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from clusters.access import get_visible_cluster, visible_clusters
+from clusters.models import Cluster
+from posture.api.auth import api_view
+from posture.api.openapi import SCHEMA
+from posture.fleet import iso, kubernetes_eol, with_latest
+from posture.models import Finding, Snapshot
+from posture.waivers import accepting, active_acceptances
+
+MAX_LIMIT = 1000
+
+
+def _cluster(cluster: Cluster, now: datetime) -> dict[str, Any]:
+    eol = kubernetes_eol(cluster, now.date())
+    counts = (getattr(cluster, "finding_counts", None) or {}).get("severity", {})
+    return {
+        "id": cluster.pk,
+        "name": cluster.name,
+        "labels": cluster.labels or {},
+        "score": getattr(cluster, "score", None),
+        "grade": getattr(cluster, "grade", None) or None,
+        "kubernetes_version": getattr(cluster, "kubernetes_version", None) or None,
+        "kubernetes_support": eol.status,
+        "kubernetes_eol": iso(eol.eol),
+        "kubernetes_eol_days_left": eol.days_left,
+        "open_findings_by_severity": counts,
+        "last_poll": {"status": getattr(cluster, "last_poll_status", None),
+                      "at": iso(getattr(cluster, "last_poll_at", None))},
+        "last_success_at": iso(getattr(cluster, "last_success_at", None)),
+        "poll_interval_minutes": cluster.poll_interval_minutes,
+    }
+
+
+def _limit(request: HttpRequest, default: int = 100) -> int:
+    try:
+        return max(1, min(MAX_LIMIT, int(request.GET.get("limit", default))))
+    except ValueError:
+        return default
+
+
+@api_view
+def clusters(request: HttpRequest) -> JsonResponse:
+    now = timezone.now()
+    rows = with_latest(visible_clusters(request.user)).order_by("name")
+    return JsonResponse({"clusters": [_cluster(c, now) for c in rows]})
+
+
+@api_view
+def cluster(request: HttpRequest, pk: int) -> JsonResponse:
+    visible = get_visible_cluster(request, pk)
+    annotated = with_latest(Cluster.objects.filter(pk=visible.pk)).get()
+    body = _cluster(annotated, timezone.now())
+    latest = Snapshot.objects.filter(pk=annotated.latest_snapshot_id).only(
+        "category_scores", "coverage").first()
+    body["category_scores"] = latest.category_scores if latest else {}
+    body["coverage"] = latest.coverage if latest else {}
+    return JsonResponse(body)
+
+
+@api_view
+def snapshots(request: HttpRequest, pk: int) -> JsonResponse:
+    """Newest first; page backwards with ``?before=<taken_at of the last row>``."""
+    visible = get_visible_cluster(request, pk)
+    rows = Snapshot.objects.filter(cluster=visible).defer("nodes", "coverage", "node_summary")
+    before = parse_datetime(request.GET.get("before", "") or "")
+    if before is not None:
+        rows = rows.filter(taken_at__lt=before)
+    limit = _limit(request)
+    page = list(rows.order_by("-taken_at")[: limit + 1])
+    items = [{
+        "id": s.pk, "taken_at": iso(s.taken_at), "status": s.status, "error": s.error,
+        "duration_ms": s.duration_ms, "kubernetes_version": s.kubernetes_version,
+        "node_count": s.node_count, "workload_count": s.workload_count, "pod_count": s.pod_count,
+        "score": s.score, "grade": s.grade or None, "category_scores": s.category_scores,
+        "finding_counts": s.finding_counts, "checkset_version": s.checkset_version,
+    } for s in page[:limit]]
+    more = len(page) > limit
+    return JsonResponse({"snapshots": items,
+                         "next_before": items[-1]["taken_at"] if more and items else None})
+
+
+@api_view
+def findings(request: HttpRequest, pk: int) -> JsonResponse:
+    """``?status=open`` (default, accepted ones included and marked), ``resolved`` or ``all``."""
+    visible = get_visible_cluster(request, pk)
+    rows = Finding.objects.filter(cluster=visible)
+    wanted = request.GET.get("status", "open")
+    if wanted == "open":
+        rows = rows.filter(resolved_at__isnull=True)
+    elif wanted == "resolved":
+        rows = rows.filter(resolved_at__isnull=False)
+    elif wanted != "all":
+        return JsonResponse({"error": "status must be open, resolved or all"}, status=400)
+    acceptances = active_acceptances(visible)
+    items = []
+    for f in rows.order_by("check_id", "namespace", "name", "container", "first_seen_at"):
+        accepted = accepting(f, acceptances) if f.resolved_at is None else None
+        items.append({
+            "id": f.pk, "check": f.check_id, "severity": f.severity, "category": f.category,
+            "kind": f.kind, "namespace": f.namespace, "name": f.name, "container": f.container,
+            "message": f.message, "first_seen_at": iso(f.first_seen_at),
+            "resolved_at": iso(f.resolved_at),
+            "status": "resolved" if f.resolved_at else ("accepted" if accepted else "open"),
+            "accepted_until": iso(accepted.expires_at) if accepted else None,
+        })
+    return JsonResponse({"findings": items})
+
+
+def openapi(request: HttpRequest) -> JsonResponse:
+    """The API's OpenAPI 3.1 description (public: it holds no data)."""
+    return JsonResponse(SCHEMA)

@@ -1,0 +1,138 @@
+"""The read-only API: authentication, visibility, shapes per the OpenAPI description."""
+
+from datetime import timedelta
+
+import jsonschema
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from posture.api.auth import create_token
+from posture.api.openapi import SCHEMA
+from posture.models import Finding, RiskAcceptance, Snapshot
+from tests.factories import ClusterFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def validate(body, path, status="200"):
+    """Validate ``body`` against the response schema the OpenAPI document gives ``path``."""
+    operation = SCHEMA["paths"][path]["get"]
+    schema = operation["responses"][status]["content"]["application/json"]["schema"]
+    jsonschema.Draft202012Validator({**schema, "components": SCHEMA["components"]},
+                                    format_checker=jsonschema.FormatChecker()).validate(body)
+
+
+def snapshot(cluster, days_ago=0, **fields):
+    values = {"status": "ok", "score": 72.5, "grade": "C", "kubernetes_version": "v1.31.4",
+              "node_count": 3, "workload_count": 10, "namespace_count": 4,
+              "finding_counts": {"severity": {"critical": 1, "high": 2}}}
+    values.update(fields)
+    return Snapshot.objects.create(cluster=cluster, taken_at=timezone.now() - timedelta(
+        days=days_ago), **values)
+
+
+def finding(cluster, snap, **fields):
+    values = {"check_id": "workload.privileged", "kind": "Deployment", "namespace": "shop",
+              "name": "web", "container": "app", "severity": "critical", "category": "workloads",
+              "message": "privileged"}
+    values.update(fields)
+    return Finding.objects.create(cluster=cluster, first_seen=snap, first_seen_at=snap.taken_at,
+                                  **values)
+
+
+def test_anonymous_gets_401_with_a_hint(anon):
+    response = anon.get(reverse("api:clusters"))
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_token_sees_what_its_user_sees(alice, cluster_a, cluster_b):
+    snapshot(cluster_a)
+    _, token = create_token(alice, "ci")
+    body = Client().get(reverse("api:clusters"), HTTP_AUTHORIZATION=f"Bearer {token}").json()
+    assert [c["name"] for c in body["clusters"]] == ["cluster-a"]
+    validate(body, "/api/v1/clusters/")
+    first = body["clusters"][0]
+    assert (first["score"], first["grade"], first["kubernetes_version"]) == (72.5, "C", "v1.31.4")
+    assert first["kubernetes_support"] == "eol" and first["kubernetes_eol"] == "2025-11-11"
+
+
+def test_revoked_or_wrong_tokens_are_refused(alice):
+    row, token = create_token(alice, "ci")
+    row.revoked_at = timezone.now()
+    row.save()
+    for header in (f"Bearer {token}", "Bearer pst_nope", "Basic abc"):
+        assert Client().get(reverse("api:clusters"), HTTP_AUTHORIZATION=header).status_code == 401
+
+
+def test_only_a_hash_of_the_token_is_stored(alice):
+    row, token = create_token(alice, "ci")
+    assert token not in (row.digest, row.prefix) and len(row.digest) == 64
+
+
+@pytest.mark.parametrize("name", ["api:cluster", "api:snapshots", "api:findings"])
+def test_another_owners_cluster_is_404(as_bob, cluster_a, name):
+    assert as_bob.get(reverse(name, args=[cluster_a.pk])).status_code == 404
+
+
+def test_session_works_and_the_security_team_sees_all(as_sam, cluster_a, cluster_b):
+    names = [c["name"] for c in as_sam.get(reverse("api:clusters")).json()["clusters"]]
+    assert names == ["cluster-a", "cluster-b"]
+
+
+def test_writes_are_refused(as_alice):
+    assert as_alice.post(reverse("api:clusters")).status_code == 405
+
+
+def test_cluster_and_snapshots_validate_and_page(as_alice, cluster_a):
+    for day in range(5):
+        snapshot(cluster_a, days_ago=day, score=50.0 + day)
+    body = as_alice.get(reverse("api:cluster", args=[cluster_a.pk])).json()
+    jsonschema.validate(body, {**SCHEMA["components"]["schemas"]["Cluster"]})
+    assert body["score"] == 50.0
+    page = as_alice.get(reverse("api:snapshots", args=[cluster_a.pk]), {"limit": 2}).json()
+    validate(page, "/api/v1/clusters/{pk}/snapshots/")
+    assert [s["score"] for s in page["snapshots"]] == [50.0, 51.0]
+    rest = as_alice.get(reverse("api:snapshots", args=[cluster_a.pk]),
+                        {"limit": 10, "before": page["next_before"]}).json()
+    assert [s["score"] for s in rest["snapshots"]] == [52.0, 53.0, 54.0]
+    assert rest["next_before"] is None
+
+
+def test_findings_carry_their_status(as_alice, alice, cluster_a):
+    snap = snapshot(cluster_a)
+    finding(cluster_a, snap)
+    finding(cluster_a, snap, check_id="image.latest-tag", name="api", severity="medium",
+            category="images")
+    finding(cluster_a, snap, name="old", resolved_at=snap.taken_at, resolved_in=snap)
+    RiskAcceptance.objects.create(cluster=cluster_a, check_id="image.latest-tag", reason="x",
+                                  expires_at=timezone.now() + timedelta(days=3), created_by=alice)
+    url = reverse("api:findings", args=[cluster_a.pk])
+    body = as_alice.get(url).json()
+    validate(body, "/api/v1/clusters/{pk}/findings/")
+    assert {(f["name"], f["status"]) for f in body["findings"]} == {("web", "open"),
+                                                                     ("api", "accepted")}
+    every = as_alice.get(url, {"status": "all"}).json()["findings"]
+    assert {f["status"] for f in every} == {"open", "accepted", "resolved"}
+    assert as_alice.get(url, {"status": "bogus"}).status_code == 400
+
+
+def test_cluster_list_query_count_does_not_grow(as_sam, django_assert_max_num_queries):
+    for i in range(20):
+        c = ClusterFactory(name=f"c-{i}")
+        for day in range(3):
+            snapshot(c, days_ago=day)
+    with django_assert_max_num_queries(6):
+        body = as_sam.get(reverse("api:clusters")).json()
+    assert len(body["clusters"]) == 20
+
+
+def test_openapi_document_is_served_and_valid(anon):
+    from jsonschema.validators import validator_for
+
+    body = anon.get(reverse("api:openapi")).json()
+    assert body["openapi"].startswith("3.1")
+    for schema in body["components"]["schemas"].values():
+        validator_for(schema).check_schema(schema)
