@@ -141,6 +141,11 @@ LOGOUT_REDIRECT_URL = "login"
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "posture.staticfinders.PlotlyFinder",  # vendor/plotly.min.js from the plotly package
+]
 STATIC_ROOT = Path(env.string("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -188,6 +193,8 @@ else:
     EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"] or str(VAR_DIR / "mail")
 DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "posture@localhost")
 POSTURE_BASE_URL = env.string("POSTURE_BASE_URL", "http://127.0.0.1:8000")
+# Bearer token Prometheus sends to /metrics; unset turns the endpoint off.
+POSTURE_METRICS_TOKEN = env.string("POSTURE_METRICS_TOKEN", "")
 
 # Celery. Embedded default: kombu's filesystem transport, which needs no server.
 _broker_url = env.raw("CELERY_BROKER_URL")

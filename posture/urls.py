@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from posture.views.exports import cluster_findings_csv, fleet_findings_csv
+from posture.views.metrics import metrics
 from posture.views.policy import policy_view
 
 urlpatterns = [
@@ -12,5 +14,8 @@ urlpatterns = [
     path("policy/", policy_view, name="policy"),
     path("digest/", include("posture.views.digest_urls")),
     path("api/v1/", include("posture.api.urls")),
+    path("findings.csv", fleet_findings_csv, name="findings-csv"),
+    path("metrics", metrics, name="metrics"),
+    path("clusters/<int:pk>/findings.csv", cluster_findings_csv, name="cluster-findings-csv"),
     path("admin/", admin.site.urls),
 ]

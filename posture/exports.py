@@ -1,0 +1,50 @@
+"""CSV export of findings, safe to open in a spreadsheet.
+
+Cluster text is attacker-controlled: a cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return would be run as a formula by Excel or LibreOffice (``=HYPERLINK(...)``), so such
+cells get a leading apostrophe, the mitigation OWASP recommends.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+
+from posture.models import Finding, RiskAcceptance
+from posture.waivers import accepting
+
+COLUMNS = ("cluster", "check", "severity", "category", "kind", "namespace", "name", "container",
+           "status", "accepted_until", "first_seen", "resolved", "message")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> str:
+    """Return ``value`` as text that a spreadsheet shows as text, never as a formula."""
+    text = "" if value is None else str(value)
+    text = text.replace("\x00", "")
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def findings_csv(findings: Iterable[Finding],
+                 acceptances: dict[int, list[RiskAcceptance]]) -> Iterator[str]:
+    """Yield CSV lines: a header, then one row per finding (cluster preloaded)."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(COLUMNS)
+    for f in findings:
+        accepted = (accepting(f, acceptances.get(f.cluster_id, []))
+                    if f.resolved_at is None else None)
+        status = "resolved" if f.resolved_at else ("accepted" if accepted else "open")
+        yield writer.writerow([safe_cell(v) for v in (
+            f.cluster.name, f.check_id, f.severity, f.category, f.kind, f.namespace, f.name,
+            f.container, status, _iso(accepted.expires_at) if accepted else "",
+            _iso(f.first_seen_at), _iso(f.resolved_at), f.message)])
