@@ -1,6 +1,6 @@
 from django.urls import path
 
-from clusters import views
+from clusters import editing, views
 
 app_name = "clusters"
 
@@ -9,5 +9,7 @@ urlpatterns = [
     path("register/", views.cluster_register, name="register"),
     path("<int:pk>/", views.cluster_detail, name="detail"),
     path("<int:pk>/poll/", views.cluster_poll_now, name="poll"),
+    path("<int:pk>/settings/", editing.cluster_settings, name="settings"),
+    path("<int:pk>/delete/", editing.cluster_delete, name="delete"),
     path("<int:pk>/poll-status/", views.cluster_poll_status, name="poll-status"),
 ]

@@ -16,7 +16,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from clusters import kube
 from clusters.access import (
-    can_change,
     can_register,
     get_changeable_cluster,
     get_visible_cluster,
@@ -25,12 +24,12 @@ from clusters.access import (
 from clusters.forms import RegistrationForm
 from clusters.registration import RegistrationError, register, timeouts
 from clusters.tasks import poll_cluster
+from posture.audit import Action, record
 from posture.models import Snapshot, SnapshotStatus, Trigger
+from posture.views.scorecard import scorecard_context
 
 READER_MANIFEST = Path(settings.BASE_DIR) / "deploy" / "posture-reader.yaml"
 
-
-HISTORY_ROWS = 30
 
 
 @login_required
@@ -48,16 +47,9 @@ def cluster_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The cluster's scorecard: grade, deductions, support, nodes, Pod Security, polls."""
     cluster = get_visible_cluster(request, pk)
-    history = list(cluster.snapshots.defer("nodes", "coverage", "node_summary")[:HISTORY_ROWS])
-    latest = cluster.snapshots.filter(
-        status__in=[SnapshotStatus.OK, SnapshotStatus.PARTIAL]).first()
-    running = next((s for s in history if s.status == SnapshotStatus.RUNNING), None)
-    return render(request, "clusters/cluster_detail.html", {
-        "cluster": cluster, "latest": latest, "history": history, "running": running,
-        "owners": cluster.owners.all(), "teams": cluster.owner_teams.all(),
-        "can_change": can_change(request.user, cluster),
-    })
+    return render(request, "clusters/cluster_detail.html", scorecard_context(request, cluster))
 
 
 @login_required
@@ -65,6 +57,7 @@ def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def cluster_poll_now(request: HttpRequest, pk: int) -> HttpResponse:
     cluster = get_changeable_cluster(request, pk)
     poll_cluster.delay(cluster.pk, Trigger.MANUAL)
+    record(Action.POLL_NOW, request=request, cluster=cluster, target=cluster.name)
     messages.info(request, f"A poll of {cluster.name} is queued.")
     return redirect(reverse("clusters:detail", args=[cluster.pk]) + "?polling=1")
 
@@ -110,6 +103,9 @@ def cluster_register(request: HttpRequest) -> HttpResponse:
             except RegistrationError as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, str(exc))
             else:
+                record(Action.REGISTER, request=request, cluster=done.cluster,
+                       target=done.cluster.name,
+                       detail={"server": done.cluster.server, "context": done.cluster.context})
                 messages.success(request, f"Registered {done.cluster.name}. The first poll is "
                                           "queued.")
                 return redirect(done.cluster)

@@ -6,4 +6,4 @@ class PostureConfig(AppConfig):
     verbose_name = "Posture"
 
     def ready(self) -> None:
-        from posture import lifecycle_checks, system_checks  # noqa: F401  (register checks)
+        from posture import lifecycle_checks, signals, system_checks  # noqa: F401  (register)

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from posture.views.audit import audit_log, audit_log_csv
 from posture.views.exports import cluster_findings_csv, fleet_findings_csv
 from posture.views.metrics import metrics
 from posture.views.policy import policy_view
@@ -16,6 +17,8 @@ urlpatterns = [
     path("api/v1/", include("posture.api.urls")),
     path("findings.csv", fleet_findings_csv, name="findings-csv"),
     path("metrics", metrics, name="metrics"),
+    path("audit/", audit_log, name="audit"),
+    path("audit.csv", audit_log_csv, name="audit-csv"),
     path("clusters/<int:pk>/findings.csv", cluster_findings_csv, name="cluster-findings-csv"),
     path("admin/", admin.site.urls),
 ]

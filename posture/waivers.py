@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from clusters.models import Cluster
+from posture.audit import Action, record
 from posture.checks import CATALOG
 from posture.models import Finding, OrgPolicy, RiskAcceptance
 
@@ -72,6 +73,10 @@ def accept(*, cluster: Cluster, check_id: str, namespace: str, name_pattern: str
             name_pattern=name_pattern.strip(), reason=reason.strip(), expires_at=expires_at,
             created_by=user)
         rescore_latest(cluster, now)
+        record(Action.ACCEPT_RISK, actor=user, cluster=cluster, target=str(acceptance),
+               detail={"check": check_id, "namespace": acceptance.namespace,
+                       "name_pattern": acceptance.name_pattern, "reason": acceptance.reason,
+                       "expires_at": expires_at.isoformat()})
     return acceptance
 
 
@@ -83,6 +88,8 @@ def revoke(acceptance: RiskAcceptance, user: AbstractBaseUser | None,
         acceptance.revoked_by = user  # type: ignore[assignment]
         acceptance.save(update_fields=["revoked_at", "revoked_by"])
         rescore_latest(acceptance.cluster, now)
+        record(Action.REVOKE_RISK, actor=user, cluster=acceptance.cluster,
+               target=str(acceptance), detail={"check": acceptance.check_id})
 
 
 def rescore_latest(cluster: Cluster, now: datetime | None = None) -> None:

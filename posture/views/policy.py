@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from clusters.access import is_security_team
 from posture.checks import CATALOG, Policy
 from posture.checks.policy import PolicyError
+from posture.audit import Action, record
 from posture.models import OrgPolicy
 
 
@@ -50,9 +51,15 @@ def policy_view(request: HttpRequest) -> HttpResponse:
             raise PermissionDenied("Only the security team edits the policy")
         form = PolicyForm(request.POST)
         if form.is_valid():
+            before = row.policy().to_dict()
             row.document = form.cleaned_data["document"].to_dict()
             row.updated_by = request.user  # type: ignore[assignment]
             row.save()
+            changed = sorted(k for k in set(before) | set(row.document)
+                             if before.get(k) != row.document.get(k))
+            record(Action.POLICY_CHANGE, request=request, target="organisation policy",
+                   detail={"changed": changed, "before": {k: before.get(k) for k in changed},
+                           "after": {k: row.document.get(k) for k in changed}})
             messages.success(request, "Policy saved. It applies from each cluster's next poll.")
             return redirect("policy")
     else:
