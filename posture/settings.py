@@ -136,6 +136,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login throttling: this many failures for one user name or address within the window locks
+# further attempts for the rest of the window.
+POSTURE_LOGIN_MAX_FAILURES = env.integer("POSTURE_LOGIN_MAX_FAILURES", 5, minimum=1)
+POSTURE_LOGIN_LOCKOUT_SECONDS = env.integer("POSTURE_LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "clusters:list"
 LOGOUT_REDIRECT_URL = "login"

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from posture.views.accounts import PostureLoginView
 from posture.views.audit import audit_log, audit_log_csv
 from posture.views.exports import cluster_findings_csv, fleet_findings_csv
 from posture.views.metrics import metrics
@@ -9,7 +10,7 @@ from posture.views.policy import policy_view
 
 urlpatterns = [
     path("", include("posture.views.dashboard_urls")),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", PostureLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("clusters/", include("clusters.urls")),
     path("policy/", policy_view, name="policy"),
