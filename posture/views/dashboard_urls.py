@@ -1,9 +1,16 @@
 """The dashboard's pages: fleet overview (home), trends, checklist, findings."""
 
 from django.urls import path
-from django.views.generic import RedirectView
+
+from posture.views import checklist, findings, overview, scorecard, vocabulary
 
 urlpatterns = [
-    # Until the fleet overview exists, home is the cluster list.
-    path("", RedirectView.as_view(pattern_name="clusters:list"), name="home"),
+    path("", overview.home, name="home"),
+    path("clusters/<int:pk>/trends/", scorecard.cluster_trends, name="cluster-trends"),
+    path("clusters/<int:pk>/checklist/", checklist.cluster_checklist, name="cluster-checklist"),
+    path("clusters/<int:pk>/checklist/accept/", checklist.accept_risk, name="accept-risk"),
+    path("clusters/<int:pk>/acceptances/<int:acceptance_pk>/revoke/", checklist.revoke_risk,
+         name="revoke-risk"),
+    path("findings/<int:pk>/", findings.finding_detail, name="finding"),
+    path("vocabulary.css", vocabulary.vocabulary_css, name="vocabulary-css"),
 ]

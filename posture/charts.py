@@ -1,0 +1,448 @@
+"""Plotly figures for the dashboard, built from snapshot aggregates only.
+
+Every builder is a pure function of plain values and returns a ``Chart``: the figure as plotly
+JSON (for ``json_script`` and ``static/js/charts.js``) and the same numbers as a table, which the
+page shows when JavaScript is off. Plotly renders trace names, axis labels and hover text as
+HTML, so every string that came from a cluster is escaped before it goes into a figure. Colours
+come from the vocabulary enums (``Severity``, ``Category``, ``Grade``) and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, NamedTuple
+
+import plotly.graph_objects as go
+import plotly.io as pio
+from django.utils.html import escape
+
+from posture.checks.vocabulary import Category, Severity
+from posture.scoring import Grade
+
+# Text and grid colours match the stylesheet's ink and line colours.
+_INK = "#1c2430"
+_GRID = "#d8dee6"
+_LAYOUT: dict[str, Any] = {
+    # An explicit minimal template keeps plotly's default theme (about 10 kB) out of each page.
+    "template": {"layout": {"font": {"family": "system-ui, sans-serif", "color": _INK}}},
+    "margin": {"l": 48, "r": 16, "t": 16, "b": 40},
+    "height": 320,
+    "paper_bgcolor": "#ffffff",
+    "plot_bgcolor": "#ffffff",
+    "hovermode": "x unified",
+    "legend": {"orientation": "h", "y": -0.18},
+    "xaxis": {"gridcolor": _GRID, "linecolor": _GRID},
+    "yaxis": {"gridcolor": _GRID, "linecolor": _GRID, "zeroline": False},
+}
+
+
+@dataclass(frozen=True)
+class Table:
+    """The chart's numbers for readers without JavaScript (or screen readers)."""
+
+    columns: tuple[str, ...]
+    rows: list[tuple[object, ...]]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A figure (plotly JSON) with its caption and its table; ``key`` names its DOM ids."""
+
+    key: str
+    title: str
+    figure: dict[str, Any]
+    table: Table
+    note: str = ""
+
+    @property
+    def figure_id(self) -> str:
+        """Return the id of the element holding the figure's JSON."""
+        return f"figure-{self.key}"
+
+    @property
+    def trace_names(self) -> list[str]:
+        """Return the (escaped) names of the figure's traces, in order."""
+        return [str(trace.get("name", "")) for trace in self.figure.get("data", [])]
+
+
+class TrendPoint(NamedTuple):
+    """One day of a cluster's history, as the trend charts read it."""
+
+    day: date
+    score: float | None
+    categories: Mapping[str, float]
+    severities: Mapping[str, int]
+    version: str
+    minors_behind: int | None
+    patches_behind: int | None
+    os_runway: Mapping[str, int]
+
+
+class Runway(StrEnum):
+    """How long a node's OS keeps vendor support, the buckets of the node OS chart."""
+
+    EOL = "eol"
+    SOON = "soon"
+    YEAR = "year"
+    LATER = "later"
+    UNKNOWN = "unknown"
+
+    @property
+    def label(self) -> str:
+        """Return the human label."""
+        return _RUNWAY[self][0]
+
+    @property
+    def colour(self) -> str:
+        """Return the display colour, borrowed from the severity or grade it matches."""
+        return _RUNWAY[self][1]
+
+    @classmethod
+    def of(cls, status_eol: bool, days_left: int | None) -> Runway:
+        """Return the bucket of an OS that is past end of life or has ``days_left``."""
+        if status_eol:
+            return cls.EOL
+        if days_left is None:
+            return cls.UNKNOWN
+        if days_left <= 90:
+            return cls.SOON
+        return cls.YEAR if days_left <= 365 else cls.LATER
+
+
+_RUNWAY: dict[Runway, tuple[str, str]] = {
+    Runway.EOL: ("Past end of life", Severity.CRITICAL.colour),
+    Runway.SOON: ("End of life within 90 days", Severity.HIGH.colour),
+    Runway.YEAR: ("End of life within a year", Severity.MEDIUM.colour),
+    Runway.LATER: ("Supported for over a year", Grade.A.colour),
+    Runway.UNKNOWN: ("Not in the lifecycle data", Severity.INFO.colour),
+}
+
+
+def to_json(figure: go.Figure) -> dict[str, Any]:
+    """Return ``figure`` as the plain JSON structure plotly.js reads."""
+    return dict(json.loads(pio.to_json(figure, validate=False)))
+
+
+def _figure(traces: Sequence[Any], **layout: Any) -> go.Figure:
+    merged = {**_LAYOUT, **layout}
+    return go.Figure(data=list(traces), layout=merged)
+
+
+def _day(value: date | datetime) -> str:
+    return value.isoformat()
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+# --- Fleet ------------------------------------------------------------------------------------
+
+
+def fleet_scores(
+    series: Mapping[str, Sequence[tuple[date, float]]], grades: Mapping[str, str]
+) -> Chart:
+    """Plot each cluster's daily score; each line takes the colour of the cluster's grade now.
+
+    ``series`` maps a cluster name to (day, score) pairs, oldest first.
+    """
+    traces = []
+    days: set[date] = set()
+    for name in sorted(series):
+        points = series[name]
+        days.update(day for day, _ in points)
+        colour = _grade_colour(grades.get(name))
+        traces.append(
+            go.Scatter(
+                x=[_day(day) for day, _ in points],
+                y=[_round(score) for _, score in points],
+                mode="lines",
+                name=escape(name),
+                line={"color": colour, "width": 2},
+                hovertemplate="%{fullData.name}: %{y:.1f}<extra></extra>",
+            )
+        )
+    figure = _figure(traces, yaxis={**_LAYOUT["yaxis"], "range": [0, 100], "title": "Score"})
+    # The table samples weekly back from the newest day, so it stays readable without charts.
+    ordered = sorted(days)
+    sampled = ordered[::-1][::7][::-1]
+    rows: list[tuple[object, ...]] = []
+    for name in sorted(series):
+        by_day = dict(series[name])
+        rows.append((name, *(_round(by_day.get(day)) for day in sampled)))
+    return Chart(
+        "fleet-scores",
+        "Score per cluster, daily",
+        to_json(figure),
+        Table(("Cluster", *(day.isoformat() for day in sampled)), rows),
+        note="Lines take the colour of each cluster's current grade.",
+    )
+
+
+def _grade_colour(grade: str | None) -> str:
+    try:
+        return Grade(grade).colour
+    except ValueError:
+        return Severity.INFO.colour
+
+
+def _grade_colourscale() -> list[list[object]]:
+    """Return a stepped colour scale over 0-100 whose bands are the grades' ranges."""
+    stops: list[list[object]] = []
+    grades = sorted(Grade, key=lambda g: g.minimum)
+    for index, grade in enumerate(grades):
+        upper = grades[index + 1].minimum if index + 1 < len(grades) else 100.0
+        stops.append([grade.minimum / 100, grade.colour])
+        stops.append([upper / 100, grade.colour])
+    return stops
+
+
+def category_heatmap(rows: Sequence[tuple[str, Mapping[str, float]]]) -> Chart:
+    """Plot clusters (rows) by categories (columns), coloured by the grade each score earns."""
+    categories = Category.ordered()
+    names = [escape(name) for name, _ in rows]
+    z = [[_round(scores.get(str(c))) for c in categories] for _, scores in rows]
+    heatmap = go.Heatmap(
+        z=z,
+        x=[c.label for c in categories],
+        y=names,
+        zmin=0,
+        zmax=100,
+        colorscale=_grade_colourscale(),
+        colorbar={"title": {"text": "Score"}, "thickness": 12},
+        texttemplate="%{z:.0f}",
+        textfont={"color": "#ffffff"},
+        hovertemplate="%{y} · %{x}: %{z:.1f}<extra></extra>",
+        xgap=2,
+        ygap=2,
+    )
+    figure = _figure(
+        [heatmap],
+        height=max(200, 60 + 34 * len(rows)),
+        hovermode="closest",
+        yaxis={"autorange": "reversed", "automargin": True},
+        xaxis={"side": "top"},
+        margin={"l": 16, "r": 16, "t": 48, "b": 16},
+    )
+    table = Table(
+        ("Cluster", *(c.label for c in categories)),
+        [(name, *values) for (name, _), values in zip(rows, z, strict=True)],
+    )
+    return Chart("category-heatmap", "Category scores, latest poll", to_json(figure), table)
+
+
+# --- One cluster ------------------------------------------------------------------------------
+
+
+def _change_markers(
+    changes: Sequence[tuple[date, str]], y_top: float
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    shapes = []
+    notes = []
+    for day, version in changes:
+        shapes.append(
+            {
+                "type": "line",
+                "xref": "x",
+                "yref": "paper",
+                "x0": _day(day),
+                "x1": _day(day),
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": Severity.INFO.colour, "dash": "dot", "width": 1},
+            }
+        )
+        notes.append(
+            {
+                "x": _day(day),
+                "y": y_top,
+                "xref": "x",
+                "yref": "y",
+                "text": "checks changed",
+                "hovertext": escape(f"Check set {version}"),
+                "showarrow": False,
+                "yanchor": "bottom",
+                "font": {"size": 10, "color": Severity.INFO.colour},
+            }
+        )
+    return shapes, notes
+
+
+def score_trend(points: Sequence[TrendPoint], changes: Sequence[tuple[date, str]]) -> Chart:
+    """Plot the score and every category's sub-score per day, over the grades' bands.
+
+    A dotted vertical line marks each day the check set changed: a step there may come from
+    the rules rather than from the cluster.
+    """
+    x = [_day(p.day) for p in points]
+    traces = [
+        go.Scatter(
+            x=x,
+            y=[_round(p.score) for p in points],
+            mode="lines",
+            name="Score",
+            line={"color": _INK, "width": 3},
+            hovertemplate="Score: %{y:.1f}<extra></extra>",
+        )
+    ]
+    for category in Category.ordered():
+        traces.append(
+            go.Scatter(
+                x=x,
+                y=[_round(p.categories.get(str(category))) for p in points],
+                mode="lines",
+                name=category.label,
+                line={"color": category.colour, "width": 1.5},
+                visible=True,
+                hovertemplate=f"{category.label}: %{{y:.1f}}<extra></extra>",
+            )
+        )
+    bands = [
+        {
+            "type": "rect",
+            "xref": "paper",
+            "yref": "y",
+            "x0": 0,
+            "x1": 1,
+            "y0": grade.minimum,
+            "y1": _band_top(grade),
+            "fillcolor": grade.colour,
+            "opacity": 0.07,
+            "line": {"width": 0},
+            "layer": "below",
+        }
+        for grade in Grade
+    ]
+    shapes, notes = _change_markers(changes, 100)
+    figure = _figure(
+        traces,
+        yaxis={**_LAYOUT["yaxis"], "range": [0, 105], "title": "Score"},
+        shapes=bands + shapes,
+        annotations=notes,
+        height=380,
+    )
+    categories = Category.ordered()
+    table = Table(
+        ("Day", "Score", *(c.label for c in categories)),
+        [
+            (p.day, _round(p.score), *(_round(p.categories.get(str(c))) for c in categories))
+            for p in points
+        ],
+    )
+    return Chart("score-trend", "Score and category scores", to_json(figure), table,
+                 note=_changes_note(changes))
+
+
+def _band_top(grade: Grade) -> float:
+    better = [g for g in Grade if g.rank == grade.rank + 1]
+    return better[0].minimum if better else 100.0
+
+
+def _changes_note(changes: Sequence[tuple[date, str]]) -> str:
+    if not changes:
+        return ""
+    listed = ", ".join(f"{day.isoformat()} ({version})" for day, version in changes)
+    return f"The check set changed on {listed}."
+
+
+def severity_trend(points: Sequence[TrendPoint], changes: Sequence[tuple[date, str]]) -> Chart:
+    """Plot the findings seen per day, stacked by severity (most severe on top)."""
+    x = [_day(p.day) for p in points]
+    severities = [s for s in reversed(Severity.ordered())]
+    traces = [
+        go.Bar(
+            x=x,
+            y=[p.severities.get(str(severity), 0) for p in points],
+            name=severity.label,
+            marker={"color": severity.colour},
+            hovertemplate=f"{severity.label}: %{{y}}<extra></extra>",
+        )
+        for severity in severities
+    ]
+    top = max((sum(p.severities.values()) for p in points), default=0)
+    shapes, notes = _change_markers(changes, top)
+    figure = _figure(
+        traces,
+        barmode="stack",
+        bargap=0.1,
+        yaxis={**_LAYOUT["yaxis"], "title": "Findings", "rangemode": "tozero"},
+        shapes=shapes,
+        annotations=notes,
+    )
+    ordered = Severity.ordered()
+    table = Table(
+        ("Day", *(s.label for s in ordered)),
+        [(p.day, *(p.severities.get(str(s), 0) for s in ordered)) for p in points],
+    )
+    return Chart("severity-trend", "Findings by severity", to_json(figure), table,
+                 note=_changes_note(changes))
+
+
+def version_lag_trend(points: Sequence[TrendPoint]) -> Chart:
+    """Plot how many minor releases (and patches) the control plane trails, per day."""
+    x = [_day(p.day) for p in points]
+    versions = [escape(p.version) for p in points]
+    traces = [
+        go.Scatter(
+            x=x,
+            y=[p.minors_behind for p in points],
+            customdata=versions,
+            mode="lines+markers",
+            line={"shape": "hv", "color": Category.VERSION.colour, "width": 2},
+            marker={"size": 4},
+            name="Minor releases behind",
+            hovertemplate="%{customdata}: %{y} minor(s) behind<extra></extra>",
+        ),
+        go.Scatter(
+            x=x,
+            y=[p.patches_behind for p in points],
+            mode="lines",
+            line={"shape": "hv", "color": Severity.INFO.colour, "width": 1, "dash": "dash"},
+            name="Patches behind",
+            hovertemplate="%{y} patch(es) behind<extra></extra>",
+        ),
+    ]
+    figure = _figure(
+        traces, yaxis={**_LAYOUT["yaxis"], "title": "Behind", "rangemode": "tozero", "dtick": 1}
+    )
+    table = Table(
+        ("Day", "Version", "Minor releases behind", "Patches behind"),
+        [(p.day, p.version, p.minors_behind, p.patches_behind) for p in points],
+    )
+    return Chart(
+        "version-lag",
+        "Kubernetes version lag",
+        to_json(figure),
+        table,
+        note="Behind the newest minor release the provider offered that day.",
+    )
+
+
+def os_runway_trend(points: Sequence[TrendPoint]) -> Chart:
+    """Plot nodes per day, stacked by how long their OS keeps vendor support."""
+    x = [_day(p.day) for p in points]
+    traces = [
+        go.Bar(
+            x=x,
+            y=[p.os_runway.get(str(bucket), 0) for p in points],
+            name=bucket.label,
+            marker={"color": bucket.colour},
+            hovertemplate=f"{bucket.label}: %{{y}}<extra></extra>",
+        )
+        for bucket in Runway
+    ]
+    figure = _figure(
+        traces,
+        barmode="stack",
+        bargap=0.1,
+        yaxis={**_LAYOUT["yaxis"], "title": "Nodes", "rangemode": "tozero"},
+    )
+    table = Table(
+        ("Day", *(b.label for b in Runway)),
+        [(p.day, *(p.os_runway.get(str(b), 0) for b in Runway)) for p in points],
+    )
+    return Chart("os-runway", "Node OS support", to_json(figure), table)

@@ -1,0 +1,178 @@
+"""The remediation checklist: a cluster's findings grouped by fix, biggest score gain first.
+
+Each group is one check (one fix), its findings grouped by workload; each finding is open,
+an accepted risk (with the acceptance that covers it), or resolved. A check's points are what
+fixing all of its counted findings would add to the score now (``Scorecard.top_fixes``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from clusters.models import Cluster
+from posture.checks import CATALOG
+from posture.checks.base import Check
+from posture.checks.vocabulary import Category, Severity
+from posture.dashboard.scorecard import current_scorecard, latest_successful
+from posture.models import Finding, RiskAcceptance, Snapshot
+from posture.scoring import Scorecard
+from posture.waivers import accepting
+
+# Resolved findings shown with "show resolved": those resolved in this window, newest first.
+RESOLVED_DAYS = 90
+RESOLVED_LIMIT = 500
+PAST_ACCEPTANCES = 50
+
+
+class Status:
+    """A finding's state on the checklist."""
+
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the checklist is narrowed to; empty strings mean no filter."""
+
+    namespace: str = ""
+    severity: str = ""
+    category: str = ""
+    resolved: bool = False
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> Filters:
+        """Read filters from GET parameters; unknown severities and categories are ignored."""
+        severity = query.get("severity", "")
+        category = query.get("category", "")
+        return cls(
+            namespace=query.get("namespace", "").strip()[:253],
+            severity=severity if severity in {str(s) for s in Severity} else "",
+            category=category if category in {str(c) for c in Category} else "",
+            resolved=query.get("resolved", "") in ("1", "on", "true"),
+        )
+
+
+@dataclass(frozen=True)
+class Item:
+    """One finding on the checklist and its state."""
+
+    finding: Finding
+    status: str
+    acceptance: RiskAcceptance | None = None
+
+
+@dataclass
+class WorkloadGroup:
+    """The findings of one check on one workload (or node, namespace, binding …)."""
+
+    kind: str
+    namespace: str
+    name: str
+    items: list[Item] = field(default_factory=list)
+
+
+@dataclass
+class Group:
+    """One check: what fixing it gains, why and how, and its findings by workload."""
+
+    check_id: str
+    check: Check | None
+    points_gained: float
+    workloads: list[WorkloadGroup] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=lambda: {
+        Status.OPEN: 0, Status.ACCEPTED: 0, Status.RESOLVED: 0})
+    namespaces: set[str] = field(default_factory=set)
+
+    @property
+    def severity(self) -> Severity | None:
+        return self.check.severity if self.check else None
+
+    @property
+    def slug(self) -> str:
+        """Return a DOM-id-safe form of the check id (ids use dots)."""
+        return self.check_id.replace(".", "-")
+
+
+@dataclass
+class Checklist:
+    """The checklist page's content."""
+
+    snapshot: Snapshot | None
+    card: Scorecard | None
+    groups: list[Group]
+    filters: Filters
+    active: list[RiskAcceptance]
+    past: list[RiskAcceptance]
+    namespaces: list[str]
+
+
+def _findings(cluster: Cluster, filters: Filters, now: datetime) -> list[Finding]:
+    base = Finding.objects.filter(cluster=cluster).defer("evidence")
+    if filters.namespace:
+        base = base.filter(namespace=filters.namespace)
+    if filters.severity:
+        base = base.filter(severity=filters.severity)
+    if filters.category:
+        base = base.filter(category=filters.category)
+    rows = list(base.filter(resolved_at__isnull=True))
+    if filters.resolved:
+        rows += list(base.filter(resolved_at__gte=now - timedelta(days=RESOLVED_DAYS))
+                     .order_by("-resolved_at")[:RESOLVED_LIMIT])
+    return rows
+
+
+def build(cluster: Cluster, now: datetime, filters: Filters) -> Checklist:
+    """Return ``cluster``'s checklist, narrowed by ``filters``."""
+    snapshot = latest_successful(cluster)
+    card = current_scorecard(snapshot, cluster, now) if snapshot else None
+    gains = {fix.check: fix.points_gained for fix in card.top_fixes(len(CATALOG))} if card else {}
+    acceptances = list(RiskAcceptance.objects.filter(cluster=cluster)
+                       .select_related("created_by", "revoked_by"))
+    active = [a for a in acceptances if a.is_active(now)]
+    groups: dict[str, Group] = {}
+    workloads: dict[tuple[str, str, str, str], WorkloadGroup] = {}
+    every_namespace: set[str] = set()
+    for finding in _findings(cluster, filters, now):
+        group = groups.get(finding.check_id)
+        if group is None:
+            group = groups[finding.check_id] = Group(
+                finding.check_id, CATALOG.get(finding.check_id), gains.get(finding.check_id, 0.0))
+        covering = None
+        if finding.resolved_at is not None:
+            status = Status.RESOLVED
+        else:
+            covering = accepting(finding, active)
+            status = Status.ACCEPTED if covering else Status.OPEN
+        key = (finding.check_id, finding.kind, finding.namespace, finding.name)
+        workload = workloads.get(key)
+        if workload is None:
+            workload = workloads[key] = WorkloadGroup(finding.kind, finding.namespace, finding.name)
+            group.workloads.append(workload)
+        workload.items.append(Item(finding, status, covering))
+        group.counts[status] += 1
+        if finding.namespace:
+            group.namespaces.add(finding.namespace)
+            every_namespace.add(finding.namespace)
+    ordered = sorted(groups.values(), key=_order)
+    for group in ordered:
+        group.workloads.sort(key=lambda w: (w.namespace, w.kind, w.name))
+    return Checklist(
+        snapshot=snapshot,
+        card=card,
+        groups=ordered,
+        filters=filters,
+        active=active,
+        past=[a for a in acceptances if not a.is_active(now)][:PAST_ACCEPTANCES],
+        namespaces=sorted(every_namespace),
+    )
+
+
+def _order(group: Group) -> tuple[float, int, int, str]:
+    # Biggest gain first; then checks with open findings before ones only accepted or resolved;
+    # then the more severe.
+    rank = group.severity.rank if group.severity else -1
+    return (-group.points_gained, 0 if group.counts[Status.OPEN] else 1, -rank, group.check_id)

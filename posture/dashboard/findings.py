@@ -1,0 +1,49 @@
+"""One finding's story: every row of its identity, the evidence, the fix, its acceptance."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from clusters.models import Cluster
+from posture.checks import CATALOG
+from posture.checks.base import Check
+from posture.models import Finding, RiskAcceptance
+from posture.waivers import accepting
+
+
+@dataclass(frozen=True)
+class FindingPage:
+    """A finding, its lifetimes (oldest first: first seen, resolved, reopened …) and context."""
+
+    finding: Finding
+    lifetimes: list[Finding]
+    check: Check | None
+    acceptance: RiskAcceptance | None
+    evidence: str
+
+    @property
+    def reopened(self) -> int:
+        """Return how many times the problem came back after being resolved."""
+        return max(0, len(self.lifetimes) - 1)
+
+
+def build(cluster: Cluster, pk: int, now: datetime) -> FindingPage:
+    """Return the page of finding ``pk`` of ``cluster``."""
+    finding = Finding.objects.select_related("first_seen", "resolved_in").get(
+        pk=pk, cluster=cluster)
+    lifetimes = list(Finding.objects.filter(
+        cluster=cluster, check_id=finding.check_id, kind=finding.kind,
+        namespace=finding.namespace, name=finding.name, container=finding.container,
+    ).defer("evidence").order_by("first_seen_at", "pk"))
+    acceptances = list(RiskAcceptance.objects.filter(
+        cluster=cluster, check_id=finding.check_id).select_related("created_by"))
+    active = [a for a in acceptances if a.is_active(now)]
+    return FindingPage(
+        finding=finding,
+        lifetimes=lifetimes,
+        check=CATALOG.get(finding.check_id),
+        acceptance=accepting(finding, active) if finding.is_open else None,
+        evidence=json.dumps(finding.evidence, indent=2, sort_keys=True, ensure_ascii=False),
+    )

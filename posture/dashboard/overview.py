@@ -1,0 +1,408 @@
+"""The fleet overview: one row per visible cluster, the fleet's charts and its EOL timeline.
+
+Everything here reads snapshot aggregates (the newest successful snapshot per cluster, scores
+of older ones, daily means for the chart) in a fixed number of queries, whatever the number of
+clusters or snapshots. The one read of Finding rows is fleet-wide and narrow: open critical and
+high findings of checks that have an active acceptance, to count accepted risks apart.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db.models import Avg, OuterRef, QuerySet, Subquery
+from django.db.models.functions import TruncDate
+
+from clusters.models import Cluster
+from posture import charts as chart_builders
+from posture.charts import Chart
+from posture.dashboard import SUCCEEDED, latest_successful_ids, today
+from posture.lifecycle import (
+    KubeSupport,
+    OSSupport,
+    Provider,
+    SupportStatus,
+    kubernetes_support,
+    os_support,
+)
+from posture.models import Finding, RiskAcceptance, Snapshot
+from posture.scoring import Grade
+from posture.waivers import accepting
+
+HISTORY_DAYS = 90
+EOL_HORIZON_DAYS = 180
+# The severities the overview counts, most severe first.
+COUNTED = ("critical", "high")
+UPSTREAM = "upstream"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the overview is narrowed to; empty strings mean no filter."""
+
+    grade: str = ""
+    provider: str = ""
+    label: str = ""
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> Filters:
+        """Read filters from GET parameters, dropping values that cannot match anything."""
+        grade = query.get("grade", "").strip().upper()
+        provider = query.get("provider", "").strip().lower()
+        label = query.get("label", "").strip()[:300]
+        return cls(
+            grade=grade if grade in {str(g) for g in Grade} else "",
+            provider=provider if provider in provider_choices() else "",
+            label=label if "=" in label else "",
+        )
+
+    @property
+    def active(self) -> bool:
+        return bool(self.grade or self.provider or self.label)
+
+    def label_pair(self) -> tuple[str, str] | None:
+        """Return the label filter as (key, value), or None."""
+        if not self.label:
+            return None
+        key, _, value = self.label.partition("=")
+        return key.strip(), value.strip()
+
+
+def provider_choices() -> dict[str, str]:
+    """Return the provider filter's values and labels (self-managed clusters are upstream)."""
+    return {UPSTREAM: "Upstream / self-managed", **{str(p): p.label for p in Provider}}
+
+
+@dataclass(frozen=True)
+class OSRow:
+    """A node OS image of a cluster, how many nodes run it, and its support."""
+
+    image: str
+    nodes: int
+    support: OSSupport
+
+
+@dataclass
+class Row:
+    """One cluster on the overview."""
+
+    cluster: Cluster
+    snapshot: Snapshot | None
+    change_7d: float | None
+    change_30d: float | None
+    support: KubeSupport | None
+    os_images: list[OSRow]
+    open_counts: dict[str, int]
+    accepted_counts: dict[str, int]
+    last_status: str | None
+    last_taken_at: datetime | None
+
+    @property
+    def grade(self) -> Grade | None:
+        return Grade(self.snapshot.grade) if self.snapshot and self.snapshot.grade else None
+
+    @property
+    def score(self) -> float | None:
+        return self.snapshot.score if self.snapshot else None
+
+    @property
+    def oldest_os(self) -> OSRow | None:
+        """Return the OS image whose support ends first (unknown ones last)."""
+        return self.os_images[0] if self.os_images else None
+
+    @property
+    def provider(self) -> str:
+        return (self.snapshot.provider if self.snapshot else "") or UPSTREAM
+
+    @property
+    def category_scores(self) -> dict[str, float]:
+        stored = self.snapshot.category_scores if self.snapshot else {}
+        return {name: c["score"] for name, c in (stored or {}).items() if "score" in c}
+
+
+@dataclass(frozen=True)
+class EolEntry:
+    """Something in a cluster that reaches (or is past) end of life soon."""
+
+    cluster: Cluster
+    what: str
+    kind: str
+    eol: date | None
+    days_left: int | None
+    nodes: int | None = None
+
+    @property
+    def past(self) -> bool:
+        return self.days_left is None or self.days_left < 0
+
+
+@dataclass(frozen=True)
+class Column:
+    """A sortable column: its key in ``?sort=``, its header, and how its rows compare."""
+
+    key: str
+    label: str
+    value: Callable[[Row], Any]
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("name", "Cluster", lambda r: r.cluster.name),
+    Column("grade", "Grade", lambda r: r.grade.rank if r.grade else None),
+    Column("score", "Score", lambda r: r.score),
+    Column("change7", "7 days", lambda r: r.change_7d),
+    Column("change30", "30 days", lambda r: r.change_30d),
+    Column("eol", "Kubernetes", lambda r: r.support.days_left if r.support else None),
+    Column("os", "Oldest node OS",
+           lambda r: r.oldest_os.support.days_left if r.oldest_os else None),
+    Column("critical", "Critical", lambda r: r.open_counts.get("critical")),
+    Column("high", "High", lambda r: r.open_counts.get("high")),
+    Column("polled", "Last poll", lambda r: r.last_taken_at),
+)
+_COLUMNS = {c.key: c for c in COLUMNS}
+DEFAULT_SORT = "score"
+
+
+def parse_sort(value: str) -> tuple[str, bool]:
+    """Return (column key, descending) for ``?sort=``; unknown keys give the default."""
+    descending = value.startswith("-")
+    key = value.lstrip("-")
+    if key not in _COLUMNS:
+        return DEFAULT_SORT, False
+    return key, descending
+
+
+@dataclass
+class Overview:
+    """The overview page's content."""
+
+    rows: list[Row]
+    visible: int
+    sort: str
+    descending: bool
+    filters: Filters
+    eol: list[EolEntry] = field(default_factory=list)
+    history: dict[str, list[tuple[date, float]]] = field(default_factory=dict)
+
+    @property
+    def headers(self) -> list[dict[str, str]]:
+        """Return each column's header: label, aria-sort value and the link that sorts by it."""
+        out = []
+        for column in COLUMNS:
+            current = column.key == self.sort
+            if current:
+                aria = "descending" if self.descending else "ascending"
+                link = column.key if self.descending else f"-{column.key}"
+            else:
+                aria, link = "none", column.key
+            out.append({"key": column.key, "label": column.label, "aria": aria,
+                        "query": self.query(sort=link)})
+        return out
+
+    def query(self, **changes: str) -> str:
+        """Return this page's query string (sort and filters) with ``changes`` applied."""
+        params = {
+            "sort": f"-{self.sort}" if self.descending else self.sort,
+            "grade": self.filters.grade,
+            "provider": self.filters.provider,
+            "label": self.filters.label,
+            **changes,
+        }
+        return urlencode({k: v for k, v in params.items() if v})
+
+
+def build(clusters: QuerySet[Cluster], now: datetime, sort: str = DEFAULT_SORT,
+          filters: Filters | None = None) -> Overview:
+    """Return the overview of ``clusters`` (already limited to what the user may see)."""
+    filters = filters or Filters()
+    key, descending = parse_sort(sort)
+    day = today(now)
+    annotated = list(_annotated(clusters, now))
+    snapshots = Snapshot.objects.defer("nodes").in_bulk(
+        [c.latest_id for c in annotated if c.latest_id is not None]
+    )
+    rows = []
+    for cluster in annotated:
+        snapshot = snapshots.get(cluster.latest_id)
+        rows.append(_row(cluster, snapshot, day))
+    visible = len(rows)
+    rows = [r for r in rows if _matches(r, filters)]
+    _count_accepted(rows, now)
+    rows = _sorted(rows, key, descending)
+    return Overview(
+        rows=rows,
+        visible=visible,
+        sort=key,
+        descending=descending,
+        filters=filters,
+        eol=eol_timeline(rows, day),
+        history=score_history([r.cluster for r in rows], now),
+    )
+
+
+def _annotated(clusters: QuerySet[Cluster], now: datetime) -> QuerySet[Cluster]:
+    succeeded = Snapshot.objects.filter(cluster=OuterRef("pk"), status__in=SUCCEEDED,
+                                        score__isnull=False).order_by("-taken_at")
+    newest = Snapshot.objects.filter(cluster=OuterRef("pk")).order_by("-taken_at")
+    return latest_successful_ids(clusters).annotate(
+        score_7d=Subquery(succeeded.filter(taken_at__lte=now - timedelta(days=7))
+                          .values("score")[:1]),
+        score_30d=Subquery(succeeded.filter(taken_at__lte=now - timedelta(days=30))
+                           .values("score")[:1]),
+        last_status=Subquery(newest.values("status")[:1]),
+        last_taken_at=Subquery(newest.values("taken_at")[:1]),
+    ).only("pk", "name", "labels")
+
+
+def _change(now_score: float | None, then: float | None) -> float | None:
+    if now_score is None or then is None:
+        return None
+    return round(now_score - then, 1)
+
+
+def os_rows(summary: Mapping[str, Any] | None, day: date) -> list[OSRow]:
+    """Return a snapshot's node OS images with their support, the soonest end first."""
+    images = (summary or {}).get("os_images") or {}
+    rows = [OSRow(str(image), int(count), os_support(str(image), day))
+            for image, count in images.items() if isinstance(count, int)]
+    return sorted(rows, key=_os_order)
+
+
+def _os_order(row: OSRow) -> tuple[int, int, str]:
+    support = row.support
+    if support.status == SupportStatus.EOL:
+        return (0, support.days_left if support.days_left is not None else -10**6, row.image)
+    if support.days_left is None:
+        return (2, 0, row.image)
+    return (1, support.days_left, row.image)
+
+
+def _row(cluster: Any, snapshot: Snapshot | None, day: date) -> Row:
+    score = snapshot.score if snapshot else None
+    support = None
+    if snapshot is not None and snapshot.kubernetes_version:
+        support = kubernetes_support(snapshot.kubernetes_version, day, snapshot.provider or None)
+    severity = ((snapshot.finding_counts or {}).get("severity") or {}) if snapshot else {}
+    return Row(
+        cluster=cluster,
+        snapshot=snapshot,
+        change_7d=_change(score, cluster.score_7d),
+        change_30d=_change(score, cluster.score_30d),
+        support=support,
+        os_images=os_rows(snapshot.node_summary if snapshot else None, day),
+        open_counts={s: int(severity.get(s, 0)) for s in COUNTED} if snapshot else {},
+        accepted_counts={s: 0 for s in COUNTED},
+        last_status=cluster.last_status,
+        last_taken_at=cluster.last_taken_at,
+    )
+
+
+def _matches(row: Row, filters: Filters) -> bool:
+    if filters.grade and (row.grade is None or str(row.grade) != filters.grade):
+        return False
+    if filters.provider and row.provider != filters.provider:
+        return False
+    pair = filters.label_pair()
+    if pair is not None:
+        labels = row.cluster.labels if isinstance(row.cluster.labels, dict) else {}
+        if str(labels.get(pair[0], "")) != pair[1] or pair[0] not in labels:
+            return False
+    return True
+
+
+def _count_accepted(rows: list[Row], now: datetime) -> None:
+    """Move open critical/high findings covered by an active acceptance to ``accepted_counts``."""
+    by_id = {r.cluster.pk: r for r in rows if r.snapshot is not None}
+    acceptances = list(RiskAcceptance.objects.filter(
+        cluster_id__in=list(by_id), revoked_at__isnull=True, expires_at__gt=now))
+    if not acceptances:
+        return
+    per_cluster: dict[int, list[RiskAcceptance]] = defaultdict(list)
+    for acceptance in acceptances:
+        per_cluster[acceptance.cluster_id].append(acceptance)
+    findings = Finding.objects.filter(
+        cluster_id__in=list(per_cluster), resolved_at__isnull=True, severity__in=COUNTED,
+        check_id__in={a.check_id for a in acceptances},
+    ).only("cluster_id", "check_id", "namespace", "name", "severity")
+    for finding in findings:
+        if accepting(finding, per_cluster[finding.cluster_id]) is None:
+            continue
+        row = by_id[finding.cluster_id]
+        row.accepted_counts[finding.severity] += 1
+        row.open_counts[finding.severity] = max(0, row.open_counts.get(finding.severity, 0) - 1)
+
+
+def _sorted(rows: list[Row], key: str, descending: bool) -> list[Row]:
+    value = _COLUMNS[key].value
+    known = [r for r in rows if value(r) is not None]
+    unknown = [r for r in rows if value(r) is None]
+    # Name breaks ties so the order is stable from one request to the next.
+    known.sort(key=lambda r: r.cluster.name)
+    known.sort(key=value, reverse=descending)
+    unknown.sort(key=lambda r: r.cluster.name)
+    # Rows without a value (never polled, no data) go last in either direction.
+    return known + unknown
+
+
+def eol_timeline(rows: Iterable[Row], day: date,
+                 horizon: int = EOL_HORIZON_DAYS) -> list[EolEntry]:
+    """Return what reaches end of life within ``horizon`` days (or is past it), soonest first."""
+    entries = []
+    for row in rows:
+        support = row.support
+        if support is not None and _due(support.status, support.days_left, horizon):
+            provider = Provider(support.provider).label if support.provider else "upstream"
+            entries.append(EolEntry(row.cluster, f"Kubernetes {support.cycle} ({provider})",
+                                    "control plane", support.eol, support.days_left))
+        for os_row in row.os_images:
+            s = os_row.support
+            if _due(s.status, s.days_left, horizon):
+                entries.append(EolEntry(row.cluster, os_row.image, "node OS", s.eol,
+                                        s.days_left, os_row.nodes))
+    # Past end of life without a known date sorts first: it is the most overdue.
+    return sorted(entries, key=lambda e: (e.eol or date.min, e.cluster.name, e.what))
+
+
+def _due(status: SupportStatus, days_left: int | None, horizon: int) -> bool:
+    if status == SupportStatus.EOL:
+        return True
+    return days_left is not None and days_left <= horizon
+
+
+def score_history(clusters: list[Cluster], now: datetime,
+                  days: int = HISTORY_DAYS) -> dict[str, list[tuple[date, float]]]:
+    """Return each cluster's daily mean score over the last ``days`` days, oldest first."""
+    names = {c.pk: c.name for c in clusters}
+    if not names:
+        return {}
+    daily = (
+        Snapshot.objects.filter(cluster_id__in=list(names), status__in=SUCCEEDED,
+                                score__isnull=False, taken_at__gte=now - timedelta(days=days))
+        .annotate(day=TruncDate("taken_at"))
+        .values("cluster_id", "day")
+        .annotate(mean=Avg("score"))
+        .order_by("cluster_id", "day")
+    )
+    out: dict[str, list[tuple[date, float]]] = {name: [] for name in names.values()}
+    for point in daily:
+        out[names[point["cluster_id"]]].append((point["day"], float(point["mean"])))
+    return out
+
+
+def charts(page: Overview) -> list[Chart]:
+    """Return the fleet charts for the overview's rows (none when no cluster has a score)."""
+    scored = [r for r in page.rows if r.snapshot is not None]
+    if not scored:
+        return []
+    by_name = sorted(scored, key=lambda r: r.cluster.name)
+    return [
+        chart_builders.fleet_scores(
+            {name: points for name, points in page.history.items() if points},
+            {r.cluster.name: r.snapshot.grade for r in scored if r.snapshot},
+        ),
+        chart_builders.category_heatmap([(r.cluster.name, r.category_scores) for r in by_name]),
+    ]

@@ -1,0 +1,47 @@
+"""A cluster's scorecard (its detail page) and its trends page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from clusters.access import can_change, get_visible_cluster
+from clusters.models import Cluster
+from clusters.polling import policy_for
+from posture.dashboard import scorecard, trends
+from posture.models import SnapshotStatus
+
+HISTORY_ROWS = 30
+
+
+def scorecard_context(request: HttpRequest, cluster: Cluster) -> dict[str, Any]:
+    """Return what the cluster detail page shows: the scorecard, nodes, polls and coverage."""
+    now = timezone.now()
+    history = list(cluster.snapshots.defer("nodes", "coverage", "node_summary", "category_scores",
+                                           "finding_counts")[:HISTORY_ROWS])
+    return {
+        "cluster": cluster,
+        "scorecard": scorecard.build(cluster, now, policy_for(cluster).pss_level),
+        "history": history,
+        "running": next((s for s in history if s.status == SnapshotStatus.RUNNING), None),
+        "owners": cluster.owners.all(),
+        "teams": cluster.owner_teams.all(),
+        "can_change": can_change(request.user, cluster),
+        "score_chart": trends.score_chart(cluster, now, trends.DEFAULT_DAYS),
+    }
+
+
+@login_required
+def cluster_trends(request: HttpRequest, pk: int) -> HttpResponse:
+    cluster = get_visible_cluster(request, pk)
+    days = trends.parse_days(request.GET.get("days"))
+    return render(request, "posture/trends.html", {
+        "cluster": cluster,
+        "days": days,
+        "ranges": trends.RANGES,
+        "charts": trends.charts(cluster, timezone.now(), days),
+    })
