@@ -8,7 +8,8 @@ REDIS_URL ?= redis://127.0.0.1:6379/15
 TEST_ENV := DATABASE_URL=$(DATABASE_URL) CELERY_BROKER_URL=$(REDIS_URL) REDIS_URL=$(REDIS_URL) \
 	POSTURE_SECRET_KEY=test-secret-key-not-for-production \
 	POSTURE_KUBECONFIG_KEYS=7Uu1eeVdPjl0vQilfFliPFytK59xgD0NUyIwh4pVH0c= \
-	POSTURE_VAR_DIR=$(CURDIR)/var/test
+	POSTURE_VAR_DIR=$(CURDIR)/var/test \
+	DATABASE_TEST_NAME=test_posture_$$$$ CELERY_TASK_DEFAULT_QUEUE=test-$$$$
 
 .PHONY: setup demo test lint bench clean
 

@@ -128,6 +128,8 @@ if EMBEDDED:
 else:
     _database_url = env.url("DATABASE_URL", "", ("postgres", "postgresql", "sqlite"))
     DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
+    # The database the test runner creates; distinct names let test runs share a server.
+    DATABASES["default"]["TEST"] = {"NAME": env.string("DATABASE_TEST_NAME", "test_posture")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -219,6 +221,8 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 # The UI reads rows (Snapshot), never Celery results: no result backend.
 CELERY_TASK_IGNORE_RESULT = True
+# Queue name: separate Posture installations (or test runs) sharing one Redis.
+CELERY_TASK_DEFAULT_QUEUE = env.string("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

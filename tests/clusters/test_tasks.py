@@ -29,13 +29,18 @@ def worker(settings):
     from celery.contrib.testing.worker import start_worker
 
     assert app.conf.broker_url.startswith("redis://"), "the suite must run on Redis"
-    with app.connection_for_write() as conn:
-        conn.default_channel.client.flushdb()
+    purge_queue()
     settings.POSTURE_POLL_RETRY_SECONDS = 0
     settings.POSTURE_POLL_CONNECT_TIMEOUT = 2
     settings.POSTURE_POLL_READ_TIMEOUT = 5
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
         yield
+
+
+def purge_queue():
+    """Drop messages left in this run's queue (other runs sharing Redis use other queues)."""
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(app.conf.task_default_queue)
 
 
 def wait_for(predicate, timeout=60.0):
@@ -107,8 +112,7 @@ def test_worker_killed_mid_poll_leaves_nothing_half_written(emulate, tmp_path):
     env = {**os.environ,
            "DATABASE_URL": f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
            "POSTURE_POLL_LEASE_SECONDS": "120", "POSTURE_VAR_DIR": str(tmp_path)}
-    with app.connection_for_write() as conn:
-        conn.default_channel.client.flushdb()
+    purge_queue()
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "posture", "worker", "--pool", "solo",
          "--loglevel", "WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle"],
