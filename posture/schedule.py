@@ -28,6 +28,8 @@ class Job:
 
 JOBS: tuple[Job, ...] = (
     Job("poll-due-clusters", "clusters.tasks.poll_due_clusters", every=timedelta(minutes=1)),
+    Job("prune-detail", "posture.tasks.prune_detail",
+        cron={"minute": "17", "hour": "3"}, env_override="POSTURE_PRUNE_CRON"),
     # Monday 07:00 in TIME_ZONE; POSTURE_DIGEST_CRON="m h dom mon dow" changes it.
     Job("weekly-digest", "posture.tasks.send_weekly_digests",
         cron={"minute": "0", "hour": "7", "day_of_week": "mon"},

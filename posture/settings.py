@@ -236,6 +236,9 @@ from posture.schedule import beat_schedule  # noqa: E402  (needs TIME_ZONE above
 
 CELERY_BEAT_SCHEDULE = beat_schedule()
 
+# Snapshot node detail and failed-poll rows older than this are pruned (aggregates stay).
+POSTURE_RETENTION_DAYS = env.integer("POSTURE_RETENTION_DAYS", 90, minimum=1)
+
 # Polling.
 POSTURE_ALLOW_LINK_LOCAL = env.boolean("POSTURE_ALLOW_LINK_LOCAL", False)
 POSTURE_POLL_INTERVAL_DEFAULT = env.integer("POSTURE_POLL_INTERVAL_MINUTES", 15, minimum=1)
