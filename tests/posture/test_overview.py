@@ -1,0 +1,221 @@
+"""The fleet overview: rows, sorting, filtering, changes, EOL timeline, charts, visibility."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from posture.dashboard import overview
+from posture.lifecycle import SupportStatus, kubernetes_support, os_support
+from posture.models import RiskAcceptance
+from tests.factories import ClusterFactory
+from tests.posture.snapshot_factories import finding, snapshot
+
+pytestmark = pytest.mark.django_db
+URL = reverse("home")
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+def figures(html: str) -> dict[str, dict]:
+    """Return the page's chart figures by element id, parsed from their json_script blocks."""
+    return {m[1]: json.loads(m[2]) for m in re.finditer(
+        r'<script id="(figure-[^"]+)" type="application/json">(.*?)</script>', html, re.S)}
+
+
+def test_owner_sees_only_own_clusters_in_rows_charts_and_timeline(as_bob, as_sam, cluster_a,
+                                                                    cluster_b):
+    now = timezone.now()
+    for cluster in (cluster_a, cluster_b):
+        # v1.25 is long past end of life, so both clusters are on the EOL timeline.
+        snapshot(cluster, now - timedelta(days=2), score=70, kubernetes_version="v1.25.3")
+        snapshot(cluster, now - timedelta(hours=1), score=75, kubernetes_version="v1.25.3",
+                 category_scores={"workloads": {"score": 60, "weight": .25, "deductions": []}})
+    bob_page = as_bob.get(URL).content.decode()
+    assert "cluster-b" in bob_page
+    assert "cluster-a" not in bob_page
+    bob_figures = figures(bob_page)
+    assert [t["name"] for t in bob_figures["figure-fleet-scores"]["data"]] == ["cluster-b"]
+    assert bob_figures["figure-category-heatmap"]["data"][0]["y"] == ["cluster-b"]
+    sam_page = as_sam.get(URL).content.decode()
+    timeline = sam_page[sam_page.index('id="eol-timeline"'):]
+    assert "cluster-a" in timeline and "cluster-b" in timeline
+
+
+def test_anonymous_visitors_are_sent_to_log_in(anon):
+    response = anon.get(URL)
+    assert response.status_code == 302
+    assert reverse("login") in response["Location"]
+
+
+def test_empty_fleet_says_how_to_register(as_alice):
+    page = as_alice.get(URL).content.decode()
+    assert 'id="overview-empty"' in page
+    assert reverse("clusters:register") in page
+
+
+def _fleet(owner, scores: dict[str, float], now: datetime, **fields) -> None:
+    for name, score in scores.items():
+        cluster = ClusterFactory(name=name, owners=[owner], labels=fields.pop(name, {}))
+        snapshot(cluster, now - timedelta(hours=1), score=score)
+
+
+def _names(html: str) -> list[str]:
+    table = html[html.index('id="fleet-table"'):html.index("</table>", html.index("fleet-table"))]
+    return re.findall(r'<th scope="row"><a href="[^"]+">([^<]+)</a>', table)
+
+
+def test_rows_sort_by_the_chosen_column_with_aria_sort(as_alice, alice):
+    _fleet(alice, {"mid": 75.0, "low": 40.0, "top": 95.0}, timezone.now())
+    ClusterFactory(name="never-polled", owners=[alice])
+    ascending = as_alice.get(URL, {"sort": "score"}).content.decode()
+    assert _names(ascending) == ["low", "mid", "top", "never-polled"]
+    assert re.search(r'aria-sort="ascending"[^>]*>\s*<a href="\?sort=-score"', ascending)
+    descending = as_alice.get(URL, {"sort": "-score"}).content.decode()
+    # Clusters without a score stay last whichever way the column is sorted.
+    assert _names(descending) == ["top", "mid", "low", "never-polled"]
+    assert 'aria-sort="descending"' in descending
+    by_name = as_alice.get(URL, {"sort": "-name"}).content.decode()
+    assert _names(by_name) == ["top", "never-polled", "mid", "low"]
+
+
+def test_unknown_sort_falls_back_to_score(as_alice, alice):
+    _fleet(alice, {"b": 90.0, "a": 50.0}, timezone.now())
+    assert _names(as_alice.get(URL, {"sort": "password"}).content.decode()) == ["a", "b"]
+
+
+def test_filters_by_grade_provider_and_label(as_alice, alice):
+    now = timezone.now()
+    prod = ClusterFactory(name="prod-eks", owners=[alice], labels={"env": "prod"})
+    snapshot(prod, now, score=95.0, provider="eks", kubernetes_version="v1.33.2-eks-1a2b3c4")
+    dev = ClusterFactory(name="dev-kind", owners=[alice], labels={"env": "dev"})
+    snapshot(dev, now, score=55.0)
+    assert _names(as_alice.get(URL, {"grade": "A"}).content.decode()) == ["prod-eks"]
+    assert _names(as_alice.get(URL, {"grade": "F"}).content.decode()) == ["dev-kind"]
+    assert _names(as_alice.get(URL, {"provider": "eks"}).content.decode()) == ["prod-eks"]
+    assert _names(as_alice.get(URL, {"provider": "upstream"}).content.decode()) == ["dev-kind"]
+    assert _names(as_alice.get(URL, {"label": "env=dev"}).content.decode()) == ["dev-kind"]
+    none = as_alice.get(URL, {"label": "env=staging"}).content.decode()
+    assert 'id="overview-no-match"' in none
+    # Sort links keep the filters.
+    filtered = as_alice.get(URL, {"label": "env=prod", "grade": "A"}).content.decode()
+    assert 'href="?sort=-score&amp;grade=A&amp;label=env%3Dprod"' in filtered
+
+
+def test_changes_compare_with_the_newest_score_at_least_7_and_30_days_old(alice):
+    now = datetime(2026, 6, 1, 12, tzinfo=dt_timezone.utc)
+    cluster = ClusterFactory(owners=[alice])
+    snapshot(cluster, now - timedelta(days=40), score=50.0)
+    snapshot(cluster, now - timedelta(days=30, hours=1), score=60.0)
+    snapshot(cluster, now - timedelta(days=8), score=70.0)
+    snapshot(cluster, now - timedelta(days=7, minutes=1), score=72.0)
+    snapshot(cluster, now - timedelta(days=3), score=10.0, status="failed")
+    snapshot(cluster, now - timedelta(hours=1), score=80.5)
+    row = overview.build(cluster.__class__.objects.all(), now).rows[0]
+    assert row.change_7d == pytest.approx(80.5 - 72.0)
+    assert row.change_30d == pytest.approx(80.5 - 60.0)
+
+
+def test_change_is_unknown_without_old_enough_history(alice):
+    now = timezone.now()
+    cluster = ClusterFactory(owners=[alice])
+    snapshot(cluster, now - timedelta(days=2), score=50.0)
+    row = overview.build(cluster.__class__.objects.all(), now).rows[0]
+    assert row.change_7d is None and row.change_30d is None
+
+
+def test_counts_of_open_critical_and_high_keep_accepted_risks_apart(as_alice, alice):
+    now = timezone.now()
+    cluster = ClusterFactory(name="counted", owners=[alice])
+    seen = snapshot(cluster, now - timedelta(hours=1),
+                    finding_counts={"severity": {"critical": 3, "high": 2}})
+    finding(cluster, seen, "workload.privileged", name="a")
+    finding(cluster, seen, "workload.privileged", name="b", namespace="legacy")
+    finding(cluster, seen, "workload.privileged", name="c")
+    finding(cluster, seen, "workload.host-path-volumes", name="a")
+    finding(cluster, seen, "workload.host-path-volumes", name="b")
+    RiskAcceptance.objects.create(cluster=cluster, check_id="workload.privileged",
+                                  namespace="legacy", reason="vendor appliance",
+                                  expires_at=now + timedelta(days=10), created_by=alice)
+    row = overview.build(cluster.__class__.objects.all(), now).rows[0]
+    assert row.open_counts == {"critical": 2, "high": 2}
+    assert row.accepted_counts == {"critical": 1, "high": 0}
+    assert "+1 accepted" in as_alice.get(URL).content.decode()
+
+
+def test_eol_timeline_lists_control_planes_and_node_os_due_within_the_horizon(alice):
+    now = datetime(2026, 9, 1, 12, tzinfo=dt_timezone.utc)
+    day = now.date()
+    versions = {"soon": "v1.34.2", "later": "v1.36.1", "past": "v1.25.3"}
+    for name, version in versions.items():
+        cluster = ClusterFactory(name=name, owners=[alice])
+        snapshot(cluster, now - timedelta(hours=1), kubernetes_version=version,
+                 node_summary={"os_images": {"CentOS Linux 7 (Core)": 2,
+                                             "Ubuntu 24.04.1 LTS": 1}})
+    entries = overview.build(cluster.__class__.objects.all(), now).eol
+    expected = []
+    for name, version in versions.items():
+        support = kubernetes_support(version, day)
+        if support.status == SupportStatus.EOL or support.days_left <= 180:
+            expected.append((name, "control plane"))
+    old_os = os_support("CentOS Linux 7 (Core)", day)
+    new_os = os_support("Ubuntu 24.04.1 LTS", day)
+    assert old_os.status == SupportStatus.EOL or old_os.days_left <= 180
+    assert new_os.days_left > 180
+    expected += [(name, "node OS") for name in versions]
+    assert sorted((e.cluster.name, e.kind) for e in entries) == sorted(expected)
+    assert ("later", "control plane") not in {(e.cluster.name, e.kind) for e in entries}
+    dates = [e.eol or datetime.min.date() for e in entries]
+    assert dates == sorted(dates)
+
+
+def test_page_escapes_hostile_cluster_text_in_html_and_chart_json(as_alice, alice):
+    now = timezone.now()
+    # Names are validated at registration, but labels, OS images and versions come from
+    # clusters and people unchecked: treat the name as hostile too.
+    cluster = ClusterFactory(name=HOSTILE, owners=[alice], labels={"team": HOSTILE})
+    snapshot(cluster, now - timedelta(days=1), score=60.0)
+    snapshot(cluster, now - timedelta(hours=1), score=62.0, kubernetes_version=HOSTILE,
+             node_summary={"os_images": {HOSTILE: 1}},
+             category_scores={"images": {"score": 50, "weight": .1, "deductions": []}})
+    html = as_alice.get(URL).content.decode()
+    assert HOSTILE not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    found = figures(html)
+    names = [t["name"] for t in found["figure-fleet-scores"]["data"]]
+    assert names == ["&lt;img src=x onerror=alert(1)&gt;"]
+    assert found["figure-category-heatmap"]["data"][0]["y"] == names
+    assert HOSTILE not in json.dumps(found)
+
+
+def _populate(owner, clusters: int, snapshots: int, now: datetime) -> None:
+    for index in range(clusters):
+        cluster = ClusterFactory(owners=[owner], labels={"env": "prod"})
+        for day in range(snapshots):
+            seen = snapshot(cluster, now - timedelta(days=day, hours=index % 5),
+                            score=50.0 + day % 40, kubernetes_version=f"v1.3{index % 5}.1",
+                            finding_counts={"severity": {"critical": 1, "high": 2}})
+        finding(cluster, seen, "workload.privileged")
+        RiskAcceptance.objects.create(cluster=cluster, check_id="workload.privileged",
+                                      reason="r", expires_at=now + timedelta(days=5))
+
+
+def test_query_count_does_not_grow_with_clusters_or_snapshots(as_sam, sam,
+                                                              django_assert_max_num_queries):
+    now = timezone.now()
+    _populate(sam, 2, 3, now)
+    with CaptureQueriesContext(connection) as small:
+        assert as_sam.get(URL).status_code == 200
+    _populate(sam, 18, 30, now)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        page = as_sam.get(URL)
+    assert page.content.decode().count("<tr data-cluster=") == 20
+    with django_assert_max_num_queries(12):
+        as_sam.get(URL, {"sort": "-critical", "label": "env=prod"})
