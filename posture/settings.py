@@ -87,6 +87,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "posture.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -178,7 +179,12 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_HSTS_SECONDS = env.integer(
     "POSTURE_HSTS_SECONDS", 31536000 if _secure_cookies else 0, minimum=0
 )
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean("POSTURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env.boolean("POSTURE_HSTS_PRELOAD", False)
 SECURE_SSL_REDIRECT = env.boolean("POSTURE_SSL_REDIRECT", False)
+# Submitting a domain to the browsers' HSTS preload list binds every subdomain for good: an
+# organisation's decision, not Posture's, so the reminder (security.W021) is silenced.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 if env.boolean("POSTURE_BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
