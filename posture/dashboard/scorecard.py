@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from clusters.models import Cluster
-from posture.checks import CATALOG
+from posture.checks import CATALOG, Policy
 from posture.checks import pss as pss_rules
 from posture.checks.base import Check
 from posture.checks.rules.workloads import CONTROL_CHECKS
@@ -19,7 +19,7 @@ from posture.dashboard import SUCCEEDED, today
 from posture.dashboard.overview import OSRow, os_rows
 from posture.lifecycle import KubeSupport, OSSupport, kubernetes_support, os_support
 from posture.models import Finding, Snapshot
-from posture.scoring import Fix, Grade, Scorecard
+from posture.scoring import EOL_GRADE, Fix, Grade, Scorecard
 from posture.snapshots import apply_score
 
 TOP_FIXES = 5
@@ -27,6 +27,7 @@ TOP_FIXES = 5
 # --- Pod Security per namespace ---------------------------------------------------------------
 
 ENFORCE_UNKNOWN = "labelled"
+EXEMPT = "exempt"
 NOT_ENFORCED_CHECK = "namespace.pss-not-enforced"
 VIOLATES_CHECK = "workload.violates-namespace-level"
 RUNS_AS_ROOT_CHECK = "workload.runs-as-root"
@@ -85,7 +86,7 @@ class NamespacePSS:
                 and order.index(self.met) > order.index(self.enforced))
 
 
-def namespace_pss(rows: Iterable[Mapping[str, Any]], target: str) -> list[NamespacePSS]:
+def namespace_pss(rows: Iterable[Mapping[str, Any]], policy: Policy) -> list[NamespacePSS]:
     """Return the Pod Security of every namespace that has an open PSS-related finding.
 
     *Enforced* comes from the findings too, since snapshots keep no namespace labels: an open
@@ -101,7 +102,9 @@ def namespace_pss(rows: Iterable[Mapping[str, Any]], target: str) -> list[Namesp
     level — the only one the checks evaluated. Under a restricted policy, a seccomp finding that
     breaks both levels is recorded at restricted, so "baseline" may be one level generous there.
     Namespaces with no PSS-related finding at all are not listed: they meet ``target``.
+    Namespaces the policy exempts (system namespaces among them) show as ``exempt``.
     """
+    target = policy.pss_level
     found: dict[str, NamespacePSS] = {}
 
     def entry(name: str) -> NamespacePSS:
@@ -131,6 +134,8 @@ def namespace_pss(rows: Iterable[Mapping[str, Any]], target: str) -> list[Namesp
         broken[namespace].add(level)
         ns.failing.add(check_id)
     for name, ns in found.items():
+        if policy.pss_exempt(name) and ns.enforced == ENFORCE_UNKNOWN:
+            ns.enforced = EXEMPT
         levels = broken.get(name, set())
         ns.met = "privileged" if "baseline" in levels else (
             "baseline" if "restricted" in levels else target)
@@ -202,6 +207,11 @@ class ClusterScorecard:
         return Grade(self.snapshot.grade) if self.snapshot and self.snapshot.grade else None
 
     @property
+    def cap_grade(self) -> Grade | None:
+        """Return the best grade the cluster can have while a cap is in force, if one is."""
+        return EOL_GRADE if self.card is not None and self.card.capped_by else None
+
+    @property
     def unread(self) -> dict[str, Mapping[str, Any]]:
         """Return the resources the newest poll could not read, with the reason."""
         coverage = (self.snapshot.coverage if self.snapshot else None) or {}
@@ -254,7 +264,7 @@ def _age(created: str, day: date) -> int | None:
         return None
 
 
-def build(cluster: Cluster, now: datetime, pss_target: str) -> ClusterScorecard:
+def build(cluster: Cluster, now: datetime, policy: Policy) -> ClusterScorecard:
     """Return ``cluster``'s scorecard from its newest successful snapshot and open findings."""
     snapshot = latest_successful(cluster)
     if snapshot is None:
@@ -279,8 +289,8 @@ def build(cluster: Cluster, now: datetime, pss_target: str) -> ClusterScorecard:
                                    snapshot.provider or None),
         nodes=nodes,
         os_images=os_rows(snapshot.node_summary, day),
-        namespaces=namespace_pss(pss_rows, pss_target),
-        pss_target=pss_target,
+        namespaces=namespace_pss(pss_rows, policy),
+        pss_target=policy.pss_level,
         top_fixes=[FixRow(f, CATALOG.get(f.check)) for f in card.top_fixes(TOP_FIXES)],
         next_grade=better[0] if better else None,
         plan=None if plan is None else [FixRow(f, CATALOG.get(f.check)) for f in plan],

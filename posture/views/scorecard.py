@@ -25,7 +25,7 @@ def scorecard_context(request: HttpRequest, cluster: Cluster) -> dict[str, Any]:
                                            "finding_counts")[:HISTORY_ROWS])
     return {
         "cluster": cluster,
-        "scorecard": scorecard.build(cluster, now, policy_for(cluster).pss_level),
+        "scorecard": scorecard.build(cluster, now, policy_for(cluster)),
         "history": history,
         "running": next((s for s in history if s.status == SnapshotStatus.RUNNING), None),
         "owners": cluster.owners.all(),

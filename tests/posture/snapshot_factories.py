@@ -18,8 +18,8 @@ def snapshot(cluster: Any, taken_at: datetime, *, score: float | None = 85.0,
              status: str = SnapshotStatus.OK, **fields: Any) -> Snapshot:
     """Create a snapshot; its grade follows the score unless given."""
     values: dict[str, Any] = {
-        "kubernetes_version": "v1.33.2",
-        "kubernetes_minor": "1.33",
+        "kubernetes_version": "v1.37.1",
+        "kubernetes_minor": "1.37",
         "provider": "",
         "coverage": {"pods": {"state": "read", "count": 10}},
         "node_count": 3,
