@@ -1,0 +1,159 @@
+"""Chart builders (pure functions) and serving plotly.js from static files."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import plotly
+import pytest
+from django.contrib.staticfiles import finders
+from django.core.management import call_command
+from django.templatetags.static import static
+from django.test import override_settings
+
+from posture import charts
+from posture.charts import Runway, TrendPoint
+from posture.checks.vocabulary import Category, Severity
+from posture.scoring import Grade
+from posture.staticfinders import PLOTLY_PATH, PlotlyFinder
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
+DAY = date(2026, 3, 1)
+VOCABULARY_COLOURS = ({s.colour for s in Severity} | {c.colour for c in Category}
+                      | {g.colour for g in Grade} | {r.colour for r in Runway})
+
+
+def _colours(figure: dict) -> set[str]:
+    found = set()
+    for trace in figure["data"]:
+        for part in ("line", "marker"):
+            colour = (trace.get(part) or {}).get("color")
+            if colour:
+                found.add(colour)
+        for _, colour in trace.get("colorscale") or []:
+            found.add(colour)
+    return found
+
+
+def _point(offset: int, **fields) -> TrendPoint:
+    values = dict(day=DAY + timedelta(days=offset), score=70.0 + offset,
+                  categories={"workloads": 50.0 + offset}, severities={"high": offset},
+                  version="v1.33.1", minors_behind=1, patches_behind=offset,
+                  os_runway={"eol": 1, "later": 2})
+    values.update(fields)
+    return TrendPoint(**values)
+
+
+def test_fleet_chart_has_one_trace_per_cluster_coloured_by_grade():
+    series = {"beta": [(DAY, 81.26), (DAY + timedelta(days=1), 82.0)],
+              "alpha": [(DAY, 55.0)]}
+    chart = charts.fleet_scores(series, {"alpha": "F", "beta": "B"})
+    assert chart.trace_names == ["alpha", "beta"]
+    traces = chart.figure["data"]
+    assert traces[0]["line"]["color"] == Grade.F.colour
+    assert traces[1]["line"]["color"] == Grade.B.colour
+    assert traces[1]["y"] == [81.3, 82.0]
+    assert traces[1]["x"] == [DAY.isoformat(), (DAY + timedelta(days=1)).isoformat()]
+    assert [row[0] for row in chart.table.rows] == ["alpha", "beta"]
+
+
+def test_heatmap_is_clusters_by_categories_in_grade_colours():
+    chart = charts.category_heatmap([("a", {"workloads": 42.0, "access": 95.0}), ("b", {})])
+    heatmap = chart.figure["data"][0]
+    assert heatmap["y"] == ["a", "b"]
+    assert heatmap["x"] == [c.label for c in Category.ordered()]
+    workloads = [c for c in Category.ordered()].index(Category.WORKLOADS)
+    assert heatmap["z"][0][workloads] == 42.0
+    assert heatmap["z"][1] == [None] * len(Category)
+    assert {colour for _, colour in heatmap["colorscale"]} == {g.colour for g in Grade}
+
+
+def test_trend_charts_use_only_vocabulary_colours():
+    points = [_point(i) for i in range(3)]
+    built = [charts.score_trend(points, []), charts.severity_trend(points, []),
+             charts.version_lag_trend(points), charts.os_runway_trend(points),
+             charts.fleet_scores({"a": [(DAY, 1.0)]}, {"a": "A"}),
+             charts.category_heatmap([("a", {})])]
+    # The score line is drawn in the page's ink colour, the one colour that is not a vocabulary's.
+    allowed = VOCABULARY_COLOURS | {"#1c2430"}
+    for chart in built:
+        assert _colours(chart.figure) <= allowed, chart.key
+
+
+def test_severity_trend_stacks_one_trace_per_severity_in_its_colour():
+    chart = charts.severity_trend([_point(0), _point(1)], [])
+    by_name = {t["name"]: t for t in chart.figure["data"]}
+    assert set(by_name) == {s.label for s in Severity}
+    assert by_name["High"]["marker"]["color"] == Severity.HIGH.colour
+    assert by_name["High"]["y"] == [0, 1]
+    assert chart.figure["layout"]["barmode"] == "stack"
+
+
+def test_checkset_changes_become_vertical_markers():
+    change = (DAY + timedelta(days=1), HOSTILE)
+    chart = charts.score_trend([_point(0), _point(1), _point(2)], [change])
+    lines = [s for s in chart.figure["layout"]["shapes"] if s["type"] == "line"]
+    assert [(s["x0"], s["x1"]) for s in lines] == [(change[0].isoformat(),) * 2]
+    note = chart.figure["layout"]["annotations"][0]
+    assert HOSTILE not in note["hovertext"] and ESCAPED in note["hovertext"]
+    assert change[0].isoformat() in chart.note
+
+
+def test_cluster_text_is_escaped_in_figures():
+    fleet = charts.fleet_scores({HOSTILE: [(DAY, 50.0)]}, {HOSTILE: "C"})
+    assert fleet.trace_names == [ESCAPED]
+    heat = charts.category_heatmap([(HOSTILE, {})])
+    assert heat.figure["data"][0]["y"] == [ESCAPED]
+    lag = charts.version_lag_trend([_point(0, version=HOSTILE)])
+    assert lag.figure["data"][0]["customdata"] == [ESCAPED]
+    # Tables are rendered by templates, which escape on their own: they keep the raw text.
+    assert fleet.table.rows[0][0] == HOSTILE
+
+
+def test_runway_buckets_by_days_left():
+    assert Runway.of(True, 500) is Runway.EOL
+    assert Runway.of(False, None) is Runway.UNKNOWN
+    assert Runway.of(False, 90) is Runway.SOON
+    assert Runway.of(False, 91) is Runway.YEAR
+    assert Runway.of(False, 366) is Runway.LATER
+
+
+PLOTLY_FILE = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+
+
+def test_finder_exposes_only_the_bundled_plotly_file():
+    assert Path(finders.find(PLOTLY_PATH)).resolve() == PLOTLY_FILE
+    finder = PlotlyFinder()
+    assert [path for path, _ in finder.list([])] == ["plotly.min.js"]
+    assert finder.find("vendor/widgetbundle.js") == ""
+    assert finder.find(PLOTLY_PATH, find_all=True) == [str(PLOTLY_FILE)]
+    assert finder.check() == []
+
+
+def test_collectstatic_copies_plotly_under_vendor(tmp_path):
+    storages = {"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+                "staticfiles": {"BACKEND":
+                                "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    with override_settings(STATIC_ROOT=tmp_path, STORAGES=storages):
+        call_command("collectstatic", "--noinput", "-v0")
+    copied = tmp_path / "vendor" / "plotly.min.js"
+    assert copied.read_bytes() == PLOTLY_FILE.read_bytes()
+    assert not (tmp_path / "vendor" / "widgetbundle.js").exists()
+
+
+@pytest.mark.django_db
+def test_pages_load_plotly_from_static_never_a_cdn(as_alice, alice):
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from tests.factories import ClusterFactory
+    from tests.posture.snapshot_factories import snapshot
+
+    cluster = ClusterFactory(owners=[alice])
+    snapshot(cluster, timezone.now())
+    page = as_alice.get(reverse("home")).content.decode()
+    assert f'<script src="{static(PLOTLY_PATH)}" defer></script>' in page
+    assert "cdn" not in page.lower()
+    assert "<script>" not in page  # no inline script: json_script blocks only

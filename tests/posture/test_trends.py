@@ -1,0 +1,142 @@
+"""A cluster's trends: daily points from snapshot aggregates, the trends page, its queries."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from posture.charts import Runway
+from posture.dashboard import trends
+from posture.lifecycle import SupportStatus, kubernetes_support, os_support
+from tests.factories import ClusterFactory
+from tests.posture.snapshot_factories import snapshot
+
+pytestmark = pytest.mark.django_db
+NOW = datetime(2026, 6, 10, 20, tzinfo=dt_timezone.utc)
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+def url(cluster, **params) -> str:
+    return reverse("cluster-trends", args=[cluster.pk])
+
+
+def figures(html: str) -> dict[str, dict]:
+    return {m[1]: json.loads(m[2]) for m in re.finditer(
+        r'<script id="(figure-[^"]+)" type="application/json">(.*?)</script>', html, re.S)}
+
+
+def test_each_day_is_its_last_successful_poll(alice):
+    cluster = ClusterFactory(owners=[alice])
+    day1 = NOW - timedelta(days=2)
+    snapshot(cluster, day1.replace(hour=9), score=50.0)
+    snapshot(cluster, day1.replace(hour=18), score=60.0)
+    snapshot(cluster, day1.replace(hour=19), status="failed")
+    snapshot(cluster, (NOW - timedelta(days=1)).replace(hour=10), score=70.0,
+             finding_counts={"severity": {"high": 4, "low": 1}})
+    snapshot(cluster, NOW - timedelta(days=200), score=10.0)
+    points = trends.points(cluster, NOW, 90)
+    assert [(p.day, p.score) for p in points] == [
+        (day1.date(), 60.0), ((NOW - timedelta(days=1)).date(), 70.0)]
+    assert points[1].severities == {"high": 4, "low": 1}
+
+
+def test_version_lag_and_os_runway_are_judged_as_of_each_day(alice):
+    cluster = ClusterFactory(owners=[alice])
+    images = {"CentOS Linux 7 (Core)": 2, "Ubuntu 24.04.1 LTS": 3, "Mystery OS 1": 1}
+    for days_ago, version in ((60, "v1.31.2-eks-1a2b3c4"), (1, "v1.33.1-eks-1a2b3c4")):
+        snapshot(cluster, NOW - timedelta(days=days_ago), kubernetes_version=version,
+                 provider="eks", node_summary={"os_images": images})
+    points = trends.points(cluster, NOW, 90)
+    for p in points:
+        support = kubernetes_support(p.version, p.day, "eks")
+        assert (p.minors_behind, p.patches_behind) == (support.minors_behind,
+                                                       support.patches_behind)
+        expected: dict[str, int] = {}
+        for image, count in images.items():
+            s = os_support(image, p.day)
+            bucket = str(Runway.of(s.status == SupportStatus.EOL, s.days_left))
+            expected[bucket] = expected.get(bucket, 0) + count
+        assert p.os_runway == expected
+        assert sum(p.os_runway.values()) == 6
+    assert points[0].minors_behind is not None
+    assert points[0].minors_behind >= points[1].minors_behind
+
+
+def test_checkset_changes_are_marked_on_the_day_they_first_appear(alice):
+    cluster = ClusterFactory(owners=[alice])
+    snapshot(cluster, NOW - timedelta(days=100), checkset_version="1.0.0+old")
+    snapshot(cluster, NOW - timedelta(days=50), checkset_version="1.0.0+aaa")
+    snapshot(cluster, NOW - timedelta(days=20), checkset_version="1.1.0+bbb")
+    snapshot(cluster, NOW - timedelta(days=10), checkset_version="1.1.0+bbb")
+    changes = trends.checkset_changes(cluster, NOW, 90)
+    assert changes == [((NOW - timedelta(days=50)).date(), "1.0.0+aaa"),
+                       ((NOW - timedelta(days=20)).date(), "1.1.0+bbb")]
+    assert trends.checkset_changes(cluster, NOW, 30) == changes[1:]
+
+
+def test_trends_page_draws_four_charts_with_tables(alice, as_alice):
+    cluster = ClusterFactory(owners=[alice])
+    now = timezone.now()
+    for day in range(10):
+        snapshot(cluster, now - timedelta(days=day), score=60.0 + day,
+                 checkset_version="a" if day > 4 else "b",
+                 finding_counts={"severity": {"critical": day % 3, "medium": 2}},
+                 category_scores={"workloads": {"score": 50.0, "weight": .25, "deductions": []}})
+    page = as_alice.get(url(cluster)).content.decode()
+    found = figures(page)
+    assert set(found) == {"figure-score-trend", "figure-severity-trend", "figure-version-lag",
+                          "figure-os-runway"}
+    score = found["figure-score-trend"]
+    assert len(score["data"][0]["x"]) == 10
+    markers = [s for s in score["layout"]["shapes"] if s["type"] == "line"]
+    assert len(markers) == 1
+    assert page.count('<details class="chart-data" open>') == 4
+    assert "vendor/plotly.min" in page and "js/charts" in page
+
+
+def test_range_parameter_is_limited_to_the_offered_ranges():
+    assert trends.parse_days("30") == 30
+    assert trends.parse_days("365") == 365
+    assert trends.parse_days("7") == trends.DEFAULT_DAYS
+    assert trends.parse_days("lots") == trends.DEFAULT_DAYS
+
+
+def test_hostile_version_is_escaped_in_the_chart_json(alice, as_alice):
+    cluster = ClusterFactory(owners=[alice])
+    snapshot(cluster, timezone.now(), kubernetes_version=HOSTILE)
+    page = as_alice.get(url(cluster)).content.decode()
+    assert HOSTILE not in page
+    lag = figures(page)["figure-version-lag"]
+    assert lag["data"][0]["customdata"] == ["&lt;img src=x onerror=alert(1)&gt;"]
+
+
+def test_no_history_says_so(alice, as_alice):
+    cluster = ClusterFactory(owners=[alice])
+    assert 'id="trends-empty"' in as_alice.get(url(cluster)).content.decode()
+
+
+def test_bob_cannot_see_alices_trends(as_bob, cluster_a):
+    assert as_bob.get(url(cluster_a)).status_code == 404
+
+
+def test_query_count_does_not_grow_with_history(alice, as_alice, django_assert_max_num_queries):
+    cluster = ClusterFactory(owners=[alice])
+    now = timezone.now()
+    for day in range(3):
+        snapshot(cluster, now - timedelta(days=day), checkset_version=str(day))
+    with CaptureQueriesContext(connection) as small:
+        as_alice.get(url(cluster))
+    for day in range(3, 90):
+        for hour in (1, 13):
+            snapshot(cluster, now - timedelta(days=day, hours=hour), checkset_version=str(day))
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        page = as_alice.get(url(cluster)).content.decode()
+    assert len(figures(page)["figure-score-trend"]["data"][0]["x"]) >= 89
