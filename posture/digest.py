@@ -15,11 +15,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.utils import parseaddr
-from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
@@ -61,8 +59,6 @@ INTERRUPTED = ("interrupted: the sending worker stopped before recording the out
                "again, since the mail server may already have accepted it")
 UNSUBSCRIBE_SALT = "posture.digest.unsubscribe"
 _SUCCEEDED = (SnapshotStatus.OK, SnapshotStatus.PARTIAL)
-
-User = AbstractBaseUser
 
 
 def _plain(value: object, limit: int = 160) -> str:
@@ -195,7 +191,7 @@ class EolLine:
 class Digest:
     """One recipient's weekly digest: the week from ``since`` to ``until``, their clusters only."""
 
-    user: Any
+    user: User
     week: date
     since: datetime
     until: datetime
@@ -380,10 +376,10 @@ def _eol_lines(cluster: ClusterLine, snapshot: Snapshot, today: date,
                  else _plain(image, 100))
         earlier = systems.get(label)
         systems[label] = (support, count + (earlier[1] if earlier else 0))
-    for label, (support, count) in sorted(systems.items()):
+    for label, (system, count) in sorted(systems.items()):
         nodes = f"{count} node{'s' if count != 1 else ''}"
-        lines.append(EolLine(cluster.name, cluster.url, f"{label} ({nodes})", support.status,
-                             support.eol, support.days_left))
+        lines.append(EolLine(cluster.name, cluster.url, f"{label} ({nodes})", system.status,
+                             system.eol, system.days_left))
     return lines
 
 
@@ -475,7 +471,7 @@ def unsubscribe_token(user: User) -> str:
     return signing.dumps(user.pk, salt=UNSUBSCRIBE_SALT)
 
 
-def user_for_token(token: str) -> Any | None:
+def user_for_token(token: str) -> User | None:
     """Return the user an unsubscribe token names, or None when it is not genuine."""
     try:
         pk = signing.loads(token, salt=UNSUBSCRIBE_SALT)
@@ -483,7 +479,7 @@ def user_for_token(token: str) -> Any | None:
         return None
     if not isinstance(pk, int) or isinstance(pk, bool):
         return None
-    return get_user_model().objects.filter(pk=pk).first()
+    return User.objects.filter(pk=pk).first()
 
 
 def unsubscribe(user: User) -> None:
@@ -494,9 +490,9 @@ def unsubscribe(user: User) -> None:
 # --- Sending ----------------------------------------------------------------------------------
 
 
-def recipients(users: QuerySet[Any] | None = None) -> QuerySet[Any]:
+def recipients(users: QuerySet[User] | None = None) -> QuerySet[User]:
     """Return the active users with an address whose digest is on (no preference kept: on)."""
-    users = users if users is not None else get_user_model().objects.all()
+    users = users if users is not None else User.objects.all()
     return (users.filter(is_active=True).exclude(email="")
             .filter(Q(digest_preference__isnull=True) | Q(digest_preference__enabled=True))
             .order_by("pk"))
@@ -570,7 +566,7 @@ def failed_count(now: datetime) -> int:
                                          status=DigestDelivery.Status.FAILED).count()
 
 
-def send_weekly(now: datetime | None = None, users: QuerySet[Any] | None = None) -> int:
+def send_weekly(now: datetime | None = None, users: QuerySet[User] | None = None) -> int:
     """Send this week's digest to every recipient (or those of ``users``); return how many sent.
 
     Safe to run any number of times in a week: each recipient gets at most one digest, and

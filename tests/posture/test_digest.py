@@ -377,3 +377,27 @@ def test_message_id_is_stable_per_recipient_and_week(alice, bob):
     assert digest.message_id(alice.pk, week) == digest.message_id(alice.pk, week)
     assert digest.message_id(alice.pk, week) != digest.message_id(bob.pk, week)
     assert digest.message_id(alice.pk, week) != digest.message_id(alice.pk, date(2026, 12, 14))
+
+
+def test_building_costs_the_same_queries_for_one_cluster_or_many(sam):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert digest.build(sam, NOW) is not None
+        return len(captured)
+
+    first = ClusterFactory(name="first")
+    inside = a_week_of(first)
+    finding(inside, "workload.privileged", first_seen_at=NOW - timedelta(days=1))
+    accept(first, "image.latest-tag", NOW + timedelta(days=3))
+    queries()  # the first also keeps the user's groups and the policy row
+    one = queries()
+    for i in range(6):
+        cluster = ClusterFactory(name=f"more-{i}")
+        inside = a_week_of(cluster)
+        finding(inside, "workload.privileged", first_seen_at=NOW - timedelta(days=1))
+        accept(cluster, "image.latest-tag", NOW + timedelta(days=3))
+    assert queries() == one
+    assert one <= 10
