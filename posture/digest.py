@@ -2,8 +2,8 @@
 
 ``build(user, now)`` gathers one recipient's ``Digest`` (only clusters they may see and chose);
 ``send_weekly(now)`` sends every recipient this week's digest exactly once (see
-docs/digest.md for why a claimed row, and what happens when a worker dies mid-send). Nothing here
-reads the clock: callers pass ``now``.
+docs/digest.md for why a claimed row, and what happens when a worker dies mid-send). Time is
+passed in as ``now``; only ``send_weekly`` reads the clock, when the schedule calls it bare.
 """
 
 from __future__ import annotations
