@@ -21,6 +21,7 @@ import plotly.io as pio
 from django.utils.html import escape
 
 from posture.checks.vocabulary import Category, Severity
+from posture.lifecycle import SupportStatus
 from posture.scoring import Grade
 
 # Text and grid colours match the stylesheet's ink and line colours.
@@ -87,6 +88,7 @@ class Runway(StrEnum):
 
     EOL = "eol"
     SOON = "soon"
+    EXTENDED = "extended"
     YEAR = "year"
     LATER = "later"
     UNKNOWN = "unknown"
@@ -102,21 +104,24 @@ class Runway(StrEnum):
         return _RUNWAY[self][1]
 
     @classmethod
-    def of(cls, status_eol: bool, days_left: int | None) -> Runway:
-        """Return the bucket of an OS that is past end of life or has ``days_left``."""
-        if status_eol:
+    def of(cls, status: SupportStatus, days_left: int | None) -> Runway:
+        """Return the bucket of an OS in support ``status`` with ``days_left`` of any support."""
+        if status == SupportStatus.EOL:
             return cls.EOL
         if days_left is None:
             return cls.UNKNOWN
         if days_left <= 90:
             return cls.SOON
+        if status == SupportStatus.EXTENDED:
+            return cls.EXTENDED
         return cls.YEAR if days_left <= 365 else cls.LATER
 
 
 _RUNWAY: dict[Runway, tuple[str, str]] = {
     Runway.EOL: ("Past end of life", Severity.CRITICAL.colour),
     Runway.SOON: ("End of life within 90 days", Severity.HIGH.colour),
-    Runway.YEAR: ("End of life within a year", Severity.MEDIUM.colour),
+    Runway.EXTENDED: ("Extended (paid) support only", Severity.MEDIUM.colour),
+    Runway.YEAR: ("End of life within a year", Severity.LOW.colour),
     Runway.LATER: ("Supported for over a year", Grade.A.colour),
     Runway.UNKNOWN: ("Not in the lifecycle data", Severity.INFO.colour),
 }

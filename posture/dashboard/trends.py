@@ -17,7 +17,7 @@ from clusters.models import Cluster
 from posture import charts as chart_builders
 from posture.charts import Chart, Runway, TrendPoint
 from posture.dashboard import SUCCEEDED, today
-from posture.lifecycle import SupportStatus, kubernetes_support, os_support
+from posture.lifecycle import kubernetes_support, os_support
 from posture.models import Snapshot
 
 DEFAULT_DAYS = 90
@@ -54,7 +54,7 @@ def _runway(node_summary: dict[str, object] | None, day: date) -> dict[str, int]
         for image, count in images.items():
             if isinstance(count, int):
                 support = os_support(str(image), day)
-                bucket = Runway.of(support.status == SupportStatus.EOL, support.days_left)
+                bucket = Runway.of(support.status, support.days_left)
                 counts[str(bucket)] += count
     return dict(counts)
 

@@ -15,6 +15,7 @@ from django.test import override_settings
 from posture import charts
 from posture.charts import Runway, TrendPoint
 from posture.checks.vocabulary import Category, Severity
+from posture.lifecycle import SupportStatus
 from posture.scoring import Grade
 from posture.staticfinders import PLOTLY_PATH, PlotlyFinder
 
@@ -112,12 +113,14 @@ def test_cluster_text_is_escaped_in_figures():
     assert fleet.table.rows[0][0] == HOSTILE
 
 
-def test_runway_buckets_by_days_left():
-    assert Runway.of(True, 500) is Runway.EOL
-    assert Runway.of(False, None) is Runway.UNKNOWN
-    assert Runway.of(False, 90) is Runway.SOON
-    assert Runway.of(False, 91) is Runway.YEAR
-    assert Runway.of(False, 366) is Runway.LATER
+def test_runway_buckets_by_status_and_days_left():
+    assert Runway.of(SupportStatus.EOL, 500) is Runway.EOL
+    assert Runway.of(SupportStatus.UNKNOWN, None) is Runway.UNKNOWN
+    assert Runway.of(SupportStatus.SUPPORTED, 90) is Runway.SOON
+    assert Runway.of(SupportStatus.EXTENDED, 90) is Runway.SOON
+    assert Runway.of(SupportStatus.EXTENDED, 900) is Runway.EXTENDED
+    assert Runway.of(SupportStatus.MAINTENANCE, 91) is Runway.YEAR
+    assert Runway.of(SupportStatus.SUPPORTED, 366) is Runway.LATER
 
 
 PLOTLY_FILE = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -110,7 +109,7 @@ def test_filters_by_grade_provider_and_label(as_alice, alice):
 
 
 def test_changes_compare_with_the_newest_score_at_least_7_and_30_days_old(alice):
-    now = datetime(2026, 6, 1, 12, tzinfo=dt_timezone.utc)
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)
     cluster = ClusterFactory(owners=[alice])
     snapshot(cluster, now - timedelta(days=40), score=50.0)
     snapshot(cluster, now - timedelta(days=30, hours=1), score=60.0)
@@ -151,7 +150,7 @@ def test_counts_of_open_critical_and_high_keep_accepted_risks_apart(as_alice, al
 
 
 def test_eol_timeline_lists_control_planes_and_node_os_due_within_the_horizon(alice):
-    now = datetime(2026, 9, 1, 12, tzinfo=dt_timezone.utc)
+    now = datetime(2026, 9, 1, 12, tzinfo=UTC)
     day = now.date()
     versions = {"soon": "v1.34.2", "later": "v1.36.1", "past": "v1.25.3"}
     for name, version in versions.items():

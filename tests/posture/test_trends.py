@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -15,12 +14,12 @@ from django.utils import timezone
 
 from posture.charts import Runway
 from posture.dashboard import trends
-from posture.lifecycle import SupportStatus, kubernetes_support, os_support
+from posture.lifecycle import kubernetes_support, os_support
 from tests.factories import ClusterFactory
 from tests.posture.snapshot_factories import snapshot
 
 pytestmark = pytest.mark.django_db
-NOW = datetime(2026, 6, 10, 20, tzinfo=dt_timezone.utc)
+NOW = datetime(2026, 6, 10, 20, tzinfo=UTC)
 HOSTILE = "<img src=x onerror=alert(1)>"
 
 
@@ -50,7 +49,8 @@ def test_each_day_is_its_last_successful_poll(alice):
 
 def test_version_lag_and_os_runway_are_judged_as_of_each_day(alice):
     cluster = ClusterFactory(owners=[alice])
-    images = {"CentOS Linux 7 (Core)": 2, "Ubuntu 24.04.1 LTS": 3, "Mystery OS 1": 1}
+    images = {"CentOS Linux 7 (Core)": 2, "Ubuntu 24.04.1 LTS": 3, "Mystery OS 1": 1,
+              "Ubuntu 18.04.6 LTS": 4}
     for days_ago, version in ((60, "v1.31.2-eks-1a2b3c4"), (1, "v1.33.1-eks-1a2b3c4")):
         snapshot(cluster, NOW - timedelta(days=days_ago), kubernetes_version=version,
                  provider="eks", node_summary={"os_images": images})
@@ -62,10 +62,10 @@ def test_version_lag_and_os_runway_are_judged_as_of_each_day(alice):
         expected: dict[str, int] = {}
         for image, count in images.items():
             s = os_support(image, p.day)
-            bucket = str(Runway.of(s.status == SupportStatus.EOL, s.days_left))
+            bucket = str(Runway.of(s.status, s.days_left))
             expected[bucket] = expected.get(bucket, 0) + count
         assert p.os_runway == expected
-        assert sum(p.os_runway.values()) == 6
+        assert sum(p.os_runway.values()) == 10
     assert points[0].minors_behind is not None
     assert points[0].minors_behind >= points[1].minors_behind
 
