@@ -154,7 +154,7 @@ def posture_scan(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[st
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
 def test_every_manifest_matches_the_kubernetes_schemas(version: str) -> None:
-    checked = 0
+    checked, errors = 0, []
     for path in manifest_files():
         for obj in documents(path):
             # strict: unknown fields are errors, as `kubectl apply --validate=strict` makes them.
@@ -162,9 +162,10 @@ def test_every_manifest_matches_the_kubernetes_schemas(version: str) -> None:
                 kubernetes_validate.validate(obj, version, strict=True)
             except kubernetes_validate.ValidationError as exc:
                 where = ".".join(str(p) for p in exc.path)
-                pytest.fail(f"{path.name}: {obj['kind']} {obj['metadata']['name']}: "
-                            f"{where}: {exc.message}")
+                errors.append(f"{path.name}: {obj['kind']} {obj['metadata']['name']}: "
+                              f"{where}: {exc.message}")
             checked += 1
+    assert errors == []
     assert checked >= 15
 
 
