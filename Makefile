@@ -7,9 +7,7 @@ DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/posture
 REDIS_URL ?= redis://127.0.0.1:6379/15
 TEST_ENV := DATABASE_URL=$(DATABASE_URL) CELERY_BROKER_URL=$(REDIS_URL) REDIS_URL=$(REDIS_URL) \
 	POSTURE_SECRET_KEY=test-secret-key-not-for-production \
-	POSTURE_KUBECONFIG_KEYS=7Uu1eeVdPjl0vQilfFliPFytK59xgD0NUyIwh4pVH0c= \
-	POSTURE_VAR_DIR=$(CURDIR)/var/test \
-	DATABASE_TEST_NAME=test_posture_$$$$ CELERY_TASK_DEFAULT_QUEUE=test-$$$$
+	POSTURE_KUBECONFIG_KEYS=7Uu1eeVdPjl0vQilfFliPFytK59xgD0NUyIwh4pVH0c=
 
 .PHONY: setup demo test lint bench clean
 
@@ -25,9 +23,14 @@ $(VENV)/.installed: pyproject.toml
 demo: setup
 	$(BIN)/python -m posture.demo
 
+# Each run gets its own var dir, test database and Celery queue (named after the shell's pid),
+# so runs sharing this machine's PostgreSQL and Redis never collide.
 test: setup
-	$(TEST_ENV) $(BIN)/python manage.py collectstatic --noinput -v0
-	$(TEST_ENV) $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+	@run=$$$$; export $(TEST_ENV) POSTURE_VAR_DIR=$(CURDIR)/var/test-$$run \
+	  DATABASE_TEST_NAME=test_posture_$$run CELERY_TASK_DEFAULT_QUEUE=test-$$run; \
+	trap 'rm -rf "$$POSTURE_VAR_DIR"' EXIT; \
+	$(BIN)/python manage.py collectstatic --noinput -v0 && \
+	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 # Benchmarks use their own PostgreSQL database (created if missing) and write BENCHMARKS.md.
 BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/posture_bench
@@ -35,8 +38,10 @@ bench: setup
 	@psql "$(subst /posture_bench,/postgres,$(BENCH_DATABASE_URL))" -tAc \
 	  "SELECT 1 FROM pg_database WHERE datname = 'posture_bench'" | grep -q 1 || \
 	  psql "$(subst /posture_bench,/postgres,$(BENCH_DATABASE_URL))" -c "CREATE DATABASE posture_bench"
-	$(TEST_ENV) DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py migrate -v0
-	$(TEST_ENV) DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/run.py
+	$(TEST_ENV) POSTURE_VAR_DIR=$(CURDIR)/var/bench DATABASE_URL=$(BENCH_DATABASE_URL) \
+	  $(BIN)/python manage.py migrate -v0
+	$(TEST_ENV) POSTURE_VAR_DIR=$(CURDIR)/var/bench DATABASE_URL=$(BENCH_DATABASE_URL) \
+	  $(BIN)/python bench/run.py
 
 lint: setup
 	$(BIN)/ruff check .
