@@ -75,10 +75,6 @@ def documents(path: Path) -> tuple[dict[str, Any], ...]:
     return tuple(doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None)
 
 
-def objects() -> list[dict[str, Any]]:
-    return [doc for path in manifest_files() for doc in documents(path)]
-
-
 def ours() -> list[dict[str, Any]]:
     """Return the objects that run Posture; deploy/posture-reader.yaml is for monitored clusters."""
     return [doc for path in manifest_files() if path.parent == KUBERNETES
