@@ -4,14 +4,24 @@ Lists are paged (``limit=500``) and read as raw JSON (``_preload_content=False``
 orjson: building the client's pydantic models for 10,000 pods costs several times the time and
 memory (see BENCHMARKS.md). Pods are folded into their workloads page by page and never held.
 
-A resource the service account may not read (403) or that fails on its own is recorded in the
-coverage and the poll goes on (a *partial* snapshot). A failure that concerns the whole cluster —
-unreachable, TLS, 401 — ends the poll with ``ClusterUnavailable``.
+A resource the service account may not read (403), or whose answer is unusable (not JSON, not a
+list, over the size limit), is recorded in the coverage and the poll goes on (a *partial*
+snapshot). A failure that concerns the whole cluster — unreachable, TLS, 401, a redirect, the
+server overloaded (429, 5xx), a broken connection, the poll's deadline — ends the poll with
+``ClusterUnavailable``. The deadline is checked before every request (so between pages) and
+while bodies stream in.
+
+Everything a cluster sends is untrusted. Strings are made storable as pages are parsed: NUL
+characters, which PostgreSQL refuses in text and jsonb, are dropped, and names that become a
+finding's identity are shortened (with a hash, so they stay distinct) when longer than
+Kubernetes allows.
 """
 
 from __future__ import annotations
 
 import gc
+import hashlib
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +41,12 @@ TRIVY = ("aquasecurity.github.io", "v1alpha1", "vulnerabilityreports")
 
 # Keys that can be large and that no check reads.
 _DROP_META = ("managedFields",)
+# Longest names a finding's identity can hold; the API server allows no longer ones.
+_NAME_LIMIT = 253
+_KIND_LIMIT = 64
+_CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
+# A JSON escape for NUL, not itself escaped (an even run of backslashes before it).
+_NUL_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
 _CONTROLLERS = {
     "replicasets": "ReplicaSet",
     "deployments": "Deployment",
@@ -90,6 +106,9 @@ class Options:
     # "raw": orjson on the response bytes; "models": the client's pydantic models (for
     # benchmarks only — it is what the client does by default).
     parse: str = "raw"
+    # Size and address limits (the configured ones when None) and the whole read's deadline.
+    limits: kube.Limits | None = None
+    deadline_seconds: float | None = None
 
 
 @contextmanager
@@ -105,6 +124,35 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def parse(data: bytes) -> Any:
+    """Parse an API answer, dropping NUL characters (PostgreSQL cannot store them)."""
+    if b"\\u0000" in data:
+        data = _NUL_ESCAPE.sub(rb"\1", data)
+    return orjson.loads(data)
+
+
+def _shorten(value: str, limit: int) -> str:
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{value[: limit - 13]}~{digest}"
+
+
+def _clip(entry: dict[str, Any], key: str, limit: int) -> None:
+    value = entry.get(key)
+    if isinstance(value, str) and len(value) > limit:
+        entry[key] = _shorten(value, limit)
+
+
+def _dicts(value: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(value, list):
+        yield from (item for item in value if isinstance(item, dict))
+
+
+def _dig(value: Any, *keys: str) -> Any:
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
 def _trim(obj: Any) -> KubeObject:
     if not isinstance(obj, dict):
         return {}
@@ -112,6 +160,19 @@ def _trim(obj: Any) -> KubeObject:
     if isinstance(meta, dict):
         for key in _DROP_META:
             meta.pop(key, None)
+        _clip(meta, "name", _NAME_LIMIT)
+        _clip(meta, "namespace", _NAME_LIMIT)
+        for ref in _dicts(meta.get("ownerReferences")):
+            _clip(ref, "name", _NAME_LIMIT)
+            _clip(ref, "kind", _KIND_LIMIT)
+    # A pod's spec, a workload's pod template, a CronJob's job template.
+    for spec in (_dig(obj, "spec"), _dig(obj, "spec", "template", "spec"),
+                 _dig(obj, "spec", "jobTemplate", "spec", "template", "spec")):
+        if not isinstance(spec, dict):
+            continue
+        for key in _CONTAINER_LISTS:
+            for container in _dicts(spec.get(key)):
+                _clip(container, "name", _NAME_LIMIT)
     return obj
 
 
@@ -130,13 +191,13 @@ class Collector:
             response = k8s.VersionApi(self.api).get_code(
                 _preload_content=False,
                 _request_timeout=self.options.timeouts.as_request_timeout())
-            body = orjson.loads(response.data)
+            body = parse(response.data)
         except Exception as exc:  # noqa: BLE001 — classified, never swallowed
-            raise ClusterUnavailable(kube.describe_failure(exc, self.api.configuration.host)
-                                     ) from None
+            raise ClusterUnavailable(kube.describe_failure(
+                exc, self.api.configuration.host, what="reading /version")) from None
         if not isinstance(body, dict) or not isinstance(body.get("gitVersion"), str):
-            raise ClusterUnavailable(kube.Failure("protocol", "/version did not answer with a "
-                                                  "Kubernetes version object."))
+            raise ClusterUnavailable(kube.Failure(kube.FailureKind.PROTOCOL, "/version did not "
+                                                  "answer with a Kubernetes version object."))
         return body
 
     def pages(self, resource: str) -> Iterator[list[KubeObject]]:
@@ -169,11 +230,13 @@ class Collector:
         else:
             response = lister(_preload_content=False, **kwargs)
             try:
-                body = orjson.loads(response.data)
+                body = parse(response.data)
             except orjson.JSONDecodeError as exc:
+                # orjson says what is wrong, then where ("...: line 1 column 9 (char 8)").
+                problem = str(exc).split(": line ")[0][:200]
                 raise ResourceUnreadable(Coverage(
                     state="error", count=0,
-                    message=f"malformed JSON from the API server: {exc}"[:300])) from None
+                    message=f"the API server's answer is not valid JSON ({problem})")) from None
         if not isinstance(body, dict) or not isinstance(body.get("items", []), list):
             raise ResourceUnreadable(Coverage(state="error", count=0,
                                               message="the API server's answer is not a list"))
@@ -204,19 +267,24 @@ class Collector:
                 continue
             except ResourceUnreadable as exc:
                 return exc.coverage
+            except kube.ResponseTooLarge as exc:
+                return Coverage(state="error", count=0, message=exc.failure.message)
             except ApiException as exc:
                 return self._api_failure(resource, exc)
             except Exception as exc:  # noqa: BLE001 — classified below
-                failure = kube.describe_failure(exc, self.api.configuration.host)
-                raise ClusterUnavailable(failure) from None
+                raise ClusterUnavailable(kube.describe_failure(
+                    exc, self.api.configuration.host, what=f"listing {resource}")) from None
             return Coverage(state="read", count=count, message="")
         raise AssertionError("unreachable")
 
     def _api_failure(self, resource: str, exc: ApiException) -> Coverage:
+        """Return the coverage of a resource the server refused; raise if the whole cluster
+        is concerned (401, a redirect, 429 and 5xx: the server is overloaded or unwell)."""
         status = int(exc.status or 0)
-        message = _status_message(exc)
-        if status == 401:
-            raise ClusterUnavailable(kube.describe_failure(exc))
+        if not 400 <= status < 500 or status in (401, 429):
+            raise ClusterUnavailable(kube.describe_failure(
+                exc, self.api.configuration.host, what=f"listing {resource}"))
+        message = kube.status_message(exc)
         if status == 403:
             return Coverage(state="forbidden", count=0, message=message or "403 Forbidden")
         if status == 404 and resource == "vulnerabilityreports":
@@ -231,23 +299,11 @@ class _Restart(Exception):
     pass
 
 
-def _status_message(exc: ApiException) -> str:
-    """Return the Status message of an API error body (untrusted text, kept short)."""
-    body = exc.body
-    try:
-        status = orjson.loads(body) if body else None
-    except orjson.JSONDecodeError:
-        status = None
-    if isinstance(status, dict) and isinstance(status.get("message"), str):
-        return status["message"][:500]
-    return (exc.reason or "")[:200]
-
-
 def collect(creds: ClusterCredentials, options: Options) -> Inventory:
     """Read the whole cluster. Raise ``ClusterUnavailable`` when it cannot be read at all."""
     inventory = empty_inventory()
     index = WorkloadIndex()
-    with kube.api_client(creds) as api, _gc_paused():
+    with kube.api_client(creds, options.limits, options.deadline_seconds) as api, _gc_paused():
         collector = Collector(api, options)
         inventory["version"] = collector.version()
         coverage = inventory["coverage"]

@@ -11,7 +11,9 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
+import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,6 +24,8 @@ MAX_BYTES = 1024 * 1024
 # Fields that name a file on the machine that reads the kubeconfig.
 _CLUSTER_FILE_FIELDS = ("certificate-authority",)
 _USER_FILE_FIELDS = ("client-certificate", "client-key", "tokenFile", "token-file")
+# Impersonation: requests would act as someone other than the credentials' own identity.
+_IMPERSONATION_FIELDS = ("as", "as-uid", "as-groups", "as-user-extra")
 
 # Cloud metadata services: a kubeconfig aimed there would make the worker fetch credentials.
 _METADATA_NETWORKS = (
@@ -29,6 +33,73 @@ _METADATA_NETWORKS = (
     ipaddress.ip_network("fe80::/10"),
     ipaddress.ip_network("fd00:ec2::254/128"),
 )
+_PRIVATE_NETWORKS = (
+    ipaddress.ip_network("10.0.0.0/8"),
+    ipaddress.ip_network("172.16.0.0/12"),
+    ipaddress.ip_network("192.168.0.0/16"),
+    ipaddress.ip_network("100.64.0.0/10"),  # carrier-grade NAT, used inside clouds
+    ipaddress.ip_network("fc00::/7"),
+)
+# One label of a DNS name: letters, digits, '-' and '_' (some private zones use it).
+_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class AddressClass(StrEnum):
+    """Where a server address points, as far as the address policy cares."""
+
+    LINK_LOCAL = "link-local"
+    LOOPBACK = "loopback"
+    PRIVATE = "private"
+    PUBLIC = "public"
+    UNUSABLE = "unusable"  # unspecified, multicast, reserved: no API server listens there
+
+
+def classify(address: Address) -> AddressClass:
+    """Return the class of ``address`` (an IPv4-mapped IPv6 address counts as its IPv4 one)."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address.is_link_local or any(address in net for net in _METADATA_NETWORKS
+                                    if net.version == address.version):
+        return AddressClass.LINK_LOCAL
+    if address.is_loopback:
+        return AddressClass.LOOPBACK
+    if address.is_unspecified or address.is_multicast or address.is_reserved:
+        return AddressClass.UNUSABLE
+    if any(address in net for net in _PRIVATE_NETWORKS if net.version == address.version):
+        return AddressClass.PRIVATE
+    return AddressClass.PUBLIC
+
+
+@dataclass(frozen=True)
+class AddressPolicy:
+    """Which kinds of server address Posture may connect to (see the POSTURE_ALLOW_* settings).
+
+    Link-local addresses are refused by default: cloud metadata services answer there and would
+    hand the worker's cloud credentials to whoever registered the cluster.
+    """
+
+    link_local: bool = False
+    loopback: bool = True
+    private: bool = True
+
+    def refusal(self, address: Address) -> str | None:
+        """Return why ``address`` is refused, or None when it may be used."""
+        kind = classify(address)
+        if kind is AddressClass.LINK_LOCAL and not self.link_local:
+            return (f"the server address {address} is link-local (cloud metadata services live "
+                    "there); set POSTURE_ALLOW_LINK_LOCAL=true if a cluster really listens "
+                    "there.")
+        if kind is AddressClass.LOOPBACK and not self.loopback:
+            return (f"the server address {address} is a loopback address (this machine); set "
+                    "POSTURE_ALLOW_LOOPBACK=true to allow it.")
+        if kind is AddressClass.PRIVATE and not self.private:
+            return (f"the server address {address} is in a private network; set "
+                    "POSTURE_ALLOW_PRIVATE_NETWORKS=true to allow it.")
+        if kind is AddressClass.UNUSABLE:
+            return f"the server address {address} cannot be a cluster's address."
+        return None
 
 
 class KubeconfigError(ValueError):
@@ -172,9 +243,19 @@ def choose_context(document: dict[str, Any], context: str | None) -> str:
 
 
 def credentials(
-    text: str | bytes, context: str | None = None, *, allow_link_local: bool = False
+    text: str | bytes,
+    context: str | None = None,
+    *,
+    allow_link_local: bool = False,
+    addresses: AddressPolicy | None = None,
 ) -> ClusterCredentials:
-    """Validate ``text`` and return the inline credentials of the chosen context."""
+    """Validate ``text`` and return the inline credentials of the chosen context.
+
+    A literal server address is checked against ``addresses`` (by default: link-local refused
+    unless ``allow_link_local``); a name is checked when it is resolved, at connection time.
+    Fields that would need a file, a command, a proxy or another identity are refused; others
+    that change nothing Posture does (``extensions``, ``disable-compression``…) are ignored.
+    """
     document = load(text)
     name = choose_context(document, context)
     ctx = _named(document, "contexts", name, "context") or {}
@@ -209,18 +290,29 @@ def credentials(
             raise KubeconfigError(
                 f"The user entry refers to a file ({key}); put the value inline as {inline}."
             )
-    if cluster.get("insecure-skip-tls-verify") is True:
+    if cluster.get("insecure-skip-tls-verify") not in (None, False):
         raise KubeconfigError(
             "The cluster sets insecure-skip-tls-verify: true. Posture always verifies TLS; "
             "include certificate-authority-data instead."
         )
     if cluster.get("proxy-url"):
         raise KubeconfigError("The cluster sets proxy-url; Posture connects to clusters directly.")
+    for key in _IMPERSONATION_FIELDS:
+        if user.get(key):
+            raise KubeconfigError(
+                f"The user entry impersonates someone ({key}); Posture reads as the credentials' "
+                "own identity. Give the read-only service account's token instead."
+            )
+    if user.get("username") or user.get("password"):
+        raise KubeconfigError(
+            "The user entry uses a username and password (basic authentication, removed from "
+            "Kubernetes); use a service-account token instead."
+        )
 
     server = cluster.get("server")
     if not isinstance(server, str) or not server:
         raise KubeconfigError("The cluster entry has no server URL.")
-    _check_server(server, allow_link_local=allow_link_local)
+    _check_server(server, addresses or AddressPolicy(link_local=allow_link_local))
 
     ca_pem = _pem(cluster.get("certificate-authority-data"), "certificate-authority-data")
     token = user.get("token")
@@ -249,7 +341,7 @@ def credentials(
     )
 
 
-def _check_server(server: str, *, allow_link_local: bool) -> None:
+def _check_server(server: str, policy: AddressPolicy) -> None:
     try:
         parts = urlsplit(server)
         host = parts.hostname
@@ -268,12 +360,16 @@ def _check_server(server: str, *, allow_link_local: bool) -> None:
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
+        if len(host) > 253 or not all(_LABEL.fullmatch(label)
+                                      for label in host.removesuffix(".").split(".")):
+            raise KubeconfigError(
+                f"The server host {host[:100]!r} is not a valid host name (international "
+                "names must be given in their xn-- form)."
+            ) from None
         return
-    if not allow_link_local and any(address in net for net in _METADATA_NETWORKS):
-        raise KubeconfigError(
-            f"The server address {host} is link-local (cloud metadata services live there); "
-            "set POSTURE_ALLOW_LINK_LOCAL=true if a cluster really listens there."
-        )
+    reason = policy.refusal(address)
+    if reason is not None:
+        raise KubeconfigError(f"The server cannot be used: {reason}")
 
 
 def _pem(value: Any, name: str) -> str | None:

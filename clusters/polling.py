@@ -12,6 +12,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from django.conf import settings
 from django.db import transaction
@@ -28,17 +29,30 @@ from posture.models import OrgPolicy, Snapshot, SnapshotStatus, Trigger
 
 log = logging.getLogger(__name__)
 
-# Failures worth retrying: the cluster may answer in a minute. Everything else (401, TLS, a
-# broken kubeconfig) needs a person.
-TRANSIENT = frozenset({"timeout", "refused", "network", "http", "protocol"})
+# A poll must end before its lease runs out, or another worker may take the cluster over while
+# it still runs: reading the cluster gets at most this share of the lease.
+_LEASE_SHARE_FOR_READING = 0.8
+
+
+class PollError(StrEnum):
+    """Why a poll failed when the cluster is not to blame (see ``kube.FailureKind`` for the
+    cluster's failures); stored as a snapshot's ``error_kind``."""
+
+    KUBECONFIG = "kubeconfig"    # the stored kubeconfig cannot be unsealed or is refused
+    WORKER_LOST = "worker-lost"  # the worker died mid-poll; found by the next poll
+    INTERNAL = "internal"        # Posture failed processing what it read (see the log)
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one call of ``poll`` did; ``snapshot`` is None when another poll held the lease."""
+    """What one call of ``poll`` did; ``snapshot`` is None when another poll held the lease.
+
+    ``retry_after`` is the wait the cluster asked for (429), for the retry's countdown.
+    """
 
     snapshot: Snapshot | None
     retryable: bool = False
+    retry_after: float | None = None
 
     @property
     def skipped(self) -> bool:
@@ -50,8 +64,14 @@ def lease() -> timedelta:
 
 
 def options() -> collector.Options:
-    return collector.Options(timeouts=kube.Timeouts(
-        connect=settings.POSTURE_POLL_CONNECT_TIMEOUT, read=settings.POSTURE_POLL_READ_TIMEOUT))
+    """Return the collector's options from settings."""
+    return collector.Options(
+        timeouts=kube.Timeouts(connect=settings.POSTURE_POLL_CONNECT_TIMEOUT,
+                               read=settings.POSTURE_POLL_READ_TIMEOUT),
+        limits=kube.Limits.from_settings(),
+        deadline_seconds=min(float(settings.POSTURE_POLL_DEADLINE_SECONDS),
+                             settings.POSTURE_POLL_LEASE_SECONDS * _LEASE_SHARE_FOR_READING),
+    )
 
 
 def policy_for(cluster: Cluster) -> Policy:
@@ -62,7 +82,7 @@ def policy_for(cluster: Cluster) -> Policy:
 def _abandon_stale_runs(cluster: Cluster) -> None:
     """Mark ``running`` rows left by a dead worker as failed (we hold the lease now)."""
     Snapshot.objects.filter(cluster=cluster, status=SnapshotStatus.RUNNING).update(
-        status=SnapshotStatus.FAILED, error_kind="worker-lost",
+        status=SnapshotStatus.FAILED, error_kind=PollError.WORKER_LOST,
         error="The worker running this poll stopped before it finished.",
         finished_at=timezone.now())
 
@@ -76,12 +96,13 @@ def poll(
     opts: collector.Options | None = None,
 ) -> Outcome:
     """Poll one cluster now, unless another poll of it is running. Never raises for a
-    cluster's failure: that becomes a failed snapshot."""
+    cluster's failure, nor for Posture's own failure to process what it read: either becomes a
+    failed snapshot, so no poll leaves a ``running`` row behind."""
     cluster = Cluster.objects.get(pk=cluster_id)
     lease_id = cluster.claim_poll(lease())
     if lease_id is None:
         return Outcome(snapshot=None)
-    retryable = False
+    failure: kube.Failure | None = None
     try:
         _abandon_stale_runs(cluster)
         started = time.monotonic()
@@ -89,23 +110,29 @@ def poll(
             cluster=cluster, taken_at=taken_at or timezone.now(), trigger=trigger,
             attempt=attempt, status=SnapshotStatus.RUNNING)
         try:
-            creds = cluster.credentials()
-            inventory = collector.collect(creds, opts or options())
-        except collector.ClusterUnavailable as exc:
-            retryable = exc.failure.kind in TRANSIENT and (
-                exc.failure.status is None or exc.failure.status >= 500
-                or exc.failure.status == 429)
-            snapshots.record_failure(snapshot, exc.failure.kind, exc.failure.message,
-                                     _finished(snapshot, started))
-        except (KubeconfigError, VaultError) as exc:
-            snapshots.record_failure(snapshot, "kubeconfig", str(exc),
-                                     _finished(snapshot, started))
-        else:
+            inventory = collector.collect(cluster.credentials(), opts or options())
             evaluation = evaluate(inventory, policy_for(cluster), snapshot.taken_at.date())
             snapshots.record(snapshot, inventory, evaluation, _finished(snapshot, started))
+        except collector.ClusterUnavailable as exc:
+            failure = exc.failure
+            snapshots.record_failure(snapshot, failure.kind, failure.message,
+                                     _finished(snapshot, started))
+        except (KubeconfigError, VaultError) as exc:
+            snapshots.record_failure(snapshot, PollError.KUBECONFIG, str(exc),
+                                     _finished(snapshot, started))
+        except Exception as exc:  # noqa: BLE001 — logged in full; the row says where to look
+            log.exception("poll of cluster=%s failed while processing its data", cluster.pk)
+            # record() may have filled in aggregates before it failed: start from the row as
+            # stored, so a failed snapshot never carries half of a successful one.
+            snapshot = Snapshot.objects.get(pk=snapshot.pk)
+            snapshots.record_failure(
+                snapshot, PollError.INTERNAL,
+                f"Posture could not process what the cluster sent ({type(exc).__name__}); "
+                "the worker's log has the details.", _finished(snapshot, started))
         log.info("polled cluster=%s status=%s duration_ms=%s", cluster.pk, snapshot.status,
                  snapshot.duration_ms)
-        return Outcome(snapshot=snapshot, retryable=retryable)
+        return Outcome(snapshot=snapshot, retryable=bool(failure and failure.retryable),
+                       retry_after=failure.retry_after if failure else None)
     finally:
         cluster.release_poll(lease_id, timezone.now() + cluster.poll_interval)
 

@@ -254,6 +254,16 @@ POSTURE_POLL_READ_TIMEOUT = env.integer("POSTURE_POLL_READ_TIMEOUT", 30, minimum
 POSTURE_POLL_LEASE_SECONDS = env.integer("POSTURE_POLL_LEASE_SECONDS", 600, minimum=1)
 # First retry delay after a transient failure; each further retry waits four times longer.
 POSTURE_POLL_RETRY_SECONDS = env.integer("POSTURE_POLL_RETRY_SECONDS", 30, minimum=0)
+# Largest answer read from a cluster (one list page); a larger one is refused as it streams in.
+POSTURE_POLL_MAX_PAGE_BYTES = env.integer(
+    "POSTURE_POLL_MAX_PAGE_BYTES", 32 * 1024 * 1024, minimum=64 * 1024
+)
+# Reading a cluster stops after this long however slowly it answers (at most 80% of the lease).
+POSTURE_POLL_DEADLINE_SECONDS = env.integer("POSTURE_POLL_DEADLINE_SECONDS", 300, minimum=1)
+# Cluster servers on loopback and private addresses are allowed by default (most clusters are
+# private); link-local ones are not (POSTURE_ALLOW_LINK_LOCAL). Checked after DNS resolution.
+POSTURE_ALLOW_LOOPBACK = env.boolean("POSTURE_ALLOW_LOOPBACK", True)
+POSTURE_ALLOW_PRIVATE_NETWORKS = env.boolean("POSTURE_ALLOW_PRIVATE_NETWORKS", True)
 
 LOGGING = {
     "version": 1,
