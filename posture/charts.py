@@ -190,7 +190,7 @@ def fleet_scores(
 
 def _grade_colour(grade: str | None) -> str:
     try:
-        return Grade(grade).colour
+        return Grade(grade or "").colour
     except ValueError:
         return Severity.INFO.colour
 

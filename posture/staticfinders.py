@@ -23,7 +23,7 @@ class PlotlyFinder(BaseFinder):
         super().__init__(*args, **kwargs)
         self.storage = FileSystemStorage(location=str(PLOTLY_SOURCE.parent))
         # collectstatic joins this prefix to the listed name to build the destination path.
-        self.storage.prefix = "vendor"  # type: ignore[attr-defined]
+        self.storage.prefix = "vendor"
 
     def check(self, **kwargs: Any) -> list[CheckMessage]:
         """Report a plotly install that lacks its bundled JavaScript."""

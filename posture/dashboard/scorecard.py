@@ -114,7 +114,8 @@ def namespace_pss(rows: Iterable[Mapping[str, Any]], policy: Policy) -> list[Nam
     workloads: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for row in rows:
         check_id = row["check_id"]
-        evidence = row.get("evidence") if isinstance(row.get("evidence"), dict) else {}
+        stored = row.get("evidence")
+        evidence: Mapping[str, Any] = stored if isinstance(stored, dict) else {}
         if check_id == NOT_ENFORCED_CHECK:
             entry(row["name"]).enforced = "privileged"
             continue
@@ -126,12 +127,12 @@ def namespace_pss(rows: Iterable[Mapping[str, Any]], policy: Policy) -> list[Nam
                 ns.enforced = level
             workloads[namespace].add((row["kind"], row["name"]))
             continue
-        level = PSS_CHECK_LEVELS.get(check_id)
-        if level == "mixed":
-            level = "baseline" if evidence.get("level") == "baseline" else "restricted"
-        if level is None:
+        broken_level = PSS_CHECK_LEVELS.get(check_id)
+        if broken_level == "mixed":
+            broken_level = "baseline" if evidence.get("level") == "baseline" else "restricted"
+        if broken_level is None:
             continue
-        broken[namespace].add(level)
+        broken[namespace].add(broken_level)
         ns.failing.add(check_id)
     for name, ns in found.items():
         if policy.pss_exempt(name) and ns.enforced == ENFORCE_UNKNOWN:

@@ -115,7 +115,7 @@ def accept_risk(request: HttpRequest, pk: int) -> HttpResponse:
                    namespace=form.cleaned_data["namespace"],
                    name_pattern=form.cleaned_data["name_pattern"],
                    reason=form.cleaned_data["reason"], expires_at=form.expires_at(),
-                   user=request.user)  # type: ignore[arg-type]
+                   user=request.user)
         except AcceptanceError as exc:
             field = {"expires_at": "expires_on"}.get(exc.field or "", exc.field)
             form.add_error(field if field in form.fields else None, str(exc))
@@ -133,7 +133,7 @@ def revoke_risk(request: HttpRequest, pk: int, acceptance_pk: int) -> HttpRespon
     acceptance = get_object_or_404(RiskAcceptance, pk=acceptance_pk, cluster=cluster,
                                    revoked_at__isnull=True)
     before = latest_successful(cluster)
-    revoke(acceptance, request.user)  # type: ignore[arg-type]
+    revoke(acceptance, request.user)
     after = latest_successful(cluster)
     messages.success(request, _score_message("Acceptance revoked", acceptance.check_id,
                                              before, after))
