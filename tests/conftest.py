@@ -100,3 +100,24 @@ def emulate():
     yield start
     for emulator in running:
         emulator.stop()
+
+
+def pytest_addoption(parser):
+    parser.addoption("--threat-report", default=None,
+                     help="write the tests marked threat(...) to this JSON file (docs/security.md)")
+
+
+def pytest_collection_modifyitems(config, items):
+    path = config.getoption("--threat-report")
+    if not path:
+        return
+    import json
+
+    entries = []
+    for item in items:
+        for mark in item.iter_markers("threat"):
+            threat, defence = mark.args
+            test = item.nodeid.split("[")[0]
+            entries.append({"threat": threat, "defence": defence, "test": test})
+    with open(path, "w") as handle:
+        json.dump(entries, handle)

@@ -81,6 +81,8 @@ def walk(patterns=None, namespace: str = "", prefix: str = ""):
                    prefix + str(entry.pattern))
 
 
+@pytest.mark.threat('A new page ships without an access decision',
+                     'The URL walk fails for any URL without a rule')
 def test_every_url_has_a_rule():
     routes = list(walk())
     unnamed = [route for name, route in routes if name is None]
@@ -130,6 +132,10 @@ def check(status: int, location: str, expected: object) -> bool:
     return status == expected
 
 
+@pytest.mark.threat("A user reads or changes another owner's cluster (IDOR)",
+                     'One access helper per object type; 404 for what the user may not see, 403 for read-only roles; every URL checked for every persona')
+@pytest.mark.threat("A user reads or changes another owner's cluster (IDOR)",
+                     'One access helper per object type; 404 for what the user may not see, 403 for read-only roles; every URL checked for every persona')
 @pytest.mark.parametrize("name", sorted(RULES))
 def test_who_gets_what(world, name):
     routes = dict((n, r) for n, r in walk())

@@ -4,6 +4,8 @@ from clusters.kubeconfig import KubeconfigError, credentials
 from tests import kubeconfigs
 
 
+@pytest.mark.threat('A pasted kubeconfig makes the worker run a command, read a file, skip TLS or send credentials in clear',
+                     'Only inline credentials: exec, auth-provider, file paths, insecure-skip-tls-verify, proxy-url, http and link-local servers, YAML aliases and files over 1 MiB are refused with a specific message')
 @pytest.mark.parametrize(("case", "text", "context", "message"), kubeconfigs.rejections(),
                          ids=[r[0] for r in kubeconfigs.rejections()])
 def test_refuses_with_a_specific_message(case, text, context, message):
@@ -20,6 +22,8 @@ def test_valid_kubeconfig_gives_inline_credentials():
     assert creds.ca_pem.startswith("-----BEGIN CERTIFICATE-----")
 
 
+@pytest.mark.threat('Credentials reach logs or tracebacks',
+                     'Credential objects leave secrets out of repr and str')
 def test_secrets_never_appear_in_repr():
     creds = credentials(kubeconfigs.text(kubeconfigs.kubeconfig()))
     assert kubeconfigs.TOKEN not in repr(creds)

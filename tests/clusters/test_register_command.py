@@ -21,6 +21,8 @@ def test_registers_and_prints_the_new_id(db, tmp_path, capsys, alice):
     assert cluster.credentials().token == kubeconfigs.TOKEN
 
 
+@pytest.mark.threat('A pasted kubeconfig makes the worker run a command, read a file, skip TLS or send credentials in clear',
+                     'Only inline credentials: exec, auth-provider, file paths, insecure-skip-tls-verify, proxy-url, http and link-local servers, YAML aliases and files over 1 MiB are refused with a specific message')
 @pytest.mark.parametrize(("case", "text", "context", "message"), kubeconfigs.rejections(),
                          ids=[r[0] for r in kubeconfigs.rejections()])
 def test_refuses_with_one_line(db, tmp_path, case, text, context, message):

@@ -44,6 +44,8 @@ def test_upload_registers(as_alice):
     assert Cluster.objects.filter(name="prod-eu-1").exists()
 
 
+@pytest.mark.threat('A pasted kubeconfig makes the worker run a command, read a file, skip TLS or send credentials in clear',
+                     'Only inline credentials: exec, auth-provider, file paths, insecure-skip-tls-verify, proxy-url, http and link-local servers, YAML aliases and files over 1 MiB are refused with a specific message')
 @pytest.mark.parametrize(("case", "text", "context", "message"), kubeconfigs.rejections(),
                          ids=[r[0] for r in kubeconfigs.rejections()])
 def test_each_rejection_is_shown_on_the_form(as_alice, case, text, context, message):
@@ -60,6 +62,8 @@ def test_each_rejection_is_shown_on_the_form(as_alice, case, text, context, mess
     assert not Cluster.objects.exists()
 
 
+@pytest.mark.threat('A kubeconfig is shown back in a page',
+                     'Never rendered: between form steps it travels as a sealed token valid one hour')
 def test_kubeconfig_is_never_echoed_back(as_alice):
     """A refused or half-finished form re-renders without the pasted token."""
     text = kubeconfigs.text(kubeconfigs.kubeconfig(contexts=("one", "two"), current=None))

@@ -17,6 +17,8 @@ def raw_column(cluster: Cluster) -> bytes:
         return bytes(cursor.fetchone()[0])
 
 
+@pytest.mark.threat('A stolen database or backup reveals cluster credentials',
+                     'Kubeconfigs sealed with Fernet; keys only in the environment')
 def test_raw_column_holds_no_token_or_ca(cluster_a):
     stored = raw_column(cluster_a)
     assert kubeconfigs.TOKEN.encode() not in stored
@@ -26,6 +28,8 @@ def test_raw_column_holds_no_token_or_ca(cluster_a):
     assert cluster_a.credentials().token == kubeconfigs.TOKEN
 
 
+@pytest.mark.threat('A leaked encryption key stays useful',
+                     'MultiFernet rotation: rotate_kubeconfig_key re-encrypts everything with the newest key')
 def test_rotation_re_encrypts_with_the_newest_key(cluster_a, settings, capsys):
     old_key = settings.POSTURE_KUBECONFIG_KEYS[0]
     new_key = Fernet.generate_key().decode()
@@ -67,6 +71,8 @@ def test_only_the_chosen_context_is_stored(db):
     assert "two" in stored and "one" not in stored
 
 
+@pytest.mark.threat('The admin shows stored credentials',
+                     'The sealed kubeconfig is excluded from the admin')
 def test_admin_never_shows_the_kubeconfig(cluster_a, sam):
     from django.test import Client
 

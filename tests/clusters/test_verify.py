@@ -45,6 +45,10 @@ def test_forbidden_is_403():
     assert result.failure.status == 403
 
 
+@pytest.mark.threat("Someone in the middle impersonates a cluster's API server",
+                     "TLS is always verified against the kubeconfig's CA")
+@pytest.mark.threat("Someone in the middle impersonates a cluster's API server",
+                     "TLS is always verified against the kubeconfig's CA")
 def test_wrong_ca_is_a_tls_failure():
     other = make_ca("someone-else")
     with https_server() as server:
@@ -99,6 +103,8 @@ def _tmp_entries() -> set[str]:
     return set(os.listdir(tempfile.gettempdir()))
 
 
+@pytest.mark.threat('The Kubernetes client writes credentials to disk',
+                     'Client built from memory; client certificates passed through memfd, never a file')
 def test_client_certificate_auth_writes_no_temporary_file():
     """Certificates reach the ssl module from memory; nothing appears in the temp dir."""
     client_ca = make_ca("client-ca")
@@ -112,6 +118,8 @@ def test_client_certificate_auth_writes_no_temporary_file():
     assert after - before == set()
 
 
+@pytest.mark.threat('The Kubernetes client writes credentials to disk',
+                     'Client built from memory; client certificates passed through memfd, never a file')
 def test_no_temporary_file_holds_the_ca_or_token(tmp_path, monkeypatch):
     """Even with TMPDIR pointed at an empty folder, a verified call leaves it empty."""
     monkeypatch.setenv("TMPDIR", str(tmp_path))

@@ -59,6 +59,8 @@ def test_token_sees_what_its_user_sees(alice, cluster_a, cluster_b):
     assert first["kubernetes_support"] == "eol" and first["kubernetes_eol"] == "2025-11-11"
 
 
+@pytest.mark.threat('A revoked or guessed API token is accepted',
+                     'Tokens checked by digest, revocation honoured, 401 otherwise')
 def test_revoked_or_wrong_tokens_are_refused(alice):
     row, token = create_token(alice, "ci")
     row.revoked_at = timezone.now()
@@ -67,11 +69,17 @@ def test_revoked_or_wrong_tokens_are_refused(alice):
         assert Client().get(reverse("api:clusters"), HTTP_AUTHORIZATION=header).status_code == 401
 
 
+@pytest.mark.threat('API tokens stolen from the database',
+                     'Only SHA-256 digests of tokens are stored')
 def test_only_a_hash_of_the_token_is_stored(alice):
     row, token = create_token(alice, "ci")
     assert token not in (row.digest, row.prefix) and len(row.digest) == 64
 
 
+@pytest.mark.threat("A user reads or changes another owner's cluster (IDOR)",
+                     'One access helper per object type; 404 for what the user may not see, 403 for read-only roles; every URL checked for every persona')
+@pytest.mark.threat("A user reads or changes another owner's cluster (IDOR)",
+                     'One access helper per object type; 404 for what the user may not see, 403 for read-only roles; every URL checked for every persona')
 @pytest.mark.parametrize("name", ["api:cluster", "api:snapshots", "api:findings"])
 def test_another_owners_cluster_is_404(as_bob, cluster_a, name):
     assert as_bob.get(reverse(name, args=[cluster_a.pk])).status_code == 404

@@ -52,6 +52,8 @@ def test_registration_by_form_and_by_command(as_alice, tmp_path):
     assert all(kubeconfigs.TOKEN not in str(e.detail) for e in events)
 
 
+@pytest.mark.threat('The audit log leaks credentials',
+                     'Audit events record server and context, never the kubeconfig')
 def test_kubeconfig_replacement_and_deletion(as_alice, cluster_a):
     url = reverse("clusters:settings", args=[cluster_a.pk])
     new = kubeconfigs.text(kubeconfigs.kubeconfig(server="https://10.0.0.9:6443",

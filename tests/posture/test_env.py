@@ -43,6 +43,8 @@ def test_time_zone():
         env.time_zone("TIME_ZONE", "UTC", {"TIME_ZONE": "Mars/Olympus"})
 
 
+@pytest.mark.threat('Secrets printed by configuration errors',
+                     'Configuration errors name the variable, never echo secret values')
 def test_url_scheme_is_checked_without_echoing_the_value():
     with pytest.raises(ImproperlyConfigured) as refused:
         env.url("DATABASE_URL", "", ("postgresql",), {"DATABASE_URL": "mysql://u:s3cret@h/db"})

@@ -17,6 +17,8 @@ def rows(response):
     return list(csv.DictReader(io.StringIO(text)))
 
 
+@pytest.mark.threat('Spreadsheet formula injection through exported cluster text',
+                     'Cells starting with = + - @ tab or CR get a leading apostrophe')
 @pytest.mark.parametrize("payload", ['=HYPERLINK("http://evil","x")', "+1+1", "-2+3", "@SUM(A1)",
                                      "\t=1", "\r=1"])
 def test_formula_cells_are_neutralised(payload):
@@ -27,6 +29,8 @@ def test_plain_cells_are_untouched():
     assert safe_cell("web-7d4b") == "web-7d4b" and safe_cell(None) == ""
 
 
+@pytest.mark.threat('Spreadsheet formula injection through exported cluster text',
+                     'Cells starting with = + - @ tab or CR get a leading apostrophe')
 def test_cluster_export_neutralises_hostile_names(as_alice, cluster_a):
     snap = snapshot(cluster_a)
     finding(cluster_a, snap, name='=HYPERLINK("http://evil.example","click")',

@@ -12,6 +12,8 @@ def attempt(client, password, username="alice", **extra):
     return client.post(URL, {"username": username, "password": password, **extra})
 
 
+@pytest.mark.threat('Password guessing',
+                     'Logins throttled per user name and per address')
 def test_five_failures_lock_the_user_name_even_with_the_right_password(alice):
     client = Client(REMOTE_ADDR="203.0.113.9")
     for _ in range(5):
@@ -21,6 +23,8 @@ def test_five_failures_lock_the_user_name_even_with_the_right_password(alice):
     assert "Too many failed logins" in page.content.decode()
 
 
+@pytest.mark.threat('Password guessing',
+                     'Logins throttled per user name and per address')
 def test_failures_from_one_address_lock_that_address(alice, bob):
     client = Client(REMOTE_ADDR="203.0.113.9")
     for name in ("x1", "x2", "x3", "x4", "x5"):
@@ -30,6 +34,8 @@ def test_failures_from_one_address_lock_that_address(alice, bob):
     assert other.status_code == 302
 
 
+@pytest.mark.threat('Session fixation',
+                     'The session key is rotated at login')
 def test_a_good_login_works_and_rotates_the_session(alice):
     client = Client()
     client.get(URL)
@@ -39,6 +45,8 @@ def test_a_good_login_works_and_rotates_the_session(alice):
     assert client.cookies["sessionid"].value != "attacker-chosen-session-id"
 
 
+@pytest.mark.threat('Open redirect after login',
+                     'next= is followed only within this site')
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x",
                                     "javascript:alert(1)"])
 def test_next_cannot_send_the_user_to_another_site(alice, target):

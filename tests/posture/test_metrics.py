@@ -14,6 +14,8 @@ def test_off_until_a_token_is_configured(settings):
     assert Client().get("/metrics").status_code == 404
 
 
+@pytest.mark.threat('Fleet data scraped from /metrics by anyone',
+                     'Off unless POSTURE_METRICS_TOKEN is set; bearer token compared in constant time')
 def test_wrong_or_missing_token_is_401(settings):
     settings.POSTURE_METRICS_TOKEN = "s3cret-scrape-token"
     assert Client().get("/metrics").status_code == 401

@@ -10,6 +10,10 @@ from django.urls import reverse
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.threat('Cross-site scripting and clickjacking',
+                     "CSP with script-src 'self' and frame-ancestors 'none', X-Frame-Options DENY, nosniff, same-origin referrer")
+@pytest.mark.threat('Cross-site scripting and clickjacking',
+                     "CSP with script-src 'self' and frame-ancestors 'none', X-Frame-Options DENY, nosniff, same-origin referrer")
 def test_every_page_carries_the_security_headers(as_alice, cluster_a):
     for url in (reverse("login"), reverse("clusters:list"),
                 reverse("clusters:detail", args=[cluster_a.pk])):
@@ -24,6 +28,10 @@ def test_every_page_carries_the_security_headers(as_alice, cluster_a):
         assert "camera=()" in response["Permissions-Policy"]
 
 
+@pytest.mark.threat('Cross-site scripting and clickjacking',
+                     "CSP with script-src 'self' and frame-ancestors 'none', X-Frame-Options DENY, nosniff, same-origin referrer")
+@pytest.mark.threat('Cross-site scripting and clickjacking',
+                     "CSP with script-src 'self' and frame-ancestors 'none', X-Frame-Options DENY, nosniff, same-origin referrer")
 def test_pages_have_no_inline_scripts(as_alice, cluster_a):
     """The CSP forbids inline scripts, so none may exist (they would silently not run)."""
     import re
@@ -36,6 +44,8 @@ def test_pages_have_no_inline_scripts(as_alice, cluster_a):
         assert " onclick=" not in html and " onload=" not in html
 
 
+@pytest.mark.threat('Insecure production configuration',
+                     'manage.py check --deploy clean: secure cookies, HSTS, SSL redirect')
 def test_deploy_check_is_clean_with_production_settings(tmp_path):
     from cryptography.fernet import Fernet
 
@@ -48,3 +58,15 @@ def test_deploy_check_is_clean_with_production_settings(tmp_path):
     done = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level",
                            "WARNING"], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.threat('Cross-site request forgery',
+                     'CSRF token required on every form')
+def test_forms_refuse_posts_without_a_csrf_token(alice, cluster_a):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    for url in (reverse("clusters:register"), reverse("clusters:poll", args=[cluster_a.pk]),
+                reverse("policy"), reverse("clusters:delete", args=[cluster_a.pk])):
+        assert client.post(url, {}).status_code == 403, url
