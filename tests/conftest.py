@@ -7,9 +7,13 @@ administers all), ``ava`` is an auditor (reads all, changes nothing), ``anon`` i
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from tests.factories import ClusterFactory, UserFactory
+
+# Personas are created in nearly every test; the production hasher is deliberately slow.
+settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -29,7 +33,8 @@ def sam(db):
     from clusters.access import SECURITY_TEAM
 
     user = UserFactory(username="sam")
-    user.groups.add(Group.objects.get(name=SECURITY_TEAM))
+    # get_or_create: transactional tests flush the groups the data migration made.
+    user.groups.add(Group.objects.get_or_create(name=SECURITY_TEAM)[0])
     return user
 
 
@@ -40,7 +45,7 @@ def ava(db):
     from clusters.access import AUDITORS
 
     user = UserFactory(username="ava")
-    user.groups.add(Group.objects.get(name=AUDITORS))
+    user.groups.add(Group.objects.get_or_create(name=AUDITORS)[0])
     return user
 
 
