@@ -78,6 +78,32 @@ def poll_section(runs: int) -> tuple[str, dict]:
     return "\n".join(lines), medians
 
 
+def pages_section(rounds: int) -> tuple[str, dict]:
+    import pages
+
+    results = pages.measure(rounds)
+    size = results.pop("_size")
+    base = results["login (baseline)"]
+    lines = [
+        f"## Pages with a year of history ({pages.CLUSTERS} clusters x {pages.DAYS} days x "
+        f"{pages.POLLS_PER_DAY} polls)",
+        "",
+        f"{size['snapshots']:,} snapshots and {size['findings']:,} finding rows"
+        + (f", database {size['database_mb']:,} MB" if size.get("database_mb") else "")
+        + f". Server time through Django's test client, {base['rounds']} requests per page; "
+        "the baseline is the login page (no fleet data). Targets: overview p95 <= 100 ms, "
+        "others <= 150 ms.",
+        "",
+        "| page | median ms | p95 ms | p95 vs baseline | queries |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for page, f in results.items():
+        lines.append(f"| {page} | {f['median_ms']:.1f} | {f['p95_ms']:.1f} | "
+                     f"{f['p95_ms'] / base['p95_ms']:.1f} | {f['queries']} |")
+    lines.append("")
+    return "\n".join(lines), {**results, "_size": size}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -86,7 +112,8 @@ def main() -> int:
                             capture_output=True, text=True).stdout.strip()
     sections, results = [], {}
     for name, run in (("poll_big", lambda: poll_section(args.runs)),
-                      ("engine", lambda: engine_section(args.runs))):
+                      ("engine", lambda: engine_section(args.runs)),
+                      ("pages", lambda: pages_section(30))):
         print(f"running {name}…", flush=True)
         text, figures = run()
         sections.append(text)

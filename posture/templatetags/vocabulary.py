@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from clusters.access import can_register as _can_register
+from clusters.access import sees_whole_fleet as _sees_whole_fleet
 from posture.checks.vocabulary import Category, Severity
 from posture.lifecycle import SupportStatus
 from posture.scoring import Grade
@@ -104,3 +105,9 @@ def absolute(value: int | float | None) -> int | float | None:
 def check_anchor(check_id: str) -> str:
     """Return the checklist's DOM id suffix for a check (dots become dashes)."""
     return str(check_id).replace(".", "-")
+
+
+@register.filter
+def sees_whole_fleet(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Say whether ``user`` is on the security team or an auditor (the audit log's readers)."""
+    return _sees_whole_fleet(user)

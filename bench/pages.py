@@ -1,0 +1,114 @@
+"""Page timings at fleet scale: server time per page with a seeded year of history.
+
+Seeds (once) 50 clusters x 365 days x 4 polls into the bench database with ``seed_history``,
+then requests each page many times through Django's test client in this process and reports the
+median and p95 of server time plus the number of SQL queries. Baseline: the login page, which
+touches no fleet data — it shows what the framework alone costs on this machine at this moment.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "posture.settings")
+
+CLUSTERS, DAYS, POLLS_PER_DAY = 50, 365, 4
+
+
+def ensure_history() -> None:
+    from django.core.management import call_command
+
+    from clusters.models import Cluster
+
+    have = Cluster.objects.filter(name__startswith="synthetic-").count()
+    if have < CLUSTERS:
+        call_command("seed_history", "--clusters", str(CLUSTERS - have), "--days", str(DAYS),
+                     "--polls-per-day", str(POLLS_PER_DAY))
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def measure(rounds: int = 30) -> dict[str, dict[str, Any]]:
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.db import connection
+    from django.test import Client
+    from django.urls import reverse
+
+    from clusters.access import SECURITY_TEAM
+    from clusters.models import Cluster
+
+    ensure_history()
+    user, _ = get_user_model().objects.get_or_create(username="bench-security")
+    user.groups.add(Group.objects.get_or_create(name=SECURITY_TEAM)[0])
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(user)
+    cluster = Cluster.objects.filter(name__startswith="synthetic-").order_by("name").first()
+    assert cluster is not None
+    pages = {
+        "login (baseline)": ("anon", reverse("login")),
+        "fleet overview": ("user", reverse("home")),
+        "cluster scorecard": ("user", reverse("clusters:detail", args=[cluster.pk])),
+        "trends": ("user", reverse("cluster-trends", args=[cluster.pk])),
+        "checklist": ("user", reverse("cluster-checklist", args=[cluster.pk])),
+        "API cluster list": ("user", reverse("api:clusters")),
+    }
+    anon = Client(HTTP_HOST="localhost")
+    results: dict[str, dict[str, Any]] = {}
+    for name, (who, url) in pages.items():
+        browser = client if who == "user" else anon
+        response = browser.get(url)  # warm caches and templates
+        assert response.status_code == 200, (name, response.status_code)
+        timings = []
+        queries = []
+        # Counted with an execute wrapper: the request_started signal clears Django's own
+        # query log mid-capture.
+        with connection.execute_wrapper(lambda run, sql, *a: (queries.append(sql), run(sql, *a))[1]):
+            browser.get(url)
+        for _ in range(rounds):
+            start = time.perf_counter()
+            browser.get(url)
+            timings.append((time.perf_counter() - start) * 1000)
+        results[name] = {"median_ms": statistics.median(timings),
+                         "p95_ms": percentile(timings, 0.95), "queries": len(queries),
+                         "rounds": rounds}
+    results["_size"] = {"snapshots": _count("posture_snapshot"),
+                        "findings": _count("posture_finding"),
+                        "database_mb": _database_mb()}
+    return results
+
+
+def _count(table: str) -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 (fixed table names)
+        return int(cursor.fetchone()[0])
+
+
+def _database_mb() -> float | None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_database_size(current_database())")
+        return round(int(cursor.fetchone()[0]) / 1024 / 1024, 1)
+
+
+if __name__ == "__main__":
+    for page, figures in measure().items():
+        print(page, figures)
