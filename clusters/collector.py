@@ -232,11 +232,9 @@ class Collector:
             try:
                 body = parse(response.data)
             except orjson.JSONDecodeError as exc:
-                # orjson says what is wrong, then where ("...: line 1 column 9 (char 8)").
-                problem = str(exc).split(": line ")[0][:200]
                 raise ResourceUnreadable(Coverage(
-                    state="error", count=0,
-                    message=f"the API server's answer is not valid JSON ({problem})")) from None
+                    state="error", count=0, message="the API server's answer is not valid JSON "
+                    f"({kube.json_problem(exc)})")) from None
         if not isinstance(body, dict) or not isinstance(body.get("items", []), list):
             raise ResourceUnreadable(Coverage(state="error", count=0,
                                               message="the API server's answer is not a list"))

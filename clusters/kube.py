@@ -427,6 +427,7 @@ def describe_failure(exc: BaseException, server: str = "", *, what: str = "") ->
         if isinstance(cause, ssl.SSLCertVerificationError):
             detail = cause.verify_message or "certificate verify failed"
             return Failure(FailureKind.TLS, f"TLS verification failed: {detail}.")
+    for cause in chain:
         if isinstance(cause, ssl.SSLError | urllib3.exceptions.SSLError):
             return Failure(FailureKind.TLS, f"TLS handshake failed: {_short(cause)}.")
         if isinstance(cause, ApiException) and str(cause.reason or "").startswith("SSLError"):
@@ -455,8 +456,8 @@ def describe_failure(exc: BaseException, server: str = "", *, what: str = "") ->
         if isinstance(cause, urllib3.exceptions.ProtocolError | ConnectionError):
             return Failure(FailureKind.NETWORK, f"The connection broke{during}: {_short(cause)}.")
     if isinstance(exc, orjson.JSONDecodeError):
-        return Failure(FailureKind.PROTOCOL, f"The answer{during} is not valid JSON: "
-                       f"{_short(exc)}.")
+        return Failure(FailureKind.PROTOCOL, f"The answer{during} is not valid JSON "
+                       f"({json_problem(exc)}).")
     return Failure(FailureKind.PROTOCOL, f"Unexpected answer{during}: {_short(exc)}.")
 
 
@@ -521,6 +522,11 @@ def status_message(exc: ApiException) -> str:
     if isinstance(message, str):
         return message[:500]
     return (exc.reason or "")[:200]
+
+
+def json_problem(exc: orjson.JSONDecodeError) -> str:
+    """Return what is wrong with a JSON answer, without orjson's "line 1 column 9 (char 8)"."""
+    return str(exc).split(": line ")[0][:200]
 
 
 def _causes(exc: BaseException) -> list[BaseException]:

@@ -1,0 +1,105 @@
+"""A cluster whose API server serves hostile text polls into a snapshot that stores it safely."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from clusters import collector, kube
+from clusters.polling import poll
+from posture.models import Finding, Snapshot, SnapshotStatus
+from tests.emulated import register
+
+pytestmark = pytest.mark.django_db
+
+FAST = collector.Options(timeouts=kube.Timeouts(connect=2, read=5), deadline_seconds=30)
+LONG = "<script>alert(1)</script>" * 400
+IMG = '"><img src=x onerror=alert(1)>'
+FORMULA = '=HYPERLINK("http://x.example.invalid","y")'
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in _strings(k) + _strings(v)]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def stored_text(cluster) -> str:
+    """Every string a poll stored for ``cluster`` (rows and JSON columns), one per line."""
+    rows = [*Snapshot.objects.filter(cluster=cluster).values(),
+            *Finding.objects.filter(cluster=cluster).values()]
+    return "\n".join(_strings(rows))
+
+
+def test_hostile_cluster_polls_and_stores_safely(emulate, results):
+    emulator = emulate("hostile")
+    cluster = register(emulator, "hostile")
+    snapshot = poll(cluster.pk, opts=FAST).snapshot
+    assert snapshot.status == SnapshotStatus.OK, snapshot.error
+    findings = Finding.objects.filter(cluster=cluster)
+    text = stored_text(cluster)
+
+    # NUL characters: refused by PostgreSQL in text and jsonb, dropped while parsing.
+    served_nul = sum("\\u0000" in json.dumps(o)
+                     for r in ("nodes", "namespaces", "pods", "clusterrolebindings")
+                     for o in emulator.objects(r))
+    assert served_nul >= 5
+    assert "\x00" not in text
+    assert any(n["name"] == "nodeone" for n in snapshot.nodes)
+
+    # Payloads are stored as they came (escaping is the pages' job), in names and messages.
+    names = set(findings.values_list("name", flat=True))
+    assert IMG in names and "<script>alert(1)</script>" in set(
+        findings.values_list("namespace", flat=True))
+    assert snapshot.kubernetes_version == 'v1.33.2-"><img src=x onerror=alert(1)>'
+    assert any(n["os_image"].startswith("<script>") for n in snapshot.nodes)
+    assert "\u202e" in text and FORMULA in text and "javascript:alert(1)" in text
+
+    # 10 kB strings: identity fields are shortened with a hash; node fields are cut.
+    longest = max(len(v) for f in findings.values_list("namespace", "name", "container")
+                  for v in f)
+    assert longest == 253
+    shortened = [n for n in names if n.startswith("<script>alert(1)</script><script>")]
+    assert shortened and all(len(n) == 253 and "~" in n for n in shortened)
+    assert all(len(n["kernel"]) <= 200 for n in snapshot.nodes)
+    quoted = max(max(len(f.message), len(json.dumps(f.evidence))) for f in findings)
+    assert quoted < 1000  # the checks clip what they quote
+
+    # The same hostile cluster polled again is unchanged: shortened identities are stable.
+    ids = set(findings.values_list("pk", flat=True))
+    again = poll(cluster.pk, opts=FAST).snapshot
+    assert again.status == SnapshotStatus.OK
+    assert set(Finding.objects.filter(cluster=cluster).values_list("pk", flat=True)) == ids
+    assert not Finding.objects.filter(cluster=cluster, resolved_at__isnull=False).exists()
+
+    open_count = findings.count()
+    rows = [
+        ("markup and script: `<script>`, `<img onerror>`, `<svg onload>`",
+         "names of nodes, namespaces, workloads, containers, services, RBAC objects and "
+         "subjects; images; node OS; the version string",
+         f"poll ok ({open_count} findings); stored verbatim, as data: the version is stored as "
+         f"{snapshot.kubernetes_version!r}"),
+        ("`javascript:` URLs and spreadsheet formulas (`=HYPERLINK(…)`)",
+         "annotations, labels, images, RBAC subjects, /version fields",
+         "stored verbatim; nothing in a poll turns them into links or cells"),
+        ("NUL characters (`\\u0000`)",
+         "node name and OS, namespace, workload and container names, annotations, image, "
+         "RBAC subject, /version",
+         f"dropped while the JSON is parsed ({served_nul} served objects carried one); nothing "
+         "stored contains one, so PostgreSQL accepts every row"),
+        ("10 kB strings", "kernel version, namespace, workload and container names, image, "
+         "annotation, RBAC subject",
+         f"names that key findings shortened to {longest} characters ending in `~` and a hash "
+         "(distinct, and stable: a second poll changed no finding); node fields cut to 200; "
+         f"findings' messages and evidence quote at most {quoted} characters"),
+        ("bidirectional-text controls (U+202E)", "namespace, pod and container names, labels, "
+         "runtime version, RBAC subject", "stored verbatim"),
+    ]
+    for order, (payload, where, outcome) in enumerate(rows):
+        results.add("data", f"hostile-{order}", order, payload=payload, where=where,
+                    outcome=outcome)
