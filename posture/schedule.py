@@ -27,7 +27,9 @@ class Job:
 
 
 JOBS: tuple[Job, ...] = (
-    Job("poll-due-clusters", "clusters.tasks.poll_due_clusters", every=timedelta(minutes=1)),
+    # The tick is the scheduling resolution: a cluster polled every N minutes waits at most one
+    # tick past its due time, so the tick is well under the shortest interval (1 minute).
+    Job("poll-due-clusters", "clusters.tasks.poll_due_clusters", every=timedelta(seconds=15)),
     Job("prune-detail", "posture.tasks.prune_detail",
         cron={"minute": "17", "hour": "3"}, env_override="POSTURE_PRUNE_CRON"),
     # Monday 07:00 in TIME_ZONE; POSTURE_DIGEST_CRON="m h dom mon dow" changes it.
