@@ -41,6 +41,8 @@ bench: setup
 	$(TEST_ENV) POSTURE_VAR_DIR=$(CURDIR)/var/bench DATABASE_URL=$(BENCH_DATABASE_URL) \
 	  $(BIN)/python manage.py migrate -v0
 	$(TEST_ENV) POSTURE_VAR_DIR=$(CURDIR)/var/bench DATABASE_URL=$(BENCH_DATABASE_URL) \
+	  $(BIN)/python manage.py collectstatic --noinput -v0
+	$(TEST_ENV) POSTURE_VAR_DIR=$(CURDIR)/var/bench DATABASE_URL=$(BENCH_DATABASE_URL) \
 	  $(BIN)/python bench/run.py
 
 lint: setup

@@ -104,16 +104,48 @@ def pages_section(rounds: int) -> tuple[str, dict]:
     return "\n".join(lines), {**results, "_size": size}
 
 
+def load_section(seconds: int) -> tuple[str, dict]:
+    import load
+
+    r = load.run(seconds)
+    lines = [
+        f"## Load: {r['clusters']} emulated clusters, 2 workers, {r['seconds']} s",
+        "",
+        f"Every cluster due every {r['interval_s']} s; beat, two single-process Celery workers, "
+        "gunicorn (2 workers) and the emulators all on this 2-core machine.",
+        "",
+        "| figure | value | target |",
+        "|---|---:|---|",
+        f"| polls | {r['polls']} ({r['polls_min']}–{r['polls_max']} per cluster) | |",
+        f"| clusters never polled | {r['never_polled']} | 0 |",
+        f"| longest gap between polls of one cluster | {r['max_gap_s']:.0f} s | "
+        f"≤ {2 * r['interval_s']} s (2 intervals) |",
+        f"| overlapping polls of one cluster | {r['overlaps']} | 0 |",
+        f"| failed polls | {r['failed']} | 0 |",
+        f"| poll duration median / p95 | {r['poll_ms_median']:.0f} / {r['poll_ms_p95']:.0f} ms | |",
+        "",
+        "| page | p95 idle ms | p95 while polling ms | ratio | median while polling ms |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for page, f in r["pages"].items():
+        lines.append(f"| {page} | {f['idle_p95']:.0f} | {f['busy_p95']:.0f} | "
+                     f"{f['busy_p95'] / f['idle_p95']:.1f} | {f['busy_median']:.0f} |")
+    lines.append("")
+    return "\n".join(lines), r
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--load-seconds", type=int, default=180)
     args = parser.parse_args()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
     sections, results = [], {}
     for name, run in (("poll_big", lambda: poll_section(args.runs)),
                       ("engine", lambda: engine_section(args.runs)),
-                      ("pages", lambda: pages_section(30))):
+                      ("pages", lambda: pages_section(30)),
+                      ("load", lambda: load_section(args.load_seconds))):
         print(f"running {name}…", flush=True)
         text, figures = run()
         sections.append(text)
