@@ -73,14 +73,16 @@ def start_clusters() -> list:
 
 def main() -> int:
     os.chdir(ROOT)
+    # The demo prints what matters itself; the services log warnings and errors only.
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
     print("Preparing the database, static files and the demo login…", flush=True)
     prepare()
     print("Starting emulated clusters…", flush=True)
     emulators = start_clusters()
     processes = {
         "web": subprocess.Popen([sys.executable, "-m", "gunicorn", "posture.wsgi",
-                                 "--bind", f"127.0.0.1:{WEB_PORT}", "--workers", "2",
-                                 "--access-logfile", "-"], cwd=ROOT),
+                                 "--bind", f"127.0.0.1:{WEB_PORT}", "--workers", "2"],
+                                cwd=ROOT),
         "worker": subprocess.Popen([sys.executable, "-m", "celery", "-A", "posture", "worker",
                                     "--loglevel", "WARNING", "--concurrency", "2"], cwd=ROOT),
         "beat": subprocess.Popen([sys.executable, "-m", "celery", "-A", "posture", "beat",
