@@ -14,9 +14,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 
 from clusters.models import Cluster
 from posture.lifecycle import SupportStatus, kubernetes_support
-from posture.models import Snapshot, SnapshotStatus
-
-SUCCEEDED = (SnapshotStatus.OK, SnapshotStatus.PARTIAL)
+from posture.models import SUCCEEDED, Snapshot
 
 
 def with_latest(clusters: QuerySet[Cluster]) -> QuerySet[Cluster]:

@@ -20,6 +20,9 @@ class SnapshotStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+# The statuses of a poll that read the cluster: the dashboards' "latest snapshot" is one of these.
+SUCCEEDED = (SnapshotStatus.OK, SnapshotStatus.PARTIAL)
+
 SNAPSHOT_STATUS_COLOURS = {
     SnapshotStatus.RUNNING: "#1f5fa8",
     SnapshotStatus.OK: "#1a7f37",
@@ -76,7 +79,14 @@ class Snapshot(models.Model):
 
     class Meta:
         ordering = ["-taken_at"]
-        indexes = [models.Index(fields=["cluster", "-taken_at"])]
+        indexes = [
+            models.Index(fields=["cluster", "-taken_at"]),
+            # The pages ask, per cluster, for the newest successful snapshot (now, or as of 7 and
+            # 30 days ago) and read recent scores: only successful rows, newest first, with the
+            # score at hand for an index-only scan.
+            models.Index(fields=["cluster", "-taken_at"], include=["score"],
+                         condition=Q(status__in=SUCCEEDED), name="snapshot_succeeded_newest"),
+        ]
         get_latest_by = "taken_at"
 
     def __str__(self) -> str:
@@ -88,7 +98,7 @@ class Snapshot(models.Model):
 
     @property
     def succeeded(self) -> bool:
-        return self.status in (SnapshotStatus.OK, SnapshotStatus.PARTIAL)
+        return self.status in SUCCEEDED
 
 
 class Finding(models.Model):

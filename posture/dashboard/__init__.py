@@ -13,9 +13,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from clusters.models import Cluster
-from posture.models import Snapshot, SnapshotStatus
-
-SUCCEEDED = (SnapshotStatus.OK, SnapshotStatus.PARTIAL)
+from posture.models import SUCCEEDED, Snapshot
 
 
 def today(now: datetime) -> date:

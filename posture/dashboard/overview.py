@@ -21,7 +21,7 @@ from django.db.models.functions import TruncDate
 from clusters.models import Cluster
 from posture import charts as chart_builders
 from posture.charts import Chart
-from posture.dashboard import SUCCEEDED, latest_successful_ids, today
+from posture.dashboard import latest_successful_ids, today
 from posture.lifecycle import (
     KubeSupport,
     OSSupport,
@@ -30,7 +30,7 @@ from posture.lifecycle import (
     kubernetes_support,
     os_support,
 )
-from posture.models import Finding, RiskAcceptance, Snapshot
+from posture.models import SUCCEEDED, Finding, RiskAcceptance, Snapshot
 from posture.scoring import Grade
 from posture.waivers import accepting
 

@@ -15,10 +15,10 @@ from posture.checks import pss as pss_rules
 from posture.checks.base import Check
 from posture.checks.rules.workloads import CONTROL_CHECKS
 from posture.checks.vocabulary import Category, Severity
-from posture.dashboard import SUCCEEDED, today
+from posture.dashboard import today
 from posture.dashboard.overview import OSRow, os_rows
 from posture.lifecycle import KubeSupport, OSSupport, kubernetes_support, os_support
-from posture.models import Finding, Snapshot
+from posture.models import SUCCEEDED, Finding, Snapshot
 from posture.scoring import EOL_GRADE, Fix, Grade, Scorecard
 from posture.snapshots import apply_score
 

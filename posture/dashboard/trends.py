@@ -16,9 +16,9 @@ from django.db.models.functions import TruncDate
 from clusters.models import Cluster
 from posture import charts as chart_builders
 from posture.charts import Chart, Runway, TrendPoint
-from posture.dashboard import SUCCEEDED, today
+from posture.dashboard import today
 from posture.lifecycle import kubernetes_support, os_support
-from posture.models import Snapshot
+from posture.models import SUCCEEDED, Snapshot
 
 DEFAULT_DAYS = 90
 RANGES = (30, 90, 365)
