@@ -73,10 +73,15 @@ def measure(rounds: int = 30) -> dict[str, dict[str, Any]]:
         response = browser.get(url)  # warm caches and templates
         assert response.status_code == 200, (name, response.status_code)
         timings = []
-        queries = []
+        queries: list[str] = []
+
+        def count(run: Any, sql: str, *args: Any, seen: list[str] = queries) -> Any:
+            seen.append(sql)
+            return run(sql, *args)
+
         # Counted with an execute wrapper: the request_started signal clears Django's own
         # query log mid-capture.
-        with connection.execute_wrapper(lambda run, sql, *a: (queries.append(sql), run(sql, *a))[1]):
+        with connection.execute_wrapper(count):
             browser.get(url)
         for _ in range(rounds):
             start = time.perf_counter()

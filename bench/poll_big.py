@@ -47,7 +47,7 @@ def child(mode: str, kubeconfig: str) -> dict[str, Any]:
         with kube.api_client(creds) as api, collector._gc_paused():
             listers = collector._listers(api)
             items = 0
-            for resource_name, lister in listers.items():
+            for lister in listers.values():
                 token = None
                 while True:
                     kwargs: dict[str, Any] = {"limit": 500, "_preload_content": False}

@@ -221,7 +221,7 @@ class RiskAcceptance(models.Model):
 
 
 class DigestPreference(models.Model):
-    """A user's weekly digest settings: on or off, and which clusters (none chosen = all visible)."""
+    """A user's weekly digest settings: on or off, and which clusters (none = all visible)."""
 
     user = models.OneToOneField("auth.User", on_delete=models.CASCADE,
                                 related_name="digest_preference")

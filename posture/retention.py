@@ -1,8 +1,9 @@
 """Retention: detail is pruned after a window, aggregates stay forever.
 
-Past ``POSTURE_RETENTION_DAYS``: successful snapshots lose their per-node detail (``nodes``) but keep
-every aggregate the trends read; failed polls, which are only a log of what went wrong, are deleted
-(unless a finding refers to them). Findings are never pruned: they are the history of problems.
+Past ``POSTURE_RETENTION_DAYS``: successful snapshots lose their per-node detail (``nodes``) but
+keep every aggregate the trends read; failed polls, which are only a log of what went wrong, are
+deleted (unless a finding refers to them). Findings are never pruned: they are the history of
+problems.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ def prune(now: datetime | None = None, keep_days: int | None = None) -> Pruned:
                              else settings.POSTURE_RETENTION_DAYS)
     old = Snapshot.objects.filter(taken_at__lt=cutoff)
     details = old.filter(nodes__isnull=False).update(nodes=None)
-    referenced = Finding.objects.filter(Q(first_seen=OuterRef("pk")) | Q(resolved_in=OuterRef("pk")))
+    referenced = Finding.objects.filter(
+        Q(first_seen=OuterRef("pk")) | Q(resolved_in=OuterRef("pk")))
     failed, _ = (old.filter(status=SnapshotStatus.FAILED)
                  .exclude(Exists(referenced)).delete())
     return Pruned(node_details=details, failed_polls=failed)

@@ -11,9 +11,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from clusters.access import is_security_team
+from posture.audit import Action, record
 from posture.checks import CATALOG, Policy
 from posture.checks.policy import PolicyError
-from posture.audit import Action, record
 from posture.models import OrgPolicy
 
 
