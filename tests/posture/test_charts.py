@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from pathlib import Path
 
 import plotly
+import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
@@ -111,6 +114,39 @@ def test_cluster_text_is_escaped_in_figures():
     assert lag.figure["data"][0]["customdata"] == [ESCAPED]
     # Tables are rendered by templates, which escape on their own: they keep the raw text.
     assert fleet.table.rows[0][0] == HOSTILE
+
+
+def _every_builder() -> list[charts.Chart]:
+    points = [_point(0), _point(1, score=None, categories={}, minors_behind=None), _point(2)]
+    return [
+        charts.fleet_scores({HOSTILE: [(DAY, 50.04)], "b": [(DAY, 81.26), (DAY, None)]},
+                            {"b": "B", HOSTILE: "not a grade"}),
+        charts.fleet_scores({}, {}),
+        charts.category_heatmap([("a", {"workloads": 42.0}), (HOSTILE, {})]),
+        charts.score_trend(points, [(DAY + timedelta(days=1), HOSTILE)]),
+        charts.score_trend(points, []),
+        charts.severity_trend(points, [(DAY, "v2")]),
+        charts.severity_trend([], []),
+        charts.version_lag_trend(points),
+        charts.os_runway_trend(points),
+    ]
+
+
+@pytest.mark.parametrize("chart", _every_builder(), ids=lambda c: c.key)
+def test_figures_are_exactly_what_plotly_would_write(chart):
+    # Figures are written as plain dicts; plotly's own objects validate every property (an
+    # unknown or ill-typed one raises) and serialise in plotly's normal form (a string title
+    # becomes {"text": ...}, empty shape lists are dropped). Both must leave the figure as is.
+    assert json.loads(pio.to_json(go.Figure(chart.figure))) == chart.figure
+
+
+def test_figures_do_not_share_layout_parts():
+    first, second = charts.severity_trend([_point(0)], []), charts.severity_trend([_point(0)], [])
+    first.figure["layout"]["yaxis"]["title"]["text"] = "changed"
+    first.figure["layout"]["template"]["layout"]["font"]["color"] = "red"
+    assert second.figure["layout"]["yaxis"]["title"] == {"text": "Findings"}
+    assert charts.os_runway_trend([_point(0)]).figure["layout"]["template"]["layout"]["font"][
+        "color"] == "#1c2430"
 
 
 def test_runway_buckets_by_status_and_days_left():
