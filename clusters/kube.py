@@ -326,8 +326,9 @@ def resolve(host: str, port: int | None, policy: AddressPolicy) -> list[str]:
     for answer in answers:
         reason = policy.refusal(ipaddress.ip_address(answer.split("%")[0]))
         if reason is not None:
-            named = "" if answer == literal else f"The server name {literal} resolves to {answer}: "
-            raise AddressRefused(Failure(FailureKind.BLOCKED_ADDRESS, f"{named}{reason}"))
+            named = ("The server cannot be used" if answer == literal
+                     else f"The server name {literal} resolves to {answer}")
+            raise AddressRefused(Failure(FailureKind.BLOCKED_ADDRESS, f"{named}: {reason}"))
     return answers
 
 
@@ -346,9 +347,9 @@ class _RestClient(rest.RESTClientObject):
                 post_params: Any = None, _request_timeout: Any = None) -> rest.RESTResponse:
         self.guard.check_deadline()
         try:
-            response = super().request(method, url, headers=headers, body=body,
-                                       post_params=post_params,
-                                       _request_timeout=self.guard.cap(_request_timeout))
+            response: rest.RESTResponse = super().request(  # type: ignore[no-untyped-call]
+                method, url, headers=headers, body=body, post_params=post_params,
+                _request_timeout=self.guard.cap(_request_timeout))
         except GuardError:
             raise
         except Exception as exc:
@@ -499,8 +500,8 @@ def retry_after(exc: ApiException) -> float | None:
             seconds = (when - datetime.now(UTC)).total_seconds()
     if seconds is None:
         body = _status_body(exc)
-        details = body.get("details") if isinstance(body.get("details"), dict) else {}
-        value = details.get("retryAfterSeconds")
+        details = body.get("details")
+        value = details.get("retryAfterSeconds") if isinstance(details, dict) else None
         if isinstance(value, int | float) and not isinstance(value, bool):
             seconds = float(value)
     if seconds is None:

@@ -87,18 +87,21 @@ class AddressPolicy:
     def refusal(self, address: Address) -> str | None:
         """Return why ``address`` is refused, or None when it may be used."""
         kind = classify(address)
+        shown = str(address)
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            shown = f"::ffff:{address.ipv4_mapped}"  # as written, not as ::ffff:a9fe:a9fe
         if kind is AddressClass.LINK_LOCAL and not self.link_local:
-            return (f"the server address {address} is link-local (cloud metadata services live "
+            return (f"the server address {shown} is link-local (cloud metadata services live "
                     "there); set POSTURE_ALLOW_LINK_LOCAL=true if a cluster really listens "
                     "there.")
         if kind is AddressClass.LOOPBACK and not self.loopback:
-            return (f"the server address {address} is a loopback address (this machine); set "
+            return (f"the server address {shown} is a loopback address (this machine); set "
                     "POSTURE_ALLOW_LOOPBACK=true to allow it.")
         if kind is AddressClass.PRIVATE and not self.private:
-            return (f"the server address {address} is in a private network; set "
+            return (f"the server address {shown} is in a private network; set "
                     "POSTURE_ALLOW_PRIVATE_NETWORKS=true to allow it.")
         if kind is AddressClass.UNUSABLE:
-            return f"the server address {address} cannot be a cluster's address."
+            return f"the server address {shown} cannot be a cluster's address."
         return None
 
 
