@@ -11,7 +11,13 @@ TEST_ENV := DATABASE_URL=$(DATABASE_URL) CELERY_BROKER_URL=$(REDIS_URL) REDIS_UR
 
 .PHONY: setup demo test lint bench clean
 
-setup: $(VENV)/.installed
+# The browser tests drive Debian's Chromium and inject axe-core from npm.
+setup: $(VENV)/.installed tests/browser/node_modules/.package-lock.json
+	@test -x /usr/bin/chromium || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +37,11 @@ test: setup
 	trap 'rm -rf "$$POSTURE_VAR_DIR"' EXIT; \
 	$(BIN)/python manage.py collectstatic --noinput -v0 && \
 	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+# Refresh docs/screenshots/ (the README's pictures) by running only the screenshot test.
+.PHONY: screenshots
+screenshots:
+	@$(MAKE) --no-print-directory test PYTEST_ARGS="tests/browser/test_screenshots.py -q"
 
 # Benchmarks use their own PostgreSQL database (created if missing) and write BENCHMARKS.md.
 BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/posture_bench
