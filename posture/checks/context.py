@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from posture.checks import pss
 from posture.checks.pod import PodFacts, pod_facts, template_key
@@ -17,8 +16,7 @@ ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"
 ENFORCE_VERSION_LABEL = "pod-security.kubernetes.io/enforce-version"
 
 
-@dataclass(frozen=True, slots=True)
-class WorkloadView:
+class WorkloadView(NamedTuple):
     """A workload with its template's facts (shared with every workload of the same template)."""
 
     kind: str
@@ -30,16 +28,6 @@ class WorkloadView:
     facts: PodFacts
 
 
-@dataclass(frozen=True, slots=True)
-class PodSecurity:
-    """A Pod Security Standards verdict for one template at one level and version."""
-
-    level: str
-    version: str
-    allowed: bool
-    violations: tuple[tuple[str, str], ...]
-
-
 class Context:
     """The input of one evaluation, with indexes and caches built on first use."""
 
@@ -47,7 +35,7 @@ class Context:
         self.inventory = inventory
         self.policy = policy
         self.today = today
-        self._pss: dict[tuple[bytes, str, str], PodSecurity | None] = {}
+        self._pss: dict[tuple[bytes, str], pss.Levels | None] = {}
         self._versions: dict[str, str] = {}
         # Results several checks share (e.g. the cluster's Kubernetes support), by name.
         self.memo: dict[str, object] = {}
@@ -63,7 +51,12 @@ class Context:
 
     @cached_property
     def workloads(self) -> list[WorkloadView]:
-        """Return the workloads, each template analysed once however many workloads share it."""
+        """Return the workloads by (kind, namespace, name), each template analysed once.
+
+        The order is stable for workloads of the same identity. Checks that go through the
+        workloads in this order report them nearly sorted, which leaves the engine's final sort
+        little to do.
+        """
         cache: dict[bytes, PodFacts] = {}
         views = []
         for w in self.objects("workloads"):
@@ -86,6 +79,7 @@ class Context:
                     facts=facts,
                 )
             )
+        views.sort(key=_identity)
         return views
 
     @cached_property
@@ -117,8 +111,8 @@ class Context:
         version = labels.get(ENFORCE_VERSION_LABEL, "latest")
         return level, version
 
-    def pod_security(self, view: WorkloadView, level: str, version: str) -> PodSecurity | None:
-        """Evaluate ``view``'s template against a level, once per distinct template.
+    def pod_security(self, view: WorkloadView, version: str) -> pss.Levels | None:
+        """Evaluate ``view``'s template at both levels, once per distinct template and version.
 
         Return None when the template is too malformed to evaluate (the API server would have
         refused it). A version the rules do not know reads as ``latest``, as admission does.
@@ -130,19 +124,16 @@ class Context:
             except ValueError:
                 effective = pss.effective_version("latest")
             self._versions[version] = effective
-        cache_key = (view.key, level, effective)
+        cache_key = (view.key, effective)
         if cache_key in self._pss:
             return self._pss[cache_key]
         try:
-            result = pss.evaluate(view.template, level, effective)
+            found: pss.Levels | None = pss.evaluate_levels(view.template, effective)
         except ValueError:
             found = None
-        else:
-            found = PodSecurity(
-                level=level,
-                version=result.version,
-                allowed=result.allowed,
-                violations=tuple((v.control, v.detail) for v in result.violations),
-            )
         self._pss[cache_key] = found
         return found
+
+
+def _identity(view: WorkloadView) -> tuple[str, str, str]:
+    return view.kind, view.namespace, view.name

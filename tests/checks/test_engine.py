@@ -122,14 +122,14 @@ def test_counts_by_severity_and_category_add_up() -> None:
 
 
 def test_shared_template_is_evaluated_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[str, str]] = []
-    real = pss.evaluate
+    calls: list[str] = []
+    real = pss.evaluate_levels
 
-    def counting(obj: Any, level: str, version: str) -> Any:
-        calls.append((level, version))
-        return real(obj, level, version)
+    def counting(obj: Any, version: str) -> Any:
+        calls.append(version)
+        return real(obj, version)
 
-    monkeypatch.setattr(pss, "evaluate", counting)
+    monkeypatch.setattr(pss, "evaluate_levels", counting)
     spec = with_security(pod_spec(), privileged=True)
     inv = clean_inventory(
         namespaces=[namespace("a", level=None), namespace("b", level=None)],
@@ -138,21 +138,38 @@ def test_shared_template_is_evaluated_once(monkeypatch: pytest.MonkeyPatch) -> N
     )
     result = evaluate(inv, POLICY, TODAY)
     assert len([f for f in result.findings if f.check == "workload.privileged"]) == 2
-    # One evaluation for the shared template, none per workload. Only baseline controls fail,
-    # so the baseline evaluation would add nothing and is skipped.
-    assert calls == [("restricted", "v1.37")]
+    # One evaluation (both levels in one pass) for the shared template, none per workload.
+    assert calls == ["v1.37"]
 
 
 def test_different_templates_are_evaluated_separately(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    real = pss.evaluate
-    monkeypatch.setattr(pss, "evaluate", lambda o, lv, v: calls.append(lv) or real(o, lv, v))
+    real = pss.evaluate_levels
+    monkeypatch.setattr(pss, "evaluate_levels", lambda o, v: calls.append(v) or real(o, v))
     two = with_security(pod_spec(hostPID=True), allowPrivilegeEscalation=True)
     inv = clean_inventory(workloads=[workload("one"), workload("two", spec=two)])
-    evaluate(inv, POLICY, TODAY)
-    # "one" passes restricted: one evaluation. "two" fails a restricted-only control, so the
-    # baseline evaluation runs too (to tell hostPath and capabilities apart at baseline).
-    assert sorted(calls) == ["baseline", "restricted", "restricted"]
+    result = evaluate(inv, POLICY, TODAY)
+    assert calls == ["v1.37", "v1.37"]
+    # "two" fails a restricted-only control, so its baseline verdict is read too: the
+    # baseline control is reported at the baseline level.
+    (host,) = [f for f in result.findings if f.check == "workload.host-namespaces"]
+    assert host.evidence == {"level": "baseline", "version": "v1.37"}
+
+
+def test_namespace_enforcing_the_policy_level_adds_no_evaluation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+    real = pss.evaluate_levels
+    monkeypatch.setattr(pss, "evaluate_levels", lambda o, v: calls.append(v) or real(o, v))
+    spec = with_security(pod_spec(), privileged=True)
+    ns = namespace("shop", level="baseline")
+    ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce-version"] = "v1.30"
+    inv = clean_inventory(namespaces=[ns], workloads=[workload(spec=spec)])
+    result = evaluate(inv, POLICY, TODAY)
+    # The policy's version and the namespace's differ: one evaluation each, not one per level.
+    assert sorted(calls) == ["v1.30", "v1.37"]
+    assert "workload.violates-namespace-level" in {f.check for f in result.findings}
 
 
 GARBAGE: list[Any] = [

@@ -30,12 +30,17 @@ class PodView:
 
     ``containers`` holds init, regular and ephemeral containers in that order, as upstream visits
     them; ``contexts`` pairs each container's name with its security context (empty when unset).
+    ``fields`` holds every key of the spec, the pod's security context, the containers and their
+    security contexts (plus ``ANNOTATIONS`` when the pod has annotations), so that a check whose
+    fields are all absent can be skipped; it is None when some part is not a plain dict, and then
+    every check runs (and raises on the malformed part exactly as it would have).
     """
 
     __slots__ = (
         "annotations",
         "containers",
         "contexts",
+        "fields",
         "security_context",
         "spec",
         "user_namespace",
@@ -56,6 +61,27 @@ class PodView:
         )
         self.windows: bool = (spec.get("os") or _EMPTY).get("name") == "windows"
         self.user_namespace: bool = spec.get("hostUsers") is False
+        self.fields = self._fields()
+
+    def _fields(self) -> set[Any] | None:
+        spec, pod_context = self.spec, self.security_context
+        if type(spec) is not dict or not (pod_context is _EMPTY or type(pod_context) is dict):
+            return None
+        fields = set(spec)
+        fields.update(pod_context)
+        for container, (_, context) in zip(self.containers, self.contexts, strict=True):
+            if type(container) is not dict or not (context is _EMPTY or type(context) is dict):
+                return None
+            fields.update(container)
+            fields.update(context)
+        if self.annotations:
+            fields.add(ANNOTATIONS)
+        return fields
+
+
+# A token for "the pod has annotations" in ``PodView.fields``; no Kubernetes field has this name,
+# and a collision would only make a check run that could have been skipped.
+ANNOTATIONS: Final = "metadata.annotations"
 
 
 # --- wording helpers (upstream's joinQuote / pluralize) ---------------------------------------
@@ -431,6 +457,9 @@ def _handler_hosts(handler: KubeMap | None) -> list[Any]:
     ]
 
 
+_PROBES: Final = frozenset({"livenessProbe", "readinessProbe", "startupProbe", "lifecycle"})
+
+
 def host_probes_and_host_lifecycle_1_34(pod: PodView) -> Denial | None:
     """Forbid a host on probes and lifecycle handlers, which would reach the node's network."""
     bad: set[str] = set()
@@ -663,10 +692,16 @@ def capabilities_restricted_1_25(pod: PodView) -> Denial | None:
 
 @dataclass(frozen=True, slots=True)
 class Revision:
-    """One revision of a check: from policy ``v1.<since>`` on, until the next revision."""
+    """One revision of a check: from policy ``v1.<since>`` on, until the next revision.
+
+    ``reads`` names the fields (keys of the spec, of a container, or of a pod or container
+    security context; ``ANNOTATIONS`` for the pod's annotations) without which the check always
+    allows the pod; None means it can deny a pod that sets none of them (a field it requires).
+    """
 
     since: int
     check: CheckFn
+    reads: frozenset[str] | None
     overrides: frozenset[str] = frozenset()
 
 
@@ -679,87 +714,143 @@ class Check:
     revisions: tuple[Revision, ...]
 
 
+def _reads(*fields: str) -> frozenset[str]:
+    return frozenset(fields)
+
+
+def _overrides(*checks: str) -> frozenset[str]:
+    return frozenset(checks)
+
+
+# Checks that deny a pod unless it sets a field run on every pod (``reads`` None).
+_ALWAYS = None
+
 CHECKS: Final[tuple[Check, ...]] = (
-    Check("appArmorProfile", "baseline", (Revision(0, app_armor_profile_1_0),)),
-    Check("capabilities_baseline", "baseline", (Revision(0, capabilities_baseline_1_0),)),
-    Check("hostNamespaces", "baseline", (Revision(0, host_namespaces_1_0),)),
-    Check("hostPathVolumes", "baseline", (Revision(0, host_path_volumes_1_0),)),
-    Check("hostPorts", "baseline", (Revision(0, host_ports_1_0),)),
+    Check(
+        "appArmorProfile",
+        "baseline",
+        (Revision(0, app_armor_profile_1_0, _reads("appArmorProfile", ANNOTATIONS)),),
+    ),
+    Check(
+        "capabilities_baseline",
+        "baseline",
+        (Revision(0, capabilities_baseline_1_0, _reads("capabilities")),),
+    ),
+    Check(
+        "hostNamespaces",
+        "baseline",
+        (Revision(0, host_namespaces_1_0, _reads("hostNetwork", "hostPID", "hostIPC")),),
+    ),
+    Check("hostPathVolumes", "baseline", (Revision(0, host_path_volumes_1_0, _reads("volumes")),)),
+    Check("hostPorts", "baseline", (Revision(0, host_ports_1_0, _reads("ports")),)),
     Check(
         "hostProbesAndHostLifecycle",
         "baseline",
-        (Revision(34, host_probes_and_host_lifecycle_1_34),),
+        (
+            Revision(
+                34,
+                host_probes_and_host_lifecycle_1_34,
+                _reads("livenessProbe", "readinessProbe", "startupProbe", "lifecycle"),
+            ),
+        ),
     ),
-    Check("privileged", "baseline", (Revision(0, privileged_1_0),)),
+    Check("privileged", "baseline", (Revision(0, privileged_1_0, _reads("privileged")),)),
     Check(
         "procMount",
         "baseline",
-        (Revision(0, proc_mount_1_0), Revision(35, proc_mount_1_35_baseline)),
+        (
+            Revision(0, proc_mount_1_0, _reads("procMount")),
+            Revision(35, proc_mount_1_35_baseline, _reads("procMount")),
+        ),
     ),
     Check(
         "seLinuxOptions",
         "baseline",
-        (Revision(0, se_linux_options_1_0), Revision(31, se_linux_options_1_31)),
+        (
+            Revision(0, se_linux_options_1_0, _reads("seLinuxOptions")),
+            Revision(31, se_linux_options_1_31, _reads("seLinuxOptions")),
+        ),
     ),
     Check(
         "seccompProfile_baseline",
         "baseline",
-        (Revision(0, seccomp_profile_baseline_1_0), Revision(19, seccomp_profile_baseline_1_19)),
+        (
+            Revision(0, seccomp_profile_baseline_1_0, _reads(ANNOTATIONS)),
+            Revision(19, seccomp_profile_baseline_1_19, _reads("seccompProfile")),
+        ),
     ),
     Check(
         "sysctls",
         "baseline",
         (
-            Revision(0, sysctls_1_0),
-            Revision(27, sysctls_1_27),
-            Revision(29, sysctls_1_29),
-            Revision(32, sysctls_1_32),
-            Revision(37, sysctls_1_37),
+            Revision(0, sysctls_1_0, _reads("sysctls")),
+            Revision(27, sysctls_1_27, _reads("sysctls")),
+            Revision(29, sysctls_1_29, _reads("sysctls")),
+            Revision(32, sysctls_1_32, _reads("sysctls")),
+            Revision(37, sysctls_1_37, _reads("sysctls")),
         ),
     ),
-    Check("windowsHostProcess", "baseline", (Revision(0, windows_host_process_1_0),)),
+    Check(
+        "windowsHostProcess",
+        "baseline",
+        (Revision(0, windows_host_process_1_0, _reads("windowsOptions")),),
+    ),
     Check(
         "allowPrivilegeEscalation",
         "restricted",
         (
-            Revision(8, allow_privilege_escalation_1_8),
-            Revision(25, allow_privilege_escalation_1_25),
+            Revision(8, allow_privilege_escalation_1_8, _ALWAYS),
+            Revision(25, allow_privilege_escalation_1_25, _ALWAYS),
         ),
     ),
     Check(
         "capabilities_restricted",
         "restricted",
         (
-            Revision(22, capabilities_restricted_1_22, frozenset({"capabilities_baseline"})),
-            Revision(25, capabilities_restricted_1_25, frozenset({"capabilities_baseline"})),
+            Revision(
+                22, capabilities_restricted_1_22, _ALWAYS, _overrides("capabilities_baseline")
+            ),
+            Revision(
+                25, capabilities_restricted_1_25, _ALWAYS, _overrides("capabilities_baseline")
+            ),
         ),
     ),
     Check(
         "procMount_restricted",
         "restricted",
-        (Revision(35, proc_mount_1_0, frozenset({"procMount"})),),
+        (Revision(35, proc_mount_1_0, _reads("procMount"), _overrides("procMount")),),
     ),
     Check(
         "restrictedVolumes",
         "restricted",
-        (Revision(0, restricted_volumes_1_0, frozenset({"hostPathVolumes"})),),
+        (Revision(0, restricted_volumes_1_0, _reads("volumes"), _overrides("hostPathVolumes")),),
     ),
     Check(
         "runAsNonRoot",
         "restricted",
-        (Revision(0, run_as_non_root_1_0), Revision(35, run_as_non_root_1_35)),
+        (
+            Revision(0, run_as_non_root_1_0, _ALWAYS),
+            Revision(35, run_as_non_root_1_35, _ALWAYS),
+        ),
     ),
     Check(
         "runAsUser",
         "restricted",
-        (Revision(23, run_as_user_1_23), Revision(35, run_as_user_1_35)),
+        (
+            Revision(23, run_as_user_1_23, _reads("runAsUser")),
+            Revision(35, run_as_user_1_35, _reads("runAsUser")),
+        ),
     ),
     Check(
         "seccompProfile_restricted",
         "restricted",
         (
-            Revision(19, seccomp_profile_restricted_1_19, frozenset({"seccompProfile_baseline"})),
-            Revision(25, seccomp_profile_restricted_1_25, frozenset({"seccompProfile_baseline"})),
+            Revision(
+                19, seccomp_profile_restricted_1_19, _ALWAYS, _overrides("seccompProfile_baseline")
+            ),
+            Revision(
+                25, seccomp_profile_restricted_1_25, _ALWAYS, _overrides("seccompProfile_baseline")
+            ),
         ),
     ),
 )

@@ -5,6 +5,10 @@ newest policy revision evaluate as that newest revision; each check runs the rev
 for the greatest version not above the one asked for; at the restricted level a restricted check
 replaces the baseline checks it overrides. The check list of every level and minor is built
 once, at import.
+
+``evaluate_levels`` gives the baseline and the restricted verdict of one pod in one pass: every
+check the two levels share runs once. Checks whose fields the pod does not set are skipped
+(``Revision.reads``): they would allow it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 from posture.checks.pss.controls import CHECKS, CheckFn, PodView, Revision
 
@@ -39,6 +43,32 @@ _TEMPLATE_PATHS: Final[Mapping[str, tuple[str, ...]]] = {
     "PodTemplate": ("template",),
     "CronJob": ("spec", "jobTemplate", "spec", "template"),
 }
+
+
+class _Step(NamedTuple):
+    """One check in a plan, and which of the two levels its verdict counts for."""
+
+    control: str
+    check: CheckFn
+    reads: frozenset[str] | None
+    baseline: bool
+    restricted: bool
+
+
+# (control, reason with detail): a violation before it becomes a ``Violation``.
+Denied = tuple[str, str]
+
+
+class Levels(NamedTuple):
+    """The baseline and restricted violations of one pod at one effective version.
+
+    A level is None when the pod is too malformed to judge at that level (upstream's API server
+    would have refused it).
+    """
+
+    version: str
+    baseline: tuple[Denied, ...] | None
+    restricted: tuple[Denied, ...] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +99,7 @@ def effective_version(version: str) -> str:
 
 def controls(level: str, version: str) -> tuple[str, ...]:
     """Return the ids of the checks that run for ``level`` at ``version``, in evaluation order."""
-    return tuple(control for control, _ in _plan(level, version)[2])
+    return tuple(step.control for step in _plan(level, version)[2])
 
 
 def evaluate(obj: Mapping[str, Any], level: str, version: str) -> PSSResult:
@@ -84,8 +114,11 @@ def evaluate(obj: Mapping[str, Any], level: str, version: str) -> PSSResult:
         return PSSResult(allowed=True, level=known_level, version=effective, violations=())
     try:
         pod = PodView(metadata, spec)
+        fields = pod.fields
         violations = []
-        for control, check in plan:
+        for control, check, reads, _, _ in plan:
+            if reads is not None and fields is not None and reads.isdisjoint(fields):
+                continue
             denial = check(pod)
             if denial is not None:
                 reason, detail = denial
@@ -99,6 +132,49 @@ def evaluate(obj: Mapping[str, Any], level: str, version: str) -> PSSResult:
         level=known_level,
         version=effective,
         violations=tuple(violations),
+    )
+
+
+def evaluate_levels(obj: Mapping[str, Any], version: str) -> Levels:
+    """Return ``obj``'s baseline and restricted violations at ``version``, in one pass.
+
+    Each level's violations are exactly ``evaluate(obj, level, version)``'s, as (control,
+    detail) pairs, or None where ``evaluate`` would raise for a malformed pod. Raise ValueError
+    for a malformed version or an object with no pod spec at all.
+    """
+    minor = _minor(version)
+    effective = f"v1.{minor}"
+    metadata, spec = pod_template(obj)
+    try:
+        pod = PodView(metadata, spec)
+    except (AttributeError, TypeError):
+        return Levels(effective, None, None)
+    fields = pod.fields
+    baseline: list[Denied] | None = []
+    restricted: list[Denied] | None = []
+    for control, check, reads, at_baseline, at_restricted in _BOTH[minor]:
+        if reads is not None and fields is not None and reads.isdisjoint(fields):
+            continue
+        try:
+            denial = check(pod)
+        except (AttributeError, TypeError):
+            # Only the levels that run this check are left without a verdict.
+            if at_baseline:
+                baseline = None
+            if at_restricted:
+                restricted = None
+            continue
+        if denial is not None:
+            reason, detail = denial
+            found = (control, f"{reason} ({detail})" if detail else reason)
+            if at_baseline and baseline is not None:
+                baseline.append(found)
+            if at_restricted and restricted is not None:
+                restricted.append(found)
+    return Levels(
+        effective,
+        None if baseline is None else tuple(baseline),
+        None if restricted is None else tuple(restricted),
     )
 
 
@@ -134,10 +210,12 @@ def _minor(version: str) -> int:
     return min(int(match.group(1)), NEWEST_MINOR)
 
 
-def _checks_at(level: Level, minor: int) -> tuple[tuple[str, CheckFn], ...]:
-    """Return (id, revision) for every check of ``level`` at ``v1.<minor>``, ordered like upstream.
+def _checks_at(level: Level, minor: int, overriding: bool = True) -> tuple[_Step, ...]:
+    """Return the checks of ``level`` at ``v1.<minor>``, ordered like upstream.
 
-    Upstream runs baseline checks first, then restricted ones, each group sorted by id.
+    Upstream runs baseline checks first, then restricted ones, each group sorted by id. With
+    ``overriding`` off, the baseline checks a restricted check replaces stay in (marked as not
+    counting at restricted), so that one plan serves both levels.
     """
     active: list[tuple[str, str, Revision]] = []
     for check in CHECKS:
@@ -147,19 +225,30 @@ def _checks_at(level: Level, minor: int) -> tuple[tuple[str, CheckFn], ...]:
     overridden = {check_id for _, _, revision in active for check_id in revision.overrides}
     active.sort(key=lambda item: (item[0] != "baseline", item[1]))
     return tuple(
-        (check_id, revision.check) for _, check_id, revision in active if check_id not in overridden
+        _Step(
+            check_id,
+            revision.check,
+            revision.reads,
+            baseline=check_level == "baseline",
+            restricted=level == "restricted" and check_id not in overridden,
+        )
+        for check_level, check_id, revision in active
+        if not (overriding and check_id in overridden)
     )
 
 
-_PLANS: Final[Mapping[tuple[Level, int], tuple[tuple[str, CheckFn], ...]]] = {
+_PLANS: Final[Mapping[tuple[Level, int], tuple[_Step, ...]]] = {
     (level, minor): _checks_at(level, minor)
     for level in ("baseline", "restricted")
     for minor in range(NEWEST_MINOR + 1)
 }
+_BOTH: Final[Mapping[int, tuple[_Step, ...]]] = {
+    minor: _checks_at("restricted", minor, overriding=False) for minor in range(NEWEST_MINOR + 1)
+}
 
 
 @lru_cache(maxsize=256)
-def _plan(level: str, version: str) -> tuple[Level, str, tuple[tuple[str, CheckFn], ...]]:
+def _plan(level: str, version: str) -> tuple[Level, str, tuple[_Step, ...]]:
     """Return the level, the effective version and the checks to run; cached, versions are few."""
     if level not in LEVELS:
         raise ValueError(f"unknown level {level!r}: expected one of {', '.join(LEVELS)}")

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 
 from posture.checks import pss
 from posture.checks.base import Check, Hit
-from posture.checks.context import ENFORCE_LABEL, Context, PodSecurity, WorkloadView
+from posture.checks.context import ENFORCE_LABEL, Context, WorkloadView
 from posture.checks.policy import SYSTEM_NAMESPACES
 from posture.checks.safe import clip, dig, string_map
 from posture.checks.vocabulary import Category, Severity
@@ -48,10 +48,11 @@ def _pss_hits(ctx: Context) -> dict[str, list[Hit]]:
         return memo
     per_template: dict[bytes, list[_TemplateHit]] = {}
     out: dict[str, list[Hit]] = {}
+    baseline_ids = frozenset(pss.controls("baseline", ctx.policy.pss_version))
     for view in ctx.workloads:
         found = per_template.get(view.key)
         if found is None:
-            found = per_template[view.key] = _template_hits(ctx, view)
+            found = per_template[view.key] = _template_hits(ctx, view, baseline_ids)
         for check_id, level, version, message in found:
             hit = Hit(
                 view.kind,
@@ -66,44 +67,45 @@ def _pss_hits(ctx: Context) -> dict[str, list[Hit]]:
     return out
 
 
-def _template_hits(ctx: Context, view: WorkloadView) -> list[_TemplateHit]:
-    version = ctx.policy.pss_version
-    baseline_ids = frozenset(pss.controls("baseline", version))
+def _template_hits(
+    ctx: Context, view: WorkloadView, baseline_ids: frozenset[str]
+) -> list[_TemplateHit]:
+    levels = ctx.pod_security(view, ctx.policy.pss_version)
+    if levels is None:
+        return []
+    results: list[tuple[str, tuple[pss.Denied, ...], bool | None]]
     if ctx.policy.pss_level == "restricted":
-        restricted = ctx.pod_security(view, "restricted", version)
+        restricted = levels.restricted
         if restricted is None:
             return []
         # At restricted, a few restricted controls replace baseline ones (restricted volume
         # types replace hostPath volumes, ...). Only when such a restricted-only control fails
-        # can the baseline evaluation say more, so only then is it run.
-        results: list[tuple[str, PodSecurity, bool | None]]
-        if all(control in baseline_ids for control, _ in restricted.violations):
+        # does the baseline verdict say more, so only then is it read.
+        if all(control in baseline_ids for control, _ in restricted):
             results = [("restricted", restricted, None)]
         else:
-            baseline = ctx.pod_security(view, "baseline", version)
             results = [("restricted", restricted, False)]
-            if baseline is not None:
-                results.insert(0, ("baseline", baseline, True))
+            if levels.baseline is not None:
+                results.insert(0, ("baseline", levels.baseline, True))
     else:
-        baseline = ctx.pod_security(view, "baseline", version)
-        if baseline is None:
+        if levels.baseline is None:
             return []
-        results = [("baseline", baseline, None)]
+        results = [("baseline", levels.baseline, None)]
     by_check: dict[str, _TemplateHit] = {}
-    for level, result, wants_baseline in results:
+    for level, violations, wants_baseline in results:
         details: dict[str, list[str]] = {}
-        for control, detail in result.violations:
+        for control, detail in violations:
             check_id = CONTROL_CHECKS.get(control)
             if check_id is None:
                 continue
-            # With both evaluations, each control is read from its own level's result.
+            # With both verdicts, each control is read from its own level's.
             if wants_baseline is not None and (control in baseline_ids) != wants_baseline:
                 continue
             details.setdefault(check_id, []).append(detail)
         for check_id, texts in details.items():
             # A later (stricter) level's detail covers the earlier one's, so it replaces it.
             message = clip("; ".join(texts), _DETAIL_LIMIT)
-            by_check[check_id] = (check_id, level, result.version, message)
+            by_check[check_id] = (check_id, level, levels.version, message)
     return list(by_check.values())
 
 
@@ -119,18 +121,21 @@ def _violates_namespace(ctx: Context) -> Iterator[Hit]:
         level, version = ctx.enforcement(view.namespace)
         if level == "privileged":
             continue
-        result = ctx.pod_security(view, level, version)
-        if result is None or result.allowed:
+        levels = ctx.pod_security(view, version)
+        if levels is None:
             continue
-        controls = sorted({control for control, _ in result.violations})
+        violations = levels.baseline if level == "baseline" else levels.restricted
+        if not violations:
+            continue
+        controls = sorted({control for control, _ in violations})
         yield Hit(
             view.kind,
             view.namespace,
             view.name,
             "",
             f"Runs despite namespace {clip(view.namespace)} enforcing Pod Security level "
-            f"{level} ({result.version}): fails {', '.join(controls)}; new pods would be refused",
-            {"level": level, "version": result.version, "controls": controls},
+            f"{level} ({levels.version}): fails {', '.join(controls)}; new pods would be refused",
+            {"level": level, "version": levels.version, "controls": controls},
         )
 
 
