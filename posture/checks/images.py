@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 DEFAULT_REGISTRY = "docker.io"
 # Docker Hub answers under several names; findings and policy speak of one.
 _REGISTRY_ALIASES = {"index.docker.io": DEFAULT_REGISTRY, "registry-1.docker.io": DEFAULT_REGISTRY}
 
 
-@dataclass(frozen=True, slots=True)
-class ImageRef:
-    """A parsed image reference; ``tag`` and ``digest`` are "" when absent."""
+class ImageRef(NamedTuple):
+    """A parsed image reference; ``tag`` and ``digest`` are "" when absent.
+
+    A named tuple: immutable like a frozen dataclass, and cheaper to build for each of the
+    thousands of distinct images a cluster can run.
+    """
 
     registry: str
     repository: str
