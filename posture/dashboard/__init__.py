@@ -7,12 +7,17 @@ a cluster's findings one cluster at a time, and run a fixed number of queries.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
+from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Expression, FloatField, OuterRef, QuerySet, Subquery
+from django.db.models.fields.json import KT, KeyTransform
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from clusters.models import Cluster
+from posture.checks.vocabulary import Category
 from posture.models import SUCCEEDED, Snapshot
 
 
@@ -29,3 +34,29 @@ def latest_successful_ids(clusters: QuerySet[Cluster]) -> QuerySet[Cluster]:
         .values("pk")[:1]
     )
     return clusters.annotate(latest_id=Subquery(newest))
+
+
+def _score_key(category: Category) -> str:
+    return f"{category}_score"
+
+
+# A snapshot's category scores come with every deduction behind them (about 6 kB of JSON a
+# snapshot); the pages read only these parts of its aggregates, so only they leave the database.
+def aggregate_parts() -> dict[str, Expression]:
+    """Return annotations for the parts of a snapshot's JSON aggregates the pages read.
+
+    ``severity_counts`` (open findings by severity), ``os_images`` (nodes by OS image) and one
+    ``<category>_score`` per category; read the scores back with ``category_scores``.
+    """
+    return {
+        "severity_counts": KeyTransform("severity", "finding_counts"),
+        "os_images": KeyTransform("os_images", "node_summary"),
+        # Scores arrive as numbers, not as JSON text to decode one by one.
+        **{_score_key(c): Cast(KT(f"category_scores__{c}__score"), FloatField())
+           for c in Category},
+    }
+
+
+def category_scores(row: Mapping[str, Any]) -> dict[str, float]:
+    """Return the category scores of a row annotated with ``aggregate_parts``."""
+    return {str(c): row[_score_key(c)] for c in Category if row[_score_key(c)] is not None}

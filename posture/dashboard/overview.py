@@ -21,7 +21,7 @@ from django.db.models.functions import TruncDate
 from clusters.models import Cluster
 from posture import charts as chart_builders
 from posture.charts import Chart
-from posture.dashboard import latest_successful_ids, today
+from posture.dashboard import aggregate_parts, category_scores, latest_successful_ids, today
 from posture.lifecycle import (
     KubeSupport,
     OSSupport,
@@ -97,6 +97,7 @@ class Row:
     change_30d: float | None
     support: KubeSupport | None
     os_images: list[OSRow]
+    category_scores: dict[str, float]
     open_counts: dict[str, int]
     accepted_counts: dict[str, int]
     last_status: str | None
@@ -118,11 +119,6 @@ class Row:
     @property
     def provider(self) -> str:
         return (self.snapshot.provider if self.snapshot else "") or UPSTREAM
-
-    @property
-    def category_scores(self) -> dict[str, float]:
-        stored = self.snapshot.category_scores if self.snapshot else {}
-        return {name: c["score"] for name, c in (stored or {}).items() if "score" in c}
 
 
 @dataclass(frozen=True)
@@ -222,9 +218,9 @@ def build(clusters: QuerySet[Cluster], now: datetime, sort: str = DEFAULT_SORT,
     key, descending = parse_sort(sort)
     day = today(now)
     annotated = list(_annotated(clusters, now))
-    snapshots = Snapshot.objects.defer("nodes").in_bulk(
-        [c.latest_id for c in annotated if c.latest_id is not None]
-    )
+    snapshots = {s.pk: s for s in Snapshot.objects.filter(
+        pk__in=[c.latest_id for c in annotated if c.latest_id is not None]
+    ).only(*_SNAPSHOT_FIELDS).annotate(**aggregate_parts())}
     rows = []
     for cluster in annotated:
         snapshot = snapshots.get(cluster.latest_id)
@@ -242,6 +238,10 @@ def build(clusters: QuerySet[Cluster], now: datetime, sort: str = DEFAULT_SORT,
         eol=eol_timeline(rows, day),
         history=score_history([r.cluster for r in rows], now),
     )
+
+
+# What a row reads of its snapshot, besides the ``aggregate_parts``.
+_SNAPSHOT_FIELDS = ("pk", "score", "grade", "kubernetes_version", "provider")
 
 
 def _annotated(clusters: QuerySet[Cluster], now: datetime) -> QuerySet[Cluster]:
@@ -264,9 +264,10 @@ def _change(now_score: float | None, then: float | None) -> float | None:
     return round(now_score - then, 1)
 
 
-def os_rows(summary: Mapping[str, Any] | None, day: date) -> list[OSRow]:
-    """Return a snapshot's node OS images with their support, the soonest end first."""
-    images = (summary or {}).get("os_images") or {}
+def os_rows(images: Mapping[str, Any] | None, day: date) -> list[OSRow]:
+    """Return node OS images (a node summary's ``os_images``) with their support, the soonest
+    end first."""
+    images = images or {}
     rows = [OSRow(str(image), int(count), os_support(str(image), day))
             for image, count in images.items() if isinstance(count, int)]
     return sorted(rows, key=_os_order)
@@ -286,14 +287,15 @@ def _row(cluster: Any, snapshot: Snapshot | None, day: date) -> Row:
     support = None
     if snapshot is not None and snapshot.kubernetes_version:
         support = kubernetes_support(snapshot.kubernetes_version, day, snapshot.provider or None)
-    severity = ((snapshot.finding_counts or {}).get("severity") or {}) if snapshot else {}
+    severity = (snapshot.severity_counts or {}) if snapshot else {}
     return Row(
         cluster=cluster,
         snapshot=snapshot,
         change_7d=_change(score, cluster.score_7d),
         change_30d=_change(score, cluster.score_30d),
         support=support,
-        os_images=os_rows(snapshot.node_summary if snapshot else None, day),
+        os_images=os_rows(snapshot.os_images if snapshot else None, day),
+        category_scores=category_scores(vars(snapshot)) if snapshot else {},
         open_counts={s: int(severity.get(s, 0)) for s in COUNTED} if snapshot else {},
         accepted_counts={s: 0 for s in COUNTED},
         last_status=cluster.last_status,

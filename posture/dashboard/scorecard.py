@@ -289,7 +289,7 @@ def build(cluster: Cluster, now: datetime, policy: Policy) -> ClusterScorecard:
         support=kubernetes_support(snapshot.kubernetes_version or None, day,
                                    snapshot.provider or None),
         nodes=nodes,
-        os_images=os_rows(snapshot.node_summary, day),
+        os_images=os_rows((snapshot.node_summary or {}).get("os_images"), day),
         namespaces=namespace_pss(pss_rows, policy),
         pss_target=policy.pss_level,
         top_fixes=[FixRow(f, CATALOG.get(f.check)) for f in card.top_fixes(TOP_FIXES)],

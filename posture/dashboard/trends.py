@@ -1,30 +1,31 @@
 """One cluster over time, from snapshot aggregates: one point per day, the day's last poll.
 
-Two queries find the day's last successful snapshot and load only the aggregate fields the
-charts read; a third finds when the check set changed. Lifecycle data is judged as of each
+One query finds each day's last successful snapshot and reads only the parts of its aggregates
+the charts show; a second finds when the check set changed. Lifecycle data is judged as of each
 day, so "minors behind" is what the cluster trailed then, not what it would trail today.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from django.db.models import Max, Min
+from django.db.models import F, Max, Min, Window
 from django.db.models.functions import TruncDate
 
 from clusters.models import Cluster
 from posture import charts as chart_builders
 from posture.charts import Chart, Runway, TrendPoint
-from posture.dashboard import today
+from posture.dashboard import aggregate_parts, category_scores, today
 from posture.lifecycle import kubernetes_support, os_support
 from posture.models import SUCCEEDED, Snapshot
 
 DEFAULT_DAYS = 90
 RANGES = (30, 90, 365)
 
-_FIELDS = ("taken_at", "score", "category_scores", "finding_counts", "kubernetes_version",
-           "provider", "node_summary")
+_COLUMNS = ("taken_at", "score", "kubernetes_version", "provider")
 
 
 def parse_days(value: str | None) -> int:
@@ -36,20 +37,24 @@ def parse_days(value: str | None) -> int:
     return days if days in RANGES else DEFAULT_DAYS
 
 
-def daily_snapshots(cluster: Cluster, now: datetime, days: int) -> list[Snapshot]:
-    """Return the last successful snapshot of each day in the range, oldest first."""
+def daily_snapshots(cluster: Cluster, now: datetime, days: int) -> list[dict[str, Any]]:
+    """Return the last successful snapshot of each day in the range, oldest first.
+
+    Each row holds its ``day``, the columns the charts read and the ``aggregate_parts``.
+    """
+    day = TruncDate("taken_at")
     recent = Snapshot.objects.filter(cluster=cluster, status__in=SUCCEEDED,
                                      taken_at__gte=now - timedelta(days=days))
-    last_of_day = list(recent.annotate(day=TruncDate("taken_at")).values("day")
-                       .annotate(last=Max("taken_at")).values_list("last", flat=True))
-    if not last_of_day:
-        return []
-    return list(recent.filter(taken_at__in=last_of_day).only(*_FIELDS).order_by("taken_at"))
+    # A window marks each day's last poll in a subquery of the query that reads it (grouping by
+    # day would take a second query to fetch the rows it found); the outer query reads the
+    # aggregates of those rows only.
+    marked = recent.annotate(last_of_day=Window(Max("taken_at"), partition_by=[day]))
+    last = Snapshot.objects.filter(pk__in=marked.filter(taken_at=F("last_of_day")).values("pk"))
+    return list(last.order_by("taken_at").values(*_COLUMNS, day=day, **aggregate_parts()))
 
 
-def _runway(node_summary: dict[str, object] | None, day: date) -> dict[str, int]:
+def _runway(images: object, day: date) -> dict[str, int]:
     counts: Counter[str] = Counter()
-    images = (node_summary or {}).get("os_images") or {}
     if isinstance(images, dict):
         for image, count in images.items():
             if isinstance(count, int):
@@ -59,28 +64,26 @@ def _runway(node_summary: dict[str, object] | None, day: date) -> dict[str, int]
     return dict(counts)
 
 
-def point(snapshot: Snapshot, day: date) -> TrendPoint:
-    """Return a snapshot's aggregates as a trend point for ``day``."""
-    support = kubernetes_support(snapshot.kubernetes_version or None, day,
-                                 snapshot.provider or None)
-    categories = {name: c["score"] for name, c in (snapshot.category_scores or {}).items()
-                  if isinstance(c, dict) and "score" in c}
-    severities = (snapshot.finding_counts or {}).get("severity") or {}
+def point(row: Mapping[str, Any]) -> TrendPoint:
+    """Return a row of ``daily_snapshots`` as a trend point, judged as of its day."""
+    day = row["day"]
+    support = kubernetes_support(row["kubernetes_version"] or None, day, row["provider"] or None)
+    severities = row["severity_counts"] or {}
     return TrendPoint(
         day=day,
-        score=snapshot.score,
-        categories=categories,
+        score=row["score"],
+        categories=category_scores(row),
         severities={str(k): int(v) for k, v in severities.items()},
-        version=snapshot.kubernetes_version,
+        version=row["kubernetes_version"],
         minors_behind=support.minors_behind,
         patches_behind=support.patches_behind,
-        os_runway=_runway(snapshot.node_summary, day),
+        os_runway=_runway(row["os_images"], day),
     )
 
 
 def points(cluster: Cluster, now: datetime, days: int = DEFAULT_DAYS) -> list[TrendPoint]:
     """Return one trend point per day with a successful poll, oldest first."""
-    return [point(s, today(s.taken_at)) for s in daily_snapshots(cluster, now, days)]
+    return [point(row) for row in daily_snapshots(cluster, now, days)]
 
 
 def checkset_changes(cluster: Cluster, now: datetime, days: int) -> list[tuple[date, str]]:

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from posture.checks.vocabulary import Category
 from posture.dashboard import overview
 from posture.lifecycle import SupportStatus, kubernetes_support, os_support
 from posture.models import RiskAcceptance
@@ -173,6 +174,20 @@ def test_eol_timeline_lists_control_planes_and_node_os_due_within_the_horizon(al
     assert ("later", "control plane") not in {(e.cluster.name, e.kind) for e in entries}
     dates = [e.eol or datetime.min.date() for e in entries]
     assert dates == sorted(dates)
+
+
+def test_heatmap_shows_each_category_score_of_the_newest_snapshot(as_alice, alice):
+    cluster = ClusterFactory(owners=[alice])
+    deduction = {"check": "image.latest-tag", "severity": "medium", "count": 1}
+    snapshot(cluster, timezone.now() - timedelta(days=1),
+             category_scores={"images": {"score": 10.0, "weight": .1, "deductions": []}})
+    snapshot(cluster, timezone.now() - timedelta(hours=1), category_scores={
+        "images": {"score": 72.25, "weight": .1, "deductions": [deduction] * 40},
+        "access": {"score": 100.0, "weight": .2, "deductions": []}})
+    heatmap = figures(as_alice.get(URL).content.decode())["figure-category-heatmap"]["data"][0]
+    by_label = dict(zip(heatmap["x"], heatmap["z"][0], strict=True))
+    assert by_label == {c.label: {"images": 72.2, "access": 100.0}.get(str(c))
+                        for c in Category.ordered()}
 
 
 def test_page_escapes_hostile_cluster_text_in_html_and_chart_json(as_alice, alice):

@@ -70,6 +70,35 @@ def test_version_lag_and_os_runway_are_judged_as_of_each_day(alice):
     assert points[0].minors_behind >= points[1].minors_behind
 
 
+def test_points_read_category_scores_without_their_deductions(alice):
+    cluster = ClusterFactory(owners=[alice])
+    deduction = {"check": "workload.privileged", "severity": "critical", "count": 3}
+    snapshot(cluster, NOW - timedelta(days=1), category_scores={
+        "workloads": {"score": 61.5, "weight": .25, "deductions": [deduction] * 50},
+        "access": {"score": 90.0, "weight": .2, "deductions": []},
+        "network": {"weight": .1, "deductions": []},
+        "retired-category": {"score": 5.0, "weight": .1, "deductions": []},
+    }, finding_counts={"severity": {"critical": 3}, "category": {"workloads": 3}},
+        node_summary={"os_images": {"Ubuntu 24.04.1 LTS": 2}, "runtimes": {"x": 2}})
+    [only] = trends.points(cluster, NOW, 90)
+    # Only the vocabulary's categories are charted; one without a score has no point.
+    assert only.categories == {"workloads": 61.5, "access": 90.0}
+    assert only.severities == {"critical": 3}
+    assert sum(only.os_runway.values()) == 2
+
+
+def test_days_are_calendar_days_of_the_site_time_zone(alice, settings):
+    settings.TIME_ZONE = "America/New_York"
+    cluster = ClusterFactory(owners=[alice])
+    # 03:00 and 05:00 UTC on 9 June are 23:00 on the 8th and 01:00 on the 9th in New York.
+    snapshot(cluster, datetime(2026, 6, 9, 3, tzinfo=UTC), score=40.0)
+    snapshot(cluster, datetime(2026, 6, 9, 5, tzinfo=UTC), score=50.0)
+    snapshot(cluster, datetime(2026, 6, 9, 16, tzinfo=UTC), score=55.0)
+    points = trends.points(cluster, NOW, 90)
+    assert [(p.day.isoformat(), p.score) for p in points] == [("2026-06-08", 40.0),
+                                                              ("2026-06-09", 55.0)]
+
+
 def test_checkset_changes_are_marked_on_the_day_they_first_appear(alice):
     cluster = ClusterFactory(owners=[alice])
     snapshot(cluster, NOW - timedelta(days=100), checkset_version="1.0.0+old")
