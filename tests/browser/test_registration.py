@@ -31,10 +31,12 @@ def test_paste_verify_register_and_poll_now(signed_in, alice, emulate, worker):
     expect(page.get_by_role("status").first).to_contain_text("Registered web-prod")
     expect(page.get_by_text("No polls yet.")).to_be_visible()
 
+    # Slow the cluster's first answer so that the running poll can be watched.
+    emulator.set_fault("delay", seconds=2.5, path="/version", times=1)
     page.get_by_role("button", name="Poll now").click()
     progress = page.locator("#poll-progress")
     expect(progress).to_be_visible()
-    expect(progress).to_contain_text("Poll")
+    expect(progress).to_have_text("Polling… (running)")
     # poll.js reloads the page once the worker has finished the poll.
     history = page.locator("#poll-history tbody tr")
     expect(history).to_have_count(1, timeout=POLL_TIMEOUT_MS)
