@@ -23,6 +23,12 @@ class Hit(NamedTuple):
     evidence: dict[str, Any]
 
 
+# ``Hit(...)`` runs a Python-level ``__new__``; the rules that report a hit per container of every
+# workload build them with ``new_hit(Hit, (kind, namespace, name, container, message, evidence))``
+# instead: the same object for half the cost.
+new_hit = tuple.__new__
+
+
 class NotEvaluated(Exception):
     """Raised by a check function that cannot decide (input unknown, policy not configured)."""
 

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from posture.checks.images import ImageRef, parse_image
+from posture.checks.safe import MAX_TEXT, clip
 
 _WINDOWS = "windows"
 _EMPTY: dict[str, Any] = {}
@@ -38,6 +39,9 @@ class ContainerFacts(NamedTuple):
     run_as_non_root: bool | None
     read_only_root: bool
     missing_limits: tuple[str, ...]
+    # Name and image cut for messages and evidence, once rather than in every check.
+    shown_name: str
+    shown_image: str
 
 
 class PodFacts(NamedTuple):
@@ -103,11 +107,12 @@ def pod_facts(template: object) -> PodFacts:
             sc = _mapping(c.get("securityContext"))
             user = _integer(sc.get("runAsUser"))
             non_root = _bool(sc.get("runAsNonRoot"))
+            name = _text(c.get("name"))
             image = _text(c.get("image"))
             limits = _mapping(_mapping(c.get("resources")).get("limits"))
             containers.append(
                 ContainerFacts(
-                    _text(c.get("name")),
+                    name,
                     init,
                     image,
                     parse_image(image),
@@ -116,6 +121,8 @@ def pod_facts(template: object) -> PodFacts:
                     non_root if non_root is not None else pod_non_root,
                     sc.get("readOnlyRootFilesystem") is True,
                     _MISSING_LIMITS[(not limits.get("cpu"), not limits.get("memory"))],
+                    name if len(name) <= MAX_TEXT else clip(name),
+                    image if len(image) <= MAX_TEXT else clip(image),
                 )
             )
     sa = _text(spec.get("serviceAccountName")) or _text(spec.get("serviceAccount")) or "default"

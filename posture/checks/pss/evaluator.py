@@ -180,7 +180,7 @@ def evaluate_levels(obj: Mapping[str, Any], version: str) -> Levels:
 
 def pod_template(obj: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
     """Return the pod ``metadata`` and ``spec`` of a Pod, a workload or a bare pod-shaped dict."""
-    if not isinstance(obj, Mapping):
+    if not _is_mapping(obj):
         raise ValueError(f"expected a Kubernetes object, got {type(obj).__name__}")
     kind = obj.get("kind")
     pod: Any = obj
@@ -189,22 +189,34 @@ def pod_template(obj: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mapping[str
         if path is None:
             raise ValueError(f"kind {kind!r} has no pod template")
         for key in path:
-            pod = pod.get(key) if isinstance(pod, Mapping) else None
+            pod = pod.get(key) if _is_mapping(pod) else None
         if pod is None:
             raise ValueError(f"{kind} has no pod template at {'.'.join(path)}")
-    if not isinstance(pod, Mapping):
+    if not _is_mapping(pod):
         raise ValueError("pod template is not a mapping")
     metadata = pod.get("metadata") or {}
     spec = pod.get("spec")
-    if not isinstance(metadata, Mapping) or not isinstance(spec, Mapping):
+    if not _is_mapping(metadata) or not _is_mapping(spec):
         raise ValueError("a pod needs a metadata mapping and a spec mapping")
     return metadata, spec
 
 
+def _is_mapping(value: object) -> bool:
+    # The plain dict first: the Mapping ABC check costs several times as much.
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def _minor(version: str) -> int:
+    if not isinstance(version, str):
+        raise ValueError(f"invalid policy version {version!r}: expected 'latest' or 'v1.<minor>'")
+    return _parsed_minor(version)
+
+
+@lru_cache(maxsize=256)
+def _parsed_minor(version: str) -> int:
     if version == "latest":
         return NEWEST_MINOR
-    match = _VERSION.fullmatch(version) if isinstance(version, str) else None
+    match = _VERSION.fullmatch(version)
     if match is None:
         raise ValueError(f"invalid policy version {version!r}: expected 'latest' or 'v1.<minor>'")
     return min(int(match.group(1)), NEWEST_MINOR)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from posture.checks.base import Check, Hit, NotEvaluated
+from posture.checks.base import Check, Hit, NotEvaluated, new_hit
 from posture.checks.context import Context
 from posture.checks.images import is_approved
 from posture.checks.pod import ContainerFacts
@@ -16,69 +14,68 @@ _PULL_POLICY_DOC = "https://kubernetes.io/docs/concepts/containers/images/#image
 _IMAGE_NAMES_DOC = "https://kubernetes.io/docs/concepts/containers/images/#image-names"
 
 
-def _containers(ctx: Context) -> Iterator[tuple[str, str, str, ContainerFacts]]:
-    for view in ctx.workloads:
-        for c in view.facts.containers:
-            if c.image:
-                yield view.kind, view.namespace, view.name, c
+def _containers(ctx: Context) -> list[tuple[str, str, str, ContainerFacts]]:
+    """Return (kind, namespace, name, container) for every container with an image."""
+    memo = ctx.memo.get("image_containers")
+    if isinstance(memo, list):
+        return memo
+    found = [
+        (view.kind, view.namespace, view.name, c)
+        for view in ctx.workloads
+        for c in view.facts.containers
+        if c.image
+    ]
+    ctx.memo["image_containers"] = found
+    return found
 
 
-def _unapproved(ctx: Context) -> Iterator[Hit]:
+def _unapproved(ctx: Context) -> list[Hit]:
     approved = ctx.policy.approved_registries
     if not approved:
         raise NotEvaluated("no approved registries are configured in the policy")
+    hits = []
     for kind, ns, name, c in _containers(ctx):
         if not is_approved(c.ref, approved):
-            yield Hit(
-                kind,
-                ns,
-                name,
-                c.name,
-                f"Image {clip(c.image)} comes from {clip(c.ref.registry)}, "
-                "which is not an approved registry",
-                {"image": clip(c.image), "registry": clip(c.ref.registry)},
-            )
+            image, registry = c.shown_image, clip(c.ref.registry)
+            message = f"Image {image} comes from {registry}, which is not an approved registry"
+            evidence = {"image": image, "registry": registry}
+            hits.append(new_hit(Hit, (kind, ns, name, c.name, message, evidence)))
+    return hits
 
 
-def _floating(ctx: Context) -> Iterator[Hit]:
+def _floating(ctx: Context) -> list[Hit]:
+    hits = []
     for kind, ns, name, c in _containers(ctx):
         if c.ref.floating:
             tag = f":{c.ref.tag}" if c.ref.tag else "no tag"
-            yield Hit(
-                kind,
-                ns,
-                name,
-                c.name,
-                f"Image {clip(c.image)} uses {tag}: what runs changes whenever it is re-pushed",
-                {"image": clip(c.image)},
-            )
+            image = c.shown_image
+            message = f"Image {image} uses {tag}: what runs changes whenever it is re-pushed"
+            hits.append(new_hit(Hit, (kind, ns, name, c.name, message, {"image": image})))
+    return hits
 
 
-def _unpinned(ctx: Context) -> Iterator[Hit]:
+def _unpinned(ctx: Context) -> list[Hit]:
+    hits = []
     for kind, ns, name, c in _containers(ctx):
         if c.ref.mutable:
-            yield Hit(
-                kind,
-                ns,
-                name,
-                c.name,
-                f"Image {clip(c.image)} is not pinned by digest",
-                {"image": clip(c.image)},
-            )
+            image = c.shown_image
+            message = f"Image {image} is not pinned by digest"
+            hits.append(new_hit(Hit, (kind, ns, name, c.name, message, {"image": image})))
+    return hits
 
 
-def _stale_pull(ctx: Context) -> Iterator[Hit]:
+def _stale_pull(ctx: Context) -> list[Hit]:
+    hits = []
     for kind, ns, name, c in _containers(ctx):
         if c.ref.floating and c.pull_policy in ("IfNotPresent", "Never"):
-            yield Hit(
-                kind,
-                ns,
-                name,
-                c.name,
-                f"Image {clip(c.image)} has a floating tag but imagePullPolicy "
-                f"{c.pull_policy}: nodes keep running whichever version they pulled first",
-                {"image": clip(c.image), "imagePullPolicy": c.pull_policy},
+            image = c.shown_image
+            message = (
+                f"Image {image} has a floating tag but imagePullPolicy "
+                f"{c.pull_policy}: nodes keep running whichever version they pulled first"
             )
+            evidence = {"image": image, "imagePullPolicy": c.pull_policy}
+            hits.append(new_hit(Hit, (kind, ns, name, c.name, message, evidence)))
+    return hits
 
 
 CHECKS: tuple[Check, ...] = (

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from posture.checks import pss
-from posture.checks.base import Check, Hit
+from posture.checks.base import Check, Hit, new_hit
 from posture.checks.context import ENFORCE_LABEL, Context, WorkloadView
 from posture.checks.policy import SYSTEM_NAMESPACES
 from posture.checks.safe import clip, dig, string_map
@@ -47,22 +47,16 @@ def _pss_hits(ctx: Context) -> dict[str, list[Hit]]:
     if isinstance(memo, dict):
         return memo
     per_template: dict[bytes, list[_TemplateHit]] = {}
-    out: dict[str, list[Hit]] = {}
+    out: dict[str, list[Hit]] = {check.id: [] for check in PSS_CHECKS}
     baseline_ids = frozenset(pss.controls("baseline", ctx.policy.pss_version))
     for view in ctx.workloads:
         found = per_template.get(view.key)
         if found is None:
             found = per_template[view.key] = _template_hits(ctx, view, baseline_ids)
         for check_id, level, version, message in found:
-            hit = Hit(
-                view.kind,
-                view.namespace,
-                view.name,
-                "",
-                message,
-                {"level": level, "version": version},
-            )
-            out.setdefault(check_id, []).append(hit)
+            evidence = {"level": level, "version": version}
+            hit = (view.kind, view.namespace, view.name, "", message, evidence)
+            out[check_id].append(new_hit(Hit, hit))
     ctx.memo["pss_hits"] = out
     return out
 
@@ -139,81 +133,73 @@ def _violates_namespace(ctx: Context) -> Iterator[Hit]:
         )
 
 
-def _writable_root(ctx: Context) -> Iterator[Hit]:
+def _writable_root(ctx: Context) -> list[Hit]:
+    hits = []
     for view in ctx.workloads:
         if view.facts.windows:
             continue  # Windows containers cannot have a read-only root filesystem.
         for c in view.facts.containers:
             if not c.read_only_root:
-                yield Hit(
-                    view.kind,
-                    view.namespace,
-                    view.name,
-                    c.name,
-                    f"Container {clip(c.name)} can write to its root filesystem",
-                    {},
-                )
+                message = f"Container {c.shown_name} can write to its root filesystem"
+                evidence: dict[str, object] = {}
+                hit = (view.kind, view.namespace, view.name, c.name, message, evidence)
+                hits.append(new_hit(Hit, hit))
+    return hits
 
 
-def _no_limits(ctx: Context) -> Iterator[Hit]:
+def _no_limits(ctx: Context) -> list[Hit]:
+    hits = []
     for view in ctx.workloads:
         for c in view.facts.containers:
             if c.missing_limits:
                 missing = " and ".join(c.missing_limits)
-                yield Hit(
-                    view.kind,
-                    view.namespace,
-                    view.name,
-                    c.name,
-                    f"Container {clip(c.name)} has no {missing} limit",
-                    {"missing": list(c.missing_limits)},
-                )
+                message = f"Container {c.shown_name} has no {missing} limit"
+                evidence = {"missing": list(c.missing_limits)}
+                hit = (view.kind, view.namespace, view.name, c.name, message, evidence)
+                hits.append(new_hit(Hit, hit))
+    return hits
 
 
-def _token_automounted(ctx: Context) -> Iterator[Hit]:
+def _token_automounted(ctx: Context) -> list[Hit]:
+    hits = []
+    accounts = ctx.service_accounts
     for view in ctx.workloads:
         facts = view.facts
         setting, where = facts.automount_token, "the pod"
         if setting is None:
-            sa = ctx.service_accounts.get((view.namespace, facts.service_account))
+            sa = accounts.get((view.namespace, facts.service_account))
             value = dig(sa, "automountServiceAccountToken")
             if isinstance(value, bool):
                 setting, where = value, "its service account"
         if setting is False:
             continue
         reason = "by default" if setting is None else f"because {where} asks for it"
-        yield Hit(
-            view.kind,
-            view.namespace,
-            view.name,
-            "",
-            f"Pods get a token for service account {clip(facts.service_account)} mounted {reason}",
-            {"serviceAccount": clip(facts.service_account)},
-        )
+        account = clip(facts.service_account)
+        message = f"Pods get a token for service account {account} mounted {reason}"
+        hit = (view.kind, view.namespace, view.name, "", message, {"serviceAccount": account})
+        hits.append(new_hit(Hit, hit))
+    return hits
 
 
-def _runs_as_root(ctx: Context) -> Iterator[Hit]:
+def _runs_as_root(ctx: Context) -> list[Hit]:
+    hits = []
     for view in ctx.workloads:
         if view.facts.user_namespace:
             continue  # Root in a user namespace is an unprivileged user on the node.
         for c in view.facts.containers:
             if c.run_as_user == 0:
-                message = f"Container {clip(c.name)} runs as root (runAsUser: 0)"
+                message = f"Container {c.shown_name} runs as root (runAsUser: 0)"
             elif c.run_as_non_root is not True:
                 message = (
-                    f"Container {clip(c.name)} may run as root: runAsNonRoot is not true, so "
+                    f"Container {c.shown_name} may run as root: runAsNonRoot is not true, so "
                     "the image's user decides"
                 )
             else:
                 continue
-            yield Hit(
-                view.kind,
-                view.namespace,
-                view.name,
-                c.name,
-                message,
-                {"runAsUser": c.run_as_user, "runAsNonRoot": c.run_as_non_root},
-            )
+            evidence = {"runAsUser": c.run_as_user, "runAsNonRoot": c.run_as_non_root}
+            hit = (view.kind, view.namespace, view.name, c.name, message, evidence)
+            hits.append(new_hit(Hit, hit))
+    return hits
 
 
 def _unenforced_namespaces(ctx: Context) -> Iterator[Hit]:
