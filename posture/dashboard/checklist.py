@@ -127,7 +127,7 @@ def _findings(cluster: Cluster, filters: Filters, now: datetime) -> list[Finding
 
 def build(cluster: Cluster, now: datetime, filters: Filters) -> Checklist:
     """Return ``cluster``'s checklist, narrowed by ``filters``."""
-    snapshot = latest_successful(cluster)
+    snapshot = latest_successful(cluster, detail=False)
     card = current_scorecard(snapshot, cluster, now) if snapshot else None
     gains = {fix.check: fix.points_gained for fix in card.top_fixes(len(CATALOG))} if card else {}
     acceptances = list(RiskAcceptance.objects.filter(cluster=cluster)

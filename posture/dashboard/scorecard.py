@@ -220,8 +220,18 @@ class ClusterScorecard:
                 if isinstance(c, dict) and c.get("state") in ("forbidden", "error")}
 
 
-def latest_successful(cluster: Cluster) -> Snapshot | None:
-    return cluster.snapshots.filter(status__in=SUCCEEDED).order_by("-taken_at").first()
+# The heaviest fields of a snapshot (a big cluster's node list runs to hundreds of kB), which only
+# the scorecard itself shows.
+_DETAIL = ("nodes", "coverage", "node_summary", "category_scores")
+
+
+def latest_successful(cluster: Cluster, *, detail: bool = True) -> Snapshot | None:
+    """Return the newest successful snapshot; without ``detail``, leave its nodes, coverage,
+    node summary and category breakdown unread (reading one later costs a query)."""
+    snapshots = cluster.snapshots.filter(status__in=SUCCEEDED)
+    if not detail:
+        snapshots = snapshots.defer(*_DETAIL)
+    return snapshots.order_by("-taken_at").first()
 
 
 def current_scorecard(snapshot: Snapshot, cluster: Cluster, now: datetime) -> Scorecard:

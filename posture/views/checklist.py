@@ -109,7 +109,7 @@ def accept_risk(request: HttpRequest, pk: int) -> HttpResponse:
     slug = check_id.replace(".", "-")
     form = AcceptRiskForm(request.POST, auto_id=f"id_{slug}_%s")
     if form.is_valid():
-        before = latest_successful(cluster)
+        before = latest_successful(cluster, detail=False)
         try:
             accept(cluster=cluster, check_id=form.cleaned_data["check_id"],
                    namespace=form.cleaned_data["namespace"],
@@ -120,7 +120,7 @@ def accept_risk(request: HttpRequest, pk: int) -> HttpResponse:
             field = {"expires_at": "expires_on"}.get(exc.field or "", exc.field)
             form.add_error(field if field in form.fields else None, str(exc))
         else:
-            after = latest_successful(cluster)
+            after = latest_successful(cluster, detail=False)
             messages.success(request, _score_message("Risk accepted", check_id, before, after))
             return redirect(reverse("cluster-checklist", args=[cluster.pk]) + f"#check-{slug}")
     return _page(request, cluster, failed=form)
@@ -132,9 +132,9 @@ def revoke_risk(request: HttpRequest, pk: int, acceptance_pk: int) -> HttpRespon
     cluster = get_changeable_cluster(request, pk)
     acceptance = get_object_or_404(RiskAcceptance, pk=acceptance_pk, cluster=cluster,
                                    revoked_at__isnull=True)
-    before = latest_successful(cluster)
+    before = latest_successful(cluster, detail=False)
     revoke(acceptance, request.user)
-    after = latest_successful(cluster)
+    after = latest_successful(cluster, detail=False)
     messages.success(request, _score_message("Acceptance revoked", acceptance.check_id,
                                              before, after))
     return redirect(reverse("cluster-checklist", args=[cluster.pk]) + "#acceptances")

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from posture.dashboard import checklist
-from posture.dashboard.scorecard import current_scorecard
+from posture.dashboard.scorecard import current_scorecard, latest_successful
 from posture.models import OrgPolicy, RiskAcceptance
 from posture.waivers import rescore_latest
 from tests.posture.snapshot_factories import finding, snapshot
@@ -190,3 +190,20 @@ def test_query_count_does_not_grow_with_findings(messy, as_alice, django_assert_
     with django_assert_max_num_queries(len(small.captured_queries)):
         page = as_alice.get(url(messy), {"resolved": "1"}).content.decode()
     assert "workload.no-resource-limits" in _group_ids(page)
+
+
+def test_checklist_leaves_the_snapshots_node_list_unread(messy, as_alice,
+                                                         django_assert_max_num_queries):
+    newest = latest_successful(messy)
+    newest.nodes = [{"name": f"node-{i}", "os_image": "Ubuntu 24.04.1 LTS"} for i in range(500)]
+    newest.save()
+    light = latest_successful(messy, detail=False)
+    assert {"nodes", "coverage", "node_summary", "category_scores"} <= light.get_deferred_fields()
+    assert (light.pk, light.score, light.grade) == (newest.pk, newest.score, newest.grade)
+    with CaptureQueriesContext(connection) as counted:
+        as_alice.get(url(messy))
+    # No deferred field is read later, one query at a time.
+    with django_assert_max_num_queries(len(counted.captured_queries)):
+        page = as_alice.get(url(messy)).content.decode()
+    assert "node-0" not in page
+    assert not any('"nodes"' in q["sql"] for q in counted.captured_queries)
