@@ -111,3 +111,11 @@ def check_anchor(check_id: str) -> str:
 def sees_whole_fleet(user: AbstractBaseUser | AnonymousUser) -> bool:
     """Say whether ``user`` is on the security team or an auditor (the audit log's readers)."""
     return _sees_whole_fleet(user)
+
+
+@register.filter
+def check_titles(check_ids: list[str]) -> str:
+    """Return the titles of ``check_ids`` from the catalog, comma-separated."""
+    from posture.checks import CATALOG
+
+    return ", ".join(CATALOG[c].title if c in CATALOG else c for c in check_ids)

@@ -9,7 +9,7 @@
     if (!source) { return; }
     var figure = JSON.parse(source.textContent);
     window.Plotly.newPlot(plot, figure.data, figure.layout, {
-      responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d"]
+      responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d", "sendDataToCloud"]
     });
     var table = plot.parentNode.querySelector("details.chart-data");
     if (table) { table.open = false; }

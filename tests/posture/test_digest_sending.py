@@ -164,7 +164,7 @@ def test_users_without_an_address_or_clusters_get_nothing(smtp, alice, week, db)
     assert list(DigestDelivery.objects.values_list("user__username", flat=True)) == ["bob"]
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_runs_at_once_send_once_per_recipient(smtp, alice, bob, cluster_a, cluster_b,
                                                    monkeypatch):
     a_week_of(cluster_a)
