@@ -88,10 +88,15 @@ def main() -> int:
         "beat": subprocess.Popen([sys.executable, "-m", "celery", "-A", "posture", "beat",
                                   "--loglevel", "WARNING"], cwd=ROOT),
     }
+    from django.conf import settings
+
+    mail_dir = getattr(settings, "EMAIL_FILE_PATH", "var/mail")
     print(f"""
 Posture is running: http://127.0.0.1:{WEB_PORT}/
 Log in as {USERNAME} / {PASSWORD}
 Emulated clusters: {', '.join(f'{e.url} ({n})' for n, e in zip(SCENARIOS, emulators, strict=True))}
+Mail (the weekly digest) is written to files in {mail_dir}/;
+  preview it now with: .venv/bin/python manage.py send_digest --dry-run --user {USERNAME}
 Press Ctrl-C to stop.
 """, flush=True)
     stopping = False

@@ -21,6 +21,7 @@ class Command(BaseCommand):
         from clusters.access import SECURITY_TEAM
 
         user, _ = get_user_model().objects.get_or_create(username=options["username"])
+        user.email = user.email or f"{options['username']}@example.test"
         user.is_staff = True
         user.is_superuser = True
         user.set_password(options["password"])
