@@ -388,10 +388,11 @@ def score_history(clusters: list[Cluster], now: datetime,
         .values("cluster_id", "day")
         .annotate(mean=Avg("score"))
         .order_by("cluster_id", "day")
+        .values_list("cluster_id", "day", "mean")
     )
     out: dict[str, list[tuple[date, float]]] = {name: [] for name in names.values()}
-    for point in daily:
-        out[names[point["cluster_id"]]].append((point["day"], float(point["mean"])))
+    for cluster_id, day, mean in daily:
+        out[names[cluster_id]].append((day, float(mean)))
     return out
 
 
