@@ -132,7 +132,7 @@ def test_cluster_list_query_count_does_not_grow(as_sam, django_assert_max_num_qu
         c = ClusterFactory(name=f"c-{i}")
         for day in range(3):
             snapshot(c, days_ago=day)
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(4):
         body = as_sam.get(reverse("api:clusters")).json()
     assert len(body["clusters"]) == 20
 

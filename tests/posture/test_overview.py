@@ -231,5 +231,5 @@ def test_query_count_does_not_grow_with_clusters_or_snapshots(as_sam, sam,
     with django_assert_max_num_queries(len(small.captured_queries)):
         page = as_sam.get(URL)
     assert page.content.decode().count("<tr data-cluster=") == 20
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(8):
         as_sam.get(URL, {"sort": "-critical", "label": "env=prod"})

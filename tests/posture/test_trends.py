@@ -169,3 +169,6 @@ def test_query_count_does_not_grow_with_history(alice, as_alice, django_assert_m
     with django_assert_max_num_queries(len(small.captured_queries)):
         page = as_alice.get(url(cluster)).content.decode()
     assert len(figures(page)["figure-score-trend"]["data"][0]["x"]) >= 89
+    # Session, user, groups, cluster; the daily points; the check set changes.
+    with django_assert_max_num_queries(6):
+        as_alice.get(url(cluster), {"days": "365"})
