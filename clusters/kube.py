@@ -269,17 +269,6 @@ class _LimitedBody:
                                               strict=False)
         return self._data
 
-    def getheaders(self) -> Any:
-        return self.headers
-
-    def getheader(self, name: str, default: str | None = None) -> str | None:
-        return self.headers.get(name, default)
-
-    def close(self) -> None:
-        _discard(self._response)
-
-    def release_conn(self) -> None:
-        self._response.release_conn()
 
 
 def _pool_class(policy: AddressPolicy) -> type[urllib3.HTTPSConnectionPool]:
@@ -287,7 +276,7 @@ def _pool_class(policy: AddressPolicy) -> type[urllib3.HTTPSConnectionPool]:
         def _new_conn(self) -> socket.socket:
             host = self._dns_host
             try:
-                addresses = resolve(host, self.port, policy)
+                addresses = _resolve(host, self.port, policy)
             except socket.gaierror as exc:
                 raise urllib3.exceptions.NameResolutionError(self.host, self, exc) from exc
             error: Exception | None = None
@@ -302,7 +291,7 @@ def _pool_class(policy: AddressPolicy) -> type[urllib3.HTTPSConnectionPool]:
                     error = exc
                 finally:
                     self._dns_host = host
-            assert error is not None  # resolve() returns at least one address
+            assert error is not None  # _resolve() returns at least one address
             raise error
 
     class GuardedPool(urllib3.HTTPSConnectionPool):
@@ -311,7 +300,7 @@ def _pool_class(policy: AddressPolicy) -> type[urllib3.HTTPSConnectionPool]:
     return GuardedPool
 
 
-def resolve(host: str, port: int | None, policy: AddressPolicy) -> list[str]:
+def _resolve(host: str, port: int | None, policy: AddressPolicy) -> list[str]:
     """Return the addresses of ``host``; raise ``AddressRefused`` if any is refused.
 
     A name with one refused answer among good ones is refused whole: it was made to point there.
@@ -426,7 +415,7 @@ def describe_failure(exc: BaseException, server: str = "", *, what: str = "") ->
             return Failure(FailureKind.DNS, f"DNS lookup failed for the server {_host(server)}.")
     for cause in chain:
         if isinstance(cause, ssl.SSLCertVerificationError):
-            detail = cause.verify_message or "certificate verify failed"
+            detail = (cause.verify_message or "certificate verify failed").rstrip(".")
             return Failure(FailureKind.TLS, f"TLS verification failed: {detail}.")
     for cause in chain:
         if isinstance(cause, ssl.SSLError | urllib3.exceptions.SSLError):

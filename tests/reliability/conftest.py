@@ -17,6 +17,13 @@ from clusters.emulator.tls import KeyPair, issue_server_cert, server_context
 from tests.reliability.results import Results, results_path
 
 _SESSION_RESULTS: list[Results] = []
+_REPORT_TEST = "tests/reliability/test_report.py::test_the_page_is_rendered_from_this_runs_results"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the page check after every test that records a result."""
+    last = [item for item in items if item.nodeid == _REPORT_TEST]
+    items[:] = [item for item in items if item.nodeid != _REPORT_TEST] + last
 
 
 @pytest.fixture(scope="session")

@@ -87,7 +87,7 @@ any process started, and a FIFO named in the field would have blocked a reader.
 
 The `hostile` emulator scenario serves markup, script and formula payloads, 10 kB strings,
 bidirectional-text controls and NUL characters in every free-text field a poll stores or
-shows. Pages that render it are tested with their views.
+shows. This section is about reading and storing it; how pages show it is for their own tests.
 
 | payload | where | outcome |
 |---|---|---|
@@ -121,7 +121,9 @@ def _crash(row: dict[str, Any]) -> list[str]:
 
 
 def _endpoint(row: dict[str, Any]) -> list[str]:
-    return [_code(row["server"]), _code(row["setting"]) if row["setting"] else "default",
+    server = row["server"]
+    return [_code(server) if server.startswith("https://") else server,
+            _code(row["setting"]) if row["setting"] else "default",
             row["outcome"], _scrub(row["message"])]
 
 

@@ -77,10 +77,10 @@ CASES = [
          retryable=True),
     Case("other-ca", "TLS certificate from another CA", "new connections",
          _fault("wrong_certificate", certificate="other-ca"), FAILED, "tls",
-         "certificate verify failed"),
+         "TLS verification failed: self-signed certificate in certificate chain"),
     Case("other-name", "TLS certificate for another host name", "new connections",
          _fault("wrong_certificate", certificate="other-name"), FAILED, "tls",
-         "certificate verify failed"),
+         "TLS verification failed: IP address mismatch"),
     Case("token-expires", "token expires mid-poll (401 after 5 requests)", "every request",
          _fault("unauthorized", after=5), FAILED, "unauthorized", "401 Unauthorized"),
     Case("forbidden", "403 Forbidden on some resources", "pods and clusterrolebindings lists",
@@ -321,3 +321,61 @@ def test_a_clock_far_off_gives_sane_ages_and_the_same_eol(emulate, results, key,
     record(results, len(CASES) + 2 + (0 if years > 0 else 1), key,
            f"cluster clock {abs(years)} years {direction} (all timestamps)", "every object",
            snapshot, says, outcome, seconds, 10)
+
+
+@pytest.fixture
+def celery_worker_thread(settings):
+    """A Celery worker thread on this run's Redis queue, with quick retries and timeouts."""
+    from celery.contrib.testing.worker import start_worker
+
+    from posture.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(app.conf.task_default_queue)
+    settings.POSTURE_POLL_RETRY_SECONDS = 0
+    settings.POSTURE_POLL_CONNECT_TIMEOUT = 2
+    settings.POSTURE_POLL_READ_TIMEOUT = 1
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+        yield
+
+
+def test_a_worker_goes_on_after_each_fault(celery_worker_thread, emulate, healthy, results):
+    from clusters.tasks import MAX_RETRIES, poll_cluster
+
+    faults = {"truncated": {}, "stall": {"seconds": 30}, "reset": {},
+              "redirect": {"location": "https://127.0.0.2:9/elsewhere"}}
+    faulty = {}
+    for kind, params in faults.items():
+        emulator = emulate("typical")
+        emulator.set_fault(kind, resource="pods", **params)
+        faulty[kind] = register(emulator, f"faulty-{kind}")
+    calm = register(healthy, "healthy")
+    started = time.monotonic()
+    for cluster in faulty.values():
+        poll_cluster.delay(cluster.pk)
+    poll_cluster.delay(calm.pk)
+
+    def settled() -> bool:
+        done = Snapshot.objects.exclude(status=SnapshotStatus.RUNNING)
+        retried = done.filter(cluster__in=[faulty[k] for k in ("truncated", "stall", "reset")])
+        return (retried.count() == 3 * (MAX_RETRIES + 1) and done.filter(
+            cluster=faulty["redirect"]).exists() and done.filter(cluster=calm).exists())
+
+    deadline = time.monotonic() + 60
+    while not settled() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert settled()
+    assert Snapshot.objects.get(cluster=calm).status == OK
+    kinds = {k: set(Snapshot.objects.filter(cluster=c).values_list("error_kind", flat=True))
+             for k, c in faulty.items()}
+    assert kinds == {"truncated": {"protocol"}, "stall": {"timeout"}, "reset": {"network"},
+                     "redirect": {"redirect"}}
+    assert not Snapshot.objects.filter(status=SnapshotStatus.RUNNING).exists()
+    results.add("fault", "worker-goes-on", len(CASES) + 4,
+                fault="a truncated page, a stall, a reset and a redirect, then a healthy "
+                      "cluster, through a real Celery worker", target="pods lists",
+                status="failed, then ok", error_kind="",
+                says=f"each fault's poll failed with its own kind; the transient ones were "
+                     f"retried {MAX_RETRIES} times, the redirect not at all; the worker then "
+                     "polled the healthy cluster: ok", retried="as the row says",
+                bound_s=60, duration_ms=round((time.monotonic() - started) * 1000))
