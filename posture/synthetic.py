@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -28,15 +27,8 @@ _NAMESPACES = ("shop", "payments", "search", "data", "ingress", "monitoring", "b
 _PREVIOUS_CHECKSET = "0.9.0+seeded"
 
 
-@dataclass(frozen=True)
-class _Problem:
-    check: str
-    severity: str
-    category: str
-    kind: str
-    namespace: str
-    name: str
-    container: str
+# A problem is what scoring sees of a finding: (check, severity, category, kind, ns, name, ...).
+_Problem = scoring.Scored
 
 
 def _problems(rng: random.Random, workloads: int) -> list[_Problem]:
