@@ -293,10 +293,11 @@ def credentials(
             raise KubeconfigError(
                 f"The user entry refers to a file ({key}); put the value inline as {inline}."
             )
+    # Anything but absent or false: a string "true" must not slip through as "not True".
     if cluster.get("insecure-skip-tls-verify") not in (None, False):
         raise KubeconfigError(
-            "The cluster sets insecure-skip-tls-verify: true. Posture always verifies TLS; "
-            "include certificate-authority-data instead."
+            "The cluster sets insecure-skip-tls-verify. Posture always verifies TLS; include "
+            "certificate-authority-data instead."
         )
     if cluster.get("proxy-url"):
         raise KubeconfigError("The cluster sets proxy-url; Posture connects to clusters directly.")
