@@ -15,14 +15,14 @@ from hypothesis import strategies as st
 
 from posture.checks import pss
 from posture.checks.pss import evaluate, evaluate_levels
-from posture.checks.pss.controls import PodView
+from posture.checks.pss.evaluator import _Plan
 from tests.checks.test_pss_conformance import FIXTURES
 
 LEVEL_NAMES = ("baseline", "restricted")
 
 
 def _every_check_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(PodView, "_fields", lambda self: None)
+    monkeypatch.setattr(_Plan, "runnable", lambda self, fields: self.steps)
 
 
 def _per_level(obj: Any, version: str) -> list[tuple[tuple[str, str], ...] | None]:

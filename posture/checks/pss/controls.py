@@ -30,10 +30,11 @@ class PodView:
 
     ``containers`` holds init, regular and ephemeral containers in that order, as upstream visits
     them; ``contexts`` pairs each container's name with its security context (empty when unset).
-    ``fields`` holds every key of the spec, the pod's security context, the containers and their
-    security contexts (plus ``ANNOTATIONS`` when the pod has annotations), so that a check whose
-    fields are all absent can be skipped; it is None when some part is not a plain dict, and then
-    every check runs (and raises on the malformed part exactly as it would have).
+    ``fields`` holds the fields some check reads (``Revision.reads``) that the pod sets in its
+    spec, its security context, a container or a container's security context (``ANNOTATIONS``
+    when it has annotations), so that checks whose fields are all absent can be skipped. It is
+    None when some part is not a plain dict, and then every check runs (and raises on the
+    malformed part exactly as it would have).
     """
 
     __slots__ = (
@@ -50,33 +51,33 @@ class PodView:
     def __init__(self, metadata: KubeMap, spec: KubeMap) -> None:
         self.annotations: KubeMap = metadata.get("annotations") or _EMPTY
         self.spec = spec
-        self.security_context: KubeMap = spec.get("securityContext") or _EMPTY
+        pod_context: KubeMap = spec.get("securityContext") or _EMPTY
+        self.security_context = pod_context
         self.containers: tuple[KubeMap, ...] = (
             *(spec.get("initContainers") or ()),
             *(spec.get("containers") or ()),
             *(spec.get("ephemeralContainers") or ()),
         )
-        self.contexts: tuple[tuple[Any, KubeMap], ...] = tuple(
-            (c.get("name", ""), c.get("securityContext") or _EMPTY) for c in self.containers
-        )
+        plain = type(spec) is dict and (pod_context is _EMPTY or type(pod_context) is dict)
+        fields: set[Any] | None = {*spec, *pod_context} if plain else None
+        contexts = []
+        for c in self.containers:
+            context = (c.get("name", ""), c.get("securityContext") or _EMPTY)
+            contexts.append(context)
+            if fields is not None:
+                if type(c) is dict and (context[1] is _EMPTY or type(context[1]) is dict):
+                    fields.update(c)
+                    fields.update(context[1])
+                else:
+                    fields = None
+        self.contexts: tuple[tuple[Any, KubeMap], ...] = tuple(contexts)
         self.windows: bool = (spec.get("os") or _EMPTY).get("name") == "windows"
         self.user_namespace: bool = spec.get("hostUsers") is False
-        self.fields = self._fields()
-
-    def _fields(self) -> set[Any] | None:
-        spec, pod_context = self.spec, self.security_context
-        if type(spec) is not dict or not (pod_context is _EMPTY or type(pod_context) is dict):
-            return None
-        fields = set(spec)
-        fields.update(pod_context)
-        for container, (_, context) in zip(self.containers, self.contexts, strict=True):
-            if type(container) is not dict or not (context is _EMPTY or type(context) is dict):
-                return None
-            fields.update(container)
-            fields.update(context)
-        if self.annotations:
-            fields.add(ANNOTATIONS)
-        return fields
+        self.fields: frozenset[Any] | None = None
+        if fields is not None:
+            if self.annotations:
+                fields.add(ANNOTATIONS)
+            self.fields = frozenset(fields.intersection(TRIGGERS))
 
 
 # A token for "the pod has annotations" in ``PodView.fields``; no Kubernetes field has this name,
@@ -89,7 +90,7 @@ ANNOTATIONS: Final = "metadata.annotations"
 
 def _join_quote(items: Iterable[Any]) -> str:
     """Return items as ``"a", "b"`` without escaping, as upstream does."""
-    return ", ".join(f'"{item}"' for item in items)
+    return ", ".join([f'"{item}"' for item in items])
 
 
 def _plural(singular: str, plural: str, count: int) -> str:
@@ -97,7 +98,8 @@ def _plural(singular: str, plural: str, count: int) -> str:
 
 
 def _containers(names: Sequence[Any]) -> str:
-    return f"{_plural('container', 'containers', len(names))} {_join_quote(names)}"
+    quoted = ", ".join([f'"{name}"' for name in names])
+    return f"container {quoted}" if len(names) == 1 else f"containers {quoted}"
 
 
 def _go_quote(value: Any) -> str:
@@ -447,17 +449,11 @@ def windows_host_process_1_0(pod: PodView) -> Denial | None:
     )
 
 
-def _handler_hosts(handler: KubeMap | None) -> list[Any]:
-    if not handler:
-        return []
-    return [
-        action["host"]
-        for action in (handler.get("httpGet"), handler.get("tcpSocket"))
-        if action and action.get("host")
-    ]
-
-
-_PROBES: Final = frozenset({"livenessProbe", "readinessProbe", "startupProbe", "lifecycle"})
+def _add_hosts(handler: KubeMap | None, found: list[Any]) -> None:
+    if handler:
+        for action in (handler.get("httpGet"), handler.get("tcpSocket")):
+            if action and action.get("host"):
+                found.append(action["host"])
 
 
 def host_probes_and_host_lifecycle_1_34(pod: PodView) -> Denial | None:
@@ -465,15 +461,19 @@ def host_probes_and_host_lifecycle_1_34(pod: PodView) -> Denial | None:
     bad: set[str] = set()
     hosts: set[str] = set()
     for container in pod.containers:
-        found = [
-            *_handler_hosts(container.get("livenessProbe")),
-            *_handler_hosts(container.get("readinessProbe")),
-            *_handler_hosts(container.get("startupProbe")),
-        ]
+        found: list[Any] = []
+        for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+            # _add_hosts written out: most containers have probes, and a call per probe would
+            # double the cost of this check.
+            handler = container.get(probe)
+            if handler:
+                for action in (handler.get("httpGet"), handler.get("tcpSocket")):
+                    if action and action.get("host"):
+                        found.append(action["host"])
         lifecycle = container.get("lifecycle")
         if lifecycle:
-            found += _handler_hosts(lifecycle.get("postStart"))
-            found += _handler_hosts(lifecycle.get("preStop"))
+            _add_hosts(lifecycle.get("postStart"), found)
+            _add_hosts(lifecycle.get("preStop"), found)
         if found:
             bad.add(str(container.get("name", "")))
             hosts.update(str(host) for host in found)
@@ -533,8 +533,13 @@ def _restricted_volume_type(volume: KubeMap) -> str | None:
     A volume that names no source at all is allowed: the API server defaults it to ``emptyDir``
     before admission, so upstream never sees it sourceless.
     """
-    sources = [key for key, value in volume.items() if value is not None and key != "name"]
-    if not sources or any(key in _ALLOWED_VOLUME_SOURCES for key in sources):
+    has_source = False
+    for key, value in volume.items():
+        if value is not None and key != "name":
+            if key in _ALLOWED_VOLUME_SOURCES:
+                return None
+            has_source = True
+    if not has_source:
         return None
     for key in _RESTRICTED_VOLUME_SOURCES:
         if volume.get(key) is not None:
@@ -563,7 +568,10 @@ def restricted_volumes_1_0(pod: PodView) -> Denial | None:
 
 def allow_privilege_escalation_1_8(pod: PodView) -> Denial | None:
     """Require allowPrivilegeEscalation=false on every container."""
-    bad = [name for name, sc in pod.contexts if sc.get("allowPrivilegeEscalation") is not False]
+    bad = []
+    for name, sc in pod.contexts:
+        if sc.get("allowPrivilegeEscalation") is not False:
+            bad.append(name)
     if not bad:
         return None
     return "allowPrivilegeEscalation != false", (
@@ -853,4 +861,13 @@ CHECKS: Final[tuple[Check, ...]] = (
             ),
         ),
     ),
+)
+
+# Every field some check reads: the only ones ``PodView.fields`` needs to keep.
+TRIGGERS: Final[frozenset[str]] = frozenset(
+    field
+    for check in CHECKS
+    for revision in check.revisions
+    if revision.reads is not None
+    for field in revision.reads
 )

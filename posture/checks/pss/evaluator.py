@@ -55,6 +55,33 @@ class _Step(NamedTuple):
     restricted: bool
 
 
+class _Plan:
+    """The checks of one level (or both) at one minor, and which of them each pod needs."""
+
+    __slots__ = ("_runnable", "steps")
+
+    # Pods set few distinct combinations of the fields checks read; the bound only guards
+    # against input crafted to make a new one every time.
+    _MAX_COMBINATIONS = 1024
+
+    def __init__(self, steps: tuple[_Step, ...]) -> None:
+        self.steps = steps
+        self._runnable: dict[frozenset[Any], tuple[_Step, ...]] = {}
+
+    def runnable(self, fields: frozenset[Any] | None) -> tuple[_Step, ...]:
+        """Return the steps a pod that sets ``fields`` needs (all of them for None)."""
+        if fields is None:
+            return self.steps
+        steps = self._runnable.get(fields)
+        if steps is None:
+            steps = tuple(
+                s for s in self.steps if s.reads is None or not s.reads.isdisjoint(fields)
+            )
+            if len(self._runnable) < self._MAX_COMBINATIONS:
+                self._runnable[fields] = steps
+        return steps
+
+
 # (control, reason with detail): a violation before it becomes a ``Violation``.
 Denied = tuple[str, str]
 
@@ -99,7 +126,7 @@ def effective_version(version: str) -> str:
 
 def controls(level: str, version: str) -> tuple[str, ...]:
     """Return the ids of the checks that run for ``level`` at ``version``, in evaluation order."""
-    return tuple(step.control for step in _plan(level, version)[2])
+    return tuple(step.control for step in _plan(level, version)[2].steps)
 
 
 def evaluate(obj: Mapping[str, Any], level: str, version: str) -> PSSResult:
@@ -110,15 +137,12 @@ def evaluate(obj: Mapping[str, Any], level: str, version: str) -> PSSResult:
     """
     known_level, effective, plan = _plan(level, version)
     metadata, spec = pod_template(obj)
-    if not plan:
+    if not plan.steps:
         return PSSResult(allowed=True, level=known_level, version=effective, violations=())
     try:
         pod = PodView(metadata, spec)
-        fields = pod.fields
         violations = []
-        for control, check, reads, _, _ in plan:
-            if reads is not None and fields is not None and reads.isdisjoint(fields):
-                continue
+        for control, check, _, _, _ in plan.runnable(pod.fields):
             denial = check(pod)
             if denial is not None:
                 reason, detail = denial
@@ -149,12 +173,9 @@ def evaluate_levels(obj: Mapping[str, Any], version: str) -> Levels:
         pod = PodView(metadata, spec)
     except (AttributeError, TypeError):
         return Levels(effective, None, None)
-    fields = pod.fields
     baseline: list[Denied] | None = []
     restricted: list[Denied] | None = []
-    for control, check, reads, at_baseline, at_restricted in _BOTH[minor]:
-        if reads is not None and fields is not None and reads.isdisjoint(fields):
-            continue
+    for control, check, _, at_baseline, at_restricted in _BOTH[minor].runnable(pod.fields):
         try:
             denial = check(pod)
         except (AttributeError, TypeError):
@@ -249,21 +270,23 @@ def _checks_at(level: Level, minor: int, overriding: bool = True) -> tuple[_Step
     )
 
 
-_PLANS: Final[Mapping[tuple[Level, int], tuple[_Step, ...]]] = {
-    (level, minor): _checks_at(level, minor)
+_PLANS: Final[Mapping[tuple[Level, int], _Plan]] = {
+    (level, minor): _Plan(_checks_at(level, minor))
     for level in ("baseline", "restricted")
     for minor in range(NEWEST_MINOR + 1)
 }
-_BOTH: Final[Mapping[int, tuple[_Step, ...]]] = {
-    minor: _checks_at("restricted", minor, overriding=False) for minor in range(NEWEST_MINOR + 1)
+_BOTH: Final[Mapping[int, _Plan]] = {
+    minor: _Plan(_checks_at("restricted", minor, overriding=False))
+    for minor in range(NEWEST_MINOR + 1)
 }
+_NOTHING: Final = _Plan(())
 
 
 @lru_cache(maxsize=256)
-def _plan(level: str, version: str) -> tuple[Level, str, tuple[_Step, ...]]:
+def _plan(level: str, version: str) -> tuple[Level, str, _Plan]:
     """Return the level, the effective version and the checks to run; cached, versions are few."""
     if level not in LEVELS:
         raise ValueError(f"unknown level {level!r}: expected one of {', '.join(LEVELS)}")
     minor = _minor(version)
-    checks = () if level == "privileged" else _PLANS[(level, minor)]
-    return level, f"v1.{minor}", checks
+    plan = _NOTHING if level == "privileged" else _PLANS[(level, minor)]
+    return level, f"v1.{minor}", plan
