@@ -8,7 +8,7 @@ from functools import cached_property
 from typing import Any, NamedTuple
 
 from posture.checks import pss
-from posture.checks.pod import PodFacts, pod_facts, template_key
+from posture.checks.pod import PodFacts, TemplateIndex
 from posture.checks.policy import Policy
 from posture.checks.safe import dicts, dig, mapping, string_map, text
 
@@ -24,7 +24,8 @@ class WorkloadView(NamedTuple):
     name: str
     labels: dict[str, str]
     template: dict[str, Any]
-    key: bytes
+    # The same number for every workload whose template has the same spec and annotations.
+    key: int
     facts: PodFacts
 
 
@@ -35,7 +36,7 @@ class Context:
         self.inventory = inventory
         self.policy = policy
         self.today = today
-        self._pss: dict[tuple[bytes, str], pss.Levels | None] = {}
+        self._pss: dict[tuple[int, str], pss.Levels | None] = {}
         self._versions: dict[str, str] = {}
         # Results several checks share (e.g. the cluster's Kubernetes support), by name.
         self.memo: dict[str, object] = {}
@@ -57,28 +58,27 @@ class Context:
         workloads in this order report them nearly sorted, which leaves the engine's final sort
         little to do.
         """
-        cache: dict[bytes, PodFacts] = {}
+        index = TemplateIndex()
+        facts_of = index.facts
         views = []
         for w in self.objects("workloads"):
             template = mapping(w.get("template"))
-            key = template_key(template)
-            facts = cache.get(key)
-            if facts is None:
-                facts = cache[key] = pod_facts(template)
-            views.append(
-                WorkloadView(
-                    kind=text(w.get("kind")) or "Pod",
-                    namespace=text(w.get("namespace")),
-                    name=text(w.get("name")),
-                    # NetworkPolicies select pods, so the pod template's labels are the ones
-                    # that count; the workload's own labels are only a fallback.
-                    labels=string_map(dig(template, "metadata", "labels"))
-                    or string_map(w.get("labels")),
-                    template=template,
-                    key=key,
-                    facts=facts,
-                )
+            key = index.number(template)
+            kind, namespace, name = w.get("kind"), w.get("namespace"), w.get("name")
+            # NetworkPolicies select pods, so the pod template's labels are the ones that
+            # count; the workload's own labels are only a fallback.
+            labels = string_map(mapping(template.get("metadata")).get("labels"))
+            view = (
+                kind if isinstance(kind, str) and kind else "Pod",
+                namespace if isinstance(namespace, str) else "",
+                name if isinstance(name, str) else "",
+                labels or string_map(w.get("labels")),
+                template,
+                key,
+                facts_of[key],
             )
+            # The named tuple's own __new__ is a Python function; tuple.__new__ builds the same.
+            views.append(tuple.__new__(WorkloadView, view))
         views.sort(key=_identity)
         return views
 

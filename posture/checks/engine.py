@@ -7,6 +7,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import date
+from operator import lt
 from typing import Any
 
 from posture.checks.base import Check, Hit, NotEvaluated
@@ -59,7 +60,7 @@ def _evaluate(inventory: Mapping[str, Any], policy: Policy, today: date) -> Eval
         if reason is None:
             try:
                 severity = policy.severity_for(check.id, check.severity)
-                unique = _unique(check.run(ctx))
+                rows = _ordered(check.run(ctx))
             except NotEvaluated as exc:
                 reason = str(exc)
             except Exception:
@@ -67,8 +68,7 @@ def _evaluate(inventory: Mapping[str, Any], policy: Policy, today: date) -> Eval
                 log.exception("check %s failed", check.id)
                 reason = "the check failed on this input; see the worker log"
             else:
-                if unique:
-                    rows = [unique[key] for key in sorted(unique)]
+                if rows:
                     findings = build_findings(check.id, severity, check.category, rows)
                     order = (-severity.rank, check.category.rank, check.id)
                     groups.append((order, findings))
@@ -91,13 +91,19 @@ def _evaluate(inventory: Mapping[str, Any], policy: Policy, today: date) -> Eval
     )
 
 
-def _unique(hits: Iterable[Hit]) -> dict[_Identity, Hit]:
-    """Return the first hit per identity (kind, namespace, name, container)."""
+def _ordered(hits: Iterable[Hit]) -> list[Hit]:
+    """Return the first hit per identity (kind, namespace, name, container), in identity order."""
+    listed = hits if isinstance(hits, list) else list(hits)
+    # A Hit's first four fields are its identity.
+    keys = [hit[:4] for hit in listed]
+    # Checks that go through the (sorted) workloads report in identity order already: then
+    # there is nothing to deduplicate or sort.
+    if all(map(lt, keys, keys[1:])):
+        return listed
     unique: dict[_Identity, Hit] = {}
-    for hit in hits:
-        # A Hit's first four fields are its identity.
-        unique.setdefault(hit[:4], hit)
-    return unique
+    for key, hit in zip(keys, listed, strict=True):
+        unique.setdefault(key, hit)
+    return [unique[key] for key in sorted(unique)]
 
 
 def _missing_input(ctx: Context, check: Check) -> str | None:

@@ -59,7 +59,7 @@ def parse_image(reference: str) -> ImageRef:
     registry = _REGISTRY_ALIASES.get(registry, registry)
     if registry == DEFAULT_REGISTRY and "/" not in repository:
         repository = f"library/{repository}"
-    return ImageRef(registry=registry, repository=repository, tag=tag, digest=digest)
+    return ImageRef(registry, repository, tag, digest)
 
 
 def is_approved(image: ImageRef, approved: tuple[str, ...]) -> bool:

@@ -39,9 +39,12 @@ class ContainerFacts(NamedTuple):
     run_as_non_root: bool | None
     read_only_root: bool
     missing_limits: tuple[str, ...]
-    # Name and image cut for messages and evidence, once rather than in every check.
+    # Read by several checks each, so worked out once: the name and image cut for messages
+    # and evidence, and the image reference's ``floating`` and ``mutable``.
     shown_name: str
     shown_image: str
+    floating: bool
+    mutable: bool
 
 
 class PodFacts(NamedTuple):
@@ -53,6 +56,63 @@ class PodFacts(NamedTuple):
     user_namespace: bool
     automount_token: bool | None
     service_account: str
+
+
+class TemplateIndex:
+    """Number the distinct templates (by spec and annotations) and read each one's facts once.
+
+    Canonical JSON tells equal templates apart exactly but costs as much as reading the facts,
+    so it is computed only for templates that look alike: the same object again, or the same
+    number of containers with the same first image. A template unlike any other is numbered
+    without it (in a cluster of distinct templates, that is every one).
+    """
+
+    def __init__(self) -> None:
+        self.facts: list[PodFacts] = []
+        self._by_identity: dict[int, tuple[object, int]] = {}
+        # Look-alike summary -> numbers whose canonical JSON has not been computed yet.
+        self._lookalikes: dict[object, list[int]] = {}
+        self._by_content: dict[bytes, int] = {}
+        self._templates: list[object] = []
+
+    def number(self, template: object) -> int:
+        """Return the number of ``template``'s class of equal templates, a new one if unseen."""
+        seen = self._by_identity.get(id(template))
+        if seen is not None:
+            return seen[1]
+        summary = _lookalike(template)
+        pending = self._lookalikes.get(summary)
+        if pending is None:
+            number = self._add(template)
+            self._lookalikes[summary] = [number]
+        else:
+            for earlier in pending:
+                self._by_content[template_key(self._templates[earlier])] = earlier
+            pending.clear()
+            key = template_key(template)
+            found = self._by_content.get(key)
+            if found is None:
+                found = self._by_content[key] = self._add(template)
+            number = found
+        # The template is kept with its number, so its id cannot be reused meanwhile.
+        self._by_identity[id(template)] = (template, number)
+        return number
+
+    def _add(self, template: object) -> int:
+        self._templates.append(template)
+        self.facts.append(pod_facts(template))
+        return len(self.facts) - 1
+
+
+def _lookalike(template: object) -> object:
+    # Equal templates always give equal summaries; different ones mostly do not.
+    spec = template.get("spec") if isinstance(template, dict) else None
+    containers = spec.get("containers") if isinstance(spec, dict) else None
+    if not isinstance(containers, list) or not containers:
+        return None
+    first = containers[0]
+    image = first.get("image") if isinstance(first, dict) else None
+    return len(containers), image if isinstance(image, str) else None
 
 
 def template_key(template: object) -> bytes:
@@ -97,6 +157,8 @@ def pod_facts(template: object) -> PodFacts:
     pod_user = _integer(pod_sc.get("runAsUser"))
     pod_non_root = _bool(pod_sc.get("runAsNonRoot"))
     containers: list[ContainerFacts] = []
+    # The type tests below are written out rather than calling the helpers above: this runs for
+    # every container of every distinct template, and the calls would double its cost.
     for init, field in ((True, "initContainers"), (False, "containers")):
         listed = spec.get(field)
         if not isinstance(listed, list):
@@ -104,27 +166,44 @@ def pod_facts(template: object) -> PodFacts:
         for c in listed:
             if not isinstance(c, dict):
                 continue
-            sc = _mapping(c.get("securityContext"))
-            user = _integer(sc.get("runAsUser"))
-            non_root = _bool(sc.get("runAsNonRoot"))
-            name = _text(c.get("name"))
-            image = _text(c.get("image"))
-            limits = _mapping(_mapping(c.get("resources")).get("limits"))
-            containers.append(
-                ContainerFacts(
-                    name,
-                    init,
-                    image,
-                    parse_image(image),
-                    _text(c.get("imagePullPolicy")),
-                    user if user is not None else pod_user,
-                    non_root if non_root is not None else pod_non_root,
-                    sc.get("readOnlyRootFilesystem") is True,
-                    _MISSING_LIMITS[(not limits.get("cpu"), not limits.get("memory"))],
-                    name if len(name) <= MAX_TEXT else clip(name),
-                    image if len(image) <= MAX_TEXT else clip(image),
-                )
+            sc = c.get("securityContext")
+            if not isinstance(sc, dict):
+                sc = _EMPTY
+            user = sc.get("runAsUser")
+            if not isinstance(user, int) or isinstance(user, bool):
+                user = pod_user
+            non_root = sc.get("runAsNonRoot")
+            if not isinstance(non_root, bool):
+                non_root = pod_non_root
+            name = c.get("name")
+            if not isinstance(name, str):
+                name = ""
+            image = c.get("image")
+            if not isinstance(image, str):
+                image = ""
+            pull_policy = c.get("imagePullPolicy")
+            resources = c.get("resources")
+            limits = resources.get("limits") if isinstance(resources, dict) else None
+            if not isinstance(limits, dict):
+                limits = _EMPTY
+            ref = parse_image(image)
+            facts = (
+                name,
+                init,
+                image,
+                ref,
+                pull_policy if isinstance(pull_policy, str) else "",
+                user,
+                non_root,
+                sc.get("readOnlyRootFilesystem") is True,
+                _MISSING_LIMITS[(not limits.get("cpu"), not limits.get("memory"))],
+                name if len(name) <= MAX_TEXT else clip(name),
+                image if len(image) <= MAX_TEXT else clip(image),
+                ref.floating,
+                ref.mutable,
             )
+            # The named tuple's own __new__ is a Python function; tuple.__new__ builds the same.
+            containers.append(tuple.__new__(ContainerFacts, facts))
     sa = _text(spec.get("serviceAccountName")) or _text(spec.get("serviceAccount")) or "default"
     return PodFacts(
         containers=tuple(containers),

@@ -46,7 +46,7 @@ def _unapproved(ctx: Context) -> list[Hit]:
 def _floating(ctx: Context) -> list[Hit]:
     hits = []
     for kind, ns, name, c in _containers(ctx):
-        if c.ref.floating:
+        if c.floating:
             tag = f":{c.ref.tag}" if c.ref.tag else "no tag"
             image = c.shown_image
             message = f"Image {image} uses {tag}: what runs changes whenever it is re-pushed"
@@ -57,7 +57,7 @@ def _floating(ctx: Context) -> list[Hit]:
 def _unpinned(ctx: Context) -> list[Hit]:
     hits = []
     for kind, ns, name, c in _containers(ctx):
-        if c.ref.mutable:
+        if c.mutable:
             image = c.shown_image
             message = f"Image {image} is not pinned by digest"
             hits.append(new_hit(Hit, (kind, ns, name, c.name, message, {"image": image})))
@@ -67,7 +67,7 @@ def _unpinned(ctx: Context) -> list[Hit]:
 def _stale_pull(ctx: Context) -> list[Hit]:
     hits = []
     for kind, ns, name, c in _containers(ctx):
-        if c.ref.floating and c.pull_policy in ("IfNotPresent", "Never"):
+        if c.floating and c.pull_policy in ("IfNotPresent", "Never"):
             image = c.shown_image
             message = (
                 f"Image {image} has a floating tag but imagePullPolicy "

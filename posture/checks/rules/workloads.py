@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 
 from posture.checks import pss
 from posture.checks.base import Check, Hit, new_hit
-from posture.checks.context import ENFORCE_LABEL, Context, WorkloadView
+from posture.checks.context import ENFORCE_LABEL, Context
 from posture.checks.policy import SYSTEM_NAMESPACES
 from posture.checks.safe import clip, dig, string_map
 from posture.checks.vocabulary import Category, Severity
@@ -40,35 +40,43 @@ _TemplateHit = tuple[str, str, str, str]  # check id, level, effective version, 
 def _pss_hits(ctx: Context) -> dict[str, list[Hit]]:
     """Return the Pod Security Standards hits of every PSS check, computed in one pass.
 
-    Each distinct template is evaluated once; its hits are then stamped on every workload
-    that has it.
+    Each distinct template is evaluated once, and each distinct verdict turned into hits once
+    (templates of different apps often fail the same controls the same way); the hits are then
+    stamped on every workload that has them.
     """
     memo = ctx.memo.get("pss_hits")
     if isinstance(memo, dict):
         return memo
-    per_template: dict[bytes, list[_TemplateHit]] = {}
+    version = ctx.policy.pss_version
+    restricted = ctx.policy.pss_level == "restricted"
+    baseline_ids = frozenset(pss.controls("baseline", version))
+    per_template: dict[int, list[_TemplateHit]] = {}
+    per_verdict: dict[pss.Levels, list[_TemplateHit]] = {}
     out: dict[str, list[Hit]] = {check.id: [] for check in PSS_CHECKS}
-    baseline_ids = frozenset(pss.controls("baseline", ctx.policy.pss_version))
     for view in ctx.workloads:
         found = per_template.get(view.key)
         if found is None:
-            found = per_template[view.key] = _template_hits(ctx, view, baseline_ids)
-        for check_id, level, version, message in found:
-            evidence = {"level": level, "version": version}
+            levels = ctx.pod_security(view, version)
+            if levels is None:
+                found = []
+            else:
+                found = per_verdict.get(levels)
+                if found is None:
+                    found = per_verdict[levels] = _verdict_hits(levels, restricted, baseline_ids)
+            per_template[view.key] = found
+        for check_id, level, effective, message in found:
+            evidence = {"level": level, "version": effective}
             hit = (view.kind, view.namespace, view.name, "", message, evidence)
             out[check_id].append(new_hit(Hit, hit))
     ctx.memo["pss_hits"] = out
     return out
 
 
-def _template_hits(
-    ctx: Context, view: WorkloadView, baseline_ids: frozenset[str]
+def _verdict_hits(
+    levels: pss.Levels, restricted_target: bool, baseline_ids: frozenset[str]
 ) -> list[_TemplateHit]:
-    levels = ctx.pod_security(view, ctx.policy.pss_version)
-    if levels is None:
-        return []
     results: list[tuple[str, tuple[pss.Denied, ...], bool | None]]
-    if ctx.policy.pss_level == "restricted":
+    if restricted_target:
         restricted = levels.restricted
         if restricted is None:
             return []
