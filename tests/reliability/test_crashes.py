@@ -73,7 +73,6 @@ def consistent(lease: timedelta) -> tuple[int, int]:
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        now = timezone.now()
         running = list(Snapshot.objects.filter(status=SnapshotStatus.RUNNING))
         for snap in running:
             assert snap.finished_at is None and snap.node_count is None, snap.pk
@@ -89,9 +88,12 @@ def consistent(lease: timedelta) -> tuple[int, int]:
                 assert snap.duration_ms is not None and snap.node_count is not None, snap.pk
                 assert snap.checkset_version and snap.score is not None and snap.grade, snap.pk
                 assert snap.finding_counts and snap.node_summary, snap.pk
-        for until in Cluster.objects.exclude(poll_lease_until=None).values_list(
-                "poll_lease_until", flat=True):
-            assert until <= now + lease
+        leases = list(Cluster.objects.exclude(poll_lease_until=None).values_list(
+            "poll_lease_until", flat=True))
+        # After the read: every lease seen was taken before now, so none may end later than
+        # now plus its timeout.
+        now = timezone.now()
+        assert all(until <= now + lease for until in leases), leases
     return len(running), len(done)
 
 
