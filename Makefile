@@ -9,7 +9,7 @@ TEST_ENV := DATABASE_URL=$(DATABASE_URL) CELERY_BROKER_URL=$(REDIS_URL) REDIS_UR
 	POSTURE_SECRET_KEY=test-secret-key-not-for-production \
 	POSTURE_KUBECONFIG_KEYS=7Uu1eeVdPjl0vQilfFliPFytK59xgD0NUyIwh4pVH0c=
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench clean docs
 
 # The browser tests drive Debian's Chromium and inject axe-core from npm.
 setup: $(VENV)/.installed tests/browser/node_modules/.package-lock.json
@@ -55,6 +55,20 @@ bench: setup
 	  $(BIN)/python manage.py collectstatic --noinput -v0
 	$(TEST_ENV) POSTURE_VAR_DIR=$(CURDIR)/var/bench DATABASE_URL=$(BENCH_DATABASE_URL) \
 	  $(BIN)/python bench/run.py
+
+# Regenerate the generated docs: checks.md from the catalog, security.md from the threat markers,
+# reliability.md from a run of the reliability tests.
+docs: setup
+	$(BIN)/python -m posture.checks.docs
+	@run=$$$$; export $(TEST_ENV) POSTURE_VAR_DIR=$(CURDIR)/var/docs-$$run \
+	  DATABASE_TEST_NAME=test_posture_$$run CELERY_TASK_DEFAULT_QUEUE=test-$$run \
+	  POSTURE_RELIABILITY_RESULTS=$(CURDIR)/var/reliability-results.json; \
+	trap 'rm -rf "$$POSTURE_VAR_DIR"' EXIT; \
+	$(BIN)/python manage.py collectstatic --noinput -v0 && \
+	$(BIN)/python -m tests.threats && \
+	{ $(BIN)/pytest -q -p no:cacheprovider tests/reliability --deselect \
+	    tests/reliability/test_report.py || true; } && \
+	$(BIN)/python -m tests.reliability.report
 
 lint: setup
 	$(BIN)/ruff check .

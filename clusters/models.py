@@ -69,6 +69,8 @@ class Cluster(models.Model):
 
     def credentials(self) -> ClusterCredentials:
         """Decrypt the kubeconfig in memory and return its credentials."""
+        # The address policy is enforced when connecting (clusters.kube), after DNS: a stored
+        # kubeconfig whose address the settings now forbid fails its poll as blocked-address.
         return credentials(vault.unseal(self.kubeconfig_sealed), self.context,
                            allow_link_local=settings.POSTURE_ALLOW_LINK_LOCAL)
 

@@ -38,7 +38,8 @@ def read_credentials(kubeconfig: str | bytes, context: str | None) -> ClusterCre
     """Validate a kubeconfig and return the chosen context's credentials."""
     try:
         return credentials(kubeconfig, context or None,
-                           allow_link_local=settings.POSTURE_ALLOW_LINK_LOCAL)
+                           allow_link_local=settings.POSTURE_ALLOW_LINK_LOCAL,
+                           addresses=kube.Limits.from_settings().addresses)
     except KubeconfigError as exc:
         raise RegistrationError(str(exc), exc.field) from None
 

@@ -25,7 +25,9 @@ def poll_cluster(self: Any, cluster_id: int, trigger: str = Trigger.SCHEDULE) ->
     if outcome.skipped:
         return "skipped: another poll holds the lease"
     if outcome.retryable and self.request.retries < MAX_RETRIES:
-        raise self.retry(countdown=backoff(self.request.retries))
+        # A 429's Retry-After is honoured when it asks for more patience than the backoff.
+        raise self.retry(countdown=max(backoff(self.request.retries),
+                                       outcome.retry_after or 0.0))
     assert outcome.snapshot is not None
     return str(outcome.snapshot.status)
 
