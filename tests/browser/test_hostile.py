@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import yaml
 from playwright.sync_api import Browser, Dialog, Page, expect
 
@@ -51,6 +52,8 @@ RUNNABLE_INJECTED = """() => [...document.scripts]
   .filter(s => s.type !== 'application/json' && s.text.includes('alert(')).length"""
 
 
+@pytest.mark.threat('Cluster-controlled text runs as script in a page, chart, email or export',
+                     'Autoescaping everywhere, hover text escaped before it reaches plotly, CSP without inline scripts; a hostile scenario rendered on every page')
 def test_hostile_names_and_labels_stay_text(browser: Browser, live_server, signed_in, alice,
                                              emulate, tmp_path):
     path = tmp_path / "hostile.yaml"

@@ -105,6 +105,8 @@ def test_checkset_changes_become_vertical_markers():
     assert change[0].isoformat() in chart.note
 
 
+@pytest.mark.threat('Cluster-controlled text runs as script in a page, chart, email or export',
+                     'Autoescaping everywhere, hover text escaped before it reaches plotly, CSP without inline scripts; a hostile scenario rendered on every page')
 def test_cluster_text_is_escaped_in_figures():
     fleet = charts.fleet_scores({HOSTILE: [(DAY, 50.0)]}, {HOSTILE: "C"})
     assert fleet.trace_names == [ESCAPED]

@@ -295,6 +295,8 @@ def test_subject_counts_clusters_new_findings_and_end_of_life(alice, week, clust
                                       "1 EOL soon")
 
 
+@pytest.mark.threat('Cluster-controlled text runs as script in a page, chart, email or export',
+                     'Autoescaping everywhere, hover text escaped before it reaches plotly, CSP without inline scripts; a hostile scenario rendered on every page')
 def test_html_part_escapes_cluster_text_and_links_back(alice, settings):
     cluster = ClusterFactory(name=XSS_CLUSTER, owners=[alice])
     inside = a_week_of(cluster)
@@ -358,6 +360,8 @@ def test_recipients_have_an_address_and_the_digest_on(alice, bob, db):
     assert [u.username for u in digest.recipients()] == ["alice", "bob"]
 
 
+@pytest.mark.threat('Someone unsubscribes another user from the digest',
+                     'Unsubscribe links are signed per user; a tampered link is refused')
 def test_unsubscribe_tokens_name_their_user_and_refuse_tampering(alice, bob):
     token = digest.unsubscribe_token(alice)
     assert digest.user_for_token(token) == alice

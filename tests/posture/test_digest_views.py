@@ -63,6 +63,8 @@ def test_turning_the_digest_off(as_alice, alice, cluster_a):
     assert alice not in digest.recipients()
 
 
+@pytest.mark.threat('Cross-site request forgery',
+                     'CSRF token required on every form')
 def test_preferences_post_needs_the_csrf_token(alice, cluster_a):
     client = Client(enforce_csrf_checks=True)
     client.force_login(alice)
@@ -105,6 +107,8 @@ def test_unsubscribing_keeps_the_chosen_clusters(alice, cluster_a):
     assert list(preference.clusters.all()) == [cluster_a]
 
 
+@pytest.mark.threat('Someone unsubscribes another user from the digest',
+                     'Unsubscribe links are signed per user; a tampered link is refused')
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_a_tampered_unsubscribe_link_is_refused_clearly(alice, bob, method):
     token = digest.unsubscribe_token(alice)

@@ -190,6 +190,8 @@ def test_heatmap_shows_each_category_score_of_the_newest_snapshot(as_alice, alic
                         for c in Category.ordered()}
 
 
+@pytest.mark.threat('Cluster-controlled text runs as script in a page, chart, email or export',
+                     'Autoescaping everywhere, hover text escaped before it reaches plotly, CSP without inline scripts; a hostile scenario rendered on every page')
 def test_page_escapes_hostile_cluster_text_in_html_and_chart_json(as_alice, alice):
     now = timezone.now()
     # Names are validated at registration, but labels, OS images and versions come from

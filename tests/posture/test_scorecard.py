@@ -125,6 +125,8 @@ def test_bob_cannot_see_alices_scorecard(as_bob, cluster_a):
     assert as_bob.get(url(cluster_a)).status_code == 404
 
 
+@pytest.mark.threat('Cluster-controlled text runs as script in a page, chart, email or export',
+                     'Autoescaping everywhere, hover text escaped before it reaches plotly, CSP without inline scripts; a hostile scenario rendered on every page')
 def test_hostile_node_text_is_escaped(alice, as_alice):
     cluster = ClusterFactory(owners=[alice], labels={"x": HOSTILE})
     snapshot(cluster, timezone.now(), kubernetes_version=HOSTILE,

@@ -106,6 +106,8 @@ def wait_for(predicate, timeout: float) -> bool:
     return False
 
 
+@pytest.mark.threat('A crashed worker leaves half-written data or a stuck lock',
+                     'One transaction per poll record; leases expire; SIGKILLed workers tested 20 times')
 def test_worker_killed_repeatedly_leaves_a_consistent_database(emulate, tmp_path, results):
     started = time.monotonic()
     emulators = [emulate("neglected"), emulate("typical")]

@@ -236,6 +236,8 @@ def test_restarted_list_counts_every_pod_once(emulate):
     assert emulator.requests_served - before >= pod_pages + 2
 
 
+@pytest.mark.threat('A redirect carries the bearer token to another host',
+                     'Redirects are never followed')
 @pytest.mark.parametrize("target", ["/version", "pods"])
 def test_redirect_is_refused_and_the_token_never_leaves(emulate, healthy, results, target):
     emulator = emulate("typical")

@@ -36,6 +36,8 @@ def stored_text(cluster) -> str:
     return "\n".join(_strings(rows))
 
 
+@pytest.mark.threat('Hostile cluster data breaks storage (NUL bytes, huge strings)',
+                     'NUL stripped before parsing, identity names shortened with a hash; the hostile scenario polls twice with no change')
 def test_hostile_cluster_polls_and_stores_safely(emulate, results):
     emulator = emulate("hostile")
     cluster = register(emulator, "hostile")

@@ -195,6 +195,8 @@ def _shown(value: Any) -> str:
     return yaml.safe_dump(value, default_flow_style=True, width=200).strip()
 
 
+@pytest.mark.threat('A kubeconfig field makes the worker read a file or run a command',
+                     'Every known way is tried under an audit hook on file opens and process starts; none is honoured')
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(("key", "where", "field", "value", "refusal"), FIELDS,
                          ids=[f[0] for f in FIELDS])
@@ -235,6 +237,8 @@ def test_kubeconfig_field(emulate, bait, results, key, where, field, value, refu
                 outcome=outcome, message=proof)
 
 
+@pytest.mark.threat('A kubeconfig field makes the worker read a file or run a command',
+                     'Every known way is tried under an audit hook on file opens and process starts; none is honoured')
 def test_yaml_tags_cannot_construct_objects(bait, results):
     """A python/object tag would run a command if the YAML were loaded unsafely."""
     text = (f'apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: '
@@ -305,6 +309,8 @@ LITERALS = [
 ]
 
 
+@pytest.mark.threat('A kubeconfig aims the worker at a cloud metadata service or an internal address (SSRF)',
+                     'Addresses checked after DNS at every connection; link-local refused, loopback and private ranges configurable')
 @pytest.mark.parametrize(("key", "server", "host"), LITERALS, ids=[c[0] for c in LITERALS])
 def test_literal_addresses_are_refused_when_read(results, key, server, host):
     text = yaml.safe_dump(_minimal(server))
@@ -345,6 +351,8 @@ NAMES = [
 ]
 
 
+@pytest.mark.threat('A kubeconfig aims the worker at a cloud metadata service or an internal address (SSRF)',
+                     'Addresses checked after DNS at every connection; link-local refused, loopback and private ranges configurable')
 @pytest.mark.django_db
 @pytest.mark.parametrize(("key", "server", "overrides", "address"), NAMES,
                          ids=[c[0] for c in NAMES])
@@ -394,6 +402,8 @@ SIZES = [
 ]
 
 
+@pytest.mark.threat("A hostile API server exhausts the worker's memory",
+                     'Answers streamed with a size limit; polls have a deadline')
 @pytest.mark.parametrize(("key", "what", "body", "headers"), SIZES, ids=[s[0] for s in SIZES])
 def test_answers_are_limited_while_they_stream(results, key, what, body, headers):
     from clusters.kube import _Guard, _LimitedBody
