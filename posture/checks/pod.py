@@ -127,11 +127,15 @@ def template_key(template: object) -> bytes:
     metadata = template.get("metadata") if isinstance(template, dict) else None
     annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
     try:
-        return orjson.dumps([spec, annotations], option=orjson.OPT_SORT_KEYS)
+        blob = orjson.dumps([spec, annotations], option=orjson.OPT_SORT_KEYS)
     except (TypeError, orjson.JSONEncodeError):
-        # Keys that are not strings, integers over 64 bits, odd YAML types: repr is still
-        # stable, and starts with "(" where JSON starts with "[", so the two never collide.
-        return repr((spec, annotations)).encode("utf-8", "replace")
+        blob = b"null"
+    if b"null" not in blob:
+        return blob
+    # Keys that are not strings, integers over 64 bits, odd YAML types; and null, because
+    # orjson writes YAML's .nan and .inf as null too, though the checks tell them apart. repr
+    # is exact, and starts with "(" where JSON starts with "[", so the two never collide.
+    return repr((spec, annotations)).encode("utf-8", "replace")
 
 
 def _integer(value: object) -> int | None:

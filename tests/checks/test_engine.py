@@ -15,6 +15,7 @@ from posture.checks.vocabulary import Severity
 from tests.checks.builders import (
     TODAY,
     clean_inventory,
+    container,
     inventory,
     namespace,
     node,
@@ -170,6 +171,22 @@ def test_namespace_enforcing_the_policy_level_adds_no_evaluation(
     # The policy's version and the namespace's differ: one evaluation each, not one per level.
     assert sorted(calls) == ["v1.30", "v1.37"]
     assert "workload.violates-namespace-level" in {f.check for f in result.findings}
+
+
+def test_templates_differing_only_in_nan_and_null_are_not_shared() -> None:
+    # JSON has no NaN, and orjson writes it as null: the two must still be told apart.
+    def host_port(value: Any) -> dict[str, Any]:
+        spec = pod_spec(containers=[container(ports=[{"containerPort": 80, "hostPort": value}])])
+        return spec
+
+    inv = clean_inventory(
+        workloads=[
+            workload("unset", spec=host_port(None)),
+            workload("nan", spec=host_port(float("nan"))),
+        ]
+    )
+    result = evaluate(inv, POLICY, TODAY)
+    assert [f.name for f in result.findings if f.check == "workload.host-ports"] == ["nan"]
 
 
 GARBAGE: list[Any] = [
