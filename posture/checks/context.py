@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from functools import cached_property
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from posture.checks import pss
@@ -79,7 +80,7 @@ class Context:
             )
             # The named tuple's own __new__ is a Python function; tuple.__new__ builds the same.
             views.append(tuple.__new__(WorkloadView, view))
-        views.sort(key=_identity)
+        views.sort(key=_IDENTITY)
         return views
 
     @cached_property
@@ -135,5 +136,5 @@ class Context:
         return found
 
 
-def _identity(view: WorkloadView) -> tuple[str, str, str]:
-    return view.kind, view.namespace, view.name
+# A view's (kind, namespace, name): its first three fields.
+_IDENTITY = itemgetter(0, 1, 2)

@@ -7,7 +7,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import date
-from operator import lt
+from operator import itemgetter, lt
 from typing import Any
 
 from posture.checks.base import Check, Hit, NotEvaluated
@@ -21,6 +21,8 @@ from posture.checks.vocabulary import Category, Severity
 log = logging.getLogger(__name__)
 
 _Identity = tuple[str, str, str, str]
+# A Hit's first four fields are its identity.
+_IDENTITY = itemgetter(0, 1, 2, 3)
 
 
 def evaluate(
@@ -94,8 +96,7 @@ def _evaluate(inventory: Mapping[str, Any], policy: Policy, today: date) -> Eval
 def _ordered(hits: Iterable[Hit]) -> list[Hit]:
     """Return the first hit per identity (kind, namespace, name, container), in identity order."""
     listed = hits if isinstance(hits, list) else list(hits)
-    # A Hit's first four fields are its identity.
-    keys = [hit[:4] for hit in listed]
+    keys = list(map(_IDENTITY, listed))
     # Checks that go through the (sorted) workloads report in identity order already: then
     # there is nothing to deduplicate or sort.
     if all(map(lt, keys, keys[1:])):

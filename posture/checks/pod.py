@@ -209,11 +209,12 @@ def pod_facts(template: object) -> PodFacts:
             # The named tuple's own __new__ is a Python function; tuple.__new__ builds the same.
             containers.append(tuple.__new__(ContainerFacts, facts))
     sa = _text(spec.get("serviceAccountName")) or _text(spec.get("serviceAccount")) or "default"
-    return PodFacts(
-        containers=tuple(containers),
-        windows=_text(_mapping(spec.get("os")).get("name")).lower() == _WINDOWS,
-        host_network=spec.get("hostNetwork") is True,
-        user_namespace=spec.get("hostUsers") is False,
-        automount_token=_bool(spec.get("automountServiceAccountToken")),
-        service_account=sa,
+    pod = (
+        tuple(containers),
+        _text(_mapping(spec.get("os")).get("name")).lower() == _WINDOWS,
+        spec.get("hostNetwork") is True,
+        spec.get("hostUsers") is False,
+        _bool(spec.get("automountServiceAccountToken")),
+        sa,
     )
+    return tuple.__new__(PodFacts, pod)

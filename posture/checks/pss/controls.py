@@ -77,7 +77,7 @@ class PodView:
         if fields is not None:
             if self.annotations:
                 fields.add(ANNOTATIONS)
-            self.fields = frozenset(fields.intersection(TRIGGERS))
+            self.fields = TRIGGERS.intersection(fields)
 
 
 # A token for "the pod has annotations" in ``PodView.fields``; no Kubernetes field has this name,

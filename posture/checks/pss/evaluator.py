@@ -192,11 +192,13 @@ def evaluate_levels(obj: Mapping[str, Any], version: str) -> Levels:
                 baseline.append(found)
             if at_restricted and restricted is not None:
                 restricted.append(found)
-    return Levels(
+    verdict = (
         effective,
         None if baseline is None else tuple(baseline),
         None if restricted is None else tuple(restricted),
     )
+    # The named tuple's own __new__ is a Python function; tuple.__new__ builds the same.
+    return tuple.__new__(Levels, verdict)
 
 
 def pod_template(obj: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mapping[str, Any]]:

@@ -25,11 +25,15 @@ def _namespaced_workloads(ctx: Context) -> dict[str, list[WorkloadView]]:
 
     Pods on the host network are left out too: NetworkPolicy does not apply to them.
     """
+    memo = ctx.memo.get("namespaced_workloads")
+    if isinstance(memo, dict):
+        return memo
     grouped: dict[str, list[WorkloadView]] = defaultdict(list)
     for view in ctx.workloads:
         if view.namespace and view.namespace not in SYSTEM_NAMESPACES:
             if not view.facts.host_network:
                 grouped[view.namespace].append(view)
+    ctx.memo["namespaced_workloads"] = grouped
     return grouped
 
 
@@ -50,9 +54,11 @@ def _unisolated(ctx: Context) -> Iterator[Hit]:
     for ns, views in sorted(_namespaced_workloads(ctx).items()):
         selectors = [_pod_selector(spec) for spec in policies.get(ns, [])]
         unselected = sorted(
-            f"{v.kind}/{v.name}"
-            for v in views
-            if not any(selects(sel, v.labels) for sel in selectors)
+            [
+                f"{v.kind}/{v.name}"
+                for v in views
+                if not selectors or not any(selects(sel, v.labels) for sel in selectors)
+            ]
         )
         if unselected:
             yield Hit(

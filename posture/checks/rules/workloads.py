@@ -176,7 +176,7 @@ def _token_automounted(ctx: Context) -> list[Hit]:
         setting, where = facts.automount_token, "the pod"
         if setting is None:
             sa = accounts.get((view.namespace, facts.service_account))
-            value = dig(sa, "automountServiceAccountToken")
+            value = None if sa is None else sa.get("automountServiceAccountToken")
             if isinstance(value, bool):
                 setting, where = value, "its service account"
         if setting is False:
