@@ -97,17 +97,18 @@ def child(mode: str, kubeconfig: str) -> dict[str, Any]:
     return result
 
 
-def measure(runs: int = 3, modes: tuple[str, ...] = MODES) -> dict[str, dict[str, Any]]:
+def measure(runs: int = 3, modes: tuple[str, ...] = MODES,
+            scenario: str = "big") -> dict[str, dict[str, Any]]:
     """Start the emulator, run every mode ``runs`` times (interleaved), return medians."""
     with tempfile.TemporaryDirectory(prefix="posture-bench-") as tmp:
         emulator = subprocess.Popen(
-            [sys.executable, "-m", "clusters.emulator", "big", "--port", "0",
+            [sys.executable, "-m", "clusters.emulator", scenario, "--port", "0",
              "--kubeconfig-dir", tmp], cwd=ROOT, stdout=subprocess.PIPE, text=True)
         try:
             line = emulator.stdout.readline() if emulator.stdout else ""
             if not line:
                 raise RuntimeError("the emulator did not start")
-            kubeconfig = str(Path(tmp) / "big.kubeconfig")
+            kubeconfig = line.split()[-1]
             samples: dict[str, list[dict[str, Any]]] = {m: [] for m in modes}
             for _ in range(runs):
                 for mode in modes:  # interleaved, so machine noise hits every mode alike

@@ -134,6 +134,36 @@ def load_section(seconds: int) -> tuple[str, dict]:
     return "\n".join(lines), r
 
 
+def growth_section() -> tuple[str, dict]:
+    import growth
+
+    pods = growth.pods_growth()
+    clusters = growth.clusters_growth()
+    lines = ["## Growth", "",
+             "Cost as the cluster and the fleet grow. Ratio columns divide by the smallest size; "
+             "linear growth would match the size ratio in the first column.", "",
+             "| pods | size ratio | fetch s | first poll s (ratio) | re-poll s | "
+             "peak MB (poll) | findings |", "|---:|---:|---:|---:|---:|---:|---:|"]
+    small = min(pods)
+    for n, m in pods.items():
+        lines.append(
+            f"| {n:,} | {n / small:.0f}x | {m['fetch']['seconds']:.2f} | "
+            f"{m['poll']['seconds']:.2f} "
+            f"({m['poll']['seconds'] / pods[small]['poll']['seconds']:.1f}x)"
+            f" | {m['repoll']['seconds']:.2f} | {m['poll']['peak_mb']:.0f} | "
+            f"{m['poll'].get('findings', '')} |")
+    lines += ["", "| clusters seen | size ratio | overview median ms (ratio) | "
+              "API list median ms (ratio) |", "|---:|---:|---:|---:|"]
+    first = min(clusters)
+    for n, f in clusters.items():
+        o, a = f["overview"]["median_ms"], f["API list"]["median_ms"]
+        lines.append(f"| {n} | {n / first:.0f}x | {o:.1f} "
+                     f"({o / clusters[first]['overview']['median_ms']:.1f}x) | {a:.1f} "
+                     f"({a / clusters[first]['API list']['median_ms']:.1f}x) |")
+    lines.append("")
+    return "\n".join(lines), {"pods": pods, "clusters": clusters}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -145,6 +175,7 @@ def main() -> int:
     for name, run in (("poll_big", lambda: poll_section(args.runs)),
                       ("engine", lambda: engine_section(args.runs)),
                       ("pages", lambda: pages_section(30)),
+                      ("growth", growth_section),
                       ("load", lambda: load_section(args.load_seconds))):
         print(f"running {name}…", flush=True)
         text, figures = run()

@@ -47,24 +47,25 @@ def _problems(rng: random.Random, workloads: int) -> list[_Problem]:
 
 
 def seed(clusters: int, days: int, polls_per_day: int, *, seed_value: int = 7,
-         now: datetime | None = None, progress: Callable[[str], None] = lambda _: None) -> int:
-    """Create ``clusters`` synthetic clusters with history; return the snapshots written."""
+         now: datetime | None = None, progress: Callable[[str], None] = lambda _: None,
+         prefix: str = "synthetic") -> list[Cluster]:
+    """Create ``clusters`` synthetic clusters named ``prefix-NNN`` with history."""
     now = now or timezone.now()
     rng = random.Random(seed_value)  # noqa: S311  (reproducible test data, not secrets)
-    written = 0
-    start = Cluster.objects.filter(name__startswith="synthetic-").count()
+    start = Cluster.objects.filter(name__startswith=f"{prefix}-").count()
+    made = []
     for index in range(start, start + clusters):
-        written += _seed_cluster(index, days, polls_per_day, rng, now)
+        made.append(_seed_cluster(f"{prefix}-{index:03d}", index, days, polls_per_day, rng, now))
         progress(f"cluster {index + 1 - start}/{clusters}")
-    return written
+    return made
 
 
 @transaction.atomic
-def _seed_cluster(index: int, days: int, polls_per_day: int, rng: random.Random,
-                  now: datetime) -> int:
+def _seed_cluster(name: str, index: int, days: int, polls_per_day: int, rng: random.Random,
+                  now: datetime) -> Cluster:
     workloads, nodes, namespaces = rng.randint(40, 300), rng.randint(3, 60), len(_NAMESPACES)
     cluster = Cluster.objects.create(
-        name=f"synthetic-{index:03d}", server=f"https://10.{index // 250}.{index % 250}.1:6443",
+        name=name, server=f"https://10.{index // 250}.{index % 250}.1:6443",
         context="synthetic", kubeconfig_sealed=b"", poll_interval_minutes=24 * 60 // polls_per_day,
         labels={"env": rng.choice(["prod", "staging", "dev"]),
                 "provider": rng.choice(["eks", "gke", "aks", "on-prem"])})
@@ -132,4 +133,4 @@ def _seed_cluster(index: int, days: int, polls_per_day: int, rng: random.Random,
                 resolved_at=first_of_day[resolved].taken_at if resolved is not None else None)
         for p, opened, resolved in lifetimes  # type: ignore[misc]
     ], batch_size=2000)
-    return len(created)
+    return cluster

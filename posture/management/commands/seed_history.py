@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from posture.models import Snapshot
 from posture.synthetic import seed
 
 
@@ -21,7 +22,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
-        written = seed(options["clusters"], options["days"], options["polls_per_day"],
-                       seed_value=options["seed"], progress=lambda m: self.stderr.write(m))
+        made = seed(options["clusters"], options["days"], options["polls_per_day"],
+                    seed_value=options["seed"], progress=lambda m: self.stderr.write(m))
+        written = Snapshot.objects.filter(cluster__in=made).count()
         self.stdout.write(f"seeded {options['clusters']} clusters, {written} snapshots in "
                           f"{time.monotonic() - started:.1f}s")
