@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from posture.checks.results import FindingRow
 from posture.checks.vocabulary import Category, Severity
 
 if TYPE_CHECKING:
@@ -13,7 +14,11 @@ if TYPE_CHECKING:
 
 
 class Hit(NamedTuple):
-    """One problem a check function found; the engine turns it into a ``Finding``."""
+    """One problem a check function found; the engine turns it into a ``Finding``.
+
+    A ``FindingRow`` with its fields named. Rules that report a row per container of every
+    workload build plain tuples instead, which cost half as much.
+    """
 
     kind: str
     namespace: str
@@ -21,12 +26,6 @@ class Hit(NamedTuple):
     container: str
     message: str
     evidence: dict[str, Any]
-
-
-# ``Hit(...)`` runs a Python-level ``__new__``; the rules that report a hit per container of every
-# workload build them with ``new_hit(Hit, (kind, namespace, name, container, message, evidence))``
-# instead: the same object for half the cost.
-new_hit = tuple.__new__
 
 
 class NotEvaluated(Exception):
@@ -51,5 +50,5 @@ class Check:
     snippet: str
     references: tuple[str, ...]
     needs: tuple[str, ...]
-    run: Callable[[Context], Iterable[Hit]]
+    run: Callable[[Context], Iterable[FindingRow]]
     revision: int = 1

@@ -39,6 +39,7 @@ class Context:
         self.today = today
         self._pss: dict[tuple[int, str], pss.Levels | None] = {}
         self._versions: dict[str, str] = {}
+        self._enforcement: dict[str, tuple[str, str]] = {}
         # Results several checks share (e.g. the cluster's Kubernetes support), by name.
         self.memo: dict[str, object] = {}
 
@@ -103,14 +104,19 @@ class Context:
         No label means privileged. An invalid value makes admission use the strictest reading
         (restricted, latest), so the same is done here.
         """
-        labels = string_map(dig(self.namespaces.get(namespace), "metadata", "labels"))
-        level = labels.get(ENFORCE_LABEL)
-        if level is None:
-            level = "privileged"
-        elif level not in pss.LEVELS:
-            level = "restricted"
-        version = labels.get(ENFORCE_VERSION_LABEL, "latest")
-        return level, version
+        found = self._enforcement.get(namespace)
+        if found is None:
+            labels = string_map(dig(self.namespaces.get(namespace), "metadata", "labels"))
+            level = labels.get(ENFORCE_LABEL)
+            if level is None:
+                level = "privileged"
+            elif level not in pss.LEVELS:
+                level = "restricted"
+            found = self._enforcement[namespace] = (
+                level,
+                labels.get(ENFORCE_VERSION_LABEL, "latest"),
+            )
+        return found
 
     def pod_security(self, view: WorkloadView, version: str) -> pss.Levels | None:
         """Evaluate ``view``'s template at both levels, once per distinct template and version.

@@ -10,18 +10,18 @@ from datetime import date
 from operator import itemgetter, lt
 from typing import Any
 
-from posture.checks.base import Check, Hit, NotEvaluated
+from posture.checks.base import Check, NotEvaluated
 from posture.checks.catalog import CHECKS, CHECKSET_VERSION
 from posture.checks.context import Context
 from posture.checks.policy import Policy
-from posture.checks.results import Evaluation, Finding, build_findings
+from posture.checks.results import Evaluation, Finding, FindingRow, build_findings
 from posture.checks.safe import clip
 from posture.checks.vocabulary import Category, Severity
 
 log = logging.getLogger(__name__)
 
 _Identity = tuple[str, str, str, str]
-# A Hit's first four fields are its identity.
+# A row's first four fields are its identity.
 _IDENTITY = itemgetter(0, 1, 2, 3)
 
 
@@ -93,7 +93,7 @@ def _evaluate(inventory: Mapping[str, Any], policy: Policy, today: date) -> Eval
     )
 
 
-def _ordered(hits: Iterable[Hit]) -> list[Hit]:
+def _ordered(hits: Iterable[FindingRow]) -> list[FindingRow]:
     """Return the first hit per identity (kind, namespace, name, container), in identity order."""
     listed = hits if isinstance(hits, list) else list(hits)
     keys = list(map(_IDENTITY, listed))
@@ -101,7 +101,7 @@ def _ordered(hits: Iterable[Hit]) -> list[Hit]:
     # there is nothing to deduplicate or sort.
     if all(map(lt, keys, keys[1:])):
         return listed
-    unique: dict[_Identity, Hit] = {}
+    unique: dict[_Identity, FindingRow] = {}
     for key, hit in zip(keys, listed, strict=True):
         unique.setdefault(key, hit)
     return [unique[key] for key in sorted(unique)]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from posture.checks.base import Check, Hit, NotEvaluated, new_hit
+from posture.checks.base import Check, NotEvaluated
 from posture.checks.context import Context
 from posture.checks.images import is_approved
 from posture.checks.pod import ContainerFacts
+from posture.checks.results import FindingRow
 from posture.checks.safe import clip
 from posture.checks.vocabulary import Category, Severity
 
@@ -29,43 +30,43 @@ def _containers(ctx: Context) -> list[tuple[str, str, str, ContainerFacts]]:
     return found
 
 
-def _unapproved(ctx: Context) -> list[Hit]:
+def _unapproved(ctx: Context) -> list[FindingRow]:
     approved = ctx.policy.approved_registries
     if not approved:
         raise NotEvaluated("no approved registries are configured in the policy")
-    hits = []
+    hits: list[FindingRow] = []
     for kind, ns, name, c in _containers(ctx):
         if not is_approved(c.ref, approved):
             image, registry = c.shown_image, clip(c.ref.registry)
             message = f"Image {image} comes from {registry}, which is not an approved registry"
             evidence = {"image": image, "registry": registry}
-            hits.append(new_hit(Hit, (kind, ns, name, c.name, message, evidence)))
+            hits.append((kind, ns, name, c.name, message, evidence))
     return hits
 
 
-def _floating(ctx: Context) -> list[Hit]:
-    hits = []
+def _floating(ctx: Context) -> list[FindingRow]:
+    hits: list[FindingRow] = []
     for kind, ns, name, c in _containers(ctx):
         if c.floating:
             tag = f":{c.ref.tag}" if c.ref.tag else "no tag"
             image = c.shown_image
             message = f"Image {image} uses {tag}: what runs changes whenever it is re-pushed"
-            hits.append(new_hit(Hit, (kind, ns, name, c.name, message, {"image": image})))
+            hits.append((kind, ns, name, c.name, message, {"image": image}))
     return hits
 
 
-def _unpinned(ctx: Context) -> list[Hit]:
-    hits = []
+def _unpinned(ctx: Context) -> list[FindingRow]:
+    hits: list[FindingRow] = []
     for kind, ns, name, c in _containers(ctx):
         if c.mutable:
             image = c.shown_image
             message = f"Image {image} is not pinned by digest"
-            hits.append(new_hit(Hit, (kind, ns, name, c.name, message, {"image": image})))
+            hits.append((kind, ns, name, c.name, message, {"image": image}))
     return hits
 
 
-def _stale_pull(ctx: Context) -> list[Hit]:
-    hits = []
+def _stale_pull(ctx: Context) -> list[FindingRow]:
+    hits: list[FindingRow] = []
     for kind, ns, name, c in _containers(ctx):
         if c.floating and c.pull_policy in ("IfNotPresent", "Never"):
             image = c.shown_image
@@ -74,7 +75,7 @@ def _stale_pull(ctx: Context) -> list[Hit]:
                 f"{c.pull_policy}: nodes keep running whichever version they pulled first"
             )
             evidence = {"image": image, "imagePullPolicy": c.pull_policy}
-            hits.append(new_hit(Hit, (kind, ns, name, c.name, message, evidence)))
+            hits.append((kind, ns, name, c.name, message, evidence))
     return hits
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from posture.checks import pss
-from posture.checks.base import Check, Hit, new_hit
+from posture.checks.base import Check, Hit
 from posture.checks.context import ENFORCE_LABEL, Context
 from posture.checks.policy import SYSTEM_NAMESPACES
+from posture.checks.results import FindingRow
 from posture.checks.safe import clip, dig, string_map
 from posture.checks.vocabulary import Category, Severity
 
@@ -37,7 +38,7 @@ RUN_AS_ROOT_CONTROLS: frozenset[str] = frozenset({"runAsNonRoot", "runAsUser"})
 _TemplateHit = tuple[str, str, str, str]  # check id, level, effective version, message
 
 
-def _pss_hits(ctx: Context) -> dict[str, list[Hit]]:
+def _pss_hits(ctx: Context) -> dict[str, list[FindingRow]]:
     """Return the Pod Security Standards hits of every PSS check, computed in one pass.
 
     Each distinct template is evaluated once, and each distinct verdict turned into hits once
@@ -52,7 +53,7 @@ def _pss_hits(ctx: Context) -> dict[str, list[Hit]]:
     baseline_ids = frozenset(pss.controls("baseline", version))
     per_template: dict[int, list[_TemplateHit]] = {}
     per_verdict: dict[pss.Levels, list[_TemplateHit]] = {}
-    out: dict[str, list[Hit]] = {check.id: [] for check in PSS_CHECKS}
+    out: dict[str, list[FindingRow]] = {check.id: [] for check in PSS_CHECKS}
     for view in ctx.workloads:
         found = per_template.get(view.key)
         if found is None:
@@ -67,7 +68,7 @@ def _pss_hits(ctx: Context) -> dict[str, list[Hit]]:
         for check_id, level, effective, message in found:
             evidence = {"level": level, "version": effective}
             hit = (view.kind, view.namespace, view.name, "", message, evidence)
-            out[check_id].append(new_hit(Hit, hit))
+            out[check_id].append(hit)
     ctx.memo["pss_hits"] = out
     return out
 
@@ -111,8 +112,8 @@ def _verdict_hits(
     return list(by_check.values())
 
 
-def _pss_run(check_id: str) -> Callable[[Context], list[Hit]]:
-    def run(ctx: Context) -> list[Hit]:
+def _pss_run(check_id: str) -> Callable[[Context], list[FindingRow]]:
+    def run(ctx: Context) -> list[FindingRow]:
         return _pss_hits(ctx).get(check_id, [])
 
     return run
@@ -141,8 +142,8 @@ def _violates_namespace(ctx: Context) -> Iterator[Hit]:
         )
 
 
-def _writable_root(ctx: Context) -> list[Hit]:
-    hits = []
+def _writable_root(ctx: Context) -> list[FindingRow]:
+    hits: list[FindingRow] = []
     for view in ctx.workloads:
         if view.facts.windows:
             continue  # Windows containers cannot have a read-only root filesystem.
@@ -151,12 +152,12 @@ def _writable_root(ctx: Context) -> list[Hit]:
                 message = f"Container {c.shown_name} can write to its root filesystem"
                 evidence: dict[str, object] = {}
                 hit = (view.kind, view.namespace, view.name, c.name, message, evidence)
-                hits.append(new_hit(Hit, hit))
+                hits.append(hit)
     return hits
 
 
-def _no_limits(ctx: Context) -> list[Hit]:
-    hits = []
+def _no_limits(ctx: Context) -> list[FindingRow]:
+    hits: list[FindingRow] = []
     for view in ctx.workloads:
         for c in view.facts.containers:
             if c.missing_limits:
@@ -164,12 +165,12 @@ def _no_limits(ctx: Context) -> list[Hit]:
                 message = f"Container {c.shown_name} has no {missing} limit"
                 evidence = {"missing": list(c.missing_limits)}
                 hit = (view.kind, view.namespace, view.name, c.name, message, evidence)
-                hits.append(new_hit(Hit, hit))
+                hits.append(hit)
     return hits
 
 
-def _token_automounted(ctx: Context) -> list[Hit]:
-    hits = []
+def _token_automounted(ctx: Context) -> list[FindingRow]:
+    hits: list[FindingRow] = []
     accounts = ctx.service_accounts
     for view in ctx.workloads:
         facts = view.facts
@@ -185,12 +186,12 @@ def _token_automounted(ctx: Context) -> list[Hit]:
         account = clip(facts.service_account)
         message = f"Pods get a token for service account {account} mounted {reason}"
         hit = (view.kind, view.namespace, view.name, "", message, {"serviceAccount": account})
-        hits.append(new_hit(Hit, hit))
+        hits.append(hit)
     return hits
 
 
-def _runs_as_root(ctx: Context) -> list[Hit]:
-    hits = []
+def _runs_as_root(ctx: Context) -> list[FindingRow]:
+    hits: list[FindingRow] = []
     for view in ctx.workloads:
         if view.facts.user_namespace:
             continue  # Root in a user namespace is an unprivileged user on the node.
@@ -206,7 +207,7 @@ def _runs_as_root(ctx: Context) -> list[Hit]:
                 continue
             evidence = {"runAsUser": c.run_as_user, "runAsNonRoot": c.run_as_non_root}
             hit = (view.kind, view.namespace, view.name, c.name, message, evidence)
-            hits.append(new_hit(Hit, hit))
+            hits.append(hit)
     return hits
 
 
