@@ -59,7 +59,8 @@ def parse_image(reference: str) -> ImageRef:
     registry = _REGISTRY_ALIASES.get(registry, registry)
     if registry == DEFAULT_REGISTRY and "/" not in repository:
         repository = f"library/{repository}"
-    return ImageRef(registry, repository, tag, digest)
+    # The named tuple's own __new__ is a Python function; tuple.__new__ builds the same.
+    return tuple.__new__(ImageRef, (registry, repository, tag, digest))
 
 
 def is_approved(image: ImageRef, approved: tuple[str, ...]) -> bool:

@@ -98,7 +98,9 @@ def _plural(singular: str, plural: str, count: int) -> str:
 
 
 def _containers(names: Sequence[Any]) -> str:
-    quoted = ", ".join([f'"{name}"' for name in names])
+    # _join_quote without a comprehension: it words nearly every denial. str(name) is what an
+    # f-string would give for any name a manifest can hold.
+    quoted = '"' + '", "'.join(map(str, names)) + '"' if names else ""
     return f"container {quoted}" if len(names) == 1 else f"containers {quoted}"
 
 
@@ -112,7 +114,10 @@ def _go_quote(value: Any) -> str:
 
 def privileged_1_0(pod: PodView) -> Denial | None:
     """Forbid privileged containers."""
-    bad = [name for name, sc in pod.contexts if sc.get("privileged") is True]
+    bad = []
+    for name, sc in pod.contexts:
+        if sc.get("privileged") is True:
+            bad.append(name)
     if not bad:
         return None
     return "privileged", f"{_containers(bad)} must not set securityContext.privileged=true"
@@ -192,7 +197,10 @@ def capabilities_baseline_1_0(pod: PodView) -> Denial | None:
         capabilities = sc.get("capabilities")
         if capabilities is None:
             continue
-        extra = [c for c in capabilities.get("add") or () if c not in _BASELINE_CAPABILITIES]
+        added_here = capabilities.get("add")
+        if not added_here:
+            continue
+        extra = [c for c in added_here if c not in _BASELINE_CAPABILITIES]
         if extra:
             bad.append(name)
             added.update(str(c) for c in extra)
@@ -628,7 +636,12 @@ def run_as_user_1_23(pod: PodView) -> Denial | None:
     setters: list[str] = []
     if _is_root(pod.security_context.get("runAsUser")):
         setters.append("pod")
-    bad = [name for name, sc in pod.contexts if _is_root(sc.get("runAsUser"))]
+    bad = []
+    for name, sc in pod.contexts:
+        user = sc.get("runAsUser")
+        # _is_root written out: this runs for every container that sets a user.
+        if user == 0 and user is not False:
+            bad.append(name)
     if bad:
         setters.append(_containers(bad))
     if not setters:
@@ -671,7 +684,10 @@ def capabilities_restricted_1_22(pod: PodView) -> Denial | None:
             continue
         if "ALL" not in (capabilities.get("drop") or ()):
             missing_drop.append(name)
-        extra = [c for c in capabilities.get("add") or () if c != "NET_BIND_SERVICE"]
+        added_here = capabilities.get("add")
+        if not added_here:
+            continue
+        extra = [c for c in added_here if c != "NET_BIND_SERVICE"]
         if extra:
             adding.append(name)
             added.update(str(c) for c in extra)
