@@ -84,19 +84,21 @@ def _verdict_hits(
         # At restricted, a few restricted controls replace baseline ones (restricted volume
         # types replace hostPath volumes, ...). Only when such a restricted-only control fails
         # does the baseline verdict say more, so only then is it read.
-        if all(control in baseline_ids for control, _ in restricted):
-            results = [("restricted", restricted, None)]
+        for control, _ in restricted:
+            if control not in baseline_ids:
+                results = [("restricted", restricted, False)]
+                if levels.baseline is not None:
+                    results.insert(0, ("baseline", levels.baseline, True))
+                break
         else:
-            results = [("restricted", restricted, False)]
-            if levels.baseline is not None:
-                results.insert(0, ("baseline", levels.baseline, True))
+            results = [("restricted", restricted, None)]
     else:
         if levels.baseline is None:
             return []
         results = [("baseline", levels.baseline, None)]
     by_check: dict[str, _TemplateHit] = {}
     for level, violations, wants_baseline in results:
-        details: dict[str, list[str]] = {}
+        details: dict[str, str] = {}
         for control, detail in violations:
             check_id = CONTROL_CHECKS.get(control)
             if check_id is None:
@@ -104,10 +106,11 @@ def _verdict_hits(
             # With both verdicts, each control is read from its own level's.
             if wants_baseline is not None and (control in baseline_ids) != wants_baseline:
                 continue
-            details.setdefault(check_id, []).append(detail)
-        for check_id, texts in details.items():
+            previous = details.get(check_id)
+            details[check_id] = detail if previous is None else f"{previous}; {detail}"
+        for check_id, text in details.items():
             # A later (stricter) level's detail covers the earlier one's, so it replaces it.
-            message = clip("; ".join(texts), _DETAIL_LIMIT)
+            message = text if len(text) <= _DETAIL_LIMIT else clip(text, _DETAIL_LIMIT)
             by_check[check_id] = (check_id, level, levels.version, message)
     return list(by_check.values())
 
