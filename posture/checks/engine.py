@@ -35,7 +35,9 @@ def evaluate(
     """
     # An evaluation allocates several objects per workload and finding and keeps them to the
     # end, so the cyclic GC would rescan the whole inventory again and again for nothing to
-    # free (the engine makes no reference cycles): pausing it saves a fifth of the time.
+    # free (the engine makes no reference cycles): pausing it halves the time of a 10,000-pod
+    # evaluation. Another thread's evaluation may turn it back on early; that only slows this
+    # one down, and the GC is never left off.
     enabled = gc.isenabled()
     gc.disable()
     try:
