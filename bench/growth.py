@@ -38,7 +38,7 @@ def pods_growth() -> dict[int, dict[str, Any]]:
             scenario["generate"] = dict(base["generate"], pods=pods,
                                         nodes=max(10, pods // 20),
                                         workloads=max(10, pods * 3 // 100),
-                                        namespaces=min(40, max(5, pods // 250)))
+                                        namespaces=min(40, max(12, pods // 250)))
             path = Path(tmp) / f"big-{pods}.yaml"
             path.write_text(yaml.safe_dump(scenario))
             results[pods] = poll_big.measure(1, ("fetch", "poll", "repoll"), str(path))

@@ -142,12 +142,14 @@ def growth_section() -> tuple[str, dict]:
     lines = ["## Growth", "",
              "Cost as the cluster and the fleet grow. Ratio columns divide by the smallest size; "
              "linear growth would match the size ratio in the first column.", "",
-             "| pods | size ratio | fetch s | first poll s (ratio) | re-poll s | "
+             "| pods asked / served | size ratio | fetch s | first poll s (ratio) | re-poll s | "
              "peak MB (poll) | findings |", "|---:|---:|---:|---:|---:|---:|---:|"]
     small = min(pods)
+    served = {n: m["poll"].get("pods") or n for n, m in pods.items()}
     for n, m in pods.items():
         lines.append(
-            f"| {n:,} | {n / small:.0f}x | {m['fetch']['seconds']:.2f} | "
+            f"| {n:,} / {served[n]:,} | {served[n] / served[small]:.1f}x | "
+            f"{m['fetch']['seconds']:.2f} | "
             f"{m['poll']['seconds']:.2f} "
             f"({m['poll']['seconds'] / pods[small]['poll']['seconds']:.1f}x)"
             f" | {m['repoll']['seconds']:.2f} | {m['poll']['peak_mb']:.0f} | "
