@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from functools import cached_property
-from operator import itemgetter
+from operator import itemgetter, lt
 from typing import Any, NamedTuple
 
 from posture.checks import pss
+from posture.checks.base import Ordered
 from posture.checks.pod import PodFacts, TemplateIndex
 from posture.checks.policy import Policy
+from posture.checks.results import FindingRow
 from posture.checks.safe import dicts, dig, mapping, string_map, text
 
 ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"
@@ -83,6 +85,35 @@ class Context:
             views.append(tuple.__new__(WorkloadView, view))
         views.sort(key=_IDENTITY)
         return views
+
+    @cached_property
+    def workloads_in_order(self) -> bool:
+        """Say whether no two workloads share an identity (kind, namespace, name).
+
+        Then rows reported one per workload, in ``workloads`` order, are in identity order.
+        """
+        identities = list(map(_IDENTITY, self.workloads))
+        return all(map(lt, identities, identities[1:]))
+
+    @cached_property
+    def containers_in_order(self) -> bool:
+        """Say whether, besides, every template's container names are distinct and ascending.
+
+        Then rows reported one per container, workload by workload in ``workloads`` order and
+        container by container, are in identity order.
+        """
+        return self.workloads_in_order and all(v.facts.names_ascending for v in self.workloads)
+
+    def rows_per_workload(self) -> list[FindingRow]:
+        """Return a list for rows reported one per workload, in ``workloads`` order.
+
+        It is ``Ordered`` when that order is identity order, so that the engine need not sort.
+        """
+        return Ordered() if self.workloads_in_order else []
+
+    def rows_per_container(self) -> list[FindingRow]:
+        """Return a list for rows reported one per container, workload by workload."""
+        return Ordered() if self.containers_in_order else []
 
     @cached_property
     def namespaces(self) -> dict[str, dict[str, Any]]:

@@ -10,7 +10,7 @@ from datetime import date
 from operator import itemgetter, lt
 from typing import Any
 
-from posture.checks.base import Check, NotEvaluated
+from posture.checks.base import Check, NotEvaluated, Ordered
 from posture.checks.catalog import CHECKS, CHECKSET_VERSION
 from posture.checks.context import Context
 from posture.checks.policy import Policy
@@ -64,7 +64,8 @@ def _evaluate(inventory: Mapping[str, Any], policy: Policy, today: date) -> Eval
         if reason is None:
             try:
                 severity = policy.severity_for(check.id, check.severity)
-                rows = _ordered(check.run(ctx))
+                hits = check.run(ctx)
+                rows = hits if type(hits) is Ordered else _ordered(hits)
             except NotEvaluated as exc:
                 reason = str(exc)
             except Exception:

@@ -7,6 +7,7 @@ distinct template once and reuses the result for every workload that has it.
 
 from __future__ import annotations
 
+from operator import lt
 from typing import Any, NamedTuple
 
 import orjson
@@ -51,6 +52,8 @@ class PodFacts(NamedTuple):
     """What the checks need to know about one pod template."""
 
     containers: tuple[ContainerFacts, ...]
+    # The containers' names are distinct and ascending, as their findings are ordered.
+    names_ascending: bool
     windows: bool
     host_network: bool
     user_namespace: bool
@@ -209,8 +212,10 @@ def pod_facts(template: object) -> PodFacts:
             # The named tuple's own __new__ is a Python function; tuple.__new__ builds the same.
             containers.append(tuple.__new__(ContainerFacts, facts))
     sa = _text(spec.get("serviceAccountName")) or _text(spec.get("serviceAccount")) or "default"
+    names = [c.name for c in containers]
     pod = (
         tuple(containers),
+        all(map(lt, names, names[1:])),
         _text(_mapping(spec.get("os")).get("name")).lower() == _WINDOWS,
         spec.get("hostNetwork") is True,
         spec.get("hostUsers") is False,

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from posture.checks import CATALOG, CHECKSET_VERSION, Policy, evaluate, pss
+from posture.checks.context import Context
 from posture.checks.inventory import empty_inventory
 from posture.checks.results import Finding
 from posture.checks.vocabulary import Severity
@@ -112,6 +113,55 @@ def test_finding_identity_is_the_workload_not_the_pod() -> None:
         ("workload.privileged", "Deployment", "shop", "b", ""),
         ("workload.privileged", "Deployment", "web", "a", ""),
     }
+
+
+def test_workloads_sharing_an_identity_give_one_finding_each_the_first() -> None:
+    inv = clean_inventory(
+        workloads=[
+            workload("web", spec=with_security(pod_spec(), runAsUser=0)),
+            workload("api"),
+            workload("web", spec=with_security(pod_spec(), runAsNonRoot=False)),
+        ]
+    )
+    ctx = Context(inv, POLICY, TODAY)
+    assert not ctx.workloads_in_order
+    result = evaluate(inv, POLICY, TODAY)
+    keys = [f.key for f in result.findings]
+    assert len(keys) == len(set(keys))
+    # Both "web" workloads may run as root; the first one's finding is the one kept.
+    (web,) = [f for f in result.findings if f.check == "workload.runs-as-root"]
+    assert web.message == "Container app runs as root (runAsUser: 0)"
+    (violation,) = [f for f in result.findings if f.check == "workload.violates-namespace-level"]
+    assert violation.evidence["controls"] == ["runAsUser"]
+
+
+def test_container_findings_are_sorted_and_unique_whatever_the_container_order() -> None:
+    writable = {"readOnlyRootFilesystem": False}
+    spec = pod_spec(
+        containers=[
+            container("web", securityContext={**writable, "runAsUser": 0}),
+            container("app", securityContext=writable),
+            container("web", securityContext={**writable, "runAsNonRoot": False}),
+        ],
+        initContainers=[container("zz-init", securityContext=writable)],
+    )
+    inv = clean_inventory(workloads=[workload("a", spec=spec), workload("b")])
+    ctx = Context(inv, POLICY, TODAY)
+    assert ctx.workloads_in_order and not ctx.containers_in_order
+    result = evaluate(inv, POLICY, TODAY)
+    found = [f.container for f in result.findings if f.check == "workload.root-filesystem-writable"]
+    assert found == ["app", "web", "zz-init"]
+    # Both "web" containers may run as root; the first one's finding is the one kept.
+    (web,) = [f for f in result.findings if f.check == "workload.runs-as-root"]
+    assert web.message == "Container web runs as root (runAsUser: 0)"
+
+
+def test_distinct_workloads_with_sorted_containers_are_reported_without_sorting() -> None:
+    spec = pod_spec(containers=[container("app"), container("web")])
+    inv = clean_inventory(workloads=[workload("b"), workload("a", spec=spec)])
+    ctx = Context(inv, POLICY, TODAY)
+    assert ctx.workloads_in_order and ctx.containers_in_order
+    assert [v.name for v in ctx.workloads] == ["a", "b"]
 
 
 def test_counts_by_severity_and_category_add_up() -> None:

@@ -34,7 +34,7 @@ def _unapproved(ctx: Context) -> list[FindingRow]:
     approved = ctx.policy.approved_registries
     if not approved:
         raise NotEvaluated("no approved registries are configured in the policy")
-    hits: list[FindingRow] = []
+    hits = ctx.rows_per_container()
     for kind, ns, name, c in _containers(ctx):
         if not is_approved(c.ref, approved):
             image, registry = c.shown_image, clip(c.ref.registry)
@@ -45,7 +45,7 @@ def _unapproved(ctx: Context) -> list[FindingRow]:
 
 
 def _floating(ctx: Context) -> list[FindingRow]:
-    hits: list[FindingRow] = []
+    hits = ctx.rows_per_container()
     for kind, ns, name, c in _containers(ctx):
         if c.floating:
             tag = f":{c.ref.tag}" if c.ref.tag else "no tag"
@@ -56,7 +56,7 @@ def _floating(ctx: Context) -> list[FindingRow]:
 
 
 def _unpinned(ctx: Context) -> list[FindingRow]:
-    hits: list[FindingRow] = []
+    hits = ctx.rows_per_container()
     for kind, ns, name, c in _containers(ctx):
         if c.mutable:
             image = c.shown_image
@@ -66,7 +66,7 @@ def _unpinned(ctx: Context) -> list[FindingRow]:
 
 
 def _stale_pull(ctx: Context) -> list[FindingRow]:
-    hits: list[FindingRow] = []
+    hits = ctx.rows_per_container()
     for kind, ns, name, c in _containers(ctx):
         if c.floating and c.pull_policy in ("IfNotPresent", "Never"):
             image = c.shown_image

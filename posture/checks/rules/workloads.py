@@ -53,7 +53,7 @@ def _pss_hits(ctx: Context) -> dict[str, list[FindingRow]]:
     baseline_ids = frozenset(pss.controls("baseline", version))
     per_template: dict[int, list[_TemplateHit]] = {}
     per_verdict: dict[pss.Levels, list[_TemplateHit]] = {}
-    out: dict[str, list[FindingRow]] = {check.id: [] for check in PSS_CHECKS}
+    out = {check.id: ctx.rows_per_workload() for check in PSS_CHECKS}
     for view in ctx.workloads:
         found = per_template.get(view.key)
         if found is None:
@@ -146,7 +146,7 @@ def _violates_namespace(ctx: Context) -> Iterator[Hit]:
 
 
 def _writable_root(ctx: Context) -> list[FindingRow]:
-    hits: list[FindingRow] = []
+    hits = ctx.rows_per_container()
     for view in ctx.workloads:
         if view.facts.windows:
             continue  # Windows containers cannot have a read-only root filesystem.
@@ -160,7 +160,7 @@ def _writable_root(ctx: Context) -> list[FindingRow]:
 
 
 def _no_limits(ctx: Context) -> list[FindingRow]:
-    hits: list[FindingRow] = []
+    hits = ctx.rows_per_container()
     for view in ctx.workloads:
         for c in view.facts.containers:
             if c.missing_limits:
@@ -173,7 +173,7 @@ def _no_limits(ctx: Context) -> list[FindingRow]:
 
 
 def _token_automounted(ctx: Context) -> list[FindingRow]:
-    hits: list[FindingRow] = []
+    hits = ctx.rows_per_workload()
     accounts = ctx.service_accounts
     for view in ctx.workloads:
         facts = view.facts
@@ -194,7 +194,7 @@ def _token_automounted(ctx: Context) -> list[FindingRow]:
 
 
 def _runs_as_root(ctx: Context) -> list[FindingRow]:
-    hits: list[FindingRow] = []
+    hits = ctx.rows_per_container()
     for view in ctx.workloads:
         if view.facts.user_namespace:
             continue  # Root in a user namespace is an unprivileged user on the node.
