@@ -39,7 +39,8 @@ class Context:
         self.inventory = inventory
         self.policy = policy
         self.today = today
-        self._pss: dict[tuple[int, str], pss.Levels | None] = {}
+        # Effective version -> template number -> verdict.
+        self._pss: dict[str, dict[int, pss.Levels | None]] = {}
         self._versions: dict[str, str] = {}
         self._enforcement: dict[str, tuple[str, str]] = {}
         # Results several checks share (e.g. the cluster's Kubernetes support), by name.
@@ -162,14 +163,16 @@ class Context:
             except ValueError:
                 effective = pss.effective_version("latest")
             self._versions[version] = effective
-        cache_key = (view.key, effective)
-        if cache_key in self._pss:
-            return self._pss[cache_key]
+        verdicts = self._pss.get(effective)
+        if verdicts is None:
+            verdicts = self._pss[effective] = {}
+        elif view.key in verdicts:
+            return verdicts[view.key]
         try:
             found: pss.Levels | None = pss.evaluate_levels(view.template, effective)
         except ValueError:
             found = None
-        self._pss[cache_key] = found
+        verdicts[view.key] = found
         return found
 
 

@@ -72,39 +72,43 @@ class TemplateIndex:
 
     def __init__(self) -> None:
         self.facts: list[PodFacts] = []
-        self._by_identity: dict[int, tuple[object, int]] = {}
-        # Look-alike summary -> numbers whose canonical JSON has not been computed yet.
-        self._lookalikes: dict[object, list[int]] = {}
+        self._by_identity: dict[int, int] = {}
+        # Every template numbered by its id, kept so that the id cannot be reused meanwhile.
+        self._seen: list[object] = []
+        # Look-alike summary -> the number of the one template that has it, or None once a
+        # second has come (all of them are then in _by_content).
+        self._lookalikes: dict[object, int | None] = {}
         self._by_content: dict[bytes, int] = {}
         self._templates: list[object] = []
 
     def number(self, template: object) -> int:
         """Return the number of ``template``'s class of equal templates, a new one if unseen."""
-        seen = self._by_identity.get(id(template))
-        if seen is not None:
-            return seen[1]
+        number = self._by_identity.get(id(template))
+        if number is not None:
+            return number
         summary = _lookalike(template)
-        pending = self._lookalikes.get(summary)
-        if pending is None:
-            number = self._add(template)
-            self._lookalikes[summary] = [number]
+        alone = self._lookalikes.get(summary, _UNSEEN)
+        if alone is _UNSEEN:
+            number = self._lookalikes[summary] = self._add(template)
         else:
-            for earlier in pending:
-                self._by_content[template_key(self._templates[earlier])] = earlier
-            pending.clear()
+            if alone is not None:
+                self._by_content[template_key(self._templates[alone])] = alone
+                self._lookalikes[summary] = None
             key = template_key(template)
-            found = self._by_content.get(key)
-            if found is None:
-                found = self._by_content[key] = self._add(template)
-            number = found
-        # The template is kept with its number, so its id cannot be reused meanwhile.
-        self._by_identity[id(template)] = (template, number)
+            number = self._by_content.get(key)
+            if number is None:
+                number = self._by_content[key] = self._add(template)
+        self._by_identity[id(template)] = number
+        self._seen.append(template)
         return number
 
     def _add(self, template: object) -> int:
         self._templates.append(template)
         self.facts.append(pod_facts(template))
         return len(self.facts) - 1
+
+
+_UNSEEN: Any = object()
 
 
 def _lookalike(template: object) -> object:
@@ -129,6 +133,10 @@ def template_key(template: object) -> bytes:
     spec = template.get("spec") if isinstance(template, dict) else None
     metadata = template.get("metadata") if isinstance(template, dict) else None
     annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+    if annotations is None:
+        # No annotations and null ones read the same to every check; and a null would send
+        # every template without annotations down the repr path below.
+        annotations = {}
     try:
         blob = orjson.dumps([spec, annotations], option=orjson.OPT_SORT_KEYS)
     except (TypeError, orjson.JSONEncodeError):
