@@ -105,7 +105,7 @@ def measure(rounds: int = 30) -> dict[str, dict[str, Any]]:
     results["_size"] = {"clusters": Cluster.objects.count(),
                         "snapshots": _count("posture_snapshot"),
                         "findings": _count("posture_finding"),
-                        "database_mb": _database_mb()}
+                        "database_mb": _database_mb(), **_snapshot_bytes()}
     return results
 
 
@@ -115,6 +115,21 @@ def _count(table: str) -> int:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 (fixed table names)
         return int(cursor.fetchone()[0])
+
+
+def _snapshot_bytes() -> dict[str, int]:
+    """Bytes one unchanged poll adds: its snapshot row (no finding rows), and the table's total
+    (indexes, TOAST) per row."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT avg(pg_column_size(t.*))::int, "
+                       "(pg_total_relation_size('posture_snapshot') / greatest(count(*), 1))::int "
+                       "FROM posture_snapshot t")
+        row_bytes, total_bytes = cursor.fetchone()
+    return {"snapshot_row_bytes": int(row_bytes or 0), "snapshot_total_bytes": int(total_bytes)}
 
 
 def _database_mb() -> float | None:

@@ -90,6 +90,9 @@ def pages_section(rounds: int) -> tuple[str, dict]:
         "",
         f"{size['snapshots']:,} snapshots and {size['findings']:,} finding rows"
         + (f", database {size['database_mb']:,} MB" if size.get("database_mb") else "")
+        + (f"; an unchanged poll stores one snapshot row of {size['snapshot_row_bytes']:,} bytes "
+           f"({size['snapshot_total_bytes']:,} with indexes and TOAST) and no finding rows"
+           if size.get("snapshot_row_bytes") else "")
         + f". Server time through Django's test client, {base['rounds']} requests per page; "
         "the baseline is the login page (no fleet data). Targets: overview p95 <= 100 ms, "
         "others <= 150 ms.",
