@@ -62,13 +62,22 @@ class Context:
         The order is stable for workloads of the same identity. Checks that go through the
         workloads in this order report them nearly sorted, which leaves the engine's final sort
         little to do.
+
+        Each distinct template's Pod Security verdict at the policy's version is worked out
+        here too, right after its facts: the Pod Security checks need it for every template,
+        and reading a template while it is still in the CPU's caches is markedly cheaper on a
+        cluster of many templates.
         """
         index = TemplateIndex()
         facts_of = index.facts
+        effective = self._effective(self.policy.pss_version)
+        verdicts = self._pss.setdefault(effective, {})
         views = []
         for w in self.objects("workloads"):
             template = mapping(w.get("template"))
             key = index.number(template)
+            if key not in verdicts:
+                self._evaluate(template, key, effective, verdicts, eager=True)
             kind, namespace, name = w.get("kind"), w.get("namespace"), w.get("name")
             # NetworkPolicies select pods, so the pod template's labels are the ones that
             # count; the workload's own labels are only a fallback.
@@ -156,6 +165,13 @@ class Context:
         Return None when the template is too malformed to evaluate (the API server would have
         refused it). A version the rules do not know reads as ``latest``, as admission does.
         """
+        effective = self._effective(version)
+        verdicts = self._pss.setdefault(effective, {})
+        if view.key in verdicts:
+            return verdicts[view.key]
+        return self._evaluate(view.template, view.key, effective, verdicts, eager=False)
+
+    def _effective(self, version: str) -> str:
         effective = self._versions.get(version)
         if effective is None:
             try:
@@ -163,16 +179,27 @@ class Context:
             except ValueError:
                 effective = pss.effective_version("latest")
             self._versions[version] = effective
-        verdicts = self._pss.get(effective)
-        if verdicts is None:
-            verdicts = self._pss[effective] = {}
-        elif view.key in verdicts:
-            return verdicts[view.key]
+        return effective
+
+    def _evaluate(
+        self,
+        template: dict[str, Any],
+        key: int,
+        effective: str,
+        verdicts: dict[int, pss.Levels | None],
+        eager: bool,
+    ) -> pss.Levels | None:
         try:
-            found: pss.Levels | None = pss.evaluate_levels(view.template, effective)
+            found: pss.Levels | None = pss.evaluate_levels(template, effective)
         except ValueError:
             found = None
-        verdicts[view.key] = found
+        except Exception:
+            if not eager:
+                raise
+            # A failure ahead of time must not take every workload check down: the Pod
+            # Security check that asks for this verdict meets it again, and fails alone.
+            return None
+        verdicts[key] = found
         return found
 
 

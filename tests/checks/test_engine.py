@@ -353,6 +353,20 @@ def test_a_check_that_raises_is_reported_not_evaluated(monkeypatch: pytest.Monke
     assert "network.service-external-ips" in result.evaluated
 
 
+def test_a_pod_security_failure_leaves_the_other_workload_checks_evaluated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(obj: Any, version: str) -> Any:
+        raise KeyError("boom")
+
+    monkeypatch.setattr(pss, "evaluate_levels", broken)
+    spec = with_security(pod_spec(), readOnlyRootFilesystem=False)
+    result = evaluate(clean_inventory(workloads=[workload(spec=spec)]), POLICY, TODAY)
+    assert "failed" in result.not_evaluated["workload.privileged"]
+    assert "workload.root-filesystem-writable" in result.evaluated
+    assert [f.check for f in result.findings] == ["workload.root-filesystem-writable"]
+
+
 def test_disabled_checks_do_not_run() -> None:
     policy = Policy(approved_registries=("registry.example.com",), disabled_checks=("node.os-eol",))
     result = evaluate(
