@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from posture.checks.images import ImageRef, parse_image
-from posture.checks.safe import MAX_TEXT, clip
+from posture.checks.safe import MAX_TEXT, clip, integer, mapping, text
 
 _WINDOWS = "windows"
 _EMPTY: dict[str, Any] = {}
@@ -149,31 +149,19 @@ def template_key(template: object) -> bytes:
     return repr((spec, annotations)).encode("utf-8", "replace")
 
 
-def _integer(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def _bool(value: object) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _mapping(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else _EMPTY
-
-
 def pod_facts(template: object) -> PodFacts:
     """Read the container facts of a pod-shaped dict (``metadata`` + ``spec``)."""
-    spec = _mapping(_mapping(template).get("spec"))
-    pod_sc = _mapping(spec.get("securityContext"))
-    pod_user = _integer(pod_sc.get("runAsUser"))
+    spec = mapping(mapping(template).get("spec"))
+    pod_sc = mapping(spec.get("securityContext"))
+    pod_user = integer(pod_sc.get("runAsUser"))
     pod_non_root = _bool(pod_sc.get("runAsNonRoot"))
     containers: list[ContainerFacts] = []
-    # The type tests below are written out rather than calling the helpers above: this runs for
-    # every container of every distinct template, and the calls would double its cost.
+    # The type tests below are written out rather than calling the helpers of safe.py: this runs
+    # for every container of every distinct template, and the calls would double its cost.
     for init, field in ((True, "initContainers"), (False, "containers")):
         listed = spec.get(field)
         if not isinstance(listed, list):
@@ -219,12 +207,12 @@ def pod_facts(template: object) -> PodFacts:
             )
             # The named tuple's own __new__ is a Python function; tuple.__new__ builds the same.
             containers.append(tuple.__new__(ContainerFacts, facts))
-    sa = _text(spec.get("serviceAccountName")) or _text(spec.get("serviceAccount")) or "default"
+    sa = text(spec.get("serviceAccountName")) or text(spec.get("serviceAccount")) or "default"
     names = [c.name for c in containers]
     pod = (
         tuple(containers),
         all(map(lt, names, names[1:])),
-        _text(_mapping(spec.get("os")).get("name")).lower() == _WINDOWS,
+        text(mapping(spec.get("os")).get("name")).lower() == _WINDOWS,
         spec.get("hostNetwork") is True,
         spec.get("hostUsers") is False,
         _bool(spec.get("automountServiceAccountToken")),
