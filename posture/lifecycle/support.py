@@ -134,19 +134,10 @@ def judge(product: Product, name: str, today: date, note: str = "") -> Window:
     if older_than_all(product, name):
         oldest = min((c for c in product.cycles if c.key is not None), key=lambda c: c.key or ())
         if window(oldest, today)["status"] is SupportStatus.EOL:
-            return Window(
-                status=SupportStatus.EOL,
-                active_end=None,
-                standard_end=None,
-                extended_end=None,
-                eol=None,
-                days_left=None,
-                phase_end=None,
-                phase_days_left=None,
-                source=product.source,
-                estimated=False,
-                note=f"{product.label} {name} is older than every release in the data",
-            )
+            past = unknown(product.source,
+                           f"{product.label} {name} is older than every release in the data")
+            past["status"] = SupportStatus.EOL
+            return past
     return unknown(product.source, f"{product.label} {name} is not in the lifecycle data")
 
 
