@@ -93,6 +93,7 @@ def facts_for(
     newest = _minor_number(support.newest_minor)
     if newest is not None and newest <= parsed.minor:
         next_minor = ""
+    next_patch = _plain_patch(kubernetes_support(next_minor, today).latest_patch or None)
     supported_from = None
     if next_minor and newest is not None:
         for candidate in range(parsed.minor + 1, newest + 1):
@@ -106,9 +107,7 @@ def facts_for(
         version=version,
         latest_patch=_plain_patch(support.latest_patch),
         next_minor=next_minor or None,
-        next_patch=_plain_patch(kubernetes_support(next_minor, today).latest_patch)
-        if next_minor
-        else None,
+        next_patch=next_patch if next_minor else None,
         supported_from=supported_from,
     )
 
@@ -164,8 +163,7 @@ def _values(facts: ClusterFacts) -> dict[str, str]:
         "version": facts.version or _GENERIC["version"],
         "patch": facts.latest_patch or facts.version or _GENERIC["patch"],
         "next": facts.next_minor or _GENERIC["next"],
-        "next_patch": facts.next_patch
-        or (f"{facts.next_minor}.Z" if facts.next_minor else "1.Y.Z"),
+        "next_patch": facts.next_patch or f"{facts.next_minor or _GENERIC['next']}.Z",
     }
 
 
