@@ -13,8 +13,10 @@ from datetime import datetime, timedelta
 
 from clusters.models import Cluster
 from posture.checks import CATALOG
+from posture.checks.advice import Advice
 from posture.checks.base import Check
 from posture.checks.vocabulary import Category, Severity
+from posture.dashboard import advice, today
 from posture.dashboard.scorecard import current_scorecard, latest_successful
 from posture.models import Finding, RiskAcceptance, Snapshot
 from posture.scoring import Scorecard
@@ -77,11 +79,12 @@ class WorkloadGroup:
 
 @dataclass
 class Group:
-    """One check: what fixing it gains, why and how, and its findings by workload."""
+    """One check: what fixing it gains, why and how (fitted to the cluster), its findings."""
 
     check_id: str
     check: Check | None
     points_gained: float
+    advice: Advice | None = None
     workloads: list[WorkloadGroup] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=lambda: {
         Status.OPEN: 0, Status.ACCEPTED: 0, Status.RESOLVED: 0})
@@ -136,11 +139,14 @@ def build(cluster: Cluster, now: datetime, filters: Filters) -> Checklist:
     groups: dict[str, Group] = {}
     workloads: dict[tuple[str, str, str, str], WorkloadGroup] = {}
     every_namespace: set[str] = set()
+    facts = advice.cluster_facts(snapshot, today(now))
     for finding in _findings(cluster, filters, now):
         group = groups.get(finding.check_id)
         if group is None:
+            check = CATALOG.get(finding.check_id)
             group = groups[finding.check_id] = Group(
-                finding.check_id, CATALOG.get(finding.check_id), gains.get(finding.check_id, 0.0))
+                finding.check_id, check, gains.get(finding.check_id, 0.0),
+                advice.for_check(check, facts))
         covering = None
         if finding.resolved_at is not None:
             status = Status.RESOLVED

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from posture.checks.advice import Action, generic_snippet
 from posture.checks.base import Check, Hit
 from posture.checks.context import Context
 from posture.checks.safe import clip, dig, mapping, text
@@ -191,10 +192,6 @@ _ROTATE = (
     "Replace the node with one built from a current image: drain it, then let the node group "
     "or autoscaler create a new one."
 )
-_ROTATE_SNIPPET = (
-    "kubectl cordon NODE\nkubectl drain NODE --ignore-daemonsets --delete-emptydir-data\n"
-    "# then delete the node (or its instance) and let the node group replace it"
-)
 
 CHECKS: tuple[Check, ...] = (
     Check(
@@ -205,10 +202,11 @@ CHECKS: tuple[Check, ...] = (
         why="An end-of-life OS gets no security updates: kernel and system package "
         "vulnerabilities stay open on a machine that runs every pod scheduled there.",
         fix="Move the node pool to a supported OS image, then rotate the nodes.",
-        snippet=_ROTATE_SNIPPET,
+        snippet=generic_snippet(Action.MOVE_NODE_OS),
         references=(_NODES_DOC, _UPGRADE_DOC),
         needs=("nodes",),
         run=_os_eol,
+        action=Action.MOVE_NODE_OS,
     ),
     Check(
         id="node.os-eol-soon",
@@ -218,11 +216,11 @@ CHECKS: tuple[Check, ...] = (
         why="Moving a node pool to a new OS release needs testing; starting before end of life "
         "avoids running unpatched nodes. The window is the policy's `eol_warning_days`.",
         fix="Plan the move of the node pool to a newer OS release.",
-        snippet="kubectl get nodes -o custom-columns=NAME:.metadata.name,"
-        "OS:.status.nodeInfo.osImage",
+        snippet=generic_snippet(Action.MOVE_NODE_OS),
         references=(_NODES_DOC,),
         needs=("nodes",),
         run=_os_eol_soon,
+        action=Action.MOVE_NODE_OS,
     ),
     Check(
         id="node.runtime-eol",
@@ -232,11 +230,11 @@ CHECKS: tuple[Check, ...] = (
         why="The container runtime is what isolates containers; an unsupported one keeps its "
         "container-escape vulnerabilities.",
         fix="Move to a supported containerd or CRI-O release (usually by a newer node image).",
-        snippet="kubectl get nodes -o custom-columns=NAME:.metadata.name,"
-        "RUNTIME:.status.nodeInfo.containerRuntimeVersion",
+        snippet=generic_snippet(Action.REFRESH_NODES),
         references=("https://kubernetes.io/docs/setup/production-environment/container-runtimes/",),
         needs=("nodes",),
         run=_runtime_eol,
+        action=Action.REFRESH_NODES,
     ),
     Check(
         id="node.not-rotated",
@@ -246,10 +244,11 @@ CHECKS: tuple[Check, ...] = (
         why="Nodes that are never replaced drift from the current image and miss the OS and "
         "kernel patches that a rotation brings. The limit is the policy's `max_node_age_days`.",
         fix=_ROTATE,
-        snippet=_ROTATE_SNIPPET,
+        snippet=generic_snippet(Action.REFRESH_NODES),
         references=(_UPGRADE_DOC,),
         needs=("nodes",),
         run=_old_nodes,
+        action=Action.REFRESH_NODES,
     ),
     Check(
         id="node.kernel-old",
@@ -259,10 +258,10 @@ CHECKS: tuple[Check, ...] = (
         why="Old kernel lines lack hardening and fixes for container escapes; the minimum is "
         "the policy's `min_kernel_version`.",
         fix="Move to a node image with a current kernel, then rotate the nodes.",
-        snippet="kubectl get nodes -o custom-columns=NAME:.metadata.name,"
-        "KERNEL:.status.nodeInfo.kernelVersion",
+        snippet=generic_snippet(Action.REFRESH_NODES),
         references=(_NODES_DOC,),
         needs=("nodes",),
         run=_old_kernels,
+        action=Action.REFRESH_NODES,
     ),
 )
