@@ -545,6 +545,8 @@ class CheckDetail:
     filters: Filters
     scope: Scope
     truncated: bool
+    # The table's filters as they were, for the way back to it.
+    back: Filters = field(default_factory=Filters)
 
     @property
     def title(self) -> str:
@@ -568,10 +570,10 @@ def known_check(visible: QuerySet[Cluster], check_id: str) -> bool:
 def check_detail(visible: QuerySet[Cluster], check_id: str, filters: Filters,
                  now: datetime) -> CheckDetail:
     """Return ``check_id`` across the clusters of ``visible`` that ``filters`` keep."""
-    filters = filters.for_check()
+    back, filters = filters, filters.for_check()
     view = scope(visible, filters, now)
     if not view.clusters:
-        return CheckDetail(check_id, CATALOG.get(check_id), None, [], filters, view, False)
+        return CheckDetail(check_id, CATALOG.get(check_id), None, [], filters, view, False, back)
     of_check = findings_in(view, filters).filter(check_id=check_id)
     accepted = accepted_condition(view.acceptances, of_check)
     rows = _check_rows(view, of_check, accepted, now)
@@ -590,6 +592,7 @@ def check_detail(visible: QuerySet[Cluster], check_id: str, filters: Filters,
         filters=filters,
         scope=view,
         truncated=truncated,
+        back=back,
     )
 
 

@@ -405,6 +405,12 @@ def test_drill_down_keeps_cluster_filters(fleet, as_sam):
     assert "Deployment/debug" in html and "Deployment/web" not in html
 
 
+def test_drill_down_leads_back_to_the_table_as_it_was_filtered(fleet, as_sam):
+    html = as_sam.get(check_url(PRIV, category="workloads", q="priv")).content.decode()
+    crumbs = html[html.index('class="crumbs"'):html.index("</nav>", html.index('class="crumbs"'))]
+    assert f'href="{reverse(PAGE)}?category=workloads&amp;q=priv"' in crumbs
+
+
 def test_drill_down_says_when_the_list_is_cut(fleet, as_sam, monkeypatch):
     monkeypatch.setattr(fleet_findings, "DETAIL_LIMIT", 2)
     html = as_sam.get(check_url(PRIV)).content.decode()
