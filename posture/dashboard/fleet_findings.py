@@ -3,8 +3,8 @@
 One row per check: how many clusters and resources it affects, its open findings with accepted
 risks counted apart, and how the number of affected resources changed over 7 and 30 days, read
 from the findings' lifetimes. Per check, every affected cluster, namespace, workload and
-container. The database does the counting (one GROUP BY query per table); Python reads only the
-visible clusters and the scopes of active risk acceptances, never every finding.
+container. The database does the counting (one grouped query for the table); Python reads only
+the visible clusters and the scopes of active risk acceptances, never every finding.
 
 A *resource* is what a finding is about — a workload (whatever its containers), a node, a
 namespace, a Service, a binding — identified by (cluster, kind, namespace, name). It is not the
@@ -23,21 +23,19 @@ from functools import reduce
 from typing import Any
 from urllib.parse import urlencode
 
+from django.db import connections
 from django.db.models import (
     Case,
     Count,
-    F,
     JSONField,
     Max,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
-    TextField,
     Value,
     When,
 )
-from django.db.models.functions import Cast, Concat, Length
 
 from clusters.models import Cluster
 from posture.checks import CATALOG
@@ -299,18 +297,6 @@ def _search(text: str) -> Q:
     return Q(check_id__icontains=text) | Q(check_id__in=titled)
 
 
-def resource_key() -> Concat:
-    """Return an SQL text that names a finding's resource (cluster, kind, namespace, name).
-
-    Each part is prefixed by its length, so no two resources share a key whatever characters
-    their names hold (a cluster's names are its own to choose).
-    """
-    parts: list[Any] = [Cast("cluster_id", TextField())]
-    for name in ("kind", "namespace", "name"):
-        parts += [Value(":"), Cast(Length(name), TextField()), Value(":"), F(name)]
-    return Concat(*parts, output_field=TextField())
-
-
 def open_at(when: datetime) -> Q:
     """Return the condition of a finding open at ``when``, read from its lifetime."""
     return (Q(first_seen_at__lte=when)
@@ -355,34 +341,82 @@ def _severity_rank() -> Case:
                 default=Value(-1))
 
 
-def _counts(accepted: Q | None) -> dict[str, Any]:
-    """Return the aggregates every row of counts carries (open findings only)."""
-    return {
+# A resource: what one finding is about, whatever its containers (see the module docstring).
+RESOURCE = ("cluster_id", "kind", "namespace", "name")
+
+
+def _flag(condition: Q) -> Max:
+    """Return 1 for a group holding a finding that meets ``condition``, else 0."""
+    return Max(Case(When(condition, then=Value(1)), default=Value(0)))
+
+
+def _per_resource(view: Scope, accepted: Q | None, now: datetime) -> dict[str, Any]:
+    """Return what one resource's findings of one check add up to (the inner GROUP BY).
+
+    The trend flags say whether the resource was affected at the start of each window, and is
+    now, in a cluster watched by then. A cluster registered inside the window has no "then":
+    counting it would show its whole backlog as a regression.
+    """
+    out: dict[str, Any] = {
         "findings": Count("pk", filter=OPEN),
         "accepted": Count("pk", filter=OPEN & accepted) if accepted is not None else Value(0),
-        "resources": Count(resource_key(), distinct=True, filter=OPEN),
-        "clusters": Count("cluster_id", distinct=True, filter=OPEN),
+        "is_open": _flag(OPEN),
         "rank": Max(_severity_rank(), filter=OPEN),
+        "stored_category": Max("category", filter=OPEN),
     }
-
-
-def _trends(view: Scope, now: datetime) -> dict[str, Any]:
-    """Return, per trend window, resources open now and then in the clusters watched then.
-
-    A cluster registered inside the window has no "then": counting it would show its whole
-    backlog as a regression, so each window compares only the clusters polled by its start.
-    """
-    out: dict[str, Any] = {}
     for days in TREND_DAYS:
         when = now - timedelta(days=days)
         watched = view.watched_ids(when)
-        if not watched:
-            continue
-        in_watch = Q(cluster_id__in=watched)
-        out[f"now_{days}"] = Count(resource_key(), distinct=True, filter=OPEN & in_watch)
-        out[f"then_{days}"] = Count(resource_key(), distinct=True,
-                                    filter=open_at(when) & in_watch)
+        if watched:
+            in_watch = Q(cluster_id__in=watched)
+            out[f"now_{days}"] = _flag(OPEN & in_watch)
+            out[f"then_{days}"] = _flag(open_at(when) & in_watch)
     return out
+
+
+def _totals(rows: QuerySet[Finding], view: Scope, accepted: Q | None, now: datetime,
+            by: str) -> list[dict[str, Any]]:
+    """Return the counts of ``rows`` per ``by`` (``check_id``, or ``cluster_id`` for one
+    check), only where some finding is open.
+
+    One query, grouped in levels: per (check, resource), per (check, cluster), then per check.
+    A single GROUP BY with COUNT(DISTINCT …) of resources sorts a text key per finding for each
+    count; adding up one row per resource, then one per cluster, took less than half the time
+    at 70,000 open findings, with the same answers. Django has no subquery in FROM, so the
+    outer levels are written here, over the SQL of the ORM's inner level.
+    """
+    per_resource = _per_resource(view, accepted, now)
+    inner = (_relevant(rows, now).values("check_id", *RESOURCE)
+             .annotate(**per_resource).order_by())
+    sql, params = inner.query.sql_with_params()
+    connection = connections[rows.db]
+    q = connection.ops.quote_name
+    summed = ["findings", "accepted", *[k for k in per_resource if k.startswith(("now_", "then_"))]]
+    maxed = ["rank", "stored_category"]
+
+    def columns(counts: list[str]) -> list[str]:
+        return ([f"SUM({q(k)}) AS {q(k)}" for k in counts]
+                + [f"MAX({q(k)}) AS {q(k)}" for k in maxed])
+
+    # Only our own column names go into the text; every value travels as a parameter of the
+    # ORM's inner SQL. A cluster whose findings of a check were all resolved inside a trend
+    # window still counts towards that window's "then": only the outermost level drops what has
+    # nothing open.
+    having = f"HAVING SUM({q('findings')}) > 0"
+    per_cluster = " ".join([
+        f"SELECT {q('check_id')}, {q('cluster_id')}, {', '.join(columns(summed))},",  # noqa: S608
+        f"SUM({q('is_open')}) AS {q('resources')} FROM ({sql}) AS per_resource",
+        f"GROUP BY {q('check_id')}, {q('cluster_id')}",
+    ])
+    query = f"{per_cluster} {having}" if by == "cluster_id" else " ".join([
+        f"SELECT {q('check_id')}, {', '.join(columns([*summed, 'resources']))},",  # noqa: S608
+        f"SUM(CASE WHEN {q('resources')} > 0 THEN 1 ELSE 0 END) AS {q('clusters')}",
+        f"FROM ({per_cluster}) AS per_cluster GROUP BY {q('check_id')} {having}",
+    ])
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _relevant(rows: QuerySet[Finding], now: datetime) -> QuerySet[Finding]:
@@ -468,10 +502,10 @@ def _check_row(row: Mapping[str, Any], view: Scope) -> CheckRow:
         # The most severe of its open findings: the severity the filter and the score read.
         severity=_rank_severity(row["rank"]),
         category=str(check.category) if check else row["stored_category"],
-        clusters=row["clusters"],
-        resources=row["resources"],
-        findings=row["findings"],
-        accepted=row["accepted"],
+        clusters=int(row["clusters"]),
+        resources=int(row["resources"]),
+        findings=int(row["findings"]),
+        accepted=int(row["accepted"]),
         change_7d=_change(row, 7),
         change_30d=_change(row, 30),
         not_evaluated=sum(1 for c in view.clusters.values() if check_id in c.not_evaluated),
@@ -488,10 +522,7 @@ def check_rows(view: Scope, filters: Filters, now: datetime) -> list[CheckRow]:
 
 def _check_rows(view: Scope, rows: QuerySet[Finding], accepted: Q | None,
                 now: datetime) -> list[CheckRow]:
-    grouped = (_relevant(rows, now).values("check_id")
-               .annotate(stored_category=Max("category", filter=OPEN),
-                         **_counts(accepted), **_trends(view, now))
-               .filter(findings__gt=0).order_by())
+    grouped = _totals(rows, view, accepted, now, "check_id")
     return sorted((_check_row(r, view) for r in grouped), key=lambda r: r.sort_key)
 
 
@@ -578,8 +609,8 @@ def check_detail(visible: QuerySet[Cluster], check_id: str, filters: Filters,
     accepted = accepted_condition(view.acceptances, of_check)
     rows = _check_rows(view, of_check, accepted, now)
     open_rows = of_check.filter(OPEN)
-    per_cluster = {r["cluster_id"]: r for r in (
-        open_rows.values("cluster_id").annotate(**_counts(accepted)).order_by())}
+    per_cluster = {r["cluster_id"]: r for r in _totals(open_rows, view, accepted, now,
+                                                       "cluster_id")}
     listed = list(open_rows.defer("evidence").order_by(
         "cluster__name", "namespace", "kind", "name", "container", "first_seen_at", "pk",
     )[:DETAIL_LIMIT + 1]) if rows else []
@@ -599,8 +630,9 @@ def check_detail(visible: QuerySet[Cluster], check_id: str, filters: Filters,
 def _groups(view: Scope, per_cluster: Mapping[int, Mapping[str, Any]],
             listed: list[Finding]) -> list[ClusterGroup]:
     by_cluster = view.acceptances_by_cluster()
-    groups = {pk: ClusterGroup(view.clusters[pk], counts["resources"], counts["findings"],
-                               counts["accepted"]) for pk, counts in per_cluster.items()}
+    groups = {pk: ClusterGroup(view.clusters[pk], int(counts["resources"]),
+                               int(counts["findings"]), int(counts["accepted"]))
+              for pk, counts in per_cluster.items()}
     namespaces: dict[tuple[int, str], Namespace] = {}
     workloads: dict[tuple[int, str, str, str], Workload] = {}
     for finding in listed:

@@ -197,6 +197,16 @@ def test_trend_is_the_change_in_resources_open_then_and_now(fleet, sam):
     assert (row.change_7d, row.change_30d) == (0, 1)
 
 
+def test_a_cluster_that_fixed_every_finding_still_counts_in_the_trend(fleet, sam):
+    """B fixed its only privileged workload 3 days ago: the fleet went from 3 resources to 2."""
+    b = fleet["b"]
+    fixed = snapshot(b, fleet["now"] - timedelta(days=3))
+    Finding.objects.filter(cluster=b, check_id=PRIV).update(resolved_in=fixed,
+                                                             resolved_at=fixed.taken_at)
+    row = by_check(build(sam))[PRIV]
+    assert (row.clusters, row.resources, row.change_7d, row.change_30d) == (1, 2, -1, -1)
+
+
 def test_a_reopened_problem_counts_once_at_any_time(fleet, sam):
     a = fleet["a"]
     now = fleet["now"]
