@@ -48,7 +48,7 @@ from posture.waivers import accepting
 # The trend columns: the change in affected resources over this many days.
 TREND_DAYS = (7, 30)
 # A check's page lists at most this many findings (the CSV export has every one).
-DETAIL_LIMIT = 2000
+DETAIL_LIMIT = 1000
 SEARCH_MAX = 100
 LABEL_MAX = 300
 OWNER_MAX = 160
