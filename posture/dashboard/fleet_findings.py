@@ -218,12 +218,11 @@ def _not_evaluated(value: object) -> frozenset[str]:
     return frozenset(value) if isinstance(value, dict) else frozenset()
 
 
-def scope(visible: QuerySet[Cluster], filters: Filters, now: datetime,
-          cluster_ids: Iterable[int] | None = None) -> Scope:
+def scope(visible: QuerySet[Cluster], filters: Filters, now: datetime) -> Scope:
     """Return the clusters of ``visible`` (what the user may see) that ``filters`` keep.
 
-    ``cluster_ids``, when given, narrows further to those clusters. Four queries, however many
-    clusters: the clusters, their owners, their owning teams, the active acceptances.
+    Four queries, however many clusters: the clusters, their owners, their owning teams, the
+    active acceptances.
     """
     succeeded = Snapshot.objects.filter(cluster=OuterRef("pk"), status__in=SUCCEEDED)
     rows = list(visible.annotate(
@@ -248,9 +247,6 @@ def scope(visible: QuerySet[Cluster], filters: Filters, now: datetime,
         for pk, name, labels, first, skipped in rows
     ]
     kept = every
-    if cluster_ids is not None:
-        wanted = set(cluster_ids)
-        kept = [c for c in kept if c.pk in wanted]
     pair = parse_label(filters.label) if filters.label else None
     if pair is not None:
         kept = [c for c in kept if has_label(c.labels, pair)]
