@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from posture.checks.vocabulary import Category, Severity
+
 _nullable_str = {"type": ["string", "null"]}
 _nullable_time = {"type": ["string", "null"], "format": "date-time"}
 _nullable_num = {"type": ["number", "null"]}
@@ -83,6 +85,26 @@ FINDING: dict[str, Any] = {
 }
 
 
+FLEET_FINDING: dict[str, Any] = {
+    **FINDING,
+    "required": [*FINDING["required"], "cluster", "first_seen_at", "resolved_at",
+                 "accepted_until"],
+    "properties": {
+        **FINDING["properties"],
+        "cluster": {"type": "object", "required": ["id", "name"], "properties": {
+            "id": {"type": "integer"}, "name": {"type": "string"}}},
+    },
+}
+
+_error = {"description": "A parameter the API cannot use", "content": {"application/json": {
+    "schema": {"type": "object", "required": ["error"],
+               "properties": {"error": {"type": "string"}}}}}}
+
+
+def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "description": description, "schema": schema}
+
+
 def _ok(schema_ref: str, key: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {"type": "object", "required": [key], "properties": {
         key: {"type": "array", "items": {"$ref": f"#/components/schemas/{schema_ref}"}}}}
@@ -90,6 +112,14 @@ def _ok(schema_ref: str, key: str, extra: dict[str, Any] | None = None) -> dict[
     return {"200": {"description": "OK", "content": {"application/json": {"schema": body}}},
             "401": {"description": "Not logged in and no valid bearer token"},
             "404": {"description": "No such cluster, or not one the caller may see"}}
+
+
+def _fleet_findings_responses() -> dict[str, Any]:
+    responses = _ok("FleetFinding", "findings", {"next": {
+        "type": ["string", "null"], "format": "uri", "description": "The next page; null on "
+                                                                   "the last"}})
+    responses["200"]["content"]["application/json"]["schema"]["required"].append("next")
+    return {**responses, "400": _error}
 
 
 _pk = [{"name": "pk", "in": "path", "required": True, "schema": {"type": "integer"}}]
@@ -106,7 +136,8 @@ SCHEMA: dict[str, Any] = {
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
                             "session": {"type": "apiKey", "in": "cookie", "name": "sessionid"}},
-        "schemas": {"Cluster": CLUSTER, "Snapshot": SNAPSHOT, "Finding": FINDING},
+        "schemas": {"Cluster": CLUSTER, "Snapshot": SNAPSHOT, "Finding": FINDING,
+                    "FleetFinding": FLEET_FINDING},
     },
     "security": [{"bearer": []}, {"session": []}],
     "paths": {
@@ -129,5 +160,30 @@ SCHEMA: dict[str, Any] = {
             "parameters": _pk + [{"name": "status", "in": "query", "schema": {
                 "type": "string", "enum": ["open", "resolved", "all"]}}],
             "responses": _ok("Finding", "findings")}},
+        "/api/v1/findings/": {"get": {
+            "summary": "Findings across every cluster the caller may see, page by page",
+            "description": "In id order, which polls only ever append to: following `next` "
+                           "until it is null visits every finding that exists throughout. "
+                           "Open findings an active risk acceptance covers have the status "
+                           "`accepted`.",
+            "parameters": [
+                _query("check", "A check id (docs/checks.md)", {"type": "string"}),
+                _query("severity", "The finding's severity",
+                       {"type": "string", "enum": [str(s) for s in Severity.ordered()]}),
+                _query("category", "The check's category",
+                       {"type": "string", "enum": [str(c) for c in Category.ordered()]}),
+                _query("cluster", "A cluster id, or a cluster name (one not made of digits "
+                                  "only); 404 when the caller cannot see it",
+                       {"type": "string"}),
+                _query("label", "A cluster label, key=value", {"type": "string"}),
+                _query("status", "open (the default: accepted risks included, marked), "
+                                 "resolved, or all",
+                       {"type": "string", "enum": ["open", "resolved", "all"]}),
+                _query("limit", "Findings per page (default 100)",
+                       {"type": "integer", "minimum": 1, "maximum": 1000}),
+                _query("cursor", "From the previous page's `next` link; opaque",
+                       {"type": "string"}),
+            ],
+            "responses": _fleet_findings_responses()}},
     },
 }
