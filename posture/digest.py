@@ -188,6 +188,19 @@ class EolLine:
 
 
 @dataclass(frozen=True)
+class EolCluster:
+    """One cluster's end-of-life lines; it counts once, as past if any line is past."""
+
+    cluster: str
+    cluster_url: str
+    lines: tuple[EolLine, ...]
+
+    @property
+    def past(self) -> bool:
+        return any(line.past for line in self.lines)
+
+
+@dataclass(frozen=True)
 class Digest:
     """One recipient's weekly digest: the week from ``since`` to ``until``, their clusters only."""
 
@@ -220,12 +233,24 @@ class Digest:
         return dict(self.new_counts).get(Severity.HIGH, 0)
 
     @property
-    def eol_soon_clusters(self) -> int:
-        return len({line.cluster for line in self.eol if not line.past})
+    def eol_clusters(self) -> tuple[EolCluster, ...]:
+        """Return the end-of-life lines by cluster: what the subject counts and the body lists."""
+        grouped: dict[str, list[EolLine]] = {}
+        for line in self.eol:
+            # The link names the cluster by id: unique, unlike a display name.
+            grouped.setdefault(line.cluster_url, []).append(line)
+        return tuple(EolCluster(lines[0].cluster, url, tuple(lines))
+                     for url, lines in grouped.items())
 
     @property
     def past_eol_clusters(self) -> int:
-        return len({line.cluster for line in self.eol if line.past})
+        """Return how many clusters run something past end of life."""
+        return sum(1 for c in self.eol_clusters if c.past)
+
+    @property
+    def eol_soon_clusters(self) -> int:
+        """Return how many clusters run nothing past end of life, but something near it."""
+        return sum(1 for c in self.eol_clusters if not c.past)
 
     @property
     def poll_trouble(self) -> tuple[ClusterLine, ...]:

@@ -285,3 +285,34 @@ def test_the_task_tries_again_while_sends_fail(smtp, alice, cluster_a, settings,
     assert result.failed()
     assert len(calls) == 1 + DIGEST_RETRIES
     assert DigestDelivery.objects.get(user=alice).status == Sent.FAILED
+
+
+def test_subject_and_body_count_the_same_clusters_at_end_of_life(smtp, alice, cluster_a):
+    """GIVEN two clusters with several things past end of life each and one with something
+    near it, THEN the subject and the body both count clusters, and agree."""
+    from tests.factories import ClusterFactory
+    from tests.posture.test_digest import node, snapshot
+
+    old_nodes = [node("CentOS Linux 7 (Core)", name="old-1"), node("Ubuntu 20.04.6 LTS")]
+    snapshot(cluster_a, NOW - timedelta(days=1), score=40.0, grade="F", version="v1.31.4",
+             nodes=old_nodes)
+    legacy = ClusterFactory(name="legacy", owners=[alice])
+    snapshot(legacy, NOW - timedelta(days=1), score=30.0, grade="F", version="v1.30.2",
+             nodes=old_nodes)
+    soon = ClusterFactory(name="soon", owners=[alice])
+    snapshot(soon, NOW - timedelta(days=1), score=90.0, grade="A", version="v1.35.2")
+
+    digest.send_weekly(NOW)
+    [message] = smtp.to("alice@example.test")
+    assert message["Subject"] == ("Posture weekly: 3 clusters, 2 clusters past EOL, "
+                                  "1 cluster EOL soon")
+    text, html = parts(message)
+    section = text.split("END OF LIFE: ", 1)[1].split("\n\n", 1)[0]
+    heading, *entries = section.splitlines()
+    assert heading == ("2 clusters past end of life; 1 more cluster within 90 days of it, "
+                       "or on extended support only")
+    listed = [e for e in entries if e.startswith("* ")]
+    assert listed == ["* cluster-a (past end of life)", "* legacy (past end of life)", "* soon"]
+    # Each cluster's lines are under it: seven lines in all, for three clusters.
+    assert len([e for e in entries if e.startswith("  - ")]) == 7
+    assert "2 clusters past end of life; 1 more cluster" in html
