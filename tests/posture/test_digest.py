@@ -143,7 +143,7 @@ def test_new_critical_and_high_findings_of_the_week_still_open(alice, week):
 
 
 def test_only_the_first_findings_are_listed_but_all_are_counted(alice, cluster_a):
-    inside = snapshot(cluster_a, NOW - timedelta(days=1), score=50.0, grade="F")
+    inside = a_week_of(cluster_a)
     for i in range(digest.NEW_FINDINGS_SHOWN + 3):
         finding(inside, "workload.privileged", name=f"app-{i:02d}")
     built = digest.build(alice, NOW)
