@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
+from cryptography import x509
 
 MAX_BYTES = 1024 * 1024
 
@@ -319,6 +320,8 @@ def credentials(
     _check_server(server, addresses or AddressPolicy(link_local=allow_link_local))
 
     ca_pem = _pem(cluster.get("certificate-authority-data"), "certificate-authority-data")
+    if ca_pem is not None:
+        _check_certificates(ca_pem, "certificate-authority-data")
     token = user.get("token")
     if token is not None and (not isinstance(token, str) or not token.strip()):
         raise KubeconfigError("The user's token is empty.")
@@ -374,6 +377,16 @@ def _check_server(server: str, policy: AddressPolicy) -> None:
     reason = policy.refusal(address)
     if reason is not None:
         raise KubeconfigError(f"The server cannot be used: {reason}")
+
+
+def _check_certificates(pem: str, name: str) -> None:
+    """Refuse PEM text that holds no readable certificate: TLS would fail on every poll."""
+    try:
+        x509.load_pem_x509_certificates(pem.encode("ascii"))
+    except ValueError:
+        raise KubeconfigError(
+            f"{name} does not hold a readable PEM certificate (was it cut short or changed?)."
+        ) from None
 
 
 def _pem(value: Any, name: str) -> str | None:
