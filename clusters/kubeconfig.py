@@ -163,13 +163,13 @@ def load(text: str | bytes) -> dict[str, Any]:
     """Parse kubeconfig text into a dict, refusing anything that is not a plain kubeconfig."""
     if isinstance(text, bytes):
         if len(text) > MAX_BYTES:
-            raise KubeconfigError(_too_large(len(text)))
+            raise KubeconfigError(too_large(len(text)))
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError:
             raise KubeconfigError("The kubeconfig is not UTF-8 text.") from None
     if len(text.encode("utf-8")) > MAX_BYTES:
-        raise KubeconfigError(_too_large(len(text.encode("utf-8"))))
+        raise KubeconfigError(too_large(len(text.encode("utf-8"))))
     if not text.strip():
         raise KubeconfigError("The kubeconfig is empty.")
     try:
@@ -201,8 +201,11 @@ def load(text: str | bytes) -> dict[str, Any]:
     return document
 
 
-def _too_large(size: int) -> str:
-    return f"The kubeconfig is {size:,} bytes; the limit is {MAX_BYTES:,} bytes (1 MiB)."
+def too_large(size: int | None = None) -> str:
+    """Return the message for a kubeconfig over ``MAX_BYTES`` (of ``size`` bytes, if known)."""
+    what = f" ({size:,} bytes)" if size is not None else ""
+    return (f"The kubeconfig is larger than 1 MiB{what}; the limit is {MAX_BYTES:,} bytes. A "
+            "service account's kubeconfig is a few kilobytes: paste only its context.")
 
 
 def context_names(document: dict[str, Any]) -> list[str]:

@@ -92,3 +92,47 @@ def test_invalid_name_is_refused(as_alice):
 def test_missing_kubeconfig_is_refused(as_alice):
     page = post(as_alice)
     assert "Paste a kubeconfig or upload one." in page.content.decode()
+
+
+SECRET_MARKER = "tok-do-not-echo-" + "9f3c"
+
+
+def huge_kubeconfig(size: int) -> str:
+    """A kubeconfig carrying a secret, padded with a comment to ``size`` bytes."""
+    text = kubeconfigs.text(kubeconfigs.kubeconfig(token=SECRET_MARKER))
+    return text + "# " + "x" * (size - len(text) - 3) + "\n"
+
+
+@pytest.mark.parametrize("size", [3 * 1024 * 1024, 1536 * 1024])
+def test_an_oversized_paste_shows_the_form_with_the_reason(as_alice, size):
+    """3 MB is past what Django parses at all (DATA_UPLOAD_MAX_MEMORY_SIZE); 1.5 MB is past
+    the kubeconfig limit only. Either way: the form again, the reason, no echo of the paste."""
+    response = post(as_alice, kubeconfig=huge_kubeconfig(size))
+    page = response.content.decode()
+    assert response.status_code in (200, 413)
+    assert "The kubeconfig is larger than 1 MiB" in page
+    assert 'name="kubeconfig"' in page and 'name="name"' in page
+    assert SECRET_MARKER not in page and "xxxxxxxx" not in page
+    assert not Cluster.objects.exists()
+
+
+def test_an_oversized_upload_is_refused_and_never_written_to_disk(as_alice, settings, tmp_path):
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+    upload = io.BytesIO(huge_kubeconfig(3 * 1024 * 1024).encode())
+    upload.name = "cluster.kubeconfig"
+    page = post(as_alice, kubeconfig_file=upload).content.decode()
+    assert "The kubeconfig is larger than 1 MiB (3,145,728 bytes)" in page
+    assert "prod-eu-1" in page  # the other fields are kept
+    assert list(tmp_path.iterdir()) == []
+    assert not Cluster.objects.exists()
+
+
+def test_registration_still_needs_the_csrf_token(alice):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    response = client.post(URL, {"name": "prod-eu-1", "poll_interval_minutes": "15",
+                                 "kubeconfig": kubeconfigs.text(kubeconfigs.kubeconfig())})
+    assert response.status_code == 403
+    assert not Cluster.objects.exists()
