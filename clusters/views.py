@@ -23,6 +23,7 @@ from clusters.access import (
     visible_clusters,
 )
 from clusters.forms import KubeconfigUploadHandler, RegistrationForm
+from clusters.polling import claim_first_poll
 from clusters.registration import RegistrationError, register, timeouts
 from clusters.tasks import poll_cluster
 from posture.audit import Action, record
@@ -132,6 +133,8 @@ def _cluster_register(request: HttpRequest) -> HttpResponse:
                 record(Action.REGISTER, request=request, cluster=done.cluster,
                        target=done.cluster.name,
                        detail={"server": done.cluster.server, "context": done.cluster.context})
+                if claim_first_poll(done.cluster):
+                    poll_cluster.delay(done.cluster.pk)
                 messages.success(request, f"Registered {done.cluster.name}. The first poll is "
                                           "queued.")
                 return redirect(done.cluster)

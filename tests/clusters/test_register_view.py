@@ -136,3 +136,48 @@ def test_registration_still_needs_the_csrf_token(alice):
                                  "kubeconfig": kubeconfigs.text(kubeconfigs.kubeconfig())})
     assert response.status_code == 403
     assert not Cluster.objects.exists()
+
+
+def test_registering_queues_the_first_poll_once(as_alice):
+    from posture.celery import app
+
+    queue = app.conf.task_default_queue
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(queue)
+        response = post(as_alice, kubeconfig=kubeconfigs.text(kubeconfigs.kubeconfig()))
+        queued = conn.default_channel.queue_purge(queue)
+    cluster = Cluster.objects.get(name="prod-eu-1")
+    assert response.status_code == 302 and queued == 1
+    # Beat will not hand the same poll out again: the cluster's next poll is an interval away.
+    from clusters.polling import claim_due_clusters
+
+    assert claim_due_clusters() == []
+    assert cluster.next_poll_at is not None
+
+
+def test_a_new_clusters_page_follows_its_first_poll(as_alice, alice):
+    """Without a finished poll the page says the first poll is queued, tells poll.js to follow
+    it, and refreshes itself without JavaScript; once the poll is done, it does neither."""
+    from posture.models import Snapshot, SnapshotStatus
+
+    post(as_alice, kubeconfig=kubeconfigs.text(kubeconfigs.kubeconfig()))
+    cluster = Cluster.objects.get(name="prod-eu-1")
+    page = as_alice.get(cluster.get_absolute_url()).content.decode()
+    assert 'data-follow="first-poll"' in page and 'data-after="0"' in page
+    assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in page
+    assert "First poll queued; waiting for a worker…" in page
+    assert "Not scored yet: the first poll is queued" in page
+
+    from django.utils import timezone
+
+    running = Snapshot.objects.create(cluster=cluster, status=SnapshotStatus.RUNNING,
+                                      taken_at=timezone.now())
+    page = as_alice.get(cluster.get_absolute_url()).content.decode()
+    assert 'data-follow="first-poll"' in page and 'data-after="0"' in page
+    assert "Not scored yet: the first poll is running" in page
+    assert 'http-equiv="refresh"' in page
+
+    Snapshot.objects.filter(pk=running.pk).update(status=SnapshotStatus.FAILED, error="401")
+    page = as_alice.get(cluster.get_absolute_url()).content.decode()
+    assert "data-follow" not in page and 'http-equiv="refresh"' not in page
+    assert "Not scored yet: no successful poll." in page
