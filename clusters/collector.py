@@ -194,7 +194,8 @@ class Collector:
             body = parse(response.data)
         except Exception as exc:  # noqa: BLE001 — classified, never swallowed
             raise ClusterUnavailable(kube.describe_failure(
-                exc, self.api.configuration.host, what="reading /version")) from None
+                exc, self.api.configuration.host, what="reading /version",
+                kubeconfig_ca=bool(self.api.configuration.ca_cert_data))) from None
         if not isinstance(body, dict) or not isinstance(body.get("gitVersion"), str):
             raise ClusterUnavailable(kube.Failure(kube.FailureKind.PROTOCOL, "/version did not "
                                                   "answer with a Kubernetes version object."))
@@ -271,7 +272,8 @@ class Collector:
                 return self._api_failure(resource, exc)
             except Exception as exc:  # noqa: BLE001 — classified below
                 raise ClusterUnavailable(kube.describe_failure(
-                    exc, self.api.configuration.host, what=f"listing {resource}")) from None
+                    exc, self.api.configuration.host, what=f"listing {resource}",
+                    kubeconfig_ca=bool(self.api.configuration.ca_cert_data))) from None
             return Coverage(state="read", count=count, message="")
         raise AssertionError("unreachable")
 

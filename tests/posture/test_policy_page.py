@@ -33,3 +33,23 @@ def test_invalid_policy_is_refused_with_a_reason(as_sam, document, message):
 def test_owners_read_but_cannot_edit(as_alice):
     assert "approved_registries" in as_alice.get(URL).content.decode()
     assert as_alice.post(URL, {"document": "pss_level: baseline\n"}).status_code == 403
+
+
+
+def test_the_page_documents_every_key_from_the_schema(as_alice):
+    import dataclasses
+    import html
+    import re
+
+    from posture.checks import Policy
+    from posture.checks.policy import policy_keys
+
+    page = as_alice.get(URL).content.decode()
+    section = page.split('id="policy-keys"', 1)[1]
+    rows = re.findall(r'<tr id="key-([a-z_]+)">(.*?)</tr>', section, re.S)
+    assert [name for name, _ in rows] == [f.name for f in dataclasses.fields(Policy)]
+    for (name, row), key in zip(rows, policy_keys(), strict=True):
+        cells = [html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(
+            r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+        assert cells == [name, key.meaning, key.type, key.default, f"{name}: {key.example}"]
+    assert "warn about it" in dict(rows)["eol_warning_days"]

@@ -128,21 +128,29 @@ def _os_eol_soon(ctx: Context) -> Iterator[Hit]:
 def _runtime_eol(ctx: Context) -> Iterator[Hit]:
     for node in _nodes(ctx):
         support = runtime_support(
-            node.runtime or None, ctx.today, kubelet_version=node.kubelet or None
+            node.runtime or None,
+            ctx.today,
+            kubelet_version=node.kubelet or None,
+            os_image=node.os_image or None,
+            kernel_version=node.kernel or None,
         )
         if support.status is SupportStatus.EOL:
             since = f" since {support.eol.isoformat()}" if support.eol else ""
+            shipped = (
+                f" as shipped with {clip(node.os_image, 128)}" if support.shipped_by else ""
+            )
             yield Hit(
                 _NODE,
                 "",
                 node.name,
                 "",
-                f"Node {clip(node.name)} runs container runtime {clip(node.runtime, 128)}, "
-                f"past end of life{since}",
+                f"Node {clip(node.name)} runs container runtime {clip(node.runtime, 128)}"
+                f"{shipped}, past end of life{since}",
                 {
                     "runtime": clip(node.runtime, 128),
                     "status": str(support.status),
                     "eol": support.eol.isoformat() if support.eol else None,
+                    "judged_by": str(support.shipped_by) if support.shipped_by else "upstream",
                 },
             )
 
@@ -228,13 +236,18 @@ CHECKS: tuple[Check, ...] = (
         severity=Severity.HIGH,
         title="Container runtime past end of life",
         why="The container runtime is what isolates containers; an unsupported one keeps its "
-        "container-escape vulnerabilities.",
-        fix="Move to a supported containerd or CRI-O release (usually by a newer node image).",
+        "container-escape vulnerabilities. Image-based node systems (Bottlerocket, "
+        "Container-Optimized OS, Flatcar, Talos) build and patch the runtime they ship, so "
+        "there it is judged by the OS release's support, not by upstream's end of life.",
+        fix="Move to a supported containerd or CRI-O release (usually by a newer node image); "
+        "on an image-based OS, move to a supported release of that OS.",
         snippet=generic_snippet(Action.REFRESH_NODES),
         references=("https://kubernetes.io/docs/setup/production-environment/container-runtimes/",),
         needs=("nodes",),
         run=_runtime_eol,
         action=Action.REFRESH_NODES,
+        # 2: a runtime shipped by an image-based OS is judged by the OS release's support.
+        revision=2,
     ),
     Check(
         id="node.not-rotated",
