@@ -358,6 +358,18 @@ class Image(models.Model):
         entry = (self.counts or {}).get(severity)
         return entry if isinstance(entry, dict) else {"total": 0, "fixable": 0}
 
+    @property
+    def total(self) -> int:
+        """Return how many vulnerabilities were read for the image (stored or not)."""
+        return sum(int(c.get("total") or 0) for c in (self.counts or {}).values()
+                   if isinstance(c, dict))
+
+    @property
+    def fixable(self) -> int:
+        """Return how many of them have a fixed version (unknown counts as none)."""
+        return sum(int(c.get("fixable") or 0) for c in (self.counts or {}).values()
+                   if isinstance(c, dict))
+
 
 class ImageWorkload(models.Model):
     """A workload container that runs an image now (links are replaced as they change)."""
@@ -403,6 +415,8 @@ class ImageVulnerability(models.Model):
     link = models.CharField(max_length=500, blank=True, default="",
                             help_text="An http(s) URL, checked when read.")
     score = models.FloatField(null=True, blank=True)
+    # posture.checks.trivy.Vulnerability.priority: higher is more urgent.
+    priority = models.PositiveIntegerField(default=0)
     first_seen = models.ForeignKey(Snapshot, on_delete=models.CASCADE, related_name="+")
     first_seen_at = models.DateTimeField()
     resolved_in = models.ForeignKey(Snapshot, null=True, blank=True, on_delete=models.SET_NULL,
@@ -410,6 +424,7 @@ class ImageVulnerability(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        ordering = ["-priority", "vulnerability_id", "package", "installed_version"]
         constraints = [
             models.UniqueConstraint(
                 fields=["image", "vulnerability_id", "package", "installed_version"],

@@ -25,7 +25,7 @@ IMAGES_PER_CLUSTER = 2_000
 STORED_PER_IMAGE = 1_000
 STORED_PER_CLUSTER = 20_000
 
-_UPDATED = ("fixed_version", "severity", "title", "link", "score")
+_UPDATED = ("fixed_version", "severity", "title", "link", "score", "priority")
 _IMAGE_UPDATED = ("registry", "repository", "tag", "digest", "os", "counts", "stored",
                   "more_workloads", "rank")
 _BATCH = 1000
@@ -40,7 +40,7 @@ def _image_fields(image: ImageReport, rank: int, stored: int) -> dict[str, objec
 
 def _vuln_fields(v: Vulnerability) -> dict[str, object]:
     return {"fixed_version": v.fixed, "severity": str(v.severity), "title": v.title,
-            "link": v.link, "score": v.score}
+            "link": v.link, "score": v.score, "priority": v.priority}
 
 
 def _kept(scan: VulnerabilityScan) -> list[tuple[ImageReport, list[Vulnerability]]]:

@@ -125,10 +125,18 @@ class Vulnerability(NamedTuple):
         """Return the identity within an image: (id, package, installed version)."""
         return (self.id, self.package, self.installed)
 
-    def rank_key(self) -> tuple[int, bool, float, str, str, str]:
+    @property
+    def priority(self) -> int:
+        """Return how urgent the entry is, from its own fields only (higher is more urgent):
+        severity first, then whether a fix exists, then the CVSS score (0.0–10.0). Stored
+        with the entry, so pages order rows in SQL exactly as this module ranks them."""
+        score = round((self.score or 0.0) * 10)
+        return (self.severity.rank * 2 + bool(self.fixed)) * 101 + score
+
+    def rank_key(self) -> tuple[int, str, str, str]:
         """Order fixable criticals first, then criticals without a fix, then fixable highs …;
         within each, the higher CVSS score first."""
-        return (-self.severity.rank, not self.fixed, -(self.score or 0.0), *self.key)
+        return (-self.priority, *self.key)
 
     def to_entry(self) -> dict[str, Any]:
         """Return the entry as a report lists it (the fields Posture reads)."""

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from posture.views import checklist, findings, overview, scorecard, vocabulary
+from posture.views import checklist, findings, overview, scorecard, vocabulary, vulnerabilities
 
 urlpatterns = [
     path("", overview.home, name="home"),
@@ -12,5 +12,9 @@ urlpatterns = [
     path("clusters/<int:pk>/acceptances/<int:acceptance_pk>/revoke/", checklist.revoke_risk,
          name="revoke-risk"),
     path("findings/<int:pk>/", findings.finding_detail, name="finding"),
+    path("clusters/<int:pk>/vulnerabilities/", vulnerabilities.cluster_vulnerabilities,
+         name="cluster-vulnerabilities"),
+    path("clusters/<int:pk>/vulnerabilities.csv", vulnerabilities.cluster_vulnerabilities_csv,
+         name="cluster-vulnerabilities-csv"),
     path("vocabulary.css", vocabulary.vocabulary_css, name="vocabulary-css"),
 ]
