@@ -112,6 +112,9 @@ class Options:
     # Size and address limits (the configured ones when None) and the whole read's deadline.
     limits: kube.Limits | None = None
     deadline_seconds: float | None = None
+    # Vulnerability entries kept per Trivy report and per poll (the most urgent of each report).
+    report_entries: int = trivy.REPORT_ENTRIES
+    cluster_entries: int = trivy.CLUSTER_ENTRIES
 
 
 @contextmanager
@@ -302,16 +305,18 @@ class _Restart(Exception):
 
 class _Reports:
     """Keeps Trivy reports as they stream in: only what Posture reads (``trivy.slim_report``),
-    and at most ``trivy.CLUSTER_ENTRIES`` vulnerability entries over the whole poll."""
+    at most ``per_report`` vulnerability entries of each and ``budget`` over the whole poll."""
 
-    def __init__(self, items: list[KubeObject], budget: int = trivy.CLUSTER_ENTRIES) -> None:
+    def __init__(self, items: list[KubeObject], budget: int = trivy.CLUSTER_ENTRIES,
+                 per_report: int = trivy.REPORT_ENTRIES) -> None:
         self.items = items
         self.budget = budget
+        self.per_report = per_report
         self.left = budget
         self.dropped = 0
 
     def add(self, obj: KubeObject) -> None:
-        slim, dropped = trivy.slim_report(obj, min(trivy.REPORT_ENTRIES, self.left))
+        slim, dropped = trivy.slim_report(obj, min(self.per_report, self.left))
         self.left -= len(slim["report"]["vulnerabilities"])
         self.dropped += dropped
         self.items.append(slim)
@@ -326,7 +331,7 @@ class _Reports:
             return read
         return Coverage(state="read", count=read["count"], message=(
             f"{self.dropped:,} vulnerability entries past the limits (at most "
-            f"{trivy.REPORT_ENTRIES:,} per report, {self.budget:,} per poll) were not read; "
+            f"{self.per_report:,} per report, {self.budget:,} per poll) were not read; "
             "the most urgent of each report were kept"))
 
 
@@ -350,7 +355,8 @@ def collect(creds: ClusterCredentials, options: Options) -> Inventory:
                          "rolebindings", "clusterroles", "clusterrolebindings"):
             items = inventory[resource]  # type: ignore[literal-required]
             coverage[resource] = collector.read_all(resource, items.append, items.clear)
-        reports = _Reports(inventory["vulnerabilityreports"])
+        reports = _Reports(inventory["vulnerabilityreports"], options.cluster_entries,
+                           options.report_entries)
         coverage["vulnerabilityreports"] = reports.coverage(
             collector.read_all("vulnerabilityreports", reports.add, reports.reset))
         for node in inventory["nodes"]:

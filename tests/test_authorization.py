@@ -58,6 +58,8 @@ RULES: dict[str, tuple[str, dict[str, object]]] = {
     "accept-risk": ("POST", _form_post),
     "revoke-risk": ("POST", _cluster_write_post),
     "finding": ("GET", _cluster_read),
+    "cluster-vulnerabilities": ("GET", _cluster_read),
+    "cluster-vulnerabilities-csv": ("GET", _cluster_read),
     "digest:preferences": ("GET", _any_user),
     "digest:unsubscribe": ("GET", {p: {400, 404} for p in PERSONAS}),  # a forged token
     "api:openapi": ("GET", _public),
@@ -65,6 +67,7 @@ RULES: dict[str, tuple[str, dict[str, object]]] = {
     "api:cluster": ("GET", _api_read),
     "api:snapshots": ("GET", _api_read),
     "api:findings": ("GET", _api_read),
+    "api:vulnerabilities": ("GET", _api_read),
 }
 
 

@@ -10,4 +10,5 @@ urlpatterns = [
     path("clusters/<int:pk>/", views.cluster, name="cluster"),
     path("clusters/<int:pk>/snapshots/", views.snapshots, name="snapshots"),
     path("clusters/<int:pk>/findings/", views.findings, name="findings"),
+    path("clusters/<int:pk>/vulnerabilities/", views.vulnerabilities, name="vulnerabilities"),
 ]

@@ -122,11 +122,11 @@ class ClusterVulnerabilities:
 
 
 def _state(cluster: Cluster) -> tuple[str, str]:
-    snapshot = (cluster.snapshots.filter(status__in=SUCCEEDED).order_by("-taken_at")
-                .only("pk", "coverage").first())
-    if snapshot is None:
+    polls = cluster.snapshots.filter(status__in=SUCCEEDED).order_by("-taken_at")
+    stored = polls.values_list("coverage", flat=True)[:1]
+    if not stored:
         return State.NOT_POLLED, ""
-    coverage = (snapshot.coverage or {}).get(RESOURCE)
+    coverage = (stored[0] or {}).get(RESOURCE)
     if not isinstance(coverage, dict) or coverage.get("state") != "read":
         message = coverage.get("message", "") if isinstance(coverage, dict) else ""
         return State.NOT_EVALUATED, str(message or "the reports were not read")
