@@ -129,7 +129,7 @@ def test_scorecard_summary_costs_a_fixed_number_of_queries(as_sam, django_assert
 
 
 @pytest.mark.threat('Spreadsheet formula injection through exported cluster text',
-                     'Every CSV cell starting with = + - @ tab or CR is prefixed with an apostrophe')
+                     'Cells starting with = + - @ tab or CR get a leading apostrophe')
 def test_csv_has_one_row_per_cve_per_image_and_is_formula_safe(as_alice, cluster_a):
     shop(cluster_a)
     record(cluster_a, report("evil", "Pod", "evil", "c",
@@ -185,8 +185,8 @@ def test_the_api_says_why_vulnerabilities_are_not_evaluated(as_alice, as_bob, cl
     assert as_bob.get(url).status_code == 404
 
 
-@pytest.mark.threat('Script injection through cluster text shown on pages',
-                     "Django autoescaping everywhere; links from reports only when plain http(s) URLs")
+@pytest.mark.threat('Cluster-controlled text runs as script in a page, chart, email or export',
+                     'Autoescaping everywhere, hover text escaped before it reaches plotly, CSP without inline scripts; a hostile scenario rendered on every page')
 def test_hostile_report_text_is_inert_on_the_page_and_in_the_api(as_alice, cluster_a):
     record(cluster_a, report("r", "Pod", "p", "c",
                              vuln("<script>alert(1)</script>", package="<img src=x onerror=1>",
