@@ -175,7 +175,8 @@ def build(cluster: Cluster, filters: Filters | None = None,
     filters = filters or Filters()
     state, reason = _state(cluster)
     result = ClusterVulnerabilities(state=state, reason=reason, filters=filters)
-    if state == State.NOT_POLLED:
+    if state != State.EVALUATED:
+        # What an earlier poll stored is not shown as current: the reports were not read.
         return result
     every = list(Image.objects.filter(cluster=cluster, resolved_at__isnull=True)
                  .order_by("rank", "ref"))

@@ -204,3 +204,14 @@ def test_hostile_report_text_is_inert_on_the_page_and_in_the_api(as_alice, clust
     body = as_alice.get(reverse("api:vulnerabilities", args=[cluster_a.pk])).json()
     links = {v["vulnerability_id"]: v["link"] for v in body["images"][0]["vulnerabilities"]}
     assert links["<script>alert(1)</script>"] is None
+
+
+def test_the_checklist_points_vulnerability_findings_at_the_fixable_cves(as_alice, cluster_a):
+    from tests.posture.snapshot_factories import finding
+
+    snap = shop(cluster_a)
+    finding(cluster_a, snap, "vulnerability.critical", namespace="shop", name="web",
+            container="app")
+    html = as_alice.get(reverse("cluster-checklist", args=[cluster_a.pk])).content.decode()
+    link = reverse("cluster-vulnerabilities", args=[cluster_a.pk]) + "?fixable=1"
+    assert f'href="{link}" class="vulnerability-link"' in html
