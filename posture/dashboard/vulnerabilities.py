@@ -16,13 +16,20 @@ from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 
 from clusters.models import Cluster
 from posture.checks.vocabulary import VulnerabilitySeverity
-from posture.models import SUCCEEDED, Image, ImageVulnerability, ImageWorkload
+from posture.models import SUCCEEDED, Image, ImageVulnerability, ImageWorkload, Snapshot
 
 # CVEs listed per image on the page (the image's own view lists all it stored).
 PER_IMAGE = 25
 # Images in the scorecard's summary.
 SUMMARY_IMAGES = 5
 RESOURCE = "vulnerabilityreports"
+
+
+class _Unread:
+    """The newest successful snapshot, not read yet."""
+
+
+UNREAD = _Unread()
 
 
 class State:
@@ -121,12 +128,18 @@ class ClusterVulnerabilities:
         return sum(t.unfixable for t in self.totals)
 
 
-def _state(cluster: Cluster) -> tuple[str, str]:
-    polls = cluster.snapshots.filter(status__in=SUCCEEDED).order_by("-taken_at")
-    stored = polls.values_list("coverage", flat=True)[:1]
-    if not stored:
+def _state(cluster: Cluster, latest: Snapshot | None | _Unread) -> tuple[str, str]:
+    if isinstance(latest, _Unread):
+        polls = cluster.snapshots.filter(status__in=SUCCEEDED).order_by("-taken_at")
+        stored = list(polls.values_list("coverage", flat=True)[:1])
+        if not stored:
+            return State.NOT_POLLED, ""
+        read = stored[0]
+    elif latest is None:
         return State.NOT_POLLED, ""
-    coverage = (stored[0] or {}).get(RESOURCE)
+    else:
+        read = latest.coverage
+    coverage = (read or {}).get(RESOURCE)
     if not isinstance(coverage, dict) or coverage.get("state") != "read":
         message = coverage.get("message", "") if isinstance(coverage, dict) else ""
         return State.NOT_EVALUATED, str(message or "the reports were not read")
@@ -165,15 +178,18 @@ def _matching(image: Image, filters: Filters) -> int:
 
 
 def build(cluster: Cluster, filters: Filters | None = None,
-          per_image: int | None = PER_IMAGE, images: int | None = None) -> ClusterVulnerabilities:
+          per_image: int | None = PER_IMAGE, images: int | None = None,
+          latest: Snapshot | None | _Unread = UNREAD) -> ClusterVulnerabilities:
     """Return ``cluster``'s open images, worst first, with up to ``per_image`` CVEs each (all
     with None, none with 0), the first ``images`` of them (all with None).
 
-    A fixed number of queries whatever the number of images: the newest snapshot's coverage,
-    the images, their workloads, their CVEs (``per_image`` per image, cut in SQL).
+    ``latest`` is the cluster's newest successful snapshot when the caller has it (None: there
+    is none), to read its coverage from. A fixed number of queries whatever the number of
+    images: the newest snapshot's coverage (unless given), the images, their workloads, their
+    CVEs (``per_image`` per image, cut in SQL).
     """
     filters = filters or Filters()
-    state, reason = _state(cluster)
+    state, reason = _state(cluster, latest)
     result = ClusterVulnerabilities(state=state, reason=reason, filters=filters)
     if state != State.EVALUATED:
         # What an earlier poll stored is not shown as current: the reports were not read.

@@ -29,6 +29,12 @@ def vulnerability_badge(value: str) -> SafeString:
 
 
 @register.simple_tag
-def cluster_vulnerabilities(cluster: Cluster) -> ClusterVulnerabilities:
-    """Return the scorecard's summary: totals and the most urgent images."""
-    return vulnerabilities.build(cluster, per_image=0, images=vulnerabilities.SUMMARY_IMAGES)
+def cluster_vulnerabilities(cluster: Cluster, scorecard: object = None) -> ClusterVulnerabilities:
+    """Return the scorecard's summary: totals and the most urgent images.
+
+    Given the page's scorecard, its newest successful snapshot is read from there rather than
+    queried again.
+    """
+    latest = getattr(scorecard, "snapshot", vulnerabilities.UNREAD)
+    return vulnerabilities.build(cluster, per_image=0, images=vulnerabilities.SUMMARY_IMAGES,
+                                 latest=latest)

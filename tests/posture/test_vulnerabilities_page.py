@@ -126,6 +126,12 @@ def test_scorecard_summary_costs_a_fixed_number_of_queries(as_sam, django_assert
     with django_assert_num_queries(3):  # coverage, images, the shown images' workloads
         html = template.render(Context({"cluster": cluster}))
     assert html.count("team/app-") == 5
+    # On the scorecard page the newest snapshot is at hand: not queried again.
+    from posture.dashboard.scorecard import latest_successful
+
+    scorecard = type("Card", (), {"snapshot": latest_successful(cluster)})()
+    with django_assert_num_queries(2):
+        assert template.render(Context({"cluster": cluster, "scorecard": scorecard})) == html
 
 
 @pytest.mark.threat('Spreadsheet formula injection through exported cluster text',
