@@ -353,6 +353,14 @@ class Image(models.Model):
     def __str__(self) -> str:
         return self.ref
 
+    @property
+    def short_ref(self) -> str:
+        """Return the reference with its digest cut to 12 hex digits, to show in tables."""
+        if not self.digest or len(self.digest) <= 19:
+            return self.ref
+        name = f"{self.registry}/{self.repository}" if self.registry else self.repository
+        return f"{name}{':' + self.tag if self.tag else ''}@{self.digest[:19]}…"
+
     def count(self, severity: str) -> dict[str, int | None]:
         """Return ``{"total": n, "fixable": m}`` for one vulnerability severity."""
         entry = (self.counts or {}).get(severity)

@@ -179,9 +179,11 @@ def _matching(image: Image, filters: Filters) -> int:
 
 def build(cluster: Cluster, filters: Filters | None = None,
           per_image: int | None = PER_IMAGE, images: int | None = None,
-          latest: Snapshot | None | _Unread = UNREAD) -> ClusterVulnerabilities:
+          latest: Snapshot | None | _Unread = UNREAD,
+          vulnerable_only: bool = False) -> ClusterVulnerabilities:
     """Return ``cluster``'s open images, worst first, with up to ``per_image`` CVEs each (all
-    with None, none with 0), the first ``images`` of them (all with None).
+    with None, none with 0), the first ``images`` of them (all with None), leaving out images
+    with no known vulnerability if ``vulnerable_only``.
 
     ``latest`` is the cluster's newest successful snapshot when the caller has it (None: there
     is none), to read its coverage from. A fixed number of queries whatever the number of
@@ -200,6 +202,8 @@ def build(cluster: Cluster, filters: Filters | None = None,
     result.image_count = len(every)
     shown = [i for i in every if filters.image is None or i.pk == filters.image]
     shown = [i for i in shown if _matching(i, filters)] if filters.narrowed else shown
+    if vulnerable_only:
+        shown = [i for i in shown if i.total]
     shown = shown[:images] if images is not None else shown
     vulns = _vulnerabilities(filters)
     links = ImageWorkload.objects.order_by("namespace", "kind", "name", "container")

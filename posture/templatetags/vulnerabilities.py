@@ -37,4 +37,4 @@ def cluster_vulnerabilities(cluster: Cluster, scorecard: object = None) -> Clust
     """
     latest = getattr(scorecard, "snapshot", vulnerabilities.UNREAD)
     return vulnerabilities.build(cluster, per_image=0, images=vulnerabilities.SUMMARY_IMAGES,
-                                 latest=latest)
+                                 latest=latest, vulnerable_only=True)

@@ -125,7 +125,7 @@ def test_scorecard_summary_costs_a_fixed_number_of_queries(as_sam, django_assert
     template = Template('{% include "posture/_vulnerabilities.html" %}')
     with django_assert_num_queries(3):  # coverage, images, the shown images' workloads
         html = template.render(Context({"cluster": cluster}))
-    assert html.count("team/app-") == 5
+    assert html.count("title=\"ghcr.io/team/app-") == 5
     # On the scorecard page the newest snapshot is at hand: not queried again.
     from posture.dashboard.scorecard import latest_successful
 
@@ -221,3 +221,23 @@ def test_the_checklist_points_vulnerability_findings_at_the_fixable_cves(as_alic
     html = as_alice.get(reverse("cluster-checklist", args=[cluster_a.pk])).content.decode()
     link = reverse("cluster-vulnerabilities", args=[cluster_a.pk]) + "?fixable=1"
     assert f'href="{link}" class="vulnerability-link"' in html
+
+
+def test_the_summary_leaves_out_clean_images_and_cuts_digests(as_alice, cluster_a):
+    digest = "sha256:" + "9e425625aa2a" + "0" * 52
+    record(cluster_a, report("a", "Pod", "a", "c", vuln("CVE-1"), digest=digest),
+           report("b", "Pod", "b", "c", repository="clean/image"))
+    html = as_alice.get(reverse("clusters:detail", args=[cluster_a.pk])).content.decode()
+    section = html[html.index('id="vulnerabilities"'):]
+    section = section[:section.index("</section>")]
+    assert "clean/image" not in section
+    assert f'title="ghcr.io/shop/web@{digest}">ghcr.io/shop/web:1.2.3@sha256:9e425625aa2a…</a>' \
+        in section
+    page = as_alice.get(reverse("cluster-vulnerabilities", args=[cluster_a.pk])).content.decode()
+    assert "clean/image" in page  # the page lists every scanned image
+
+
+def test_a_cluster_whose_images_are_clean_says_so(as_alice, cluster_a):
+    record(cluster_a, report("b", "Pod", "b", "c", repository="clean/image"))
+    html = as_alice.get(reverse("clusters:detail", args=[cluster_a.pk])).content.decode()
+    assert "No known vulnerability in the 1 scanned image." in html
