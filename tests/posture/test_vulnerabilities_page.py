@@ -231,7 +231,7 @@ def test_the_summary_leaves_out_clean_images_and_cuts_digests(as_alice, cluster_
     section = html[html.index('id="vulnerabilities"'):]
     section = section[:section.index("</section>")]
     assert "clean/image" not in section
-    assert f'title="ghcr.io/shop/web@{digest}">ghcr.io/shop/web:1.2.3@sha256:9e425625aa2a…</a>' \
+    assert f'class="image-ref" title="ghcr.io/shop/web@{digest}">ghcr.io/shop/web:1.2.3@sha256:9e425625aa2a…</a>' \
         in section
     page = as_alice.get(reverse("cluster-vulnerabilities", args=[cluster_a.pk])).content.decode()
     assert "clean/image" in page  # the page lists every scanned image
