@@ -113,6 +113,8 @@ class ClusterVulnerabilities:
     images: list[ImageRow] = field(default_factory=list)
     totals: list[SeverityTotal] = field(default_factory=list)
     image_count: int = 0
+    # Scanned images with at least one known vulnerability.
+    vulnerable_count: int = 0
     filters: Filters = field(default_factory=Filters)
 
     @property
@@ -200,6 +202,7 @@ def build(cluster: Cluster, filters: Filters | None = None,
                  .order_by("rank", "ref"))
     result.totals = _totals(every)
     result.image_count = len(every)
+    result.vulnerable_count = sum(1 for i in every if i.total)
     shown = [i for i in every if filters.image is None or i.pk == filters.image]
     shown = [i for i in shown if _matching(i, filters)] if filters.narrowed else shown
     if vulnerable_only:

@@ -126,6 +126,7 @@ def test_scorecard_summary_costs_a_fixed_number_of_queries(as_sam, django_assert
     with django_assert_num_queries(3):  # coverage, images, the shown images' workloads
         html = template.render(Context({"cluster": cluster}))
     assert html.count("title=\"ghcr.io/team/app-") == 5
+    assert "Images to fix first (5 of the 30 with known vulnerabilities)" in html
     # On the scorecard page the newest snapshot is at hand: not queried again.
     from posture.dashboard.scorecard import latest_successful
 
@@ -230,7 +231,7 @@ def test_the_summary_leaves_out_clean_images_and_cuts_digests(as_alice, cluster_
     html = as_alice.get(reverse("clusters:detail", args=[cluster_a.pk])).content.decode()
     section = html[html.index('id="vulnerabilities"'):]
     section = section[:section.index("</section>")]
-    assert "clean/image" not in section
+    assert "clean/image" not in section and "Images to fix first —" in section
     assert f'class="image-ref" title="ghcr.io/shop/web@{digest}">ghcr.io/shop/web:1.2.3@sha256:9e425625aa2a…</a>' \
         in section
     page = as_alice.get(reverse("cluster-vulnerabilities", args=[cluster_a.pk])).content.decode()
