@@ -16,7 +16,9 @@ from posture.models import Finding, RiskAcceptance
 from posture.waivers import accepting
 
 if TYPE_CHECKING:
+    from clusters.models import Cluster
     from posture.dashboard.fleet_findings import CheckRow
+    from posture.dashboard.vulnerabilities import ImageRow
 
 COLUMNS = ("cluster", "check", "severity", "category", "kind", "namespace", "name", "container",
            "status", "accepted_until", "first_seen", "resolved", "message")
@@ -73,3 +75,21 @@ def checks_csv(rows: Iterable[CheckRow], polled: int) -> Iterator[str]:
             *text, r.clusters, polled, r.resources, r.findings, r.accepted, r.to_fix,
             "" if r.change_7d is None else r.change_7d,
             "" if r.change_30d is None else r.change_30d, r.not_evaluated])
+VULNERABILITY_COLUMNS = ("cluster", "image", "severity", "fixable", "vulnerability", "package",
+                         "installed_version", "fixed_version", "score", "title", "link",
+                         "workloads", "first_seen")
+
+
+def vulnerabilities_csv(cluster: Cluster, images: Iterable[ImageRow]) -> Iterator[str]:
+    """Yield CSV lines: a header, then one row per CVE of each image, in the page's order."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(VULNERABILITY_COLUMNS)
+    for row in images:
+        workloads = " ".join(f"{w.kind}/{w.namespace}/{w.name}/{w.container}"
+                             for w in row.workloads)
+        for v in row.vulnerabilities:
+            yield writer.writerow([safe_cell(value) for value in (
+                cluster.name, row.image.ref, v.severity, "yes" if v.fixable else "no",
+                v.vulnerability_id, v.package, v.installed_version, v.fixed_version,
+                "" if v.score is None else v.score, v.title, v.safe_link, workloads,
+                _iso(v.first_seen_at))])

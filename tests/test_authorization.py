@@ -64,6 +64,8 @@ RULES: dict[str, tuple[str, dict[str, object]]] = {
     "fleet-findings-csv": ("GET", _any_user),
     "fleet-check": ("GET", _any_user),
     "fleet-check-csv": ("GET", _any_user),
+    "cluster-vulnerabilities": ("GET", _cluster_read),
+    "cluster-vulnerabilities-csv": ("GET", _cluster_read),
     "digest:preferences": ("GET", _any_user),
     "digest:unsubscribe": ("GET", {p: {400, 404} for p in PERSONAS}),  # a forged token
     "api:openapi": ("GET", _public),
@@ -73,6 +75,7 @@ RULES: dict[str, tuple[str, dict[str, object]]] = {
     "api:findings": ("GET", _api_read),
     "api:fleet-findings": ("GET", {"anon": 401, "alice": 200, "bob": 200, "sam": 200,
                                    "ava": 200}),
+    "api:vulnerabilities": ("GET", _api_read),
 }
 
 

@@ -84,6 +84,63 @@ FINDING: dict[str, Any] = {
     },
 }
 
+_vuln_severity = {"type": "string", "enum": ["critical", "high", "medium", "low", "unknown"]}
+_severity_count = {"type": "object", "required": ["total", "fixable"], "properties": {
+    "total": {"type": "integer", "minimum": 0},
+    "fixable": {"type": ["integer", "null"], "minimum": 0,
+                "description": "null when the report gave counts only, without the list"}}}
+
+IMAGE: dict[str, Any] = {
+    "type": "object",
+    "description": "A scanned image, de-duplicated over the workloads that run it. Images come "
+                   "most urgent first: most fixable criticals, then most criticals, then "
+                   "fixable highs, and so on.",
+    "required": ["id", "ref", "counts", "stored", "workloads", "vulnerabilities"],
+    "properties": {
+        "id": {"type": "integer"},
+        "ref": {"type": "string", "description": "registry/repository@digest, or :tag when "
+                                                 "the digest is not known"},
+        "registry": {"type": "string"},
+        "repository": {"type": "string"},
+        "tag": {"type": "string"},
+        "digest": {"type": "string"},
+        "os": {"type": "string"},
+        "first_seen_at": {"type": "string", "format": "date-time"},
+        "counts": {"type": "object", "description": "Every vulnerability read, by severity",
+                   "additionalProperties": _severity_count},
+        "stored": {"type": "integer", "description": "Vulnerabilities kept (the most urgent)"},
+        "more_workloads": {"type": "integer"},
+        "workloads": {"type": "array", "items": {
+            "type": "object", "required": ["kind", "namespace", "name", "container"],
+            "properties": {k: {"type": "string"}
+                           for k in ("kind", "namespace", "name", "container")}}},
+        "vulnerabilities": {"type": "array", "items": {
+            "$ref": "#/components/schemas/ImageVulnerability"}},
+    },
+}
+
+IMAGE_VULNERABILITY: dict[str, Any] = {
+    "type": "object",
+    "description": "Most urgent first: fixable criticals, criticals without a fix, fixable "
+                   "highs, …; by CVSS score within each.",
+    "required": ["id", "vulnerability_id", "package", "installed_version", "fixed_version",
+                 "fixable", "severity"],
+    "properties": {
+        "id": {"type": "integer"},
+        "vulnerability_id": {"type": "string"},
+        "package": {"type": "string"},
+        "installed_version": {"type": "string"},
+        "fixed_version": {"type": "string", "description": "empty when no fix exists"},
+        "fixable": {"type": "boolean"},
+        "severity": _vuln_severity,
+        "score": _nullable_num,
+        "title": {"type": "string"},
+        "link": {"type": ["string", "null"], "format": "uri",
+                 "description": "an http(s) URL, or null"},
+        "first_seen_at": {"type": "string", "format": "date-time"},
+    },
+}
+
 
 FLEET_FINDING: dict[str, Any] = {
     **FINDING,
@@ -137,7 +194,8 @@ SCHEMA: dict[str, Any] = {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
                             "session": {"type": "apiKey", "in": "cookie", "name": "sessionid"}},
         "schemas": {"Cluster": CLUSTER, "Snapshot": SNAPSHOT, "Finding": FINDING,
-                    "FleetFinding": FLEET_FINDING},
+                    "FleetFinding": FLEET_FINDING,
+                    "Image": IMAGE, "ImageVulnerability": IMAGE_VULNERABILITY},
     },
     "security": [{"bearer": []}, {"session": []}],
     "paths": {
@@ -185,5 +243,16 @@ SCHEMA: dict[str, Any] = {
                        {"type": "string"}),
             ],
             "responses": _fleet_findings_responses()}},
+        "/api/v1/clusters/{pk}/vulnerabilities/": {"get": {
+            "summary": "A cluster's scanned images with their known vulnerabilities",
+            "description": "From Trivy Operator's VulnerabilityReports as of the newest "
+                           "successful poll. `evaluated` is false (with the `reason`) when the "
+                           "cluster has no Trivy Operator or its reports could not be read.",
+            "parameters": _pk + [
+                {"name": "severity", "in": "query", "schema": _vuln_severity},
+                {"name": "fixable", "in": "query", "description": "true: only fixable ones",
+                 "schema": {"type": "boolean"}}],
+            "responses": _ok("Image", "images", {
+                "evaluated": {"type": "boolean"}, "reason": _nullable_str})}},
     },
 }

@@ -11,4 +11,5 @@ urlpatterns = [
     path("clusters/<int:pk>/snapshots/", views.snapshots, name="snapshots"),
     path("clusters/<int:pk>/findings/", views.findings, name="findings"),
     path("findings/", findings.fleet_findings, name="fleet-findings"),
+    path("clusters/<int:pk>/vulnerabilities/", views.vulnerabilities, name="vulnerabilities"),
 ]

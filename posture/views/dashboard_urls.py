@@ -2,7 +2,15 @@
 
 from django.urls import path
 
-from posture.views import checklist, findings, fleet_findings, overview, scorecard, vocabulary
+from posture.views import (
+    checklist,
+    findings,
+    fleet_findings,
+    overview,
+    scorecard,
+    vocabulary,
+    vulnerabilities,
+)
 
 urlpatterns = [
     path("", overview.home, name="home"),
@@ -18,5 +26,9 @@ urlpatterns = [
     path("fleet/findings/<str:check_id>/", fleet_findings.fleet_check_page, name="fleet-check"),
     path("fleet/findings/<str:check_id>/findings.csv", fleet_findings.fleet_check_csv,
          name="fleet-check-csv"),
+    path("clusters/<int:pk>/vulnerabilities/", vulnerabilities.cluster_vulnerabilities,
+         name="cluster-vulnerabilities"),
+    path("clusters/<int:pk>/vulnerabilities.csv", vulnerabilities.cluster_vulnerabilities_csv,
+         name="cluster-vulnerabilities-csv"),
     path("vocabulary.css", vocabulary.vocabulary_css, name="vocabulary-css"),
 ]
