@@ -1,9 +1,10 @@
 """The fleet overview: one row per visible cluster, the fleet's charts and its EOL timeline.
 
 Everything here reads snapshot aggregates (the newest successful snapshot per cluster, scores
-of older ones, daily means for the chart) in a fixed number of queries, whatever the number of
-clusters or snapshots. The one read of Finding rows is fleet-wide and narrow: open critical and
-high findings of checks that have an active acceptance, to count accepted risks apart.
+of older ones, each day's last score for the chart) in a fixed number of queries, whatever the
+number of clusters or snapshots. The one read of Finding rows is fleet-wide and narrow: open
+critical and high findings of checks that have an active acceptance, to count accepted risks
+apart.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Avg, OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 
 from clusters.models import Cluster
 from posture import charts as chart_builders
-from posture.charts import Chart
+from posture.charts import Chart, FleetPoint, Span
 from posture.dashboard import aggregate_parts, category_scores, latest_successful_ids, today
+from posture.dashboard.trends import last_of_each_day
 from posture.lifecycle import (
     KubeSupport,
     OSSupport,
@@ -182,7 +184,8 @@ class Overview:
     descending: bool
     filters: Filters
     eol: list[EolEntry] = field(default_factory=list)
-    history: dict[str, list[tuple[date, float]]] = field(default_factory=dict)
+    history: dict[str, list[FleetPoint]] = field(default_factory=dict)
+    day: date | None = None
 
     @property
     def headers(self) -> list[dict[str, str]]:
@@ -237,6 +240,7 @@ def build(clusters: QuerySet[Cluster], now: datetime, sort: str = DEFAULT_SORT,
         filters=filters,
         eol=eol_timeline(rows, day),
         history=score_history([r.cluster for r in rows], now),
+        day=day,
     )
 
 
@@ -376,23 +380,21 @@ def _due(status: SupportStatus, days_left: int | None, horizon: int) -> bool:
 
 
 def score_history(clusters: list[Cluster], now: datetime,
-                  days: int = HISTORY_DAYS) -> dict[str, list[tuple[date, float]]]:
-    """Return each cluster's daily mean score over the last ``days`` days, oldest first."""
+                  days: int = HISTORY_DAYS) -> dict[str, list[FleetPoint]]:
+    """Return each cluster's daily score over the last ``days`` days, oldest first.
+
+    A day's score is its last successful poll's, as on the cluster's trends page.
+    """
     names = {c.pk: c.name for c in clusters}
     if not names:
         return {}
-    daily = (
-        Snapshot.objects.filter(cluster_id__in=list(names), status__in=SUCCEEDED,
-                                score__isnull=False, taken_at__gte=now - timedelta(days=days))
-        .annotate(day=TruncDate("taken_at"))
-        .values("cluster_id", "day")
-        .annotate(mean=Avg("score"))
-        .order_by("cluster_id", "day")
-        .values_list("cluster_id", "day", "mean")
-    )
-    out: dict[str, list[tuple[date, float]]] = {name: [] for name in names.values()}
-    for cluster_id, day, mean in daily:
-        out[names[cluster_id]].append((day, float(mean)))
+    recent = Snapshot.objects.filter(cluster_id__in=list(names), status__in=SUCCEEDED,
+                                     score__isnull=False, taken_at__gte=now - timedelta(days=days))
+    daily = (last_of_each_day(recent).order_by("cluster_id", "taken_at")
+             .values_list("cluster_id", TruncDate("taken_at"), "score", "grade"))
+    out: dict[str, list[FleetPoint]] = {name: [] for name in names.values()}
+    for cluster_id, day, score, grade in daily:
+        out[names[cluster_id]].append(FleetPoint(day, score, grade))
     return out
 
 
@@ -405,7 +407,7 @@ def charts(page: Overview) -> list[Chart]:
     return [
         chart_builders.fleet_scores(
             {name: points for name, points in page.history.items() if points},
-            {r.cluster.name: r.snapshot.grade for r in scored if r.snapshot},
+            Span(until=page.day),
         ),
         chart_builders.category_heatmap([(r.cluster.name, r.category_scores) for r in by_name]),
     ]

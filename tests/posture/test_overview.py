@@ -12,8 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from posture.charts import FleetPoint
 from posture.checks.vocabulary import Category
-from posture.dashboard import overview
+from posture.dashboard import overview, trends
 from posture.lifecycle import SupportStatus, kubernetes_support, os_support
 from posture.models import RiskAcceptance
 from tests.factories import ClusterFactory
@@ -188,6 +189,30 @@ def test_heatmap_shows_each_category_score_of_the_newest_snapshot(as_alice, alic
     by_label = dict(zip(heatmap["x"], heatmap["z"][0], strict=True))
     assert by_label == {c.label: {"images": 72.2, "access": 100.0}.get(str(c))
                         for c in Category.ordered()}
+
+
+def test_fleet_chart_tells_clusters_of_one_grade_apart(as_alice, alice):
+    now = timezone.now()
+    for index, name in enumerate(("red-1", "red-2", "red-3")):
+        cluster = ClusterFactory(name=name, owners=[alice])
+        snapshot(cluster, now - timedelta(days=1), score=30.0 + index)
+        snapshot(cluster, now - timedelta(hours=1), score=35.0 + index)
+    traces = figures(as_alice.get(URL).content.decode())["figure-fleet-scores"]["data"]
+    assert [t["name"] for t in traces] == ["red-1", "red-2", "red-3"]
+    assert len({t["line"]["color"] for t in traces}) == 3
+    assert [t["customdata"] for t in traces] == [["F", "F"]] * 3
+
+
+def test_fleet_chart_day_is_the_days_last_poll_as_on_the_trends_page(alice):
+    now = datetime(2026, 6, 1, 20, tzinfo=UTC)
+    cluster = ClusterFactory(owners=[alice])
+    snapshot(cluster, now.replace(hour=8), score=50.0)
+    snapshot(cluster, now.replace(hour=18), score=70.0)
+    snapshot(cluster, now.replace(hour=19), status="failed")
+    history = overview.score_history([cluster], now)
+    assert history[cluster.name] == [FleetPoint(now.date(), 70.0, "C")]
+    [trend] = trends.points(cluster, now, 90)
+    assert trend.score == history[cluster.name][0].score
 
 
 @pytest.mark.threat('Cluster-controlled text runs as script in a page, chart, email or export',
