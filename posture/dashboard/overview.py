@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,6 +29,7 @@ from posture.lifecycle import (
     KubeSupport,
     OSSupport,
     Provider,
+    Support,
     SupportStatus,
     kubernetes_support,
     os_support,
@@ -123,20 +125,47 @@ class Row:
         return (self.snapshot.provider if self.snapshot else "") or UPSTREAM
 
 
+class Milestone(StrEnum):
+    """Which end of support an EOL timeline entry is about."""
+
+    # The last day of any support: no more security fixes.
+    END_OF_LIFE = "eol"
+    # The last day of standard support, after which only extended (often paid) support remains.
+    STANDARD_END = "standard"
+
+
 @dataclass(frozen=True)
 class EolEntry:
-    """Something in a cluster that reaches (or is past) end of life soon."""
+    """Something in a cluster that is past end of life, or reaches an end of support soon.
+
+    ``ends`` is the last day of the ``milestone`` (None when the data has no date for it),
+    ``days_left`` counts to it from the overview's day: 0 on the day, negative once past.
+    ``extended_until`` is, for the end of standard support, the end of the extended support
+    that follows.
+    """
 
     cluster: Cluster
     what: str
     kind: str
-    eol: date | None
+    milestone: Milestone
+    ends: date | None
     days_left: int | None
     nodes: int | None = None
+    extended_until: date | None = None
 
     @property
     def past(self) -> bool:
+        """Return whether the milestone has passed (an end of life without a date has)."""
         return self.days_left is None or self.days_left < 0
+
+    @property
+    def about_end_of_life(self) -> bool:
+        """Return whether the entry is about the end of all support (not of standard support)."""
+        return self.milestone is Milestone.END_OF_LIFE
+
+    @property
+    def past_end_of_life(self) -> bool:
+        return self.past and self.about_end_of_life
 
 
 @dataclass(frozen=True)
@@ -356,27 +385,47 @@ def _sorted(rows: list[Row], key: str, descending: bool) -> list[Row]:
 
 def eol_timeline(rows: Iterable[Row], day: date,
                  horizon: int = EOL_HORIZON_DAYS) -> list[EolEntry]:
-    """Return what reaches end of life within ``horizon`` days (or is past it), soonest first."""
+    """Return what is past end of life and what reaches an end of support within ``horizon``.
+
+    Each control plane and node OS gives at most one entry, its most pressing milestone: past
+    end of life; else end of life within the horizon; else the end of standard support (past,
+    or within the horizon) when extended support follows it, since for managed Kubernetes and
+    LTS distributions the final end is often years after support stops being free. What is past
+    end of life comes first, longest past first; then the rest by date.
+    """
     entries = []
     for row in rows:
         support = row.support
-        if support is not None and _due(support.status, support.days_left, horizon):
+        if support is not None:
             provider = Provider(support.provider).label if support.provider else "upstream"
-            entries.append(EolEntry(row.cluster, f"Kubernetes {support.cycle} ({provider})",
-                                    "control plane", support.eol, support.days_left))
+            entry = _eol_entry(row.cluster, f"Kubernetes {support.cycle} ({provider})",
+                               "control plane", support, day, horizon)
+            if entry is not None:
+                entries.append(entry)
         for os_row in row.os_images:
-            s = os_row.support
-            if _due(s.status, s.days_left, horizon):
-                entries.append(EolEntry(row.cluster, os_row.image, "node OS", s.eol,
-                                        s.days_left, os_row.nodes))
-    # Past end of life without a known date sorts first: it is the most overdue.
-    return sorted(entries, key=lambda e: (e.eol or date.min, e.cluster.name, e.what))
+            entry = _eol_entry(row.cluster, os_row.image, "node OS", os_row.support, day,
+                               horizon, os_row.nodes)
+            if entry is not None:
+                entries.append(entry)
+    # Past end of life without a known date is the most overdue of all: date.min sorts it first.
+    return sorted(entries, key=lambda e: (not e.past_end_of_life, e.ends or date.min,
+                                          e.cluster.name, e.what))
 
 
-def _due(status: SupportStatus, days_left: int | None, horizon: int) -> bool:
-    if status == SupportStatus.EOL:
-        return True
-    return days_left is not None and days_left <= horizon
+def _eol_entry(cluster: Cluster, what: str, kind: str, support: Support, day: date,
+               horizon: int, nodes: int | None = None) -> EolEntry | None:
+    if support.status == SupportStatus.EOL or (
+            support.days_left is not None and support.days_left <= horizon):
+        return EolEntry(cluster, what, kind, Milestone.END_OF_LIFE, support.eol,
+                        support.days_left, nodes)
+    standard, extended = support.standard_end, support.extended_end
+    if standard is None or extended is None or standard >= extended:
+        return None
+    days = (standard - day).days
+    if days > horizon:
+        return None
+    return EolEntry(cluster, what, kind, Milestone.STANDARD_END, standard, days, nodes,
+                    extended_until=extended)
 
 
 def score_history(clusters: list[Cluster], now: datetime,
