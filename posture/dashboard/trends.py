@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import F, Max, Min, QuerySet, Window
-from django.db.models.functions import TruncDate
+from django.db.models import F, Min, Q, QuerySet, Window
+from django.db.models.functions import Lead, TruncDate
 
 from clusters.models import Cluster
 from posture import charts as chart_builders
@@ -45,23 +45,37 @@ def daily_snapshots(cluster: Cluster, now: datetime, days: int) -> list[dict[str
     """
     recent = Snapshot.objects.filter(cluster=cluster, status__in=SUCCEEDED,
                                      taken_at__gte=now - timedelta(days=days))
-    return list(last_of_each_day(recent).order_by("taken_at")
+    return list(last_of_each_day_by_pk(recent).order_by("taken_at")
                 .values(*_COLUMNS, day=TruncDate("taken_at"), **aggregate_parts()))
 
 
 def last_of_each_day(snapshots: QuerySet[Snapshot]) -> QuerySet[Snapshot]:
-    """Return the last of ``snapshots`` of each cluster and calendar day (site time zone).
+    """Return ``snapshots`` narrowed to the last of each cluster and calendar day (site time).
 
-    The trends page and the overview's fleet chart both plot this, so one cluster's day reads
-    the same on both.
+    The trends page and the overview's fleet chart both plot these, so one cluster's day reads
+    the same on both. Django evaluates the window in a subquery and filters outside it, so the
+    query reads every column it selects for each snapshot in range: select few, or go through
+    ``last_of_each_day_by_pk``.
     """
-    # A window marks each day's last poll in a subquery of the query that reads it (grouping by
-    # day would take a second query to fetch the rows it found); the outer query reads the
-    # aggregates of those rows only.
-    marked = snapshots.annotate(last_of_day=Window(
-        Max("taken_at"), partition_by=[F("cluster_id"), TruncDate("taken_at")]))
-    return Snapshot.objects.filter(
-        pk__in=marked.filter(taken_at=F("last_of_day")).values("pk"))
+    # A poll is its day's last when the cluster's next one (in ``snapshots``) falls on another
+    # day or does not exist. Comparing with the next row needs one sort by cluster and time;
+    # the day's Max(taken_at) over a (cluster, day) partition took a second sort, and about
+    # half as long again on a fleet's 90 days.
+    day = TruncDate("taken_at")
+    following = Window(Lead(day), partition_by=[F("cluster_id")],
+                       order_by=[F("taken_at").asc(), F("pk").asc()])
+    return (snapshots.annotate(poll_day=day, next_poll_day=following)
+            .filter(Q(next_poll_day__isnull=True) | ~Q(next_poll_day=F("poll_day"))))
+
+
+def last_of_each_day_by_pk(snapshots: QuerySet[Snapshot]) -> QuerySet[Snapshot]:
+    """Return ``last_of_each_day`` as a plain queryset of those rows, to read wide columns of.
+
+    The window marks each day's last poll in a subquery of the query that reads it (grouping by
+    day would take a second query to fetch the rows it found); the outer query reads the
+    aggregates of those rows only.
+    """
+    return Snapshot.objects.filter(pk__in=last_of_each_day(snapshots).values("pk"))
 
 
 def _runway(images: object, day: date) -> dict[str, int]:
