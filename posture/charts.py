@@ -447,8 +447,9 @@ def _time_figure(traces: Sequence[dict[str, Any]], points: Sequence[TrendPoint],
     days = [p.day for p in points]
     shade, label = _history_shade(days, span)
     annotations = [*label, *layout.pop("annotations", [])]
+    # One right margin for every time chart, so stacked charts' days line up.
     return _figure(traces, xaxis=_day_axis(days, span), shapes=[*shade, *shapes],
-                   annotations=annotations, **layout)
+                   annotations=annotations, margin=_GRADED_MARGIN, **layout)
 
 
 def score_trend(points: Sequence[TrendPoint], changes: Sequence[tuple[date, str]],
@@ -494,7 +495,6 @@ def score_trend(points: Sequence[TrendPoint], changes: Sequence[tuple[date, str]
         [*_grade_bands(), *shapes],
         yaxis={**_LAYOUT["yaxis"], "range": [0, 105], "title": _title("Score")},
         annotations=[*_grade_labels(), *notes],
-        margin=_GRADED_MARGIN,
         height=380,
     )
     categories = Category.ordered()
