@@ -50,7 +50,8 @@ ERROR = "connection reset\u202e by peer\u2066\U000e0041"
 EXACT_ATTRIBUTES = {("input", "value"), ("option", "value")}
 # Elements whose text cannot hold <bdi> (the parser drops tags there): visible form only.
 TEXT_ONLY = {"title", "option", "textarea"}
-# JSON endpoints keep the exact data; pages, CSVs and mail are display.
+# Not pages: forms' targets, logins, the stylesheet, metrics and the progress answer (JSON,
+# checked on its own below).
 NOT_PAGES = {"logout", "login", "metrics", "vocabulary-css", "clusters:poll", "accept-risk",
              "revoke-risk", "clusters:poll-status"}
 
@@ -242,9 +243,11 @@ def test_every_page_digest_and_csv_shows_hidden_characters_as_escapes(hostile, a
     assert "filename=\"posture-prod-_gnp.exe______-findings.csv\"" in as_sam.get(
         reverse("cluster-findings-csv", args=[hostile.pk]))["Content-Disposition"]
 
-    # The JSON API is data: it keeps the exact names.
+    # The JSON API is data: it keeps the exact names. The page's own progress answer is display.
     api = as_sam.get(reverse("api:findings", args=[hostile.pk])).json()
     assert WORKLOAD in {f["name"] for f in api["findings"]}
+    progress = as_sam.get(reverse("clusters:poll-status", args=[hostile.pk])).json()
+    assert progress["error"] == visible(ERROR)
 
     built = digest.build(alice, timezone.now() + timedelta(hours=1))
     assert built is not None
