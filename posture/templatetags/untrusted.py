@@ -11,7 +11,9 @@ Every template has them (``TEMPLATES`` lists this module as a builtin):
   the exact data: escaped, with each hidden character written as a numeric character reference
   (``&#x202e;``), so no hidden character stands raw in the page and the browser still submits it.
 
-Numbers, dates and None pass through unchanged, so Django renders them as it would.
+Numbers, dates and None pass through unchanged, so Django renders them as it would. Text
+already marked safe (``join`` escapes what it joins) is not escaped again: the visible form
+only replaces hidden characters and doubles backslashes, which cannot make markup.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from decimal import Decimal
 
 from django import template
 from django.utils.html import escape, format_html
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeData, SafeString, mark_safe
 
 from posture.checks.hidden import has_hidden, is_hidden
 from posture.checks.hidden import visible as visible_form
@@ -43,14 +45,22 @@ def untrusted(value: object) -> object:
     text = _text(value)
     if text is None:
         return value
-    return format_html("<bdi>{}</bdi>", visible_form(text)) if text else ""
+    if not text:
+        return ""
+    shown = visible_form(text)
+    # mark_safe is sound: the text was safe, and its visible form adds no markup.
+    return format_html("<bdi>{}</bdi>", mark_safe(shown) if isinstance(value, SafeData)  # noqa: S308
+                       else shown)
 
 
 @register.filter(name="visible")
 def visible(value: object) -> object:
     """Return ``value`` in its visible form, to be escaped as usual (attributes, plain text)."""
     text = _text(value)
-    return value if text is None else visible_form(text)
+    if text is None:
+        return value
+    # mark_safe is sound: the text was safe, and its visible form adds no markup.
+    return mark_safe(visible_form(text)) if isinstance(value, SafeData) else visible_form(text)  # noqa: S308
 
 
 @register.filter(name="exact")
@@ -59,12 +69,11 @@ def exact(value: object) -> object:
     text = _text(value)
     if text is None:
         return value
-    escaped = escape(text)
-    if not has_hidden(escaped):
-        return escaped
-    # mark_safe is sound: the text was escaped above, and a character reference is inert.
-    return mark_safe("".join(f"&#x{ord(c):x};" if is_hidden(c) else c  # noqa: S308
-                             for c in escaped))
+    escaped = text if isinstance(value, SafeData) else str(escape(text))
+    if has_hidden(escaped):
+        escaped = "".join(f"&#x{ord(c):x};" if is_hidden(c) else c for c in escaped)
+    # mark_safe is sound: the text was safe or escaped above, and a character reference is inert.
+    return mark_safe(escaped)  # noqa: S308
 
 
 def isolated(value: object) -> SafeString:

@@ -274,6 +274,13 @@ def test_text_output_escapes_control_characters(
     assert "\\u001b[31mred\\u000afake" in out
 
 
+@pytest.mark.threat("Bidi controls or invisible characters in cluster text disguise names "
+                    "(U+202E shows a subject reversed)",
+                    "One definition of hidden characters (`posture/checks/hidden.py`: controls, "
+                    "format characters, separators, default-ignorables, tags), shown as escapes "
+                    "such as `\\u202e` on pages, charts, CSV, mail and `posture scan` output; each "
+                    "value isolated in `bdi` and by CSS; the JSON API keeps the exact data, since "
+                    "it is data, not display")
 def test_text_output_shows_bidi_and_zero_width_characters_as_escapes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

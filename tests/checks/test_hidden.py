@@ -7,6 +7,7 @@ import re
 import sys
 import unicodedata
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -68,6 +69,13 @@ hidden_or_tricky = st.sampled_from(
     ["\\", "u", "U", "0", "e", "2", "f", "\u202e", "\u200b", "\U000e0041", "\n", "a", "ש"])
 
 
+@pytest.mark.threat("Bidi controls or invisible characters in cluster text disguise names "
+                    "(U+202E shows a subject reversed)",
+                    "One definition of hidden characters (`posture/checks/hidden.py`: controls, "
+                    "format characters, separators, default-ignorables, tags), shown as escapes "
+                    "such as `\\u202e` on pages, charts, CSV, mail and `posture scan` output; each "
+                    "value isolated in `bdi` and by CSS; the JSON API keeps the exact data, since "
+                    "it is data, not display")
 @given(st.lists(hidden_or_tricky, max_size=30).map("".join) | st.text(max_size=40))
 def test_the_visible_form_hides_nothing_and_reads_back(text: str) -> None:
     shown = visible(text)
