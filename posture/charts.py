@@ -15,7 +15,7 @@ figure against plotly's own validators.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -25,7 +25,7 @@ from django.utils.html import escape
 
 from posture.checks.vocabulary import Category, Severity
 from posture.lifecycle import SupportStatus
-from posture.scoring import Grade
+from posture.scoring import NOT_EVALUATED_COLOUR, NOT_EVALUATED_LABEL, Grade
 
 # Text and grid colours match the stylesheet's ink and line colours.
 _INK = "#1c2430"
@@ -217,11 +217,24 @@ def _grade_colourscale() -> list[list[object]]:
     return stops
 
 
-def category_heatmap(rows: Sequence[tuple[str, Mapping[str, float]]]) -> Chart:
-    """Plot clusters (rows) by categories (columns), coloured by the grade each score earns."""
+def category_heatmap(
+    rows: Sequence[tuple[str, Mapping[str, float]]],
+    not_evaluated: Sequence[Collection[str]] = (),
+) -> Chart:
+    """Plot clusters (rows) by categories (columns), coloured by the grade each score earns.
+
+    ``not_evaluated`` gives, row by row, the categories none of whose checks could run: their
+    cells are grey and say "not evaluated" (a second trace, under no score), never a colour a
+    score would earn. A cell with neither is left blank.
+    """
     categories = Category.ordered()
     names = [escape(name) for name, _ in rows]
     z = [[_round(scores.get(str(c))) for c in categories] for _, scores in rows]
+    unknown = [
+        [str(c) in (not_evaluated[i] if i < len(not_evaluated) else ()) and z[i][j] is None
+         for j, c in enumerate(categories)]
+        for i in range(len(rows))
+    ]
     heatmap = _trace(
         "heatmap",
         z=z,
@@ -237,8 +250,27 @@ def category_heatmap(rows: Sequence[tuple[str, Mapping[str, float]]]) -> Chart:
         xgap=2,
         ygap=2,
     )
+    traces = [heatmap]
+    if any(any(row) for row in unknown):
+        traces.append(_trace(
+            "heatmap",
+            z=[[0 if cell else None for cell in row] for row in unknown],
+            x=[c.label for c in categories],
+            y=names,
+            zmin=0,
+            zmax=1,
+            colorscale=[[0, NOT_EVALUATED_COLOUR], [1, NOT_EVALUATED_COLOUR]],
+            showscale=False,
+            text=[[NOT_EVALUATED_LABEL if cell else "" for cell in row] for row in unknown],
+            texttemplate="%{text}",
+            textfont={"color": "#ffffff"},
+            hovertemplate=f"%{{y}} · %{{x}}: {NOT_EVALUATED_LABEL}<extra></extra>",
+            name=NOT_EVALUATED_LABEL,
+            xgap=2,
+            ygap=2,
+        ))
     figure = _figure(
-        [heatmap],
+        traces,
         height=max(200, 60 + 34 * len(rows)),
         hovermode="closest",
         yaxis={"autorange": "reversed", "automargin": True},
@@ -247,9 +279,12 @@ def category_heatmap(rows: Sequence[tuple[str, Mapping[str, float]]]) -> Chart:
     )
     table = Table(
         ("Cluster", *(c.label for c in categories)),
-        [(name, *values) for (name, _), values in zip(rows, z, strict=True)],
+        [(name, *(NOT_EVALUATED_LABEL if flag else value
+                  for value, flag in zip(values, flags, strict=True)))
+         for (name, _), values, flags in zip(rows, z, unknown, strict=True)],
     )
-    return Chart("category-heatmap", "Category scores, latest poll", figure, table)
+    return Chart("category-heatmap", "Category scores, latest poll", figure, table,
+                 note="Grey cells: not evaluated (none of the category's checks could run).")
 
 
 # --- One cluster ------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from posture.checks.vocabulary import Category
 from posture.dashboard import overview
 from posture.lifecycle import SupportStatus, kubernetes_support, os_support
 from posture.models import RiskAcceptance
+from posture.waivers import rescore_latest
 from tests.factories import ClusterFactory
 from tests.posture.snapshot_factories import finding, snapshot
 
@@ -188,6 +189,37 @@ def test_heatmap_shows_each_category_score_of_the_newest_snapshot(as_alice, alic
     by_label = dict(zip(heatmap["x"], heatmap["z"][0], strict=True))
     assert by_label == {c.label: {"images": 72.2, "access": 100.0}.get(str(c))
                         for c in Category.ordered()}
+
+
+def test_heatmap_shows_a_category_that_was_not_evaluated_grey(as_alice, alice):
+    cluster = ClusterFactory(owners=[alice])
+    seen = snapshot(cluster, timezone.now() - timedelta(hours=1))
+    finding(cluster, seen, "image.latest-tag", namespace="shop", name="web", container="app")
+    # As a poll of a cluster without the Trivy Operator records it.
+    seen.finding_counts = {"severity": {}, "category": {}, "not_evaluated": {
+        "vulnerability.critical": "no reports", "vulnerability.high": "no reports"}}
+    seen.save()
+    rescore_latest(cluster)
+    html = as_alice.get(URL).content.decode()
+    scores, grey = figures(html)["figure-category-heatmap"]["data"]
+    vulnerabilities = Category.ordered().index(Category.VULNERABILITIES)
+    assert scores["z"][0][vulnerabilities] is None
+    assert grey["text"][0][vulnerabilities] == "not evaluated"
+    assert scores["z"][0][Category.ordered().index(Category.IMAGES)] < 100
+
+
+def test_platform_findings_are_not_in_the_headline_counts_even_when_accepted(as_alice, alice):
+    cluster = ClusterFactory(owners=[alice])
+    seen = snapshot(cluster, timezone.now() - timedelta(hours=1))
+    finding(cluster, seen, "workload.privileged", kind="DaemonSet", namespace="kube-system",
+            name="kube-proxy")
+    finding(cluster, seen, "workload.privileged", namespace="shop", name="web")
+    RiskAcceptance.objects.create(cluster=cluster, check_id="workload.privileged",
+                                  namespace="kube-system", reason="provider-managed",
+                                  expires_at=timezone.now() + timedelta(days=5))
+    rescore_latest(cluster)
+    (row,) = overview.build(cluster.__class__.objects.filter(pk=cluster.pk), timezone.now()).rows
+    assert row.open_counts["critical"] == 1 and row.accepted_counts["critical"] == 0
 
 
 @pytest.mark.threat('Cluster-controlled text runs as script in a page, chart, email or export',
