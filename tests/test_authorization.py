@@ -65,6 +65,7 @@ RULES: dict[str, tuple[str, dict[str, object]]] = {
     "api:cluster": ("GET", _api_read),
     "api:snapshots": ("GET", _api_read),
     "api:findings": ("GET", _api_read),
+    "api:scorecard": ("GET", _api_read),
 }
 
 

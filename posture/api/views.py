@@ -11,8 +11,10 @@ from django.utils.dateparse import parse_datetime
 
 from clusters.access import get_visible_cluster, visible_clusters
 from clusters.models import Cluster
+from clusters.polling import policy_for
 from posture.api.auth import api_view
 from posture.api.openapi import SCHEMA
+from posture.dashboard import scorecard as scorecards
 from posture.fleet import iso, kubernetes_eol, with_latest
 from posture.models import Finding, Snapshot
 from posture.waivers import accepting, active_acceptances
@@ -114,6 +116,45 @@ def findings(request: HttpRequest, pk: int) -> JsonResponse:
             "accepted_until": iso(accepted.expires_at) if accepted else None,
         })
     return JsonResponse({"findings": items})
+
+
+def scorecard_body(sc: scorecards.ClusterScorecard) -> dict[str, Any]:
+    """Return the scorecard page's figures as JSON: the same computation, figure for figure."""
+    if sc.snapshot is None or sc.card is None:
+        return {"snapshot": None, "score": None, "grade": None, "stored_score": None,
+                "uncapped_score": None, "cap_points": 0.0, "caps": [], "capped_by": [],
+                "waived": 0,
+                "waived_points": 0.0, "platform": 0, "platform_points": 0.0,
+                "not_evaluated": [], "os_unjudged_nodes": 0, "categories": {}, "fixes": [],
+                "shown_fixes": 0, "path": None, "platform_findings": []}
+    body = sc.card.to_dict()
+    cuts = {str(row.cap): row.cuts for row in sc.caps}
+    for cap in body["caps"]:
+        cap["cuts"] = cuts[cap["cap"]]
+    for position, fix in enumerate(body["fixes"], start=1):
+        fix["rank"] = position
+    path = sc.path
+    body.update(
+        snapshot={"id": sc.snapshot.pk, "taken_at": iso(sc.snapshot.taken_at)},
+        stored_score=sc.snapshot.score,
+        os_unjudged_nodes=sc.os_unjudged,
+        shown_fixes=len(sc.fixes),
+        path=None if path is None else {
+            "target": str(path.target), "steps": path.steps, "score": path.score,
+            "reachable": path.reachable, "blocked_by": [str(cap) for cap in path.blocked_by]},
+        platform_findings=[
+            {"check": g.check_id, "severity": str(g.severity), "count": g.count,
+             "resources": g.resources} for g in sc.platform],
+    )
+    return body
+
+
+@api_view
+def scorecard(request: HttpRequest, pk: int) -> JsonResponse:
+    """The cluster's scorecard, computed as its page computes it (now, with today's policy)."""
+    visible = get_visible_cluster(request, pk)
+    built = scorecards.build(visible, timezone.now(), policy_for(visible))
+    return JsonResponse({"cluster": visible.pk, **scorecard_body(built)})
 
 
 def openapi(request: HttpRequest) -> JsonResponse:
