@@ -448,6 +448,11 @@ class GradePath:
     def reachable(self) -> bool:
         return self.steps is not None
 
+    @property
+    def grade(self) -> Grade | None:
+        """Return the grade the path ends at: the target, or better when a fix overshoots."""
+        return None if self.score is None else Grade.for_score(self.score)
+
 
 @dataclass(frozen=True)
 class _Part:

@@ -71,9 +71,12 @@ def _evaluated_key(category: Category) -> str:
 def category_scores(row: Mapping[str, Any]) -> dict[str, float]:
     """Return the category scores of a row annotated with ``aggregate_parts``.
 
-    Categories that were not evaluated have no score and are left out (``not_evaluated``).
+    Categories that were not evaluated have no score and are left out (``not_evaluated``):
+    asked by their flag, not by a null score, because SQLite casts a JSON null to 0.0.
     """
-    return {str(c): row[_score_key(c)] for c in Category if row[_score_key(c)] is not None}
+    skipped = not_evaluated(row)
+    return {str(c): row[_score_key(c)] for c in Category
+            if row[_score_key(c)] is not None and str(c) not in skipped}
 
 
 def not_evaluated(row: Mapping[str, Any]) -> set[str]:

@@ -275,6 +275,10 @@ class ClusterScorecard:
         return self.card.cap_grade if self.card is not None else None
 
     @property
+    def has_platform_namespaces(self) -> bool:
+        return any(ns.platform for ns in self.namespaces)
+
+    @property
     def platform_findings(self) -> int:
         return sum(group.count for group in self.platform)
 

@@ -267,3 +267,14 @@ def test_query_count_does_not_grow_with_clusters_or_snapshots(as_sam, sam,
     assert page.content.decode().count("<tr data-cluster=") == 20
     with django_assert_max_num_queries(8):
         as_sam.get(URL, {"sort": "-critical", "label": "env=prod"})
+
+
+def test_a_category_flagged_not_evaluated_has_no_score_even_where_sqlite_reads_0():
+    from posture.dashboard import category_scores, not_evaluated
+
+    # SQLite (embedded mode) casts a JSON null to 0.0; the flag is what says "not evaluated".
+    row = {f"{c}_{part}": None for c in Category for part in ("score", "evaluated")}
+    row |= {"vulnerabilities_score": 0.0, "vulnerabilities_evaluated": "false",
+            "images_score": 50.0, "images_evaluated": "true", "access_score": 90.0}
+    assert category_scores(row) == {"images": 50.0, "access": 90.0}
+    assert not_evaluated(row) == {"vulnerabilities"}

@@ -53,6 +53,12 @@ def test_polled_cluster_shows_grade_deductions_support_nodes_and_fixes(emulate, 
         assert node["name"] in nodes
     for kept in ('id="poll-history"', 'id="poll-form"', 'id="poll-now"', 'id="poll-progress"'):
         assert kept in page
+    # The path names where it lands when a fix overshoots the next grade.
+    path = build(cluster, timezone.now(), Policy()).path
+    plan = page[page.index('id="plan-to-grade"'):]
+    plan = plan[:plan.index("</p>")]
+    assert path is not None and path.reachable
+    assert (f", grade {path.grade})" in plan) is (path.grade is not path.target)
 
 
 def _section(page: str, start: str, end: str = "</section>") -> str:
@@ -209,6 +215,8 @@ def test_platform_findings_are_shown_apart_and_left_out_of_the_score(alice, as_a
     assert "DaemonSet kube-system/kube-proxy" in platform and "platform-managed" in platform
     assert "not scored" in platform and "score_platform_findings: true" in platform
     assert "1 platform-managed finding not scored" in _section(page, 'id="scorecard-grade"')
+    assert "are listed under Platform-managed and are not scored" in _section(
+        page, 'id="pod-security"')
     # With the policy counting them, they are ordinary findings again.
     counted = build(cluster, now, Policy(score_platform_findings=True))
     assert counted.card.fixes()[0].check == "workload.privileged" and not counted.platform
