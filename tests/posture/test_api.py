@@ -194,3 +194,21 @@ def test_scorecard_of_a_cluster_never_polled_is_empty_not_an_error(as_alice, clu
     body = as_alice.get(reverse("api:scorecard", args=[cluster_a.pk])).json()
     validate(body, "/api/v1/clusters/{pk}/scorecard/")
     assert body["score"] is None and body["fixes"] == [] and body["path"] is None
+
+
+def test_scorecard_query_count_does_not_grow_with_findings_or_nodes(alice, as_alice,
+                                                                    django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.posture.test_scorecard import _cluster_with
+
+    small = _cluster_with(alice, 2, 1)
+    with CaptureQueriesContext(connection) as counted:
+        as_alice.get(reverse("api:scorecard", args=[small.pk]))
+    big = _cluster_with(alice, 60, 40)
+    with django_assert_max_num_queries(len(counted.captured_queries)):
+        body = as_alice.get(reverse("api:scorecard", args=[big.pk])).json()
+    assert body["fixes"][0]["count"] == 60
+    with django_assert_max_num_queries(10):
+        as_alice.get(reverse("api:scorecard", args=[big.pk]))
