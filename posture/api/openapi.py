@@ -29,7 +29,11 @@ CLUSTER: dict[str, Any] = {
                                "enum": ["supported", "maintenance", "extended", "eol", "unknown"]},
         "kubernetes_eol": {"type": ["string", "null"], "format": "date"},
         "kubernetes_eol_days_left": _nullable_int,
-        "open_findings_by_severity": _counts,
+        "open_findings_by_severity": {**_counts, "description": "open findings that count "
+                                      "(platform-managed ones apart, unless the policy "
+                                      "scores them)"},
+        "platform_findings_by_severity": {**_counts, "description": "open platform-managed "
+                                          "findings, not in the counts above nor the score"},
         "last_poll": {"type": "object", "required": ["status", "at"], "properties": {
             "status": {"type": ["string", "null"],
                        "enum": ["running", "ok", "partial", "failed", None]},

@@ -24,7 +24,8 @@ MAX_LIMIT = 1000
 
 def _cluster(cluster: Cluster, now: datetime) -> dict[str, Any]:
     eol = kubernetes_eol(cluster, now.date())
-    counts = (getattr(cluster, "finding_counts", None) or {}).get("severity", {})
+    stored = getattr(cluster, "finding_counts", None) or {}
+    counts = stored.get("severity", {})
     return {
         "id": cluster.pk,
         "name": cluster.name,
@@ -36,6 +37,8 @@ def _cluster(cluster: Cluster, now: datetime) -> dict[str, Any]:
         "kubernetes_eol": iso(eol.eol),
         "kubernetes_eol_days_left": eol.days_left,
         "open_findings_by_severity": counts,
+        # Left out of the counts above (and of the score) unless the policy scores them.
+        "platform_findings_by_severity": stored.get("platform_severity", {}),
         "last_poll": {"status": getattr(cluster, "last_poll_status", None),
                       "at": iso(getattr(cluster, "last_poll_at", None))},
         "last_success_at": iso(getattr(cluster, "last_success_at", None)),

@@ -57,6 +57,8 @@ def test_token_sees_what_its_user_sees(alice, cluster_a, cluster_b):
     first = body["clusters"][0]
     assert (first["score"], first["grade"], first["kubernetes_version"]) == (72.5, "C", "v1.31.4")
     assert first["kubernetes_support"] == "eol" and first["kubernetes_eol"] == "2025-11-11"
+    assert first["open_findings_by_severity"] == {"critical": 1, "high": 2}
+    assert first["platform_findings_by_severity"] == {}
 
 
 @pytest.mark.threat('A revoked or guessed API token is accepted',
@@ -182,6 +184,12 @@ def test_scorecard_answers_the_pages_figures_and_validates(as_alice, cluster_a):
     assert body["path"] == {"target": str(sc.path.target), "steps": sc.path.steps,
                             "score": sc.path.score, "reachable": sc.path.reachable,
                             "blocked_by": []}
+    from posture.waivers import rescore_latest
+
+    rescore_latest(cluster_a)  # as a poll would store the counts
+    cluster = as_alice.get(reverse("api:cluster", args=[cluster_a.pk])).json()
+    assert cluster["open_findings_by_severity"]["critical"] == 4  # kube-proxy left out
+    assert cluster["platform_findings_by_severity"]["critical"] == 1
     assert body["platform"] == 1 and body["platform_findings"] == [{
         "check": "workload.privileged", "severity": "critical", "count": 1,
         "resources": ["DaemonSet kube-system/kube-proxy"]}]
