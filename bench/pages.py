@@ -53,11 +53,13 @@ def measure(rounds: int = 30) -> dict[str, dict[str, Any]]:
     from django.contrib.auth.models import Group
     from django.core.management import call_command
     from django.db import connection
+    from django.db.models import Count
     from django.test import Client
     from django.urls import reverse
 
     from clusters.access import SECURITY_TEAM
     from clusters.models import Cluster
+    from posture.models import Finding
 
     ensure_history()
     # Pages link to hashed static file names, read from the manifest collectstatic writes.
@@ -68,6 +70,10 @@ def measure(rounds: int = 30) -> dict[str, dict[str, Any]]:
     client.force_login(user)
     cluster = Cluster.objects.filter(name__startswith="synthetic-").order_by("name").first()
     assert cluster is not None
+    # The fleet findings' drill-down is timed on the check with the most open findings.
+    widest = (Finding.objects.filter(resolved_at__isnull=True).values("check_id")
+              .annotate(n=Count("pk")).order_by("-n", "check_id").first())
+    assert widest is not None
     pages = {
         "login (baseline)": ("anon", reverse("login")),
         "fleet overview": ("user", reverse("home")),
@@ -75,6 +81,10 @@ def measure(rounds: int = 30) -> dict[str, dict[str, Any]]:
         "trends": ("user", reverse("cluster-trends", args=[cluster.pk])),
         "checklist": ("user", reverse("cluster-checklist", args=[cluster.pk])),
         "API cluster list": ("user", reverse("api:clusters")),
+        "fleet findings": ("user", reverse("fleet-findings")),
+        "fleet findings, one check": ("user", reverse("fleet-check",
+                                                      args=[widest["check_id"]])),
+        "API fleet findings (1000)": ("user", reverse("api:fleet-findings") + "?limit=1000"),
     }
     anon = Client(HTTP_HOST="localhost")
     results: dict[str, dict[str, Any]] = {}

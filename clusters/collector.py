@@ -14,7 +14,9 @@ while bodies stream in.
 Everything a cluster sends is untrusted. Strings are made storable as pages are parsed: NUL
 characters, which PostgreSQL refuses in text and jsonb, are dropped, and names that become a
 finding's identity are shortened (with a hash, so they stay distinct) when longer than
-Kubernetes allows.
+Kubernetes allows. Trivy reports are kept only in the parts Posture reads
+(``posture.checks.trivy.slim_report``), with a limit on vulnerability entries per report and
+per poll.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from kubernetes.client.exceptions import ApiException
 from clusters import kube
 from clusters.kubeconfig import ClusterCredentials
 from clusters.workloads import WorkloadIndex
+from posture.checks import trivy
 from posture.checks.inventory import Coverage, Inventory, KubeObject, empty_inventory
 
 PAGE_SIZE = 500
@@ -109,6 +112,9 @@ class Options:
     # Size and address limits (the configured ones when None) and the whole read's deadline.
     limits: kube.Limits | None = None
     deadline_seconds: float | None = None
+    # Vulnerability entries kept per Trivy report and per poll (the most urgent of each report).
+    report_entries: int = trivy.REPORT_ENTRIES
+    cluster_entries: int = trivy.CLUSTER_ENTRIES
 
 
 @contextmanager
@@ -194,7 +200,8 @@ class Collector:
             body = parse(response.data)
         except Exception as exc:  # noqa: BLE001 — classified, never swallowed
             raise ClusterUnavailable(kube.describe_failure(
-                exc, self.api.configuration.host, what="reading /version")) from None
+                exc, self.api.configuration.host, what="reading /version",
+                kubeconfig_ca=bool(self.api.configuration.ca_cert_data))) from None
         if not isinstance(body, dict) or not isinstance(body.get("gitVersion"), str):
             raise ClusterUnavailable(kube.Failure(kube.FailureKind.PROTOCOL, "/version did not "
                                                   "answer with a Kubernetes version object."))
@@ -271,7 +278,8 @@ class Collector:
                 return self._api_failure(resource, exc)
             except Exception as exc:  # noqa: BLE001 — classified below
                 raise ClusterUnavailable(kube.describe_failure(
-                    exc, self.api.configuration.host, what=f"listing {resource}")) from None
+                    exc, self.api.configuration.host, what=f"listing {resource}",
+                    kubeconfig_ca=bool(self.api.configuration.ca_cert_data))) from None
             return Coverage(state="read", count=count, message="")
         raise AssertionError("unreachable")
 
@@ -297,6 +305,38 @@ class _Restart(Exception):
     pass
 
 
+class _Reports:
+    """Keeps Trivy reports as they stream in: only what Posture reads (``trivy.slim_report``),
+    at most ``per_report`` vulnerability entries of each and ``budget`` over the whole poll."""
+
+    def __init__(self, items: list[KubeObject], budget: int = trivy.CLUSTER_ENTRIES,
+                 per_report: int = trivy.REPORT_ENTRIES) -> None:
+        self.items = items
+        self.budget = budget
+        self.per_report = per_report
+        self.left = budget
+        self.dropped = 0
+
+    def add(self, obj: KubeObject) -> None:
+        slim, dropped = trivy.slim_report(obj, min(self.per_report, self.left))
+        self.left -= len(slim["report"]["vulnerabilities"])
+        self.dropped += dropped
+        self.items.append(slim)
+
+    def reset(self) -> None:
+        self.items.clear()
+        self.left, self.dropped = self.budget, 0
+
+    def coverage(self, read: Coverage) -> Coverage:
+        """Return ``read`` noting, if any were, how many entries were left out."""
+        if not self.dropped or read["state"] != "read":
+            return read
+        return Coverage(state="read", count=read["count"], message=(
+            f"{self.dropped:,} vulnerability entries past the limits (at most "
+            f"{self.per_report:,} per report, {self.budget:,} per poll) were not read; "
+            "the most urgent of each report were kept"))
+
+
 def collect(creds: ClusterCredentials, options: Options) -> Inventory:
     """Read the whole cluster. Raise ``ClusterUnavailable`` when it cannot be read at all."""
     inventory = empty_inventory()
@@ -314,10 +354,13 @@ def collect(creds: ClusterCredentials, options: Options) -> Inventory:
                 lambda kind=kind: index.forget_controllers(kind))
         coverage["pods"] = collector.read_all("pods", index.add_pod, index.forget_pods)
         for resource in ("services", "serviceaccounts", "networkpolicies", "roles",
-                         "rolebindings", "clusterroles", "clusterrolebindings",
-                         "vulnerabilityreports"):
+                         "rolebindings", "clusterroles", "clusterrolebindings"):
             items = inventory[resource]  # type: ignore[literal-required]
             coverage[resource] = collector.read_all(resource, items.append, items.clear)
+        reports = _Reports(inventory["vulnerabilityreports"], options.cluster_entries,
+                           options.report_entries)
+        coverage["vulnerabilityreports"] = reports.coverage(
+            collector.read_all("vulnerabilityreports", reports.add, reports.reset))
         for node in inventory["nodes"]:
             status = node.get("status")
             if isinstance(status, dict):

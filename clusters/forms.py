@@ -3,13 +3,23 @@ travels between steps (pick a context, verify, register) as a short-lived sealed
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.core.files.uploadedfile import InMemoryUploadedFile
+from django.core.files.uploadhandler import FileUploadHandler
 
 from clusters import vault
-from clusters.kubeconfig import MAX_BYTES, ClusterCredentials, KubeconfigError, context_names, load
+from clusters.kubeconfig import (
+    MAX_BYTES,
+    ClusterCredentials,
+    KubeconfigError,
+    context_names,
+    load,
+    too_large,
+)
 from clusters.registration import RegistrationError, check_name, read_credentials
 
 DRAFT_SECONDS = 3600
@@ -40,6 +50,19 @@ class RegistrationForm(forms.Form):
         self.credentials: ClusterCredentials | None = None
         self.loaded_summary = ""
 
+    @classmethod
+    def refused_as_too_large(cls) -> RegistrationForm:
+        """Return an empty form that says the request was too large to be read at all.
+
+        Django refuses to parse a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``, so nothing of it
+        (the name either) can be shown back; the paste would not be anyway.
+        """
+        form = cls()
+        form.cleaned_data = {}
+        form._errors = forms.utils.ErrorDict()
+        form.add_error("kubeconfig", too_large())
+        return form
+
     def clean_name(self) -> str:
         try:
             return check_name(self.cleaned_data["name"])
@@ -50,10 +73,7 @@ class RegistrationForm(forms.Form):
         upload = self.cleaned_data.get("kubeconfig_file")
         if upload:
             if upload.size > MAX_BYTES:
-                raise KubeconfigError(
-                    f"The kubeconfig is {upload.size:,} bytes; the limit is {MAX_BYTES:,} "
-                    "bytes (1 MiB)."
-                )
+                raise KubeconfigError(too_large(upload.size))
             return upload.read()
         pasted = self.cleaned_data.get("kubeconfig") or ""
         if pasted.strip():
@@ -111,3 +131,29 @@ class RegistrationForm(forms.Form):
             data["draft"] = ""
             return
         data["draft"] = vault.seal(text).decode()
+
+
+class KubeconfigUploadHandler(FileUploadHandler):
+    """Keep an uploaded kubeconfig in memory, never in a temporary file, and only its first
+    ``MAX_BYTES + 1`` bytes: enough to tell that it is too large, counted in ``size``.
+
+    Django's default handlers write uploads over ``FILE_UPLOAD_MAX_MEMORY_SIZE`` to disk, and a
+    kubeconfig is a secret.
+    """
+
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        super().new_file(*args, **kwargs)
+        self.buffer = io.BytesIO()
+        self.size = 0
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
+        self.size += len(raw_data)
+        room = MAX_BYTES + 1 - self.buffer.tell()
+        if room > 0:
+            self.buffer.write(raw_data[:room])
+
+    def file_complete(self, file_size: int) -> InMemoryUploadedFile:
+        self.buffer.seek(0)
+        return InMemoryUploadedFile(
+            self.buffer, self.field_name, self.file_name, self.content_type, self.size,
+            self.charset, self.content_type_extra)

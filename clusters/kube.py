@@ -17,6 +17,7 @@ import email.utils
 import http.client
 import ipaddress
 import os
+import re
 import socket
 import ssl
 import time
@@ -398,10 +399,12 @@ def api_client(creds: ClusterCredentials, limits: Limits | None = None,
                 os.close(fd)
 
 
-def describe_failure(exc: BaseException, server: str = "", *, what: str = "") -> Failure:
+def describe_failure(exc: BaseException, server: str = "", *, what: str = "",
+                     kubeconfig_ca: bool = True) -> Failure:
     """Classify an exception raised while calling a cluster. Never includes credentials.
 
-    ``what`` names the request (``"listing pods"``) in messages about an answer.
+    ``what`` names the request (``"listing pods"``) in messages about an answer;
+    ``kubeconfig_ca`` says whether the kubeconfig named a CA (else the system's CAs were used).
     """
     during = f" while {what}" if what else ""
     if isinstance(exc, ApiException) and exc.status:
@@ -415,10 +418,12 @@ def describe_failure(exc: BaseException, server: str = "", *, what: str = "") ->
             return Failure(FailureKind.DNS, f"DNS lookup failed for the server {_host(server)}.")
     for cause in chain:
         if isinstance(cause, ssl.SSLCertVerificationError):
-            detail = (cause.verify_message or "certificate verify failed").rstrip(".")
-            return Failure(FailureKind.TLS, f"TLS verification failed: {detail}.")
+            return Failure(FailureKind.TLS, _verification_failure(cause, server, kubeconfig_ca))
     for cause in chain:
-        if isinstance(cause, ssl.SSLError | urllib3.exceptions.SSLError):
+        if isinstance(cause, ssl.SSLError):
+            return Failure(FailureKind.TLS, _handshake_failure(cause))
+    for cause in chain:
+        if isinstance(cause, urllib3.exceptions.SSLError):
             return Failure(FailureKind.TLS, f"TLS handshake failed: {_short(cause)}.")
         if isinstance(cause, ApiException) and str(cause.reason or "").startswith("SSLError"):
             # The client turns some TLS errors into a status-less ApiException.
@@ -449,6 +454,75 @@ def describe_failure(exc: BaseException, server: str = "", *, what: str = "") ->
         return Failure(FailureKind.PROTOCOL, f"The answer{during} is not valid JSON "
                        f"({json_problem(exc)}).")
     return Failure(FailureKind.PROTOCOL, f"Unexpected answer{during}: {_short(exc)}.")
+
+
+# OpenSSL's certificate verification results (X509_V_ERR_*), as ``verify_code`` reports them.
+_NOT_SIGNED_BY_CA = frozenset({
+    2,   # unable to get issuer certificate
+    7,   # certificate signature failure
+    19,  # self-signed certificate in certificate chain: the chain ends at another CA
+    20,  # unable to get local issuer certificate
+    21,  # unable to verify the first certificate
+    24,  # invalid CA certificate
+})
+_SELF_SIGNED = 18
+_NOT_YET_VALID, _EXPIRED = 9, 10
+_NAME_MISMATCH = frozenset({62, 64})  # host name, IP address
+_MISMATCHED_NAME = re.compile(r"not valid for '([^']{1,253})'")
+# Handshakes that fail because the other end does not speak TLS at all.
+_NOT_TLS = frozenset({"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST",
+                      "PACKET_LENGTH_TOO_LONG", "UNEXPECTED_EOF_WHILE_READING"})
+
+
+def _verification_failure(exc: ssl.SSLCertVerificationError, server: str,
+                          kubeconfig_ca: bool) -> str:
+    """Say, in the kubeconfig's terms, why the server's certificate was not trusted."""
+    code = exc.verify_code
+    if code in _NOT_SIGNED_BY_CA:
+        if kubeconfig_ca:
+            return ("TLS verification failed: the server's certificate is not signed by the CA "
+                    "in the kubeconfig (certificate-authority-data). Use the cluster's own CA "
+                    "certificate, or check that the server address is the cluster's.")
+        return ("TLS verification failed: the server's certificate is not signed by a CA this "
+                "machine trusts, and the kubeconfig names none: add the cluster's CA as "
+                "certificate-authority-data.")
+    if code == _SELF_SIGNED:
+        if kubeconfig_ca:
+            return ("TLS verification failed: the server presents a self-signed certificate, "
+                    "not one signed by the CA in the kubeconfig (certificate-authority-data).")
+        return ("TLS verification failed: the server's certificate is self-signed and the "
+                "kubeconfig names no CA to trust it: add that certificate (or the cluster's CA) "
+                "as certificate-authority-data.")
+    if code == _EXPIRED:
+        return ("TLS verification failed: the server's certificate has expired. The cluster's "
+                "API server certificate must be renewed (or this machine's clock is wrong).")
+    if code == _NOT_YET_VALID:
+        return ("TLS verification failed: the server's certificate is not valid yet: this "
+                "machine's clock or the certificate's start date is wrong.")
+    if code in _NAME_MISMATCH:
+        named = _MISMATCHED_NAME.search(exc.verify_message or "")
+        host = named[1] if named else _host(urllib3.util.parse_url(server).host or server)
+        return (f"TLS verification failed: the server's certificate is not valid for {host} "
+                "(host name mismatch): connect by a name the certificate was issued for, or "
+                "set tls-server-name in the kubeconfig.")
+    detail = (exc.verify_message or "certificate verify failed").rstrip(".")
+    return f"TLS verification failed: {detail}."
+
+
+def _handshake_failure(exc: ssl.SSLError) -> str:
+    """Say why a TLS connection could not be set up, without OpenSSL's source locations."""
+    reason = str(exc.reason or "")
+    if exc.library in ("PEM", "X509") or "cadata" in str(exc):
+        return ("The CA in the kubeconfig (certificate-authority-data) is not a readable PEM "
+                "certificate.")
+    if reason in _NOT_TLS:
+        return ("TLS handshake failed: the server does not answer TLS on this port; is the "
+                "address the cluster's HTTPS API server?")
+    if "ALERT" in reason:
+        alert = reason.split("ALERT_", 1)[-1].replace("_", " ").lower()
+        return (f"TLS handshake failed: the server refused the connection ({alert}); it may "
+                "require a client certificate it trusts.")
+    return f"TLS handshake failed: {reason.replace('_', ' ').lower() or _short(exc)}."
 
 
 def _http_failure(exc: ApiException, during: str) -> Failure:
@@ -537,8 +611,12 @@ def _host(server: str) -> str:
     return server or "the server"
 
 
+_SOURCE_LOCATION = re.compile(r"\s*\(_ssl\.c:[0-9]+\)")
+
+
 def _short(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
+    # OpenSSL's source locations ("(_ssl.c:1000)") mean nothing to a reader.
+    text = _SOURCE_LOCATION.sub("", str(exc)) or type(exc).__name__
     return text if len(text) <= 300 else text[:297] + "..."
 
 
@@ -558,5 +636,6 @@ def verify(creds: ClusterCredentials, timeouts: Timeouts,
                 _request_timeout=timeouts.as_request_timeout()
             )
     except Exception as exc:  # noqa: BLE001 — every failure becomes a described result
-        return VerifyResult(ok=False, failure=describe_failure(exc, creds.server))
+        return VerifyResult(ok=False, failure=describe_failure(
+            exc, creds.server, kubeconfig_ca=bool(creds.ca_pem)))
     return VerifyResult(ok=True, version=str(info.git_version))

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
+from cryptography import x509
 
 MAX_BYTES = 1024 * 1024
 
@@ -162,13 +163,13 @@ def load(text: str | bytes) -> dict[str, Any]:
     """Parse kubeconfig text into a dict, refusing anything that is not a plain kubeconfig."""
     if isinstance(text, bytes):
         if len(text) > MAX_BYTES:
-            raise KubeconfigError(_too_large(len(text)))
+            raise KubeconfigError(too_large(len(text)))
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError:
             raise KubeconfigError("The kubeconfig is not UTF-8 text.") from None
     if len(text.encode("utf-8")) > MAX_BYTES:
-        raise KubeconfigError(_too_large(len(text.encode("utf-8"))))
+        raise KubeconfigError(too_large(len(text.encode("utf-8"))))
     if not text.strip():
         raise KubeconfigError("The kubeconfig is empty.")
     try:
@@ -200,8 +201,11 @@ def load(text: str | bytes) -> dict[str, Any]:
     return document
 
 
-def _too_large(size: int) -> str:
-    return f"The kubeconfig is {size:,} bytes; the limit is {MAX_BYTES:,} bytes (1 MiB)."
+def too_large(size: int | None = None) -> str:
+    """Return the message for a kubeconfig over ``MAX_BYTES`` (of ``size`` bytes, if known)."""
+    what = f" ({size:,} bytes)" if size is not None else ""
+    return (f"The kubeconfig is larger than 1 MiB{what}; the limit is {MAX_BYTES:,} bytes. A "
+            "service account's kubeconfig is a few kilobytes: paste only its context.")
 
 
 def context_names(document: dict[str, Any]) -> list[str]:
@@ -319,6 +323,8 @@ def credentials(
     _check_server(server, addresses or AddressPolicy(link_local=allow_link_local))
 
     ca_pem = _pem(cluster.get("certificate-authority-data"), "certificate-authority-data")
+    if ca_pem is not None:
+        _check_certificates(ca_pem, "certificate-authority-data")
     token = user.get("token")
     if token is not None and (not isinstance(token, str) or not token.strip()):
         raise KubeconfigError("The user's token is empty.")
@@ -374,6 +380,16 @@ def _check_server(server: str, policy: AddressPolicy) -> None:
     reason = policy.refusal(address)
     if reason is not None:
         raise KubeconfigError(f"The server cannot be used: {reason}")
+
+
+def _check_certificates(pem: str, name: str) -> None:
+    """Refuse PEM text that holds no readable certificate: TLS would fail on every poll."""
+    try:
+        x509.load_pem_x509_certificates(pem.encode("ascii"))
+    except ValueError:
+        raise KubeconfigError(
+            f"{name} does not hold a readable PEM certificate (was it cut short or changed?)."
+        ) from None
 
 
 def _pem(value: Any, name: str) -> str | None:

@@ -157,3 +157,13 @@ def claim_due_clusters(now: datetime | None = None) -> list[int]:
         if moved == 1:
             due.append(cluster.pk)
     return due
+
+
+def claim_first_poll(cluster: Cluster, now: datetime | None = None) -> bool:
+    """Take a newly registered cluster's due poll to run it at once; False if beat took it.
+
+    The same conditional UPDATE as ``claim_due_clusters``: the poll is handed out once.
+    """
+    now = now or timezone.now()
+    return Cluster.objects.filter(pk=cluster.pk, next_poll_at=cluster.next_poll_at).update(
+        next_poll_at=now + cluster.poll_interval) == 1

@@ -7,11 +7,12 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clusters import kube
@@ -21,7 +22,8 @@ from clusters.access import (
     get_visible_cluster,
     visible_clusters,
 )
-from clusters.forms import RegistrationForm
+from clusters.forms import KubeconfigUploadHandler, RegistrationForm
+from clusters.polling import claim_first_poll
 from clusters.registration import RegistrationError, register, timeouts
 from clusters.tasks import poll_cluster
 from posture.audit import Action, record
@@ -81,11 +83,36 @@ def cluster_poll_status(request: HttpRequest, pk: int) -> JsonResponse:
     })
 
 
+# The upload handlers must be replaced before anything reads the body, CSRF's check included:
+# the view is exempt here and protected just below, once the handlers are set.
+@csrf_exempt
 @login_required
 @require_http_methods(["GET", "POST"])
 def cluster_register(request: HttpRequest) -> HttpResponse:
     if not can_register(request.user):
         raise PermissionDenied("Auditors cannot register clusters")
+    request.upload_handlers = [KubeconfigUploadHandler(request)]
+    if request.method == "POST":
+        try:
+            request.POST  # noqa: B018 — parses the body, which may be refused as too large
+        except RequestDataTooBig:
+            # Nothing was read, so nothing changes: the page is shown again, with the reason.
+            return _register_page(request, RegistrationForm.refused_as_too_large(), None,
+                                  status=413)
+    return _cluster_register(request)
+
+
+def _register_page(request: HttpRequest, form: RegistrationForm,
+                   verified: kube.VerifyResult | None, status: int = 200) -> HttpResponse:
+    return render(request, "clusters/cluster_register.html", {
+        "form": form,
+        "verified": verified,
+        "reader_manifest": READER_MANIFEST.read_text(encoding="utf-8"),
+    }, status=status)
+
+
+@csrf_protect
+def _cluster_register(request: HttpRequest) -> HttpResponse:
     verified: kube.VerifyResult | None = None
     if request.method == "POST":
         form = RegistrationForm(request.POST, request.FILES)
@@ -106,13 +133,11 @@ def cluster_register(request: HttpRequest) -> HttpResponse:
                 record(Action.REGISTER, request=request, cluster=done.cluster,
                        target=done.cluster.name,
                        detail={"server": done.cluster.server, "context": done.cluster.context})
+                if claim_first_poll(done.cluster):
+                    poll_cluster.delay(done.cluster.pk)
                 messages.success(request, f"Registered {done.cluster.name}. The first poll is "
                                           "queued.")
                 return redirect(done.cluster)
     else:
         form = RegistrationForm()
-    return render(request, "clusters/cluster_register.html", {
-        "form": form,
-        "verified": verified,
-        "reader_manifest": READER_MANIFEST.read_text(encoding="utf-8"),
-    })
+    return _register_page(request, form, verified)

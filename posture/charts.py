@@ -4,7 +4,13 @@ Every builder is a pure function of plain values and returns a ``Chart``: the fi
 JSON (for ``json_script`` and ``static/js/charts.js``) and the same numbers as a table, which the
 page shows when JavaScript is off. Plotly renders trace names, axis labels and hover text as
 HTML, so every string that came from a cluster is escaped before it goes into a figure. Colours
-come from the vocabulary enums (``Severity``, ``Category``, ``Grade``) and nowhere else.
+come from the vocabulary enums (``Severity``, ``Category``, ``Grade``) and, for telling clusters
+apart, from ``CLUSTER_COLOURS``; nowhere else.
+
+Time charts have one point per day on a date axis that spans at least ``MIN_SPAN_DAYS`` and runs
+to today, so a new cluster's single poll is a dot on a dated week rather than a line of no length
+on an axis of milliseconds, and days without a poll show as such. A chart with nothing to draw
+carries an ``empty`` message, which the page shows instead of an empty frame.
 
 Figures are written as the plain dicts of plotly's JSON schema rather than built from
 ``plotly.graph_objects``: those validate and copy every point, which cost most of a page's time
@@ -17,7 +23,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any, NamedTuple
 
@@ -43,6 +49,25 @@ _LAYOUT: dict[str, Any] = {
     "yaxis": {"gridcolor": _GRID, "linecolor": _GRID, "zeroline": False},
 }
 
+# A time chart shows at least a week, so that one or two polls sit on a readable axis of days.
+MIN_SPAN_DAYS = 7
+_DAY_MS = 86_400_000
+# A day's bar covers most of its day, whether the chart holds one day or a year of them.
+BAR_WIDTH_MS = int(_DAY_MS * 0.8)
+
+# Colours that tell clusters apart on the fleet chart: Okabe and Ito's colour-blind-safe set and
+# three of Paul Tol's, each at least 3:1 against white (WCAG's minimum for lines). Past the
+# seventh cluster the colours come round again with another dash, so 21 lines stay distinct.
+CLUSTER_COLOURS = ("#0072b2", "#d55e00", "#009e73", "#882255", "#999933", "#332288", "#cc79a7")
+CLUSTER_DASHES = ("solid", "dash", "dot")
+
+
+def cluster_line(index: int) -> dict[str, Any]:
+    """Return the line style of the ``index``-th cluster on a chart (0 first)."""
+    colours = len(CLUSTER_COLOURS)
+    return {"color": CLUSTER_COLOURS[index % colours],
+            "dash": CLUSTER_DASHES[(index // colours) % len(CLUSTER_DASHES)], "width": 2}
+
 
 @dataclass(frozen=True)
 class Table:
@@ -61,6 +86,8 @@ class Chart:
     figure: dict[str, Any]
     table: Table
     note: str = ""
+    # Set when there is nothing to draw: the page says this instead of drawing an empty frame.
+    empty: str = ""
 
     @property
     def figure_id(self) -> str:
@@ -71,6 +98,26 @@ class Chart:
     def trace_names(self) -> list[str]:
         """Return the (escaped) names of the figure's traces, in order."""
         return [str(trace.get("name", "")) for trace in self.figure.get("data", [])]
+
+
+@dataclass(frozen=True)
+class Span:
+    """The days a time chart covers: up to ``until`` (today), and when its history starts.
+
+    ``history_start`` is the day of the first successful poll ever, when it falls in the chosen
+    range: the chart says so, since an empty stretch before it is not a gap in polling.
+    """
+
+    until: date | None = None
+    history_start: date | None = None
+
+
+class FleetPoint(NamedTuple):
+    """One day of one cluster on the fleet chart: the day's last successful poll."""
+
+    day: date
+    score: float | None
+    grade: str
 
 
 class TrendPoint(NamedTuple):
@@ -154,56 +201,161 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
+def _edge(day: date, hours: int) -> str:
+    return (datetime.combine(day, time()) + timedelta(hours=hours)).isoformat(sep=" ")
+
+
+def _extent(days: Sequence[date], span: Span) -> tuple[date, date] | None:
+    """Return the first and last day a time chart shows: a week or more, up to ``span.until``."""
+    if not days:
+        return None
+    last = max(days) if span.until is None else max(span.until, max(days))
+    return min(min(days), last - timedelta(days=MIN_SPAN_DAYS - 1)), last
+
+
+def _day_axis(days: Sequence[date], span: Span) -> dict[str, Any]:
+    """Return a date x-axis over ``_extent``, with half a day of margin either side so that each
+    day's point or bar sits on its day.
+
+    Without an explicit range plotly spans a single day's points by a millisecond either side
+    and labels the axis in fractions of a second.
+    """
+    axis: dict[str, Any] = {**_LAYOUT["xaxis"], "type": "date", "hoverformat": "%Y-%m-%d"}
+    extent = _extent(days, span)
+    if extent is None:
+        return axis
+    return {**axis, "range": [_edge(extent[0], -12), _edge(extent[1], 12)]}
+
+
+def _history_note(span: Span) -> str:
+    if span.history_start is None:
+        return ""
+    return f"History starts on {span.history_start.isoformat()}, the first successful poll."
+
+
+def _history_shade(days: Sequence[date],
+                   span: Span) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Return a shaded, labelled stretch (shapes, annotations) for the days the axis shows
+    before the first poll."""
+    extent = _extent(days, span)
+    start = span.history_start
+    if start is None or extent is None or extent[0] >= start:
+        return [], []
+    shade = {
+        "type": "rect", "xref": "x", "yref": "paper", "x0": _edge(extent[0], -12),
+        "x1": _edge(start, -12), "y0": 0, "y1": 1, "fillcolor": Severity.INFO.colour,
+        "opacity": 0.08, "line": {"width": 0}, "layer": "below",
+    }
+    middle = extent[0] + (start - extent[0]) / 2
+    label = {
+        "xref": "x", "x": _edge(middle, -12), "yref": "paper", "y": 0.5,
+        "text": "before the first poll", "showarrow": False,
+        "font": {"size": 11, "color": Severity.INFO.colour},
+    }
+    return [shade], [label]
+
+
+def _notes(*parts: str) -> str:
+    return " ".join(part for part in parts if part)
+
+
+def _grade_bands() -> list[dict[str, Any]]:
+    """Return a faint band per grade across the plot, so a score's height reads as its grade."""
+    return [
+        {
+            "type": "rect",
+            "xref": "paper",
+            "yref": "y",
+            "x0": 0,
+            "x1": 1,
+            "y0": grade.minimum,
+            "y1": _band_top(grade),
+            "fillcolor": grade.colour,
+            "opacity": 0.07,
+            "line": {"width": 0},
+            "layer": "below",
+        }
+        for grade in Grade
+    ]
+
+
+def _grade_labels() -> list[dict[str, Any]]:
+    """Return each grade's letter at the right edge of its band."""
+    return [
+        {
+            "xref": "paper",
+            "x": 1,
+            "xanchor": "left",
+            "yref": "y",
+            "y": (grade.minimum + _band_top(grade)) / 2,
+            "text": grade.label,
+            "showarrow": False,
+            "font": {"size": 10, "color": grade.colour},
+        }
+        for grade in Grade
+    ]
+
+
+# Room at the right for the grade letters.
+_GRADED_MARGIN = {**_LAYOUT["margin"], "r": 28}
+
+
+def _has_values(traces: Sequence[dict[str, Any]]) -> bool:
+    return any(value is not None for trace in traces for value in trace.get("y", []))
+
+
 # --- Fleet ------------------------------------------------------------------------------------
 
 
-def fleet_scores(
-    series: Mapping[str, Sequence[tuple[date, float]]], grades: Mapping[str, str]
-) -> Chart:
-    """Plot each cluster's daily score; each line takes the colour of the cluster's grade now.
+def fleet_scores(series: Mapping[str, Sequence[FleetPoint]], span: Span | None = None) -> Chart:
+    """Plot each cluster's score per day, one colour (and dash) per cluster over grade bands.
 
-    ``series`` maps a cluster name to (day, score) pairs, oldest first.
+    ``series`` maps a cluster name to its points, oldest first. The hover names the cluster and
+    the grade of that day's poll.
     """
+    span = span or Span()
     traces = []
     days: set[date] = set()
-    for name in sorted(series):
+    names = sorted(series)
+    for index, name in enumerate(names):
         points = series[name]
-        days.update(day for day, _ in points)
-        colour = _grade_colour(grades.get(name))
+        days.update(p.day for p in points)
         traces.append(
             _trace(
                 "scatter",
-                x=[_day(day) for day, _ in points],
-                y=[_round(score) for _, score in points],
-                mode="lines",
+                x=[_day(p.day) for p in points],
+                y=[_round(p.score) for p in points],
+                customdata=[p.grade for p in points],
+                mode="lines+markers",
                 name=escape(name),
-                line={"color": colour, "width": 2},
-                hovertemplate="%{fullData.name}: %{y:.1f}<extra></extra>",
+                line=cluster_line(index),
+                marker={"size": 5},
+                hovertemplate="%{fullData.name}: %{y:.1f} (%{customdata})<extra></extra>",
             )
         )
-    figure = _figure(traces, yaxis={**_LAYOUT["yaxis"], "range": [0, 100],
-                                    "title": _title("Score")})
-    # The table samples weekly back from the newest day, so it stays readable without charts.
     ordered = sorted(days)
+    figure = _figure(
+        traces,
+        xaxis=_day_axis(ordered, span),
+        yaxis={**_LAYOUT["yaxis"], "range": [0, 100], "title": _title("Score")},
+        shapes=_grade_bands(),
+        annotations=_grade_labels(),
+        margin=_GRADED_MARGIN,
+    )
+    # The table samples weekly back from the newest day, so it stays readable without charts.
     sampled = ordered[::-1][::7][::-1]
     rows: list[tuple[object, ...]] = []
-    for name in sorted(series):
-        by_day = dict(series[name])
+    for name in names:
+        by_day = {p.day: p.score for p in series[name]}
         rows.append((name, *(_round(by_day.get(day)) for day in sampled)))
     return Chart(
         "fleet-scores",
         "Score per cluster, daily",
         figure,
         Table(("Cluster", *(day.isoformat() for day in sampled)), rows),
-        note="Lines take the colour of each cluster's current grade.",
+        note="One point per day: the day's last successful poll. Bands show the grades.",
+        empty="" if _has_values(traces) else "No cluster has a score in this period.",
     )
-
-
-def _grade_colour(grade: str | None) -> str:
-    try:
-        return Grade(grade or "").colour
-    except ValueError:
-        return Severity.INFO.colour
 
 
 def _grade_colourscale() -> list[list[object]]:
@@ -324,21 +476,35 @@ def _change_markers(
     return shapes, notes
 
 
-def score_trend(points: Sequence[TrendPoint], changes: Sequence[tuple[date, str]]) -> Chart:
+def _time_figure(traces: Sequence[dict[str, Any]], points: Sequence[TrendPoint], span: Span,
+                 shapes: Sequence[dict[str, Any]] = (), **layout: Any) -> dict[str, Any]:
+    """Return a figure of one cluster's days: a date axis, the shade before history starts."""
+    days = [p.day for p in points]
+    shade, label = _history_shade(days, span)
+    annotations = [*label, *layout.pop("annotations", [])]
+    # One right margin for every time chart, so stacked charts' days line up.
+    return _figure(traces, xaxis=_day_axis(days, span), shapes=[*shade, *shapes],
+                   annotations=annotations, margin=_GRADED_MARGIN, **layout)
+
+
+def score_trend(points: Sequence[TrendPoint], changes: Sequence[tuple[date, str]],
+                span: Span | None = None) -> Chart:
     """Plot the score and every category's sub-score per day, over the grades' bands.
 
     A dotted vertical line marks each day the check set changed: a step there may come from
-    the rules rather than from the cluster.
+    the rules rather than from the cluster. Markers show the days that have a poll.
     """
+    span = span or Span()
     x = [_day(p.day) for p in points]
     traces = [
         _trace(
             "scatter",
             x=x,
             y=[_round(p.score) for p in points],
-            mode="lines",
+            mode="lines+markers",
             name="Score",
             line={"color": _INK, "width": 3},
+            marker={"size": 7},
             hovertemplate="Score: %{y:.1f}<extra></extra>",
         )
     ]
@@ -348,35 +514,22 @@ def score_trend(points: Sequence[TrendPoint], changes: Sequence[tuple[date, str]
                 "scatter",
                 x=x,
                 y=[_round(p.categories.get(str(category))) for p in points],
-                mode="lines",
+                mode="lines+markers",
                 name=category.label,
                 line={"color": category.colour, "width": 1.5},
+                marker={"size": 4},
                 visible=True,
                 hovertemplate=f"{category.label}: %{{y:.1f}}<extra></extra>",
             )
         )
-    bands = [
-        {
-            "type": "rect",
-            "xref": "paper",
-            "yref": "y",
-            "x0": 0,
-            "x1": 1,
-            "y0": grade.minimum,
-            "y1": _band_top(grade),
-            "fillcolor": grade.colour,
-            "opacity": 0.07,
-            "line": {"width": 0},
-            "layer": "below",
-        }
-        for grade in Grade
-    ]
     shapes, notes = _change_markers(changes, 100)
-    figure = _figure(
+    figure = _time_figure(
         traces,
+        points,
+        span,
+        [*_grade_bands(), *shapes],
         yaxis={**_LAYOUT["yaxis"], "range": [0, 105], "title": _title("Score")},
-        shapes=bands + shapes,
-        annotations=notes,
+        annotations=[*_grade_labels(), *notes],
         height=380,
     )
     categories = Category.ordered()
@@ -388,7 +541,8 @@ def score_trend(points: Sequence[TrendPoint], changes: Sequence[tuple[date, str]
         ],
     )
     return Chart("score-trend", "Score and category scores", figure, table,
-                 note=_changes_note(changes))
+                 note=_notes(_history_note(span), _changes_note(changes)),
+                 empty="" if _has_values(traces) else "No poll in this period has a score.")
 
 
 def _band_top(grade: Grade) -> float:
@@ -403,29 +557,38 @@ def _changes_note(changes: Sequence[tuple[date, str]]) -> str:
     return f"The check set changed on {listed}."
 
 
-def severity_trend(points: Sequence[TrendPoint], changes: Sequence[tuple[date, str]]) -> Chart:
-    """Plot the findings seen per day, stacked by severity (most severe on top)."""
+def _bars(points: Sequence[TrendPoint], values: Sequence[list[int]], names: Sequence[str],
+          colours: Sequence[str]) -> list[dict[str, Any]]:
+    # An explicit width: plotly sizes bars by the smallest gap between days, and a single day
+    # has none, so its bar would fill the whole axis.
     x = [_day(p.day) for p in points]
-    severities = [s for s in reversed(Severity.ordered())]
-    traces = [
-        _trace(
-            "bar",
-            x=x,
-            y=[p.severities.get(str(severity), 0) for p in points],
-            name=severity.label,
-            marker={"color": severity.colour},
-            hovertemplate=f"{severity.label}: %{{y}}<extra></extra>",
-        )
-        for severity in severities
+    return [
+        _trace("bar", x=x, y=y, name=name, marker={"color": colour}, width=BAR_WIDTH_MS,
+               hovertemplate=f"{name}: %{{y}}<extra></extra>")
+        for y, name, colour in zip(values, names, colours, strict=True)
     ]
+
+
+def _any_nonzero(values: Sequence[list[int]]) -> bool:
+    return any(value for row in values for value in row)
+
+
+def severity_trend(points: Sequence[TrendPoint], changes: Sequence[tuple[date, str]],
+                   span: Span | None = None) -> Chart:
+    """Plot the open findings per day, stacked by severity (most severe on top)."""
+    span = span or Span()
+    severities = [s for s in reversed(Severity.ordered())]
+    values = [[p.severities.get(str(s), 0) for p in points] for s in severities]
+    traces = _bars(points, values, [s.label for s in severities], [s.colour for s in severities])
     top = max((sum(p.severities.values()) for p in points), default=0)
     shapes, notes = _change_markers(changes, top)
-    figure = _figure(
+    figure = _time_figure(
         traces,
+        points,
+        span,
+        shapes,
         barmode="stack",
-        bargap=0.1,
         yaxis={**_LAYOUT["yaxis"], "title": _title("Findings"), "rangemode": "tozero"},
-        shapes=shapes,
         annotations=notes,
     )
     ordered = Severity.ordered()
@@ -434,11 +597,13 @@ def severity_trend(points: Sequence[TrendPoint], changes: Sequence[tuple[date, s
         [(p.day, *(p.severities.get(str(s), 0) for s in ordered)) for p in points],
     )
     return Chart("severity-trend", "Findings by severity", figure, table,
-                 note=_changes_note(changes))
+                 note=_notes(_history_note(span), _changes_note(changes)),
+                 empty="" if _any_nonzero(values) else "No open findings on any day shown.")
 
 
-def version_lag_trend(points: Sequence[TrendPoint]) -> Chart:
+def version_lag_trend(points: Sequence[TrendPoint], span: Span | None = None) -> Chart:
     """Plot how many minor releases (and patches) the control plane trails, per day."""
+    span = span or Span()
     x = [_day(p.day) for p in points]
     versions = [escape(p.version) for p in points]
     traces = [
@@ -449,7 +614,7 @@ def version_lag_trend(points: Sequence[TrendPoint]) -> Chart:
             customdata=versions,
             mode="lines+markers",
             line={"shape": "hv", "color": Category.VERSION.colour, "width": 2},
-            marker={"size": 4},
+            marker={"size": 6},
             name="Minor releases behind",
             hovertemplate="%{customdata}: %{y} minor(s) behind<extra></extra>",
         ),
@@ -457,14 +622,17 @@ def version_lag_trend(points: Sequence[TrendPoint]) -> Chart:
             "scatter",
             x=x,
             y=[p.patches_behind for p in points],
-            mode="lines",
+            mode="lines+markers",
             line={"shape": "hv", "color": Severity.INFO.colour, "width": 1, "dash": "dash"},
+            marker={"size": 4},
             name="Patches behind",
             hovertemplate="%{y} patch(es) behind<extra></extra>",
         ),
     ]
-    figure = _figure(
+    figure = _time_figure(
         traces,
+        points,
+        span,
         yaxis={**_LAYOUT["yaxis"], "title": _title("Behind"), "rangemode": "tozero", "dtick": 1},
     )
     table = Table(
@@ -476,32 +644,28 @@ def version_lag_trend(points: Sequence[TrendPoint]) -> Chart:
         "Kubernetes version lag",
         figure,
         table,
-        note="Behind the newest minor release the provider offered that day.",
+        note=_notes("Behind the newest minor release the provider offered that day.",
+                    _history_note(span)),
+        empty="" if _has_values(traces) else (
+            "The lifecycle data does not place the versions these polls reported."),
     )
 
 
-def os_runway_trend(points: Sequence[TrendPoint]) -> Chart:
+def os_runway_trend(points: Sequence[TrendPoint], span: Span | None = None) -> Chart:
     """Plot nodes per day, stacked by how long their OS keeps vendor support."""
-    x = [_day(p.day) for p in points]
-    traces = [
-        _trace(
-            "bar",
-            x=x,
-            y=[p.os_runway.get(str(bucket), 0) for p in points],
-            name=bucket.label,
-            marker={"color": bucket.colour},
-            hovertemplate=f"{bucket.label}: %{{y}}<extra></extra>",
-        )
-        for bucket in Runway
-    ]
-    figure = _figure(
+    span = span or Span()
+    values = [[p.os_runway.get(str(bucket), 0) for p in points] for bucket in Runway]
+    traces = _bars(points, values, [b.label for b in Runway], [b.colour for b in Runway])
+    figure = _time_figure(
         traces,
+        points,
+        span,
         barmode="stack",
-        bargap=0.1,
         yaxis={**_LAYOUT["yaxis"], "title": _title("Nodes"), "rangemode": "tozero"},
     )
     table = Table(
         ("Day", *(b.label for b in Runway)),
         [(p.day, *(p.os_runway.get(str(b), 0) for b in Runway)) for p in points],
     )
-    return Chart("os-runway", "Node OS support", figure, table)
+    return Chart("os-runway", "Node OS support", figure, table, note=_history_note(span),
+                 empty="" if _any_nonzero(values) else "No nodes were read in this period.")

@@ -7,6 +7,7 @@ stops everything.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -14,9 +15,14 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ("well-kept", "typical", "neglected")
+# A fourth emulated cluster, left unregistered: its kubeconfig is written for rehearsing
+# registration. It holds the emulator's own test token, nothing real.
+REHEARSAL_SCENARIO, REHEARSAL_NAME = "typical", "rehearsal"
+REHEARSAL_KUBECONFIG = "rehearsal.kubeconfig"
 HISTORY_DAYS = 90
 EMULATOR_BASE_PORT = int(os.environ.get("POSTURE_DEMO_EMULATOR_PORT", "16443"))
 WEB_PORT = int(os.environ.get("POSTURE_DEMO_PORT", "8000"))
@@ -71,6 +77,36 @@ def start_clusters() -> list:
     return emulators
 
 
+def start_rehearsal_cluster(var_dir: Path, port: int) -> tuple[Any, Path]:
+    """Start the unregistered cluster and write its kubeconfig under ``var_dir`` (mode 0600).
+
+    The emulator makes a new CA and token on every start, so the file is rewritten each time.
+    """
+    from clusters.emulator import start_emulator
+    from clusters.emulator.scenario import load_scenario
+
+    scenario = dataclasses.replace(load_scenario(REHEARSAL_SCENARIO), name=REHEARSAL_NAME)
+    emulator = start_emulator(scenario, port=port)
+    var_dir.mkdir(parents=True, exist_ok=True)
+    return emulator, emulator.write_kubeconfig(var_dir / REHEARSAL_KUBECONFIG)
+
+
+def banner(web_port: int, clusters: list[tuple[str, str]], rehearsal: Path, mail_dir: str) -> str:
+    """Return what the demo prints once everything runs."""
+    listed = ", ".join(f"{url} ({name})" for name, url in clusters)
+    return f"""
+Posture is running: http://127.0.0.1:{web_port}/
+Log in as {USERNAME} / {PASSWORD}
+Emulated clusters: {listed}
+Rehearse registration: paste {rehearsal}
+  into Register (it is a fourth emulated cluster, not registered yet; the file holds the
+  emulator's test token only, and is rewritten on every start)
+Mail (the weekly digest) is written to files in {mail_dir}/;
+  preview it now with: .venv/bin/python manage.py send_digest --dry-run --user {USERNAME}
+Press Ctrl-C to stop.
+"""
+
+
 def main() -> int:
     os.chdir(ROOT)
     # The demo prints what matters itself; the services log warnings and errors only.
@@ -79,6 +115,10 @@ def main() -> int:
     prepare()
     print("Starting emulated clusters…", flush=True)
     emulators = start_clusters()
+    from django.conf import settings
+
+    rehearsal, rehearsal_kubeconfig = start_rehearsal_cluster(
+        Path(settings.VAR_DIR), EMULATOR_BASE_PORT + len(SCENARIOS))
     processes = {
         "web": subprocess.Popen([sys.executable, "-m", "gunicorn", "posture.wsgi",
                                  "--bind", f"127.0.0.1:{WEB_PORT}", "--workers", "2"],
@@ -88,17 +128,10 @@ def main() -> int:
         "beat": subprocess.Popen([sys.executable, "-m", "celery", "-A", "posture", "beat",
                                   "--loglevel", "WARNING"], cwd=ROOT),
     }
-    from django.conf import settings
-
     mail_dir = getattr(settings, "EMAIL_FILE_PATH", "var/mail")
-    print(f"""
-Posture is running: http://127.0.0.1:{WEB_PORT}/
-Log in as {USERNAME} / {PASSWORD}
-Emulated clusters: {', '.join(f'{e.url} ({n})' for n, e in zip(SCENARIOS, emulators, strict=True))}
-Mail (the weekly digest) is written to files in {mail_dir}/;
-  preview it now with: .venv/bin/python manage.py send_digest --dry-run --user {USERNAME}
-Press Ctrl-C to stop.
-""", flush=True)
+    clusters = [(n, e.url) for n, e in zip(SCENARIOS, emulators, strict=True)]
+    print(banner(WEB_PORT, clusters + [(f"{REHEARSAL_NAME}, not registered", rehearsal.url)],
+                 rehearsal_kubeconfig, mail_dir), flush=True)
     stopping = False
 
     def stop(*_: object) -> None:
@@ -123,7 +156,7 @@ Press Ctrl-C to stop.
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
-        for emulator in emulators:
+        for emulator in [*emulators, rehearsal]:
             emulator.stop()
     return 0
 

@@ -20,7 +20,18 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -113,6 +124,8 @@ class ClusterLine:
     failed_polls: int
     last_poll_failed: bool
     last_error: str
+    # Its first successful poll fell in this week: what it found then is a baseline, not news.
+    added: bool = False
 
     @property
     def change(self) -> int | None:
@@ -188,6 +201,32 @@ class EolLine:
 
 
 @dataclass(frozen=True)
+class Baseline:
+    """What this week's baseline polls found: not news, so not counted as new findings.
+
+    A cluster's first successful poll finds everything that was already there; the first poll
+    under a changed check set (``checkset_version``) finds what the new rules see.
+    """
+
+    added_clusters: int = 0
+    first_poll_findings: int = 0
+    new_rules_findings: int = 0
+
+
+@dataclass(frozen=True)
+class EolCluster:
+    """One cluster's end-of-life lines; it counts once, as past if any line is past."""
+
+    cluster: str
+    cluster_url: str
+    lines: tuple[EolLine, ...]
+
+    @property
+    def past(self) -> bool:
+        return any(line.past for line in self.lines)
+
+
+@dataclass(frozen=True)
 class Digest:
     """One recipient's weekly digest: the week from ``since`` to ``until``, their clusters only."""
 
@@ -198,6 +237,8 @@ class Digest:
     clusters: tuple[ClusterLine, ...]
     new_counts: tuple[tuple[Severity, int], ...]
     new_findings: tuple[FindingLine, ...]
+    # Findings first seen this week in a baseline poll, left out of the new ones above.
+    baseline: Baseline
     # New critical and high findings on platform-managed components, left out of the above.
     new_platform: int
     resolved_count: int
@@ -222,12 +263,24 @@ class Digest:
         return dict(self.new_counts).get(Severity.HIGH, 0)
 
     @property
-    def eol_soon_clusters(self) -> int:
-        return len({line.cluster for line in self.eol if not line.past})
+    def eol_clusters(self) -> tuple[EolCluster, ...]:
+        """Return the end-of-life lines by cluster: what the subject counts and the body lists."""
+        grouped: dict[str, list[EolLine]] = {}
+        for line in self.eol:
+            # The link names the cluster by id: unique, unlike a display name.
+            grouped.setdefault(line.cluster_url, []).append(line)
+        return tuple(EolCluster(lines[0].cluster, url, tuple(lines))
+                     for url, lines in grouped.items())
 
     @property
     def past_eol_clusters(self) -> int:
-        return len({line.cluster for line in self.eol if line.past})
+        """Return how many clusters run something past end of life."""
+        return sum(1 for c in self.eol_clusters if c.past)
+
+    @property
+    def eol_soon_clusters(self) -> int:
+        """Return how many clusters run nothing past end of life, but something near it."""
+        return sum(1 for c in self.eol_clusters if not c.past)
 
     @property
     def poll_trouble(self) -> tuple[ClusterLine, ...]:
@@ -332,6 +385,7 @@ def _cluster_lines(clusters: QuerySet[Cluster], since: datetime, until: datetime
             score_now=_score(now_snap), grade_now=_grade(now_snap.grade) if now_snap else None,
             failed_polls=row.failures, last_poll_failed=last_failed,
             last_error=_plain(row.last_error or "", 200) if last_failed else "",
+            added=before is None and now_snap is not None,
         ))
     return lines, current
 
@@ -412,6 +466,22 @@ def _acceptance_lines(ids: Sequence[int], names: dict[int, tuple[str, str]], sin
     return lines
 
 
+# A finding's poll is a baseline when no successful poll came before it (the cluster's first),
+# or the one before ran another check set. ``before`` is that earlier poll's check set.
+_FIRST_POLL = Q(before__isnull=True)
+_NEW_RULES = Q(before__isnull=False) & ~Q(before=F("first_seen__checkset_version"))
+_NEWS = Q(before__isnull=False) & Q(before=F("first_seen__checkset_version"))
+
+
+def _found_this_week(ids: Sequence[int], since: datetime, until: datetime) -> QuerySet[Finding]:
+    """Return findings first seen this week, each with the check set of the poll before it."""
+    before = (Snapshot.objects.filter(cluster_id=OuterRef("cluster_id"), status__in=_SUCCEEDED,
+                                      taken_at__lt=OuterRef("first_seen__taken_at"))
+              .order_by("-taken_at").values("checkset_version")[:1])
+    return Finding.objects.filter(cluster_id__in=ids, first_seen_at__gt=since,
+                                  first_seen_at__lte=until).annotate(before=Subquery(before))
+
+
 def build(user: User, now: datetime) -> Digest | None:
     """Return ``user``'s digest for the seven days up to ``now``; None when they follow nothing."""
     since, until = now - PERIOD, now
@@ -423,14 +493,16 @@ def build(user: User, now: datetime) -> Digest | None:
 
     policy = OrgPolicy.load().policy()
     open_at_end = Q(resolved_at__isnull=True) | Q(resolved_at__gt=until)
-    new = (Finding.objects.filter(cluster_id__in=ids, severity__in=URGENT,
-                                  first_seen_at__gt=since, first_seen_at__lte=until)
-           .filter(open_at_end).annotate(rank=_severity_rank())
-           .order_by("-rank", "-first_seen_at", "pk")
+    found = _found_this_week(ids, since, until)
+    counts = found.aggregate(first_poll=Count("pk", filter=_FIRST_POLL),
+                             new_rules=Count("pk", filter=_NEW_RULES))
+    new = (found.filter(_NEWS, severity__in=URGENT).filter(open_at_end)
+           .annotate(rank=_severity_rank()).order_by("-rank", "-first_seen_at", "pk")
            .only("cluster_id", "check_id", "severity", "kind", "namespace", "name", "container",
                  "first_seen_at"))
     # Platform-managed findings are not the recipients' to fix and stay out of the criticals,
-    # as they stay out of the score (the policy decides, as it does for the score).
+    # as they stay out of the score (the policy decides, as it does for the score). A week's
+    # new criticals and highs are few, so they are read once and sorted out here.
     every_new = list(new)
     new_rows = [f for f in every_new if policy.score_platform_findings
                 or not policy.platform_managed(f.kind, f.namespace, f.name)]
@@ -446,6 +518,9 @@ def build(user: User, now: datetime) -> Digest | None:
     return Digest(
         user=user, week=week_of(now), since=since, until=until, clusters=tuple(lines),
         new_counts=tuple((s, counted.get(s.value, 0)) for s in URGENT),
+        baseline=Baseline(added_clusters=sum(1 for line in lines if line.added),
+                          first_poll_findings=counts["first_poll"],
+                          new_rules_findings=counts["new_rules"]),
         new_findings=tuple(_finding_line(f, names, f.first_seen_at)
                            for f in new_rows[:NEW_FINDINGS_SHOWN]),
         new_platform=len(every_new) - len(new_rows),

@@ -10,9 +10,15 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from posture.models import Finding, RiskAcceptance
 from posture.waivers import accepting
+
+if TYPE_CHECKING:
+    from clusters.models import Cluster
+    from posture.dashboard.fleet_findings import CheckRow
+    from posture.dashboard.vulnerabilities import ImageRow
 
 COLUMNS = ("cluster", "check", "severity", "category", "kind", "namespace", "name", "container",
            "status", "accepted_until", "first_seen", "resolved", "message")
@@ -48,3 +54,42 @@ def findings_csv(findings: Iterable[Finding],
             f.cluster.name, f.check_id, f.severity, f.category, f.kind, f.namespace, f.name,
             f.container, status, _iso(accepted.expires_at) if accepted else "",
             _iso(f.first_seen_at), _iso(f.resolved_at), f.message)])
+
+
+CHECK_COLUMNS = ("check", "title", "severity", "category", "clusters_affected", "clusters_polled",
+                 "resources_affected", "open_findings", "accepted_findings", "to_fix",
+                 "resources_change_7d", "resources_change_30d", "clusters_not_evaluated")
+
+
+def checks_csv(rows: Iterable[CheckRow], polled: int) -> Iterator[str]:
+    """Yield CSV lines of the fleet findings: a header, then one row per check.
+
+    Counts are written as numbers (a negative change is a number, not a formula); only the text
+    cells go through ``safe_cell``.
+    """
+    writer = csv.writer(_Echo())
+    yield writer.writerow(CHECK_COLUMNS)
+    for r in rows:
+        text = [safe_cell(v) for v in (r.check_id, r.title, r.severity or "", r.category)]
+        yield writer.writerow([
+            *text, r.clusters, polled, r.resources, r.findings, r.accepted, r.to_fix,
+            "" if r.change_7d is None else r.change_7d,
+            "" if r.change_30d is None else r.change_30d, r.not_evaluated])
+VULNERABILITY_COLUMNS = ("cluster", "image", "severity", "fixable", "vulnerability", "package",
+                         "installed_version", "fixed_version", "score", "title", "link",
+                         "workloads", "first_seen")
+
+
+def vulnerabilities_csv(cluster: Cluster, images: Iterable[ImageRow]) -> Iterator[str]:
+    """Yield CSV lines: a header, then one row per CVE of each image, in the page's order."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(VULNERABILITY_COLUMNS)
+    for row in images:
+        workloads = " ".join(f"{w.kind}/{w.namespace}/{w.name}/{w.container}"
+                             for w in row.workloads)
+        for v in row.vulnerabilities:
+            yield writer.writerow([safe_cell(value) for value in (
+                cluster.name, row.image.ref, v.severity, "yes" if v.fixable else "no",
+                v.vulnerability_id, v.package, v.installed_version, v.fixed_version,
+                "" if v.score is None else v.score, v.title, v.safe_link, workloads,
+                _iso(v.first_seen_at))])

@@ -309,3 +309,153 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class Image(models.Model):
+    """One container image a cluster runs, as Trivy Operator scanned it, over its lifetime.
+
+    Identity: (cluster, ref), ``ref`` being ``registry/repository@digest`` when the digest is
+    known, else ``registry/repository:tag``. Its vulnerabilities are de-duplicated over every
+    workload and container that runs it. ``counts`` cover every vulnerability read
+    (``{"critical": {"total": n, "fixable": m}, …}``, ``fixable`` null when the report listed
+    none); at most a bounded number are kept as rows (``stored``), the most urgent first. An
+    unchanged image polled again writes nothing; an image no longer run is resolved.
+    """
+
+    cluster = models.ForeignKey("clusters.Cluster", on_delete=models.CASCADE,
+                                related_name="images")
+    ref = models.CharField(max_length=512)
+    registry = models.CharField(max_length=256, blank=True, default="")
+    repository = models.CharField(max_length=256, blank=True, default="")
+    tag = models.CharField(max_length=256, blank=True, default="")
+    digest = models.CharField(max_length=256, blank=True, default="")
+    os = models.CharField(max_length=160, blank=True, default="")
+    counts = models.JSONField(default=dict, blank=True)
+    stored = models.PositiveIntegerField(default=0)
+    # Workloads running it past the ones listed (ImageWorkload rows are bounded too).
+    more_workloads = models.PositiveIntegerField(default=0)
+    rank = models.PositiveIntegerField(default=0, help_text="0 is the most urgent image.")
+    first_seen = models.ForeignKey(Snapshot, on_delete=models.CASCADE, related_name="+")
+    first_seen_at = models.DateTimeField()
+    resolved_in = models.ForeignKey(Snapshot, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["cluster_id", "rank", "ref"]
+        constraints = [
+            models.UniqueConstraint(fields=["cluster", "ref"],
+                                    condition=Q(resolved_at__isnull=True),
+                                    name="one_open_image_per_ref"),
+        ]
+        indexes = [models.Index(fields=["cluster", "resolved_at"])]
+
+    def __str__(self) -> str:
+        return self.ref
+
+    @property
+    def short_ref(self) -> str:
+        """Return the reference with its digest cut to 12 hex digits, to show in tables."""
+        if not self.digest or len(self.digest) <= 19:
+            return self.ref
+        name = f"{self.registry}/{self.repository}" if self.registry else self.repository
+        return f"{name}{':' + self.tag if self.tag else ''}@{self.digest[:19]}…"
+
+    def count(self, severity: str) -> dict[str, int | None]:
+        """Return ``{"total": n, "fixable": m}`` for one vulnerability severity."""
+        entry = (self.counts or {}).get(severity)
+        return entry if isinstance(entry, dict) else {"total": 0, "fixable": 0}
+
+    @property
+    def total(self) -> int:
+        """Return how many vulnerabilities were read for the image (stored or not)."""
+        return sum(int(c.get("total") or 0) for c in (self.counts or {}).values()
+                   if isinstance(c, dict))
+
+    @property
+    def fixable(self) -> int:
+        """Return how many of them have a fixed version (unknown counts as none)."""
+        return sum(int(c.get("fixable") or 0) for c in (self.counts or {}).values()
+                   if isinstance(c, dict))
+
+
+class ImageWorkload(models.Model):
+    """A workload container that runs an image now (links are replaced as they change)."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="workloads")
+    kind = models.CharField(max_length=64)
+    namespace = models.CharField(max_length=253, blank=True, default="")
+    name = models.CharField(max_length=253)
+    container = models.CharField(max_length=253, blank=True, default="")
+
+    class Meta:
+        ordering = ["namespace", "kind", "name", "container"]
+        constraints = [
+            models.UniqueConstraint(fields=["image", "kind", "namespace", "name", "container"],
+                                    name="one_link_per_image_workload"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.namespace}/{self.name} {self.container}".strip()
+
+    @property
+    def identity(self) -> tuple[str, str, str, str]:
+        return (self.kind, self.namespace, self.name, self.container)
+
+
+class ImageVulnerability(models.Model):
+    """One vulnerability of one package in an image, over its lifetime.
+
+    Identity: (image, vulnerability id, package, installed version). A fix published later
+    (``fixed_version`` filled in), a new severity or title updates the row in place; a
+    vulnerability gone from the report, or whose image is no longer run, is resolved.
+    """
+
+    cluster = models.ForeignKey("clusters.Cluster", on_delete=models.CASCADE,
+                                related_name="+")
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="vulnerabilities")
+    vulnerability_id = models.CharField(max_length=128)
+    package = models.CharField(max_length=256)
+    installed_version = models.CharField(max_length=128, blank=True, default="")
+    fixed_version = models.CharField(max_length=256, blank=True, default="")
+    severity = models.CharField(max_length=16)
+    title = models.CharField(max_length=300, blank=True, default="")
+    link = models.CharField(max_length=500, blank=True, default="",
+                            help_text="An http(s) URL, checked when read.")
+    score = models.FloatField(null=True, blank=True)
+    # posture.checks.trivy.Vulnerability.priority: higher is more urgent.
+    priority = models.PositiveIntegerField(default=0)
+    first_seen = models.ForeignKey(Snapshot, on_delete=models.CASCADE, related_name="+")
+    first_seen_at = models.DateTimeField()
+    resolved_in = models.ForeignKey(Snapshot, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-priority", "vulnerability_id", "package", "installed_version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["image", "vulnerability_id", "package", "installed_version"],
+                condition=Q(resolved_at__isnull=True),
+                name="one_open_vulnerability_per_identity"),
+        ]
+        indexes = [models.Index(fields=["cluster", "resolved_at"]),
+                   models.Index(fields=["image", "resolved_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.vulnerability_id} {self.package} {self.installed_version}"
+
+    @property
+    def identity(self) -> tuple[str, str, str]:
+        return (self.vulnerability_id, self.package, self.installed_version)
+
+    @property
+    def fixable(self) -> bool:
+        return bool(self.fixed_version)
+
+    @property
+    def safe_link(self) -> str:
+        """Return the link if it is (still) a plain http/https URL, else ""."""
+        from posture.checks.trivy import safe_link
+
+        return safe_link(self.link)

@@ -213,13 +213,15 @@ POSTURE_METRICS_TOKEN = env.string("POSTURE_METRICS_TOKEN", "")
 _broker_url = env.raw("CELERY_BROKER_URL")
 if _broker_url is None:
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        # Exchange tables; kombu's default is ./control, in whatever directory the process runs.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 else:

@@ -1,4 +1,5 @@
-"""Record a poll: the snapshot's aggregates and the findings' lifetimes, in one transaction.
+"""Record a poll: the snapshot's aggregates and the findings' lifetimes, in one transaction
+(with the images' vulnerabilities, ``posture.vulnerabilities``).
 
 Findings are diffed against the cluster's open findings by identity: a new identity inserts a
 row, a vanished one is resolved, an unchanged one is left alone — so an unchanged cluster polled
@@ -17,7 +18,7 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from posture import scoring
+from posture import scoring, vulnerabilities
 from posture.checks import Evaluation, Policy
 from posture.checks.inventory import Inventory
 from posture.checks.vocabulary import Severity
@@ -115,6 +116,7 @@ def record(snapshot: Snapshot, inventory: Inventory, evaluation: Evaluation,
     }
     snapshot.open_findings = len(evaluation.findings)
     _update_findings(snapshot, evaluation)
+    vulnerabilities.record(snapshot, evaluation.vulnerabilities)
     apply_score(snapshot, snapshot.taken_at, policy)
     snapshot.save()
     return snapshot

@@ -58,6 +58,14 @@ RULES: dict[str, tuple[str, dict[str, object]]] = {
     "accept-risk": ("POST", _form_post),
     "revoke-risk": ("POST", _cluster_write_post),
     "finding": ("GET", _cluster_read),
+    # Fleet-wide pages answer everyone, each with only the clusters they may see (bob: none of
+    # A's findings — tests/posture/test_fleet_findings.py reads the bodies).
+    "fleet-findings": ("GET", _any_user),
+    "fleet-findings-csv": ("GET", _any_user),
+    "fleet-check": ("GET", _any_user),
+    "fleet-check-csv": ("GET", _any_user),
+    "cluster-vulnerabilities": ("GET", _cluster_read),
+    "cluster-vulnerabilities-csv": ("GET", _cluster_read),
     "digest:preferences": ("GET", _any_user),
     "digest:unsubscribe": ("GET", {p: {400, 404} for p in PERSONAS}),  # a forged token
     "api:openapi": ("GET", _public),
@@ -66,6 +74,9 @@ RULES: dict[str, tuple[str, dict[str, object]]] = {
     "api:snapshots": ("GET", _api_read),
     "api:findings": ("GET", _api_read),
     "api:scorecard": ("GET", _api_read),
+    "api:fleet-findings": ("GET", {"anon": 401, "alice": 200, "bob": 200, "sam": 200,
+                                   "ava": 200}),
+    "api:vulnerabilities": ("GET", _api_read),
 }
 
 
@@ -120,6 +131,8 @@ def url_for(name: str, route: str, world) -> str:
         kwargs["pk"] = world["finding"].pk if name == "finding" else world["cluster"].pk
     if "<int:acceptance_pk>" in route:
         kwargs["acceptance_pk"] = world["acceptance"].pk
+    if "<str:check_id>" in route:
+        kwargs["check_id"] = world["finding"].check_id
     if "<str:token>" in route:
         kwargs["token"] = "forged-token"
     return reverse(name, kwargs=kwargs)

@@ -32,6 +32,8 @@ class CertificateFault(StrEnum):
 
     OTHER_CA = "other-ca"      # right names, signed by a CA the kubeconfig does not trust
     OTHER_NAME = "other-name"  # right CA, issued for another host name
+    EXPIRED = "expired"        # right CA and names, but its validity ended yesterday
+    SELF_SIGNED = "self-signed"  # right names, signed by itself: no CA at all
 
 
 _DEFAULT_SECONDS = {FaultKind.DELAY: 2.0, FaultKind.STALL: 60.0, FaultKind.RATE_LIMIT: 1.0}

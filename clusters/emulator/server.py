@@ -39,7 +39,13 @@ from clusters.emulator.objects import Builder
 from clusters.emulator.resources import Resource, find
 from clusters.emulator.scenario import Scenario, ScenarioError, load_scenario, today
 from clusters.emulator.store import ContinueTokens, State, TokenExpired, TokenInvalid
-from clusters.emulator.tls import Identity, issue_server_cert, make_ca, server_context
+from clusters.emulator.tls import (
+    Identity,
+    expired,
+    issue_server_cert,
+    make_ca,
+    server_context,
+)
 
 CONTROL_PREFIX = "/_emulator/"
 _EXPIRED_MESSAGE = (
@@ -336,9 +342,15 @@ class Emulator:
                 if fault.certificate is CertificateFault.OTHER_CA:
                     other_ca = make_ca("not-the-cluster-ca")
                     context = server_context(issue_server_cert(other_ca), other_ca)
-                else:
+                elif fault.certificate is CertificateFault.OTHER_NAME:
                     leaf = issue_server_cert(self.identity.ca, ("other.example.invalid",))
                     context = server_context(leaf, self.identity.ca)
+                elif fault.certificate is CertificateFault.EXPIRED:
+                    leaf = issue_server_cert(self.identity.ca, validity=expired())
+                    context = server_context(leaf, self.identity.ca)
+                else:
+                    leaf = issue_server_cert(None)
+                    context = server_context(leaf, None)
                 self._wrong_contexts[fault.certificate] = context
         return context, generation
 

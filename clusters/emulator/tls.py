@@ -86,18 +86,32 @@ def _san(names: tuple[str, ...]) -> list[x509.GeneralName]:
     return entries
 
 
-def issue_server_cert(ca: KeyPair, names: tuple[str, ...] = LOOPBACK_NAMES) -> KeyPair:
-    """Issue a TLS server certificate for ``names`` (IPs or DNS names), signed by ``ca``."""
-    ca_cert = x509.load_pem_x509_certificate(ca.cert_pem)
-    ca_key = serialization.load_pem_private_key(ca.key_pem, password=None)
-    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
-        raise TypeError("the emulator's CA key must be an EC key")
+def expired() -> tuple[dt.datetime, dt.datetime]:
+    """Return a validity period that ended yesterday, for an expired certificate."""
+    now = dt.datetime.now(dt.UTC)
+    return now - dt.timedelta(days=366), now - dt.timedelta(days=1)
+
+
+def issue_server_cert(ca: KeyPair | None, names: tuple[str, ...] = LOOPBACK_NAMES, *,
+                      validity: tuple[dt.datetime, dt.datetime] | None = None) -> KeyPair:
+    """Issue a TLS server certificate for ``names`` (IPs or DNS names), signed by ``ca``.
+
+    Without ``ca`` the certificate signs itself (as a self-signed server certificate does).
+    """
     key = ec.generate_private_key(ec.SECP256R1())
-    not_before, not_after = _validity()
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")])
+    if ca is None:
+        ca_key, issuer = key, subject
+    else:
+        loaded = serialization.load_pem_private_key(ca.key_pem, password=None)
+        if not isinstance(loaded, ec.EllipticCurvePrivateKey):
+            raise TypeError("the emulator's CA key must be an EC key")
+        ca_key, issuer = loaded, x509.load_pem_x509_certificate(ca.cert_pem).subject
+    not_before, not_after = validity or _validity()
     cert = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]))
-        .issuer_name(ca_cert.subject)
+        .subject_name(subject)
+        .issuer_name(issuer)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(not_before)
@@ -114,15 +128,15 @@ def issue_server_cert(ca: KeyPair, names: tuple[str, ...] = LOOPBACK_NAMES) -> K
     return KeyPair(cert.public_bytes(serialization.Encoding.PEM), _pem_key(key))
 
 
-def server_context(leaf: KeyPair, ca: KeyPair) -> ssl.SSLContext:
-    """Return a server-side TLS context presenting ``leaf`` with its chain."""
+def server_context(leaf: KeyPair, ca: KeyPair | None) -> ssl.SSLContext:
+    """Return a server-side TLS context presenting ``leaf`` with its chain (``ca``, if any)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     # load_cert_chain only reads files; the files live just long enough to be loaded.
     with tempfile.TemporaryDirectory(prefix="posture-emulator-") as tmp:
         chain = Path(tmp, "chain.pem")
         key = Path(tmp, "key.pem")
-        chain.write_bytes(leaf.cert_pem + ca.cert_pem)
+        chain.write_bytes(leaf.cert_pem + (ca.cert_pem if ca else b""))
         key.touch(mode=0o600)
         key.write_bytes(leaf.key_pem)
         context.load_cert_chain(chain, key)

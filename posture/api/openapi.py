@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from posture.checks.vocabulary import Category, Severity
+
 _nullable_str = {"type": ["string", "null"]}
 _nullable_time = {"type": ["string", "null"], "format": "date-time"}
 _nullable_num = {"type": ["number", "null"]}
@@ -85,6 +87,83 @@ FINDING: dict[str, Any] = {
         "accepted_until": _nullable_time,
     },
 }
+
+_vuln_severity = {"type": "string", "enum": ["critical", "high", "medium", "low", "unknown"]}
+_severity_count = {"type": "object", "required": ["total", "fixable"], "properties": {
+    "total": {"type": "integer", "minimum": 0},
+    "fixable": {"type": ["integer", "null"], "minimum": 0,
+                "description": "null when the report gave counts only, without the list"}}}
+
+IMAGE: dict[str, Any] = {
+    "type": "object",
+    "description": "A scanned image, de-duplicated over the workloads that run it. Images come "
+                   "most urgent first: most fixable criticals, then most criticals, then "
+                   "fixable highs, and so on.",
+    "required": ["id", "ref", "counts", "stored", "workloads", "vulnerabilities"],
+    "properties": {
+        "id": {"type": "integer"},
+        "ref": {"type": "string", "description": "registry/repository@digest, or :tag when "
+                                                 "the digest is not known"},
+        "registry": {"type": "string"},
+        "repository": {"type": "string"},
+        "tag": {"type": "string"},
+        "digest": {"type": "string"},
+        "os": {"type": "string"},
+        "first_seen_at": {"type": "string", "format": "date-time"},
+        "counts": {"type": "object", "description": "Every vulnerability read, by severity",
+                   "additionalProperties": _severity_count},
+        "stored": {"type": "integer", "description": "Vulnerabilities kept (the most urgent)"},
+        "more_workloads": {"type": "integer"},
+        "workloads": {"type": "array", "items": {
+            "type": "object", "required": ["kind", "namespace", "name", "container"],
+            "properties": {k: {"type": "string"}
+                           for k in ("kind", "namespace", "name", "container")}}},
+        "vulnerabilities": {"type": "array", "items": {
+            "$ref": "#/components/schemas/ImageVulnerability"}},
+    },
+}
+
+IMAGE_VULNERABILITY: dict[str, Any] = {
+    "type": "object",
+    "description": "Most urgent first: fixable criticals, criticals without a fix, fixable "
+                   "highs, …; by CVSS score within each.",
+    "required": ["id", "vulnerability_id", "package", "installed_version", "fixed_version",
+                 "fixable", "severity"],
+    "properties": {
+        "id": {"type": "integer"},
+        "vulnerability_id": {"type": "string"},
+        "package": {"type": "string"},
+        "installed_version": {"type": "string"},
+        "fixed_version": {"type": "string", "description": "empty when no fix exists"},
+        "fixable": {"type": "boolean"},
+        "severity": _vuln_severity,
+        "score": _nullable_num,
+        "title": {"type": "string"},
+        "link": {"type": ["string", "null"], "format": "uri",
+                 "description": "an http(s) URL, or null"},
+        "first_seen_at": {"type": "string", "format": "date-time"},
+    },
+}
+
+
+FLEET_FINDING: dict[str, Any] = {
+    **FINDING,
+    "required": [*FINDING["required"], "cluster", "first_seen_at", "resolved_at",
+                 "accepted_until"],
+    "properties": {
+        **FINDING["properties"],
+        "cluster": {"type": "object", "required": ["id", "name"], "properties": {
+            "id": {"type": "integer"}, "name": {"type": "string"}}},
+    },
+}
+
+_error = {"description": "A parameter the API cannot use", "content": {"application/json": {
+    "schema": {"type": "object", "required": ["error"],
+               "properties": {"error": {"type": "string"}}}}}}
+
+
+def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "description": description, "schema": schema}
 
 
 _severity = {"type": "string", "enum": ["critical", "high", "medium", "low", "info"]}
@@ -218,6 +297,14 @@ def _ok(schema_ref: str, key: str, extra: dict[str, Any] | None = None) -> dict[
             "404": {"description": "No such cluster, or not one the caller may see"}}
 
 
+def _fleet_findings_responses() -> dict[str, Any]:
+    responses = _ok("FleetFinding", "findings", {"next": {
+        "type": ["string", "null"], "format": "uri", "description": "The next page; null on "
+                                                                   "the last"}})
+    responses["200"]["content"]["application/json"]["schema"]["required"].append("next")
+    return {**responses, "400": _error}
+
+
 _pk = [{"name": "pk", "in": "path", "required": True, "schema": {"type": "integer"}}]
 
 SCHEMA: dict[str, Any] = {
@@ -234,7 +321,8 @@ SCHEMA: dict[str, Any] = {
                             "session": {"type": "apiKey", "in": "cookie", "name": "sessionid"}},
         "schemas": {"Cluster": CLUSTER, "Snapshot": SNAPSHOT, "Finding": FINDING,
                     "Scorecard": SCORECARD, "Category": CATEGORY, "Deduction": DEDUCTION,
-                    "Fix": FIX},
+                    "Fix": FIX, "FleetFinding": FLEET_FINDING,
+                    "Image": IMAGE, "ImageVulnerability": IMAGE_VULNERABILITY},
     },
     "security": [{"bearer": []}, {"session": []}],
     "paths": {
@@ -264,5 +352,41 @@ SCHEMA: dict[str, Any] = {
             "parameters": _pk + [{"name": "status", "in": "query", "schema": {
                 "type": "string", "enum": ["open", "resolved", "all"]}}],
             "responses": _ok("Finding", "findings")}},
+        "/api/v1/findings/": {"get": {
+            "summary": "Findings across every cluster the caller may see, page by page",
+            "description": "In id order, which polls only ever append to: following `next` "
+                           "until it is null visits every finding that exists throughout. "
+                           "Open findings an active risk acceptance covers have the status "
+                           "`accepted`.",
+            "parameters": [
+                _query("check", "A check id (docs/checks.md)", {"type": "string"}),
+                _query("severity", "The finding's severity",
+                       {"type": "string", "enum": [str(s) for s in Severity.ordered()]}),
+                _query("category", "The check's category",
+                       {"type": "string", "enum": [str(c) for c in Category.ordered()]}),
+                _query("cluster", "A cluster id, or a cluster name (one not made of digits "
+                                  "only); 404 when the caller cannot see it",
+                       {"type": "string"}),
+                _query("label", "A cluster label, key=value", {"type": "string"}),
+                _query("status", "open (the default: accepted risks included, marked), "
+                                 "resolved, or all",
+                       {"type": "string", "enum": ["open", "resolved", "all"]}),
+                _query("limit", "Findings per page (default 100)",
+                       {"type": "integer", "minimum": 1, "maximum": 1000}),
+                _query("cursor", "From the previous page's `next` link; opaque",
+                       {"type": "string"}),
+            ],
+            "responses": _fleet_findings_responses()}},
+        "/api/v1/clusters/{pk}/vulnerabilities/": {"get": {
+            "summary": "A cluster's scanned images with their known vulnerabilities",
+            "description": "From Trivy Operator's VulnerabilityReports as of the newest "
+                           "successful poll. `evaluated` is false (with the `reason`) when the "
+                           "cluster has no Trivy Operator or its reports could not be read.",
+            "parameters": _pk + [
+                {"name": "severity", "in": "query", "schema": _vuln_severity},
+                {"name": "fixable", "in": "query", "description": "true: only fixable ones",
+                 "schema": {"type": "boolean"}}],
+            "responses": _ok("Image", "images", {
+                "evaluated": {"type": "boolean"}, "reason": _nullable_str})}},
     },
 }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from posture.api import views
+from posture.api import findings, views
 
 app_name = "api"
 
@@ -11,4 +11,6 @@ urlpatterns = [
     path("clusters/<int:pk>/scorecard/", views.scorecard, name="scorecard"),
     path("clusters/<int:pk>/snapshots/", views.snapshots, name="snapshots"),
     path("clusters/<int:pk>/findings/", views.findings, name="findings"),
+    path("findings/", findings.fleet_findings, name="fleet-findings"),
+    path("clusters/<int:pk>/vulnerabilities/", views.vulnerabilities, name="vulnerabilities"),
 ]

@@ -15,6 +15,7 @@ from clusters.polling import policy_for
 from posture.api.auth import api_view
 from posture.api.openapi import SCHEMA
 from posture.dashboard import scorecard as scorecards
+from posture.dashboard import vulnerabilities as vulnerability_pages
 from posture.fleet import iso, kubernetes_eol, with_latest
 from posture.models import Finding, Snapshot
 from posture.waivers import accepting, active_acceptances
@@ -158,6 +159,31 @@ def scorecard(request: HttpRequest, pk: int) -> JsonResponse:
     visible = get_visible_cluster(request, pk)
     built = scorecards.build(visible, timezone.now(), policy_for(visible))
     return JsonResponse({"cluster": visible.pk, **scorecard_body(built)})
+@api_view
+def vulnerabilities(request: HttpRequest, pk: int) -> JsonResponse:
+    """Every open image, worst first, with every CVE stored; ``?severity=``, ``?fixable=true``."""
+    visible = get_visible_cluster(request, pk)
+    page = vulnerability_pages.build(
+        visible, vulnerability_pages.Filters.from_query(request.GET), per_image=None)
+    images = [{
+        "id": row.image.pk, "ref": row.image.ref, "registry": row.image.registry,
+        "repository": row.image.repository, "tag": row.image.tag, "digest": row.image.digest,
+        "os": row.image.os, "first_seen_at": iso(row.image.first_seen_at),
+        "counts": row.image.counts, "stored": row.image.stored,
+        "more_workloads": row.image.more_workloads,
+        "workloads": [{"kind": w.kind, "namespace": w.namespace, "name": w.name,
+                       "container": w.container} for w in row.workloads],
+        "vulnerabilities": [{
+            "id": v.pk, "vulnerability_id": v.vulnerability_id, "package": v.package,
+            "installed_version": v.installed_version, "fixed_version": v.fixed_version,
+            "fixable": v.fixable, "severity": v.severity, "score": v.score, "title": v.title,
+            "link": v.safe_link or None, "first_seen_at": iso(v.first_seen_at),
+        } for v in row.vulnerabilities],
+    } for row in page.images]
+    evaluated = page.state == vulnerability_pages.State.EVALUATED
+    return JsonResponse({"evaluated": evaluated,
+                         "reason": None if evaluated else (page.reason or "not polled yet"),
+                         "images": images})
 
 
 def openapi(request: HttpRequest) -> JsonResponse:

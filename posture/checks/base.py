@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from posture.checks.advice import Action
 from posture.checks.results import FindingRow
 from posture.checks.vocabulary import Category, Severity
 
@@ -48,7 +49,10 @@ class Check:
 
     ``needs`` names inventory resources (``posture.checks.inventory.RESOURCES``); when any of
     them was not read, the check is reported as not evaluated, never as passed. Bump
-    ``revision`` whenever the logic changes so ``CHECKSET_VERSION`` changes with it.
+    ``revision`` whenever the logic changes so ``CHECKSET_VERSION`` changes with it. ``why``
+    and ``fix`` are Markdown. A check whose fix depends on the provider names its ``action``:
+    its ``snippet`` is then ``advice.generic_snippet(action)`` and pages show
+    ``advice.advise(check, facts)`` instead.
     """
 
     id: str
@@ -62,3 +66,4 @@ class Check:
     needs: tuple[str, ...]
     run: Callable[[Context], Iterable[FindingRow]]
     revision: int = 1
+    action: Action | None = None

@@ -1,7 +1,8 @@
 """``posture scan``: run the rules on manifest files before they reach a cluster.
 
-Exit status: 1 when a finding at or above ``--fail-on`` exists, 0 otherwise, 2 on usage errors
-(bad arguments, missing paths, an invalid policy file).
+Exit status (``posture.checks.scan.ExitCode``): 0 clean, 1 a finding at or above ``--fail-on``,
+2 a usage error, 3 unreadable input (which wins over 1 unless ``--allow-errors``; a scan that
+found no manifest always exits 3).
 """
 
 from __future__ import annotations
@@ -10,20 +11,21 @@ import argparse
 import json
 import os
 import sys
+import textwrap
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TextIO
 
 from posture.checks import pss
+from posture.checks.manifests import InputError
 from posture.checks.policy import PSS_TARGET_LEVELS, Policy, PolicyError
 from posture.checks.safe import clip
 from posture.checks.sarif import render as render_sarif
-from posture.checks.scan import ScanResult, scan
+from posture.checks.scan import ExitCode, ScanResult, scan
 from posture.checks.vocabulary import Severity
 
 FORMATS = ("text", "json", "sarif")
-USAGE_ERROR = 2
 # Object names and messages come from the scanned files: control characters in them could
 # rewrite the CI log (terminal escape sequences), so they are shown escaped.
 _CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)}
@@ -38,9 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
     cmd = commands.add_parser(
         "scan",
         help="check Kubernetes manifests (YAML or JSON files, or directories of them)",
-        description="Check Kubernetes manifests with the same rules as the dashboard. Checks "
-        "that need a live cluster (Kubernetes version, nodes, vulnerability reports) do not "
-        "apply to manifests.",
+        description=_wrap(
+            "Check Kubernetes manifests with the same rules as the dashboard. Checks that need "
+            "a live cluster (Kubernetes version, nodes, vulnerability reports) do not apply to "
+            "manifests."
+        ),
+        epilog=_exit_statuses(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     cmd.add_argument("paths", nargs="+", metavar="PATH", help="file or directory to scan")
     cmd.add_argument("--policy", metavar="FILE", help="policy file (YAML or JSON)")
@@ -63,7 +69,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 1 when a finding at or above this severity exists "
         "(critical, high, medium, low, info; default: high)",
     )
+    cmd.add_argument(
+        "--allow-errors",
+        action="store_true",
+        help="let the findings decide the exit status even when some files cannot be read or "
+        "parsed (they are still reported); a scan that finds no manifest at all still exits 3",
+    )
     return parser
+
+
+def _wrap(text: str, indent: str = "") -> str:
+    return textwrap.fill(
+        text, width=78, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False
+    )
+
+
+def _exit_statuses() -> str:
+    lines = ["exit status:"]
+    for code in ExitCode:
+        body = _wrap(code.summary, " " * 5)
+        lines.append(f"  {code.value}  {body.lstrip()}")
+    lines.append("")
+    lines.append(
+        _wrap(
+            "Unreadable input (3) wins over findings (1): the findings of the readable files "
+            "are reported all the same. With --allow-errors the findings decide, and the "
+            "unreadable files are reported as warnings."
+        )
+    )
+    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -72,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else USAGE_ERROR
+        return exc.code if isinstance(exc.code, int) else ExitCode.USAGE
     return _scan(args, sys.stdout, sys.stderr)
 
 
@@ -80,12 +114,12 @@ def _scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     missing = [p for p in args.paths if not os.path.exists(p)]
     if missing:
         err.write(f"posture scan: no such file or directory: {', '.join(missing)}\n")
-        return USAGE_ERROR
+        return ExitCode.USAGE
     try:
         policy = Policy.from_yaml_file(args.policy) if args.policy else Policy()
     except PolicyError as exc:
         err.write(f"posture scan: {exc}\n")
-        return USAGE_ERROR
+        return ExitCode.USAGE
     if args.pss_level:
         policy = replace(policy, pss_level=args.pss_level)
     if args.pss_version:
@@ -93,20 +127,45 @@ def _scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             pss.effective_version(args.pss_version)
         except ValueError as exc:
             err.write(f"posture scan: --pss-version: {exc}\n")
-            return USAGE_ERROR
+            return ExitCode.USAGE
         policy = replace(policy, pss_version=args.pss_version)
     result = scan(args.paths, policy)
+    code = result.exit_code(Severity(args.fail_on), allow_errors=args.allow_errors)
     if args.format == "json":
-        json.dump(result.to_dict(), out, indent=2, ensure_ascii=False)
+        json.dump(result.to_dict(code), out, indent=2, ensure_ascii=False)
         out.write("\n")
     elif args.format == "sarif":
-        json.dump(render_sarif(result), out, indent=2, ensure_ascii=False)
+        json.dump(render_sarif(result, code), out, indent=2, ensure_ascii=False)
         out.write("\n")
     else:
         write_text(result, out)
-    threshold = Severity(args.fail_on).rank
-    failing = any(f.severity.rank >= threshold for f in result.evaluation.findings)
-    return 1 if failing else 0
+    verdict = input_verdict(result, code)
+    if verdict:
+        err.write(f"posture scan: {verdict}\n")
+    return code
+
+
+def input_verdict(result: ScanResult, code: ExitCode) -> str:
+    """Say what the unreadable input means for this scan ("" when every input was read)."""
+    if not result.errors:
+        return ""
+    unreadable = len({e.source for e in result.errors if e.kind is InputError.UNREADABLE})
+    invalid = sum(1 for e in result.errors if e.kind is InputError.INVALID_OBJECT)
+    parts = []
+    if unreadable:
+        parts.append(f"{_count(unreadable, 'file')} could not be read")
+    if invalid:
+        parts.append(f"{_count(invalid, 'object')} {'is' if invalid == 1 else 'are'} malformed")
+    what = " and ".join(parts)
+    if result.found_nothing:
+        found = "no Kubernetes manifest was found"
+        return f"nothing was scanned: {f'{what}, ' if what else ''}{found} (exit {code})"
+    if code is ExitCode.INPUT:
+        return (
+            f"{what}: the scan is incomplete (exit {code}; with --allow-errors the findings "
+            "of the readable files decide)"
+        )
+    return f"{what} (allowed by --allow-errors)"
 
 
 def write_text(result: ScanResult, out: TextIO) -> None:

@@ -31,6 +31,11 @@ def render() -> str:
         "A check whose input could not be read (the service account may not list that resource, "
         "or the cluster does not have it) is reported as *not evaluated*, never as passed.",
         "",
+        "Where a fix depends on where the cluster runs (Kubernetes and node upgrades), this page "
+        "shows every provider's commands, with `1.X` for the cluster's minor and `1.Y` for the "
+        "next one. The checklist and finding pages show only the cluster's provider's commands "
+        "(upstream kubeadm's when no provider is detected), with its versions filled in.",
+        "",
         "| Severity | Checks |",
         "| --- | --- |",
     ]

@@ -15,6 +15,7 @@ from posture.checks.catalog import CHECKS, CHECKSET_VERSION
 from posture.checks.context import Context
 from posture.checks.policy import Policy
 from posture.checks.results import Evaluation, Finding, FindingRow, build_findings
+from posture.checks.rules.vulnerabilities import vulnerability_scan
 from posture.checks.safe import clip
 from posture.checks.vocabulary import Category, Severity
 
@@ -85,6 +86,8 @@ def _evaluate(inventory: Mapping[str, Any], policy: Policy, today: date) -> Eval
             not_evaluated[check.id] = reason
     # Same order as Finding.sort_key, with each check's ranks looked up once, not per finding.
     findings = [f for _, group in sorted(groups, key=lambda g: g[0]) for f in group]
+    # Read even when the policy turns the vulnerability checks off: storage keeps the CVEs.
+    read = ctx.coverage("vulnerabilityreports")[0] == "read"
     return Evaluation(
         findings=findings,
         not_evaluated=not_evaluated,
@@ -93,6 +96,7 @@ def _evaluate(inventory: Mapping[str, Any], policy: Policy, today: date) -> Eval
         checkset_version=CHECKSET_VERSION,
         counts_by_severity={str(s): by_severity.get(str(s), 0) for s in Severity.ordered()},
         counts_by_category={str(c): by_category.get(str(c), 0) for c in Category.ordered()},
+        vulnerabilities=vulnerability_scan(ctx) if read else None,
     )
 
 

@@ -2,8 +2,10 @@
 
 Reads multi-document YAML and JSON, unwraps ``kind: List`` (and ``*List``) items, and walks
 directories for ``.yaml``, ``.yml`` and ``.json`` files. Every object keeps its file and line
-so results can point at it. A file that cannot be parsed becomes an error entry with the
-parser's line and column; the other files are still read.
+so results can point at it. A file that cannot be read or parsed becomes an error entry with
+the parser's line and column; the other files are still read. When no path yields a single
+Kubernetes object, each path gets a ``no-manifests`` error: a scan that checked nothing must
+not pass.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -80,14 +83,38 @@ class SourcedObject:
         return text(dig(self.obj, "metadata", "namespace")) or "default"
 
 
+class InputError(StrEnum):
+    """Why part of the input could not be scanned; the values appear in JSON and SARIF."""
+
+    UNREADABLE = "unreadable"
+    INVALID_OBJECT = "invalid-object"
+    NO_MANIFESTS = "no-manifests"
+
+    @property
+    def description(self) -> str:
+        """Return what the error means, in a sentence."""
+        return _INPUT_ERRORS[self]
+
+
+_INPUT_ERRORS = {
+    InputError.UNREADABLE: "A file could not be read or parsed as YAML or JSON; nothing in it "
+    "was checked.",
+    InputError.INVALID_OBJECT: "An object is malformed (a field of the wrong type) so its pod "
+    "template could not be checked; the API server would refuse it.",
+    InputError.NO_MANIFESTS: "No Kubernetes object (a document with a kind) was found in this "
+    "path: nothing was checked.",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class LoadError:
-    """A file that could not be read or parsed, with the parser's position when known."""
+    """Input that could not be scanned, with the parser's position when known."""
 
     source: str
     message: str
     line: int | None = None
     column: int | None = None
+    kind: InputError = InputError.UNREADABLE
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-able dict."""
@@ -95,6 +122,7 @@ class LoadError:
             "source": self.source,
             "line": self.line,
             "column": self.column,
+            "kind": str(self.kind),
             "message": self.message,
         }
 
@@ -129,58 +157,95 @@ def _check_size(root: yaml.Node) -> None:
     size(root)
 
 
-def files(paths: Iterable[str]) -> Iterator[Path]:
-    """Yield the files named by ``paths``; directories are walked, in sorted order."""
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            for root, dirs, names in os.walk(path):
-                dirs.sort()
-                for name in sorted(names):
-                    if name.lower().endswith(EXTENSIONS):
-                        yield Path(root) / name
-        else:
-            yield path
+def files(path: Path, errors: list[LoadError]) -> Iterator[Path]:
+    """Yield the files ``path`` names; a directory is walked in sorted order.
+
+    A directory that cannot be listed is recorded in ``errors`` rather than skipped in silence.
+    """
+    if not path.is_dir():
+        yield path
+        return
+
+    def unlistable(exc: OSError) -> None:
+        where = exc.filename if isinstance(exc.filename, str) else str(path)
+        errors.append(LoadError(where, f"cannot list directory: {exc.strerror or exc}"))
+
+    for root, dirs, names in os.walk(path, onerror=unlistable):
+        dirs.sort()
+        for name in sorted(names):
+            if name.lower().endswith(EXTENSIONS):
+                yield Path(root) / name
 
 
 def load(paths: Iterable[str]) -> tuple[list[SourcedObject], list[LoadError]]:
     """Read every object from ``paths``; unreadable files become errors, not exceptions."""
     objects: list[SourcedObject] = []
     errors: list[LoadError] = []
-    for path in files(paths):
-        source = str(path)
-        try:
-            if path.stat().st_size > MAX_FILE_BYTES:
-                errors.append(LoadError(source, f"larger than {MAX_FILE_BYTES} bytes"))
-                continue
-            content = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            errors.append(LoadError(source, f"cannot read: {exc}"))
-            continue
-        try:
-            documents = (
-                _json_documents(content)
-                if path.suffix.lower() == ".json"
-                else _yaml_documents(content)
-            )
-        except json.JSONDecodeError as exc:
-            errors.append(LoadError(source, f"invalid JSON: {exc.msg}", exc.lineno, exc.colno))
-            continue
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line = mark.line + 1 if mark else None
-            column = mark.column + 1 if mark else None
-            problem = exc.problem or exc.context or "syntax error"
-            errors.append(LoadError(source, f"invalid YAML: {problem}", line, column))
-            continue
-        except (yaml.YAMLError, _TooLarge, RecursionError) as exc:
-            errors.append(LoadError(source, f"invalid YAML: {exc}"[:500]))
-            continue
-        for line, doc, item_lines in documents:
-            objects.extend(
-                SourcedObject(source, ln, obj) for ln, obj in _unwrap(doc, line, item_lines)
-            )
+    looked_at: list[tuple[str, int, int]] = []
+    for raw in paths:
+        examined = 0
+        failed_before = len(errors)
+        for path in files(Path(raw), errors):
+            examined += 1
+            _load_file(path, objects, errors)
+        looked_at.append((raw, examined, len(errors) - failed_before))
+    if not objects:
+        errors.extend(
+            LoadError(raw, _nothing_found(examined, failed), kind=InputError.NO_MANIFESTS)
+            for raw, examined, failed in looked_at
+        )
     return objects, errors
+
+
+def _nothing_found(examined: int, failed: int) -> str:
+    if examined == 0 and failed:
+        return "this directory could not be listed: nothing was scanned"
+    if examined == 0:
+        return "no .yaml, .yml or .json file in this directory: nothing was scanned"
+    if failed:
+        return (
+            f"no Kubernetes manifest could be read here ({failed} of {_count_files(examined)} "
+            "failed): nothing was scanned"
+        )
+    return (
+        f"{_count_files(examined)} read, none holds a Kubernetes object (a document with a kind): "
+        "nothing was scanned"
+    )
+
+
+def _count_files(n: int) -> str:
+    return f"{n} file{'' if n == 1 else 's'}"
+
+
+def _load_file(path: Path, objects: list[SourcedObject], errors: list[LoadError]) -> None:
+    source = str(path)
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            errors.append(LoadError(source, f"larger than {MAX_FILE_BYTES} bytes"))
+            return
+        content = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        errors.append(LoadError(source, f"cannot read: {exc}"))
+        return
+    try:
+        documents = (
+            _json_documents(content) if path.suffix.lower() == ".json" else _yaml_documents(content)
+        )
+    except json.JSONDecodeError as exc:
+        errors.append(LoadError(source, f"invalid JSON: {exc.msg}", exc.lineno, exc.colno))
+        return
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        column = mark.column + 1 if mark else None
+        problem = exc.problem or exc.context or "syntax error"
+        errors.append(LoadError(source, f"invalid YAML: {problem}", line, column))
+        return
+    except (yaml.YAMLError, _TooLarge, RecursionError) as exc:
+        errors.append(LoadError(source, f"invalid YAML: {exc}"[:500]))
+        return
+    for line, doc, item_lines in documents:
+        objects.extend(SourcedObject(source, ln, obj) for ln, obj in _unwrap(doc, line, item_lines))
 
 
 _Document = tuple[int, Any, list[int]]

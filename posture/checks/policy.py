@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -67,39 +68,102 @@ class PolicyError(ValueError):
     """A policy document is invalid; the message names the offending key."""
 
 
+@dataclass(frozen=True, slots=True)
+class KeyDoc:
+    """What a policy key means, the type of its value and an example value (as YAML)."""
+
+    meaning: str
+    type: str
+    example: str
+
+
+def _key(default: Any = dataclasses.MISSING, *, factory: Any = dataclasses.MISSING,
+         meaning: str, type: str, example: str) -> Any:
+    """Declare a policy key with its documentation, which the policy page renders."""
+    doc = {"doc": KeyDoc(meaning=meaning, type=type, example=example)}
+    if factory is not dataclasses.MISSING:
+        return field(default_factory=factory, metadata=doc)
+    return field(default=default, metadata=doc)
+
+
 @dataclass(frozen=True)
 class Policy:
-    """Thresholds and choices for one evaluation; the defaults are a sensible baseline."""
+    """Thresholds and choices for one evaluation; the defaults are a sensible baseline.
 
-    # Registry hosts, optionally with a path prefix ("ghcr.io/acme"); empty = check not evaluated.
-    approved_registries: tuple[str, ...] = ()
-    eol_warning_days: int = 90
-    max_node_age_days: int = 90
-    # How many patch releases a cluster may lag behind the newest patch of its minor.
-    patch_lag_threshold: int = 3
-    # None follows the upstream version skew policy for the cluster's version.
-    max_kubelet_minor_skew: int | None = None
-    min_kernel_version: str = "5.4"
-    pss_level: str = "restricted"
-    # Per-cluster override of ``pss_level`` by a cluster label, e.g. {"env=dev": "baseline"};
-    # the first matching entry in key order wins.
-    pss_level_by_cluster_label: Mapping[str, str] = field(default_factory=dict)
-    pss_version: str = "latest"
-    # Namespaces, besides the system ones, that need no Pod Security Admission enforce label.
-    pss_exempt_namespaces: tuple[str, ...] = ()
-    max_critical_vulnerabilities: int = 0
-    max_high_vulnerabilities: int = 0
-    # The longest a risk may be accepted for, in days.
-    max_acceptance_days: int = 180
-    disabled_checks: tuple[str, ...] = ()
-    severity_overrides: Mapping[str, Severity] = field(default_factory=dict)
-    # Namespaces (shell wildcards allowed) whose findings are platform-managed.
-    platform_namespaces: tuple[str, ...] = PLATFORM_NAMESPACES
-    # "kind/namespace/name" patterns (shell wildcards in each part; the namespace of a
-    # cluster-scoped object is empty, which "*" matches) of provider add-ons elsewhere.
-    platform_workloads: tuple[str, ...] = ()
-    # Count platform-managed findings in the score, the headline counts and the digest.
-    score_platform_findings: bool = False
+    Every key is declared with ``_key``: its documentation lives beside it (the policy page and
+    ``policy_keys()`` read it), and a test fails for a key without one.
+    """
+
+    approved_registries: tuple[str, ...] = _key(
+        (), meaning="Registry hosts, optionally with a path prefix, that images may come from. "
+        "Empty leaves the approved-registry check not evaluated.",
+        type="list of strings", example="[ghcr.io/acme, registry.k8s.io]")
+    eol_warning_days: int = _key(
+        90, meaning="How many days before an end of life (Kubernetes, node OS) the checks and "
+        "the weekly digest warn about it.", type="integer, 0 or more", example="120")
+    max_node_age_days: int = _key(
+        90, meaning="Nodes older than this many days should have been replaced with a patched "
+        "image (check node.not-rotated).", type="integer, 0 or more", example="30")
+    patch_lag_threshold: int = _key(
+        3, meaning="How many patch releases a cluster may lag behind the newest patch of its "
+        "Kubernetes minor.", type="integer, 0 or more", example="2")
+    max_kubelet_minor_skew: int | None = _key(
+        None, meaning="The most minor versions a kubelet may trail the API server by; null "
+        "follows the upstream version skew policy for the cluster's version.",
+        type="integer, 0 or more, or null", example="1")
+    min_kernel_version: str = _key(
+        "5.4", meaning="Linux nodes on an older kernel line than this are reported "
+        "(check node.kernel-old).", type='string "MAJOR.MINOR"', example='"6.1"')
+    pss_level: str = _key(
+        "restricted", meaning="The Pod Security Standards level workloads should meet.",
+        type=f"one of {', '.join(PSS_TARGET_LEVELS)}", example="baseline")
+    pss_level_by_cluster_label: Mapping[str, str] = _key(
+        factory=dict, meaning="Per-cluster override of pss_level by a cluster label; the "
+        "first matching selector in key order wins.",
+        type="mapping of label selector (key=value) to level", example="{env=dev: baseline}")
+    pss_version: str = _key(
+        "latest", meaning="The Kubernetes version whose Pod Security Standards the workloads "
+        "are evaluated against.", type='"latest" or a version like "v1.30"',
+        example='"v1.30"')
+    pss_exempt_namespaces: tuple[str, ...] = _key(
+        (), meaning="Namespaces, besides kube-system, kube-public and kube-node-lease, that "
+        "need no Pod Security Admission enforce label.", type="list of strings",
+        example="[gatekeeper-system, monitoring]")
+    max_critical_vulnerabilities: int = _key(
+        0, meaning="How many critical vulnerabilities a container's image may have (Trivy "
+        "Operator's VulnerabilityReport) before it is reported.",
+        type="integer, 0 or more", example="1")
+    max_high_vulnerabilities: int = _key(
+        0, meaning="How many high-severity vulnerabilities a container's image may have "
+        "(Trivy Operator's VulnerabilityReport) before it is reported.",
+        type="integer, 0 or more", example="5")
+    max_acceptance_days: int = _key(
+        180, meaning="The longest a risk may be accepted for, in days.",
+        type="integer, 0 or more", example="90")
+    disabled_checks: tuple[str, ...] = _key(
+        (), meaning="Check ids switched off: they are not evaluated and cost no points.",
+        type="list of check ids", example="[image.not-pinned-by-digest]")
+    severity_overrides: Mapping[str, Severity] = _key(
+        factory=dict, meaning="A severity of the organisation's own for a check, instead of "
+        "the catalog's.", type=f"mapping of check id to {', '.join(Severity)}",
+        example="{image.latest-tag: high}")
+    platform_namespaces: tuple[str, ...] = _key(
+        PLATFORM_NAMESPACES, meaning="Namespaces where the platform's own components run: "
+        "their findings are platform-managed, shown apart and, unless "
+        "score_platform_findings, left out of the score, the headline counts and the digest. "
+        "The default lists the namespaces Kubernetes, EKS, GKE and AKS create and manage; a "
+        "cluster that runs its own Gatekeeper should take gatekeeper-system off.",
+        type="list of namespace names, shell wildcards allowed",
+        example="[kube-system, gke-managed-*, platform-addons]")
+    platform_workloads: tuple[str, ...] = _key(
+        (), meaning="Provider add-ons outside those namespaces, as kind/namespace/name: their "
+        "findings are platform-managed too. A cluster-scoped object's namespace is empty, "
+        "which * matches.",
+        type="list of kind/namespace/name patterns, shell wildcards in each part",
+        example="[DaemonSet/monitoring/ama-*]")
+    score_platform_findings: bool = _key(
+        False, meaning="Count platform-managed findings in the score, the headline counts and "
+        "the digest like any other.", type="true or false", example="true")
 
     @classmethod
     def from_dict(cls, data: object) -> Policy:
@@ -203,6 +267,31 @@ def _matcher(patterns: tuple[str, ...]) -> Any:
         return lambda text: False
     combined = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
     return lambda text: combined.match(text) is not None
+@dataclass(frozen=True, slots=True)
+class PolicyKey:
+    """One documented policy key: its name, documentation and default (as JSON, valid YAML)."""
+
+    name: str
+    meaning: str
+    type: str
+    default: str
+    example: str
+
+
+def policy_keys(schema: type[Policy] = Policy) -> tuple[PolicyKey, ...]:
+    """Return every key of ``schema`` with its documentation, in declaration order.
+
+    Raises ``PolicyError`` for a key declared without documentation (see ``_key``).
+    """
+    defaults = schema().to_dict()
+    keys = []
+    for f in dataclasses.fields(schema):
+        doc = f.metadata.get("doc")
+        if not isinstance(doc, KeyDoc) or not all((doc.meaning, doc.type, doc.example)):
+            raise PolicyError(f"policy.{f.name}: declared without documentation; use _key()")
+        keys.append(PolicyKey(name=f.name, meaning=doc.meaning, type=doc.type,
+                              default=json.dumps(defaults[f.name]), example=doc.example))
+    return tuple(keys)
 
 
 def _type_name(value: object) -> str:

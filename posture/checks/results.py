@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from posture.checks.vocabulary import Category, Severity
+
+if TYPE_CHECKING:
+    from posture.checks.trivy import VulnerabilityScan
 
 FindingKey = tuple[str, str, str, str, str]
 
@@ -110,7 +113,11 @@ _check_drafts()
 
 @dataclass(frozen=True)
 class Evaluation:
-    """The findings for one inventory, and which checks could not run and why."""
+    """The findings for one inventory, and which checks could not run and why.
+
+    ``vulnerabilities`` is the cluster's Trivy reports read per image, when they could be read
+    (None otherwise): the vulnerability checks count from it and storage keeps it.
+    """
 
     findings: list[Finding]
     not_evaluated: dict[str, str]
@@ -119,3 +126,4 @@ class Evaluation:
     checkset_version: str
     counts_by_severity: dict[str, int]
     counts_by_category: dict[str, int]
+    vulnerabilities: VulnerabilityScan | None = None

@@ -9,7 +9,8 @@ from urllib.parse import quote
 
 from posture.checks.base import Check
 from posture.checks.catalog import CHECKS, CHECKSET_VERSION
-from posture.checks.scan import ScanResult
+from posture.checks.manifests import InputError
+from posture.checks.scan import ExitCode, ScanResult
 from posture.checks.vocabulary import Severity
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -30,8 +31,15 @@ _SECURITY_SEVERITY = {
 }
 
 
-def render(result: ScanResult) -> dict[str, Any]:
-    """Return the SARIF log of ``result``: one run, every catalog check as a rule."""
+def render(result: ScanResult, exit_code: ExitCode) -> dict[str, Any]:
+    """Return the SARIF log of ``result``: one run, every catalog check as a rule.
+
+    Input that could not be scanned becomes a tool execution notification, at its file and
+    line. The invocation succeeded unless the scan exits for unreadable input: then
+    ``executionSuccessful`` is false (code-scanning services then keep the alerts they had
+    rather than closing those of a file they could not read), and the notifications are
+    errors; when ``--allow-errors`` let the findings decide, they are warnings.
+    """
     index = {check.id: i for i, check in enumerate(CHECKS)}
     results = []
     for obj in result.objects:
@@ -46,9 +54,12 @@ def render(result: ScanResult) -> dict[str, Any]:
             if obj.source:
                 entry["locations"] = [_location(obj.source, obj.line, None)]
             results.append(entry)
+    failed = exit_code is ExitCode.INPUT
+    kinds = list(InputError)
     notifications = [
         {
-            "level": "error",
+            "descriptor": {"id": f"input.{error.kind}", "index": kinds.index(error.kind)},
+            "level": "error" if failed else "warning",
             "message": {"text": error.message},
             "locations": [_location(error.source, error.line, error.column)],
         }
@@ -64,11 +75,20 @@ def render(result: ScanResult) -> dict[str, Any]:
                         "name": "posture",
                         "version": CHECKSET_VERSION,
                         "rules": [_rule(check) for check in CHECKS],
+                        "notifications": [
+                            {
+                                "id": f"input.{kind}",
+                                "shortDescription": {"text": kind.description},
+                            }
+                            for kind in kinds
+                        ],
                     }
                 },
                 "invocations": [
                     {
-                        "executionSuccessful": True,
+                        "executionSuccessful": not failed,
+                        "exitCode": int(exit_code),
+                        "exitCodeDescription": exit_code.summary,
                         "toolExecutionNotifications": notifications,
                     }
                 ],

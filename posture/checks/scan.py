@@ -1,17 +1,60 @@
-"""``posture scan``'s core: manifests in, per-object Pod Security verdicts and findings out."""
+"""``posture scan``'s core: manifests in, per-object Pod Security verdicts and findings out.
+
+The exit status is decided here, once, from the result: the CLI returns it and the SARIF log
+reports it, so the two cannot disagree.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from enum import IntEnum
 from typing import Any
 
 from posture.checks import pss
 from posture.checks.engine import evaluate
-from posture.checks.manifests import LoadError, SourcedObject, build_inventory, load, pod_template
+from posture.checks.manifests import (
+    InputError,
+    LoadError,
+    SourcedObject,
+    build_inventory,
+    load,
+    pod_template,
+)
 from posture.checks.policy import Policy
 from posture.checks.results import Evaluation, Finding
+from posture.checks.vocabulary import Severity
+
+
+class ExitCode(IntEnum):
+    """``posture scan``'s exit statuses.
+
+    Unreadable input wins over findings: a scan that could not read part of its input has not
+    judged it, and a pipeline must learn that first (the findings of the readable files are
+    reported all the same). ``--allow-errors`` lets the findings decide despite unreadable
+    files, but never passes a scan that found no manifest at all.
+    """
+
+    CLEAN = 0
+    FINDINGS = 1
+    USAGE = 2
+    INPUT = 3
+
+    @property
+    def summary(self) -> str:
+        """Return what the status means, as the help text and the docs say it."""
+        return _EXIT_SUMMARIES[self]
+
+
+_EXIT_SUMMARIES = {
+    ExitCode.CLEAN: "every input was read and no finding is at or above --fail-on",
+    ExitCode.FINDINGS: "a finding at or above --fail-on (and every input was read, or "
+    "--allow-errors was given)",
+    ExitCode.USAGE: "usage error: bad arguments, a missing path, an invalid policy file",
+    ExitCode.INPUT: "unreadable input: a file could not be read or parsed, an object is "
+    "malformed, or no manifest was found",
+}
 
 
 @dataclass
@@ -64,11 +107,26 @@ class ScanResult:
     errors: list[LoadError]
     evaluation: Evaluation
 
-    def to_dict(self) -> dict[str, Any]:
+    @property
+    def found_nothing(self) -> bool:
+        """Return whether no path held a single manifest."""
+        return any(e.kind is InputError.NO_MANIFESTS for e in self.errors)
+
+    def exit_code(self, fail_on: Severity, allow_errors: bool = False) -> ExitCode:
+        """Return the exit status for a ``--fail-on`` threshold (see ``ExitCode``)."""
+        if self.found_nothing or (self.errors and not allow_errors):
+            return ExitCode.INPUT
+        threshold = fail_on.rank
+        if any(f.severity.rank >= threshold for f in self.evaluation.findings):
+            return ExitCode.FINDINGS
+        return ExitCode.CLEAN
+
+    def to_dict(self, exit_code: ExitCode) -> dict[str, Any]:
         """Return the JSON output document."""
         return {
             "objects": [o.to_dict() for o in self.objects],
             "errors": [e.to_dict() for e in self.errors],
+            "exit_code": int(exit_code),
         }
 
 
@@ -101,7 +159,8 @@ def _scanned(o: SourcedObject, policy: Policy, errors: list[LoadError]) -> Scann
         try:
             verdict = pss.evaluate(template, policy.pss_level, policy.pss_version)
         except ValueError as exc:
-            errors.append(LoadError(o.source, f"{o.kind} {o.name}: {exc}"[:500], line=o.line))
+            message = f"{o.kind} {o.name}: {exc}"[:500]
+            errors.append(LoadError(o.source, message, line=o.line, kind=InputError.INVALID_OBJECT))
     return ScannedObject(o.source, o.line, o.kind, o.namespace, o.name, verdict)
 
 

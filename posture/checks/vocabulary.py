@@ -95,3 +95,55 @@ _CATEGORY: dict[Category, _Meta] = {
     Category.ACCESS: _Meta("Access control", "#92400e", 5),
     Category.VULNERABILITIES: _Meta("Vulnerabilities", "#be123c", 6),
 }
+
+
+class VulnerabilitySeverity(StrEnum):
+    """A known vulnerability's severity as Trivy rates it; ``unknown`` when it gives none.
+
+    Separate from ``Severity``: that one rates Posture's findings, this one a CVE in a package.
+    """
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    UNKNOWN = "unknown"
+
+    @property
+    def label(self) -> str:
+        """Return the human label."""
+        return _VULNERABILITY_SEVERITY[self].label
+
+    @property
+    def colour(self) -> str:
+        """Return the display colour as ``#rrggbb`` (the finding severity's of the same rank)."""
+        return _VULNERABILITY_SEVERITY[self].colour
+
+    @property
+    def rank(self) -> int:
+        """Return the rank: 4 for critical down to 0 for unknown."""
+        return _VULNERABILITY_SEVERITY[self].rank
+
+    @classmethod
+    def ordered(cls) -> tuple[VulnerabilitySeverity, ...]:
+        """Return every severity, most severe first."""
+        return tuple(sorted(cls, key=lambda s: -s.rank))
+
+    @classmethod
+    def from_trivy(cls, value: object) -> VulnerabilitySeverity:
+        """Read Trivy's ``CRITICAL`` … ``UNKNOWN``; anything else reads as unknown."""
+        if isinstance(value, str):
+            try:
+                return cls(value.strip().lower())
+            except ValueError:
+                pass
+        return cls.UNKNOWN
+
+
+_VULNERABILITY_SEVERITY: dict[VulnerabilitySeverity, _Meta] = {
+    VulnerabilitySeverity.CRITICAL: _Meta("Critical", _SEVERITY[Severity.CRITICAL].colour, 4),
+    VulnerabilitySeverity.HIGH: _Meta("High", _SEVERITY[Severity.HIGH].colour, 3),
+    VulnerabilitySeverity.MEDIUM: _Meta("Medium", _SEVERITY[Severity.MEDIUM].colour, 2),
+    VulnerabilitySeverity.LOW: _Meta("Low", _SEVERITY[Severity.LOW].colour, 1),
+    VulnerabilitySeverity.UNKNOWN: _Meta("Unknown", _SEVERITY[Severity.INFO].colour, 0),
+}

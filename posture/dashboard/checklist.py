@@ -16,8 +16,10 @@ from datetime import datetime, timedelta
 
 from clusters.models import Cluster
 from posture.checks import CATALOG, Policy
+from posture.checks.advice import Advice
 from posture.checks.base import Check
 from posture.checks.vocabulary import Category, Severity
+from posture.dashboard import advice, today
 from posture.dashboard.scorecard import current_scorecard, latest_successful
 from posture.models import Finding, RiskAcceptance, Snapshot
 from posture.scoring import Scorecard
@@ -80,12 +82,13 @@ class WorkloadGroup:
 
 @dataclass
 class Group:
-    """One check: what fixing it gains, why and how, and its findings by workload."""
+    """One check: what fixing it gains, why and how (fitted to the cluster), its findings."""
 
     check_id: str
     check: Check | None
     points_gained: float
     platform: bool = False
+    advice: Advice | None = None
     workloads: list[WorkloadGroup] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=lambda: {
         Status.OPEN: 0, Status.ACCEPTED: 0, Status.RESOLVED: 0})
@@ -146,14 +149,16 @@ def build(cluster: Cluster, now: datetime, filters: Filters, policy: Policy) -> 
     groups: dict[tuple[bool, str], Group] = {}
     workloads: dict[tuple[bool, str, str, str, str], WorkloadGroup] = {}
     every_namespace: set[str] = set()
+    facts = advice.cluster_facts(snapshot, today(now))
     for finding in _findings(cluster, filters, now):
         managed = (not policy.score_platform_findings
                    and policy.platform_managed(finding.kind, finding.namespace, finding.name))
         group = groups.get((managed, finding.check_id))
         if group is None:
+            check = CATALOG.get(finding.check_id)
             group = groups[(managed, finding.check_id)] = Group(
-                finding.check_id, CATALOG.get(finding.check_id),
-                0.0 if managed else gains.get(finding.check_id, 0.0), managed)
+                finding.check_id, check, 0.0 if managed else gains.get(finding.check_id, 0.0),
+                managed, advice.for_check(check, facts))
         covering = None
         if finding.resolved_at is not None:
             status = Status.RESOLVED

@@ -8,20 +8,27 @@ from datetime import datetime
 
 from clusters.models import Cluster
 from posture.checks import CATALOG
+from posture.checks.advice import Advice
 from posture.checks.base import Check
+from posture.dashboard import advice, today
+from posture.dashboard.scorecard import latest_successful
 from posture.models import Finding, RiskAcceptance
 from posture.waivers import accepting
 
 
 @dataclass(frozen=True)
 class FindingPage:
-    """A finding, its lifetimes (oldest first: first seen, resolved, reopened …) and context."""
+    """A finding, its lifetimes (oldest first: first seen, resolved, reopened …) and context.
+
+    ``advice`` is fitted to the cluster as its newest successful poll saw it.
+    """
 
     finding: Finding
     lifetimes: list[Finding]
     check: Check | None
     acceptance: RiskAcceptance | None
     evidence: str
+    advice: Advice | None
 
     @property
     def reopened(self) -> int:
@@ -40,10 +47,16 @@ def build(cluster: Cluster, pk: int, now: datetime) -> FindingPage:
     acceptances = list(RiskAcceptance.objects.filter(
         cluster=cluster, check_id=finding.check_id).select_related("created_by"))
     active = [a for a in acceptances if a.is_active(now)]
+    check = CATALOG.get(finding.check_id)
+    facts = None
+    if check is not None and check.action is not None:
+        # Only a provider-dependent fix needs the cluster's facts (and the query for them).
+        facts = advice.cluster_facts(latest_successful(cluster, detail=False), today(now))
     return FindingPage(
         finding=finding,
         lifetimes=lifetimes,
-        check=CATALOG.get(finding.check_id),
+        check=check,
         acceptance=accepting(finding, active) if finding.is_open else None,
         evidence=json.dumps(finding.evidence, indent=2, sort_keys=True, ensure_ascii=False),
+        advice=advice.for_check(check, facts),
     )

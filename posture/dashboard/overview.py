@@ -1,9 +1,10 @@
 """The fleet overview: one row per visible cluster, the fleet's charts and its EOL timeline.
 
 Everything here reads snapshot aggregates (the newest successful snapshot per cluster, scores
-of older ones, daily means for the chart) in a fixed number of queries, whatever the number of
-clusters or snapshots. The one read of Finding rows is fleet-wide and narrow: open critical and
-high findings of checks that have an active acceptance, to count accepted risks apart.
+of older ones, each day's last score for the chart) in a fixed number of queries, whatever the
+number of clusters or snapshots. The one read of Finding rows is fleet-wide and narrow: open
+critical and high findings of checks that have an active acceptance, to count accepted risks
+apart.
 """
 
 from __future__ import annotations
@@ -12,15 +13,16 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Avg, OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 
 from clusters.models import Cluster
 from posture import charts as chart_builders
-from posture.charts import Chart
+from posture.charts import Chart, FleetPoint, Span
 from posture.dashboard import (
     aggregate_parts,
     category_scores,
@@ -28,10 +30,12 @@ from posture.dashboard import (
     not_evaluated,
     today,
 )
+from posture.dashboard.trends import last_of_each_day
 from posture.lifecycle import (
     KubeSupport,
     OSSupport,
     Provider,
+    Support,
     SupportStatus,
     kubernetes_support,
     os_support,
@@ -129,20 +133,47 @@ class Row:
         return (self.snapshot.provider if self.snapshot else "") or UPSTREAM
 
 
+class Milestone(StrEnum):
+    """Which end of support an EOL timeline entry is about."""
+
+    # The last day of any support: no more security fixes.
+    END_OF_LIFE = "eol"
+    # The last day of standard support, after which only extended (often paid) support remains.
+    STANDARD_END = "standard"
+
+
 @dataclass(frozen=True)
 class EolEntry:
-    """Something in a cluster that reaches (or is past) end of life soon."""
+    """Something in a cluster that is past end of life, or reaches an end of support soon.
+
+    ``ends`` is the last day of the ``milestone`` (None when the data has no date for it),
+    ``days_left`` counts to it from the overview's day: 0 on the day, negative once past.
+    ``extended_until`` is, for the end of standard support, the end of the extended support
+    that follows.
+    """
 
     cluster: Cluster
     what: str
     kind: str
-    eol: date | None
+    milestone: Milestone
+    ends: date | None
     days_left: int | None
     nodes: int | None = None
+    extended_until: date | None = None
 
     @property
     def past(self) -> bool:
+        """Return whether the milestone has passed (an end of life without a date has)."""
         return self.days_left is None or self.days_left < 0
+
+    @property
+    def about_end_of_life(self) -> bool:
+        """Return whether the entry is about the end of all support (not of standard support)."""
+        return self.milestone is Milestone.END_OF_LIFE
+
+    @property
+    def past_end_of_life(self) -> bool:
+        return self.past and self.about_end_of_life
 
 
 @dataclass(frozen=True)
@@ -190,7 +221,8 @@ class Overview:
     descending: bool
     filters: Filters
     eol: list[EolEntry] = field(default_factory=list)
-    history: dict[str, list[tuple[date, float]]] = field(default_factory=dict)
+    history: dict[str, list[FleetPoint]] = field(default_factory=dict)
+    day: date | None = None
 
     @property
     def headers(self) -> list[dict[str, str]]:
@@ -245,6 +277,7 @@ def build(clusters: QuerySet[Cluster], now: datetime, sort: str = DEFAULT_SORT,
         filters=filters,
         eol=eol_timeline(rows, day),
         history=score_history([r.cluster for r in rows], now),
+        day=day,
     )
 
 
@@ -370,47 +403,65 @@ def _sorted(rows: list[Row], key: str, descending: bool) -> list[Row]:
 
 def eol_timeline(rows: Iterable[Row], day: date,
                  horizon: int = EOL_HORIZON_DAYS) -> list[EolEntry]:
-    """Return what reaches end of life within ``horizon`` days (or is past it), soonest first."""
+    """Return what is past end of life and what reaches an end of support within ``horizon``.
+
+    Each control plane and node OS gives at most one entry, its most pressing milestone: past
+    end of life; else end of life within the horizon; else the end of standard support (past,
+    or within the horizon) when extended support follows it, since for managed Kubernetes and
+    LTS distributions the final end is often years after support stops being free. What is past
+    end of life comes first, longest past first; then the rest by date.
+    """
     entries = []
     for row in rows:
         support = row.support
-        if support is not None and _due(support.status, support.days_left, horizon):
+        if support is not None:
             provider = Provider(support.provider).label if support.provider else "upstream"
-            entries.append(EolEntry(row.cluster, f"Kubernetes {support.cycle} ({provider})",
-                                    "control plane", support.eol, support.days_left))
+            entry = _eol_entry(row.cluster, f"Kubernetes {support.cycle} ({provider})",
+                               "control plane", support, day, horizon)
+            if entry is not None:
+                entries.append(entry)
         for os_row in row.os_images:
-            s = os_row.support
-            if _due(s.status, s.days_left, horizon):
-                entries.append(EolEntry(row.cluster, os_row.image, "node OS", s.eol,
-                                        s.days_left, os_row.nodes))
-    # Past end of life without a known date sorts first: it is the most overdue.
-    return sorted(entries, key=lambda e: (e.eol or date.min, e.cluster.name, e.what))
+            entry = _eol_entry(row.cluster, os_row.image, "node OS", os_row.support, day,
+                               horizon, os_row.nodes)
+            if entry is not None:
+                entries.append(entry)
+    # Past end of life without a known date is the most overdue of all: date.min sorts it first.
+    return sorted(entries, key=lambda e: (not e.past_end_of_life, e.ends or date.min,
+                                          e.cluster.name, e.what))
 
 
-def _due(status: SupportStatus, days_left: int | None, horizon: int) -> bool:
-    if status == SupportStatus.EOL:
-        return True
-    return days_left is not None and days_left <= horizon
+def _eol_entry(cluster: Cluster, what: str, kind: str, support: Support, day: date,
+               horizon: int, nodes: int | None = None) -> EolEntry | None:
+    if support.status == SupportStatus.EOL or (
+            support.days_left is not None and support.days_left <= horizon):
+        return EolEntry(cluster, what, kind, Milestone.END_OF_LIFE, support.eol,
+                        support.days_left, nodes)
+    standard, extended = support.standard_end, support.extended_end
+    if standard is None or extended is None or standard >= extended:
+        return None
+    days = (standard - day).days
+    if days > horizon:
+        return None
+    return EolEntry(cluster, what, kind, Milestone.STANDARD_END, standard, days, nodes,
+                    extended_until=extended)
 
 
 def score_history(clusters: list[Cluster], now: datetime,
-                  days: int = HISTORY_DAYS) -> dict[str, list[tuple[date, float]]]:
-    """Return each cluster's daily mean score over the last ``days`` days, oldest first."""
+                  days: int = HISTORY_DAYS) -> dict[str, list[FleetPoint]]:
+    """Return each cluster's daily score over the last ``days`` days, oldest first.
+
+    A day's score is its last successful poll's, as on the cluster's trends page.
+    """
     names = {c.pk: c.name for c in clusters}
     if not names:
         return {}
-    daily = (
-        Snapshot.objects.filter(cluster_id__in=list(names), status__in=SUCCEEDED,
-                                score__isnull=False, taken_at__gte=now - timedelta(days=days))
-        .annotate(day=TruncDate("taken_at"))
-        .values("cluster_id", "day")
-        .annotate(mean=Avg("score"))
-        .order_by("cluster_id", "day")
-        .values_list("cluster_id", "day", "mean")
-    )
-    out: dict[str, list[tuple[date, float]]] = {name: [] for name in names.values()}
-    for cluster_id, day, mean in daily:
-        out[names[cluster_id]].append((day, float(mean)))
+    recent = Snapshot.objects.filter(cluster_id__in=list(names), status__in=SUCCEEDED,
+                                     score__isnull=False, taken_at__gte=now - timedelta(days=days))
+    daily = (last_of_each_day(recent).order_by("cluster_id", "taken_at")
+             .values_list("cluster_id", TruncDate("taken_at"), "score", "grade"))
+    out: dict[str, list[FleetPoint]] = {name: [] for name in names.values()}
+    for cluster_id, day, score, grade in daily:
+        out[names[cluster_id]].append(FleetPoint(day, score, grade))
     return out
 
 
@@ -423,7 +474,7 @@ def charts(page: Overview) -> list[Chart]:
     return [
         chart_builders.fleet_scores(
             {name: points for name, points in page.history.items() if points},
-            {r.cluster.name: r.snapshot.grade for r in scored if r.snapshot},
+            Span(until=page.day),
         ),
         chart_builders.category_heatmap([(r.cluster.name, r.category_scores) for r in by_name],
                                         [r.not_evaluated for r in by_name]),

@@ -119,3 +119,24 @@ def check_titles(check_ids: list[str]) -> str:
     from posture.checks import CATALOG
 
     return ", ".join(CATALOG[c].title if c in CATALOG else c for c in check_ids)
+
+
+@register.filter
+def signed_count(value: int | None) -> str:
+    """Return a change in a count with its sign ("+3", "−2", "0"); None gives a dash."""
+    if value is None:
+        return "—"
+    if value > 0:
+        return f"+{value}"
+    if value < 0:
+        return f"\u2212{abs(value)}"
+    return "0"
+
+
+@register.filter
+def problem_trend_class(value: int | float | None) -> str:
+    """Return the CSS class of a change in a count of problems: more is worse (down), fewer is
+    better (up) — the reverse of a score's ``trend_class``."""
+    if value is None or value == 0:
+        return "flat"
+    return "down" if value > 0 else "up"

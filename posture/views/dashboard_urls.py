@@ -1,8 +1,16 @@
-"""The dashboard's pages: fleet overview (home), trends, checklist, findings."""
+"""The dashboard's pages: fleet overview (home), fleet findings, trends, checklist, findings."""
 
 from django.urls import path
 
-from posture.views import checklist, findings, overview, scorecard, vocabulary
+from posture.views import (
+    checklist,
+    findings,
+    fleet_findings,
+    overview,
+    scorecard,
+    vocabulary,
+    vulnerabilities,
+)
 
 urlpatterns = [
     path("", overview.home, name="home"),
@@ -12,5 +20,15 @@ urlpatterns = [
     path("clusters/<int:pk>/acceptances/<int:acceptance_pk>/revoke/", checklist.revoke_risk,
          name="revoke-risk"),
     path("findings/<int:pk>/", findings.finding_detail, name="finding"),
+    # Every check across the fleet; /findings/<pk>/ above is one finding of one cluster.
+    path("fleet/findings/", fleet_findings.fleet_findings_page, name="fleet-findings"),
+    path("fleet/findings.csv", fleet_findings.fleet_findings_csv, name="fleet-findings-csv"),
+    path("fleet/findings/<str:check_id>/", fleet_findings.fleet_check_page, name="fleet-check"),
+    path("fleet/findings/<str:check_id>/findings.csv", fleet_findings.fleet_check_csv,
+         name="fleet-check-csv"),
+    path("clusters/<int:pk>/vulnerabilities/", vulnerabilities.cluster_vulnerabilities,
+         name="cluster-vulnerabilities"),
+    path("clusters/<int:pk>/vulnerabilities.csv", vulnerabilities.cluster_vulnerabilities_csv,
+         name="cluster-vulnerabilities-csv"),
     path("vocabulary.css", vocabulary.vocabulary_css, name="vocabulary-css"),
 ]

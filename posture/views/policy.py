@@ -15,7 +15,7 @@ from django.utils import timezone
 from clusters.access import is_security_team
 from posture.audit import Action, record
 from posture.checks import CATALOG, Policy
-from posture.checks.policy import PolicyError
+from posture.checks.policy import PolicyError, policy_keys
 from posture.models import OrgPolicy
 from posture.snapshots import rescore_fleet
 
@@ -76,5 +76,6 @@ def policy_view(request: HttpRequest) -> HttpResponse:
         form = PolicyForm(initial={"document": _as_yaml(row.policy())})
     return render(request, "posture/policy.html", {
         "form": form, "row": row, "editable": editable,
+        "keys": policy_keys(),
         "check_ids": sorted(CATALOG),
     })

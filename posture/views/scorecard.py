@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -13,9 +14,19 @@ from clusters.access import can_change, get_visible_cluster
 from clusters.models import Cluster
 from clusters.polling import policy_for
 from posture.dashboard import scorecard, trends
-from posture.models import SnapshotStatus
+from posture.models import Snapshot, SnapshotStatus
 
 HISTORY_ROWS = 30
+# How long after registration the page waits for the first poll (as poll.js does) before it
+# stops following and says that no poll has run.
+FIRST_POLL_PATIENCE = timedelta(minutes=5)
+
+
+def first_poll_pending(cluster: Cluster, history: list[Snapshot], now: datetime) -> bool:
+    """Say whether the cluster's first poll is queued or running, and worth waiting for."""
+    if any(s.status != SnapshotStatus.RUNNING for s in history):
+        return False
+    return bool(history) or now - cluster.created_at < FIRST_POLL_PATIENCE
 
 
 def scorecard_context(request: HttpRequest, cluster: Cluster) -> dict[str, Any]:
@@ -28,6 +39,7 @@ def scorecard_context(request: HttpRequest, cluster: Cluster) -> dict[str, Any]:
         "scorecard": scorecard.build(cluster, now, policy_for(cluster)),
         "history": history,
         "running": next((s for s in history if s.status == SnapshotStatus.RUNNING), None),
+        "first_poll_pending": first_poll_pending(cluster, history, now),
         "owners": cluster.owners.all(),
         "teams": cluster.owner_teams.all(),
         "can_change": can_change(request.user, cluster),

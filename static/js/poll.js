@@ -1,11 +1,15 @@
-// "Poll now": submit in the background, then follow the poll until it finishes.
+// Follow a poll until it finishes, then reload into its result: after "Poll now" (submitted in
+// the background), and for a newly registered cluster whose first poll is queued or running.
 (function () {
   "use strict";
-  var form = document.getElementById("poll-form");
   var box = document.getElementById("poll-progress");
-  if (!form || !box) { return; }
-  var statusUrl = form.dataset.statusUrl;
-  var after = parseInt(form.dataset.after || "0", 10);
+  if (!box) { return; }
+  var form = document.getElementById("poll-form");
+  var statusUrl = box.dataset.statusUrl;
+  var after = parseInt(box.dataset.after || "0", 10);
+  var queued = box.dataset.follow === "first-poll"
+    ? "First poll queued; waiting for a worker…" : "Poll queued; waiting for a worker…";
+  var PATIENCE_MS = 5 * 60 * 1000;
 
   function show(text) { box.hidden = false; box.textContent = text; }
 
@@ -18,24 +22,26 @@
           window.location.assign(window.location.pathname);
           return;
         }
-        show(s.id && s.id > after ? "Polling… (running)" : "Poll queued; waiting for a worker…");
+        show(s.id && s.id > after ? "Polling… (running)" : queued);
         if (Date.now() < deadline) { setTimeout(function () { follow(deadline); }, 1000); }
         else { show("The poll has not finished after 5 minutes. Is a worker running?"); }
       })
       .catch(function () { show("Lost contact with the server; reload the page to see the result."); });
   }
 
-  form.addEventListener("submit", function (event) {
-    event.preventDefault();
-    var button = document.getElementById("poll-now");
-    button.disabled = true;
-    show("Poll queued; waiting for a worker…");
-    fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" })
-      .then(function () { follow(Date.now() + 5 * 60 * 1000); })
-      .catch(function () { button.disabled = false; show("Could not queue the poll."); });
-  });
+  if (form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var button = document.getElementById("poll-now");
+      button.disabled = true;
+      show(queued);
+      fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" })
+        .then(function () { follow(Date.now() + PATIENCE_MS); })
+        .catch(function () { button.disabled = false; show("Could not queue the poll."); });
+    });
+  }
 
-  if (new URLSearchParams(window.location.search).has("polling")) {
-    follow(Date.now() + 5 * 60 * 1000);
+  if (box.dataset.follow || new URLSearchParams(window.location.search).has("polling")) {
+    follow(Date.now() + PATIENCE_MS);
   }
 })();

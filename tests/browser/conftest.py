@@ -223,6 +223,8 @@ def main_pages(fleet, sam) -> list[tuple[str, str]]:
         ("trends", f"/clusters/{typical.pk}/trends/"),
         ("checklist", f"/clusters/{typical.pk}/checklist/"),
         ("finding", f"/findings/{finding.pk}/"),
+        ("fleet findings", "/fleet/findings/"),
+        ("fleet check", f"/fleet/findings/{finding.check_id}/"),
         ("settings", f"/clusters/{typical.pk}/settings/"),
         ("policy", "/policy/"),
         ("audit log", "/audit/"),

@@ -71,3 +71,64 @@ def test_accept_a_risk_then_revoke_it(signed_in, alice, fleet):
     expect(page.locator("#active-acceptances")).to_have_count(0)
     for status in accepted_group.locator("tbody tr td:last-child").all():
         expect(status).to_have_text("open")
+
+
+def test_copy_button_copies_the_snippet_from_the_keyboard(signed_in, alice, fleet, context,
+                                                          live_server):
+    cluster = fleet(alice, scenarios=("neglected",))["neglected"]
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    page: Page = signed_in(alice)
+    page.goto(f"/clusters/{cluster.pk}/checklist/")
+    group = page.locator("#check-version-kubernetes-eol")
+    snippet = group.locator("pre.snippet")
+    expect(snippet).to_contain_text("--kubernetes-version 1.28")
+    button = group.get_by_role("button", name="Copy the fix for Kubernetes version past end of life")
+    button.focus()
+    page.keyboard.press("Enter")
+    expect(group.get_by_role("status")).to_have_text("Copied")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == snippet.text_content()
+    assert "aws eks update-cluster-version --name CLUSTER --kubernetes-version 1.28" in copied
+
+
+def test_long_snippets_scroll_inside_their_box_on_a_phone(signed_in, alice, fleet, context):
+    from tests.browser.conftest import PHONE
+
+    cluster = fleet(alice, scenarios=("neglected",))["neglected"]
+    page: Page = signed_in(alice)
+    page.set_viewport_size(PHONE)
+    page.goto(f"/clusters/{cluster.pk}/checklist/")
+    expect(page.locator("pre.snippet").first).to_be_visible()
+    widths = page.evaluate("""() => ({
+        page: document.documentElement.scrollWidth,
+        viewport: window.innerWidth,
+        snippets: [...document.querySelectorAll('pre.snippet')].map(
+            pre => [pre.scrollWidth, pre.clientWidth]),
+    })""")
+    assert widths["page"] <= widths["viewport"], widths
+    assert any(scroll > client for scroll, client in widths["snippets"]), \
+        "a long snippet must overflow its box, and scroll there"
+    # The scrolling box can be reached and scrolled from the keyboard.
+    wide = page.locator("#check-version-kubernetes-eol pre.snippet")
+    wide.focus()
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")
+    expect(wide).to_be_focused()
+    assert wide.evaluate("pre => pre.scrollLeft") > 0
+
+
+def test_without_scripts_the_snippet_shows_and_no_copy_button(browser, live_server, alice, fleet):
+    from tests.browser.conftest import DESKTOP, sign_in
+
+    cluster = fleet(alice, scenarios=("neglected",))["neglected"]
+    context = browser.new_context(base_url=live_server.url, viewport=DESKTOP,
+                                  java_script_enabled=False)
+    try:
+        sign_in(context, live_server.url, alice)
+        page = context.new_page()
+        page.goto(f"/clusters/{cluster.pk}/checklist/")
+        snippet = page.locator("#check-version-kubernetes-eol pre.snippet")
+        expect(snippet).to_contain_text("--kubernetes-version 1.28")
+        expect(page.get_by_role("button", name="Copy", exact=False)).to_have_count(0)
+    finally:
+        context.close()

@@ -44,6 +44,22 @@ SCENARIO = {
             }]},
         },
     }],
+    "vulnerabilityreports": [{
+        "namespace": payload(7),
+        "workload": "Deployment/<script>alert(9)</script>",
+        "container": "<svg onload=alert(11) class=pwned>",
+        "vulnerabilities": [{
+            "vulnerabilityID": payload(13), "resource": "<script>alert(14)</script>",
+            "installedVersion": payload(15), "fixedVersion": payload(16),
+            "severity": "CRITICAL", "title": payload(17),
+            "primaryLink": "javascript:alert(18)",
+        }, {
+            "vulnerabilityID": "CVE-2024-0001", "resource": "openssl",
+            "installedVersion": "1.0", "fixedVersion": "", "severity": "HIGH",
+            "title": "a link with markup in it",
+            "primaryLink": f"https://avd.aquasec.com/nvd/{payload(19)}",
+        }],
+    }],
 }
 # Elements or attributes that exist only if markup from the cluster went into the page as HTML.
 INJECTED = ".pwned, img[src=x], [onerror], [onload]"
@@ -79,7 +95,7 @@ def test_hostile_names_and_labels_stay_text(browser: Browser, live_server, signe
     sign_in(context, live_server.url, alice)
     pages = ["/", "/clusters/", cluster.get_absolute_url(), f"/clusters/{cluster.pk}/checklist/",
              f"/clusters/{cluster.pk}/trends/", f"/findings/{finding.pk}/",
-             f"/clusters/{cluster.pk}/settings/"]
+             f"/clusters/{cluster.pk}/settings/", f"/clusters/{cluster.pk}/vulnerabilities/"]
     try:
         for url in pages:
             open_page(page, url)
@@ -90,6 +106,9 @@ def test_hostile_names_and_labels_stay_text(browser: Browser, live_server, signe
         expect(page.locator("#fleet-table").get_by_text(f"team={LABELS['team']}")).to_be_visible()
         page.goto(f"/findings/{finding.pk}/")
         expect(page.locator("#finding-facts")).to_contain_text(payload(7))
+        page.goto(f"/clusters/{cluster.pk}/vulnerabilities/")
+        expect(page.locator(".cve-table").first).to_contain_text(payload(13))
+        expect(page.locator("a[href^='javascript']")).to_have_count(0)
     finally:
         context.close()
     assert dialogs == []

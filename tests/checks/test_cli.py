@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -122,7 +123,7 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
 
 def scan_json(root: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> dict[str, Any]:
     code, out, _ = run(["scan", str(root), "--format", "json", *extra], capsys)
-    assert code in (0, 1)
+    assert code in (0, 1, 3)
     doc: dict[str, Any] = json.loads(out)
     return doc
 
@@ -136,7 +137,10 @@ def test_json_output_has_exactly_the_documented_shape(
     manifests: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     doc = scan_json(manifests, capsys)
-    assert set(doc) == {"objects", "errors"}
+    assert set(doc) == {"objects", "errors", "exit_code"}
+    assert doc["exit_code"] == 3  # bad.yaml and bad.json cannot be read
+    for error in doc["errors"]:
+        assert set(error) == {"source", "line", "column", "kind", "message"}
     for obj in doc["objects"]:
         assert set(obj) == {"source", "kind", "namespace", "name", "pss", "findings"}
         for finding in obj["findings"]:
@@ -186,7 +190,8 @@ def test_malformed_files_become_errors_with_positions(
 
 
 def test_exit_codes_follow_fail_on(manifests: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(["scan", str(manifests)], capsys)[0] == 1  # a critical finding, default high
+    # A critical finding, default high (bad.yaml and bad.json are let through).
+    assert run(["scan", str(manifests), "--allow-errors"], capsys)[0] == 1
     clean = manifests.parent / "clean"
     clean.mkdir()
     (clean / "pod.yml").write_text(POD_YML)
@@ -274,7 +279,7 @@ def test_sarif_is_valid_and_points_at_lines(
 ) -> None:
     monkeypatch.chdir(manifests.parent)
     code, out, _ = run(["scan", "manifests", "--format", "sarif"], capsys)
-    assert code == 1
+    assert code == 3  # bad.yaml and bad.json
     log = json.loads(out)
     jsonschema.validate(log, json.loads(SCHEMA.read_text()))
     run_ = log["runs"][0]
@@ -344,3 +349,154 @@ def test_python_m_posture_checks_runs_the_cli(manifests: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["objects"][0]["name"] == "debug"
+
+
+BROKEN_YAML = "kind: Pod\nmetadata: {name: x\n"
+
+
+def _broken_folder(root: Path, count: int = 4) -> Path:
+    root.mkdir()
+    for i in range(count):
+        (root / f"broken-{i}.yaml").write_text(BROKEN_YAML)
+    return root
+
+
+def test_a_folder_of_only_broken_files_fails_with_exit_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = _broken_folder(tmp_path / "broken")
+    code, out, err = run(["scan", str(broken)], capsys)
+    assert code == 3
+    assert out.count(": error: invalid YAML") == 4
+    assert "4 files could not be read" in err
+    assert "nothing was scanned" in err
+
+
+def test_sarif_reports_unreadable_files_as_failed_execution(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _broken_folder(tmp_path / "broken")
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(["scan", "broken", "--format", "sarif"], capsys)
+    assert code == 3
+    log = json.loads(out)
+    jsonschema.validate(log, json.loads(SCHEMA.read_text()))
+    (invocation,) = log["runs"][0]["invocations"]
+    assert invocation["executionSuccessful"] is False
+    assert invocation["exitCode"] == 3
+    notes = invocation["toolExecutionNotifications"]
+    files = [n for n in notes if n["descriptor"]["id"] == "input.unreadable"]
+    assert len(files) == 4
+    for note in files:
+        assert note["level"] == "error"
+        (location,) = note["locations"]
+        physical = location["physicalLocation"]
+        assert physical["artifactLocation"]["uri"].startswith("broken/broken-")
+        assert physical["region"]["startLine"] == 3
+        assert "invalid YAML" in note["message"]["text"]
+    (nothing,) = [n for n in notes if n["descriptor"]["id"] == "input.no-manifests"]
+    assert nothing["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "broken"
+    descriptors = {d["id"] for d in log["runs"][0]["tool"]["driver"]["notifications"]}
+    assert {"input.unreadable", "input.no-manifests"} <= descriptors
+
+
+def test_broken_files_beside_good_ones_still_report_findings_and_exit_3(
+    manifests: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # bad.yaml and bad.json sit beside manifests with critical findings: the unreadable input
+    # decides the exit status, and every finding of the readable files is still reported.
+    code, out, err = run(["scan", str(manifests), "--format", "json"], capsys)
+    assert code == 3
+    doc = json.loads(out)
+    assert "workload.privileged" in {f["check"] for f in _object(doc, "Deployment", "web")["findings"]}
+    assert {e["kind"] for e in doc["errors"]} == {"unreadable"}
+    assert doc["exit_code"] == 3
+    assert "2 files could not be read" in err
+    # --allow-errors lets the findings decide.
+    assert run(["scan", str(manifests), "--allow-errors"], capsys)[0] == 1
+    assert run(["scan", str(manifests), "--allow-errors", "--fail-on", "critical"], capsys)[0] == 1
+    clean = manifests.parent / "clean"
+    clean.mkdir()
+    (clean / "pod.yml").write_text(POD_YML)
+    (clean / "broken.yaml").write_text(BROKEN_YAML)
+    assert run(["scan", str(clean)], capsys)[0] == 3
+    assert run(["scan", str(clean), "--allow-errors"], capsys)[0] == 0
+
+
+def test_sarif_with_allow_errors_keeps_the_notifications_as_warnings(
+    manifests: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(manifests.parent)
+    code, out, _ = run(["scan", "manifests", "--format", "sarif", "--allow-errors"], capsys)
+    assert code == 1
+    log = json.loads(out)
+    jsonschema.validate(log, json.loads(SCHEMA.read_text()))
+    (invocation,) = log["runs"][0]["invocations"]
+    assert invocation["executionSuccessful"] is True
+    assert invocation["exitCode"] == 1
+    notes = invocation["toolExecutionNotifications"]
+    assert [n["level"] for n in notes] == ["warning", "warning"]
+    assert log["runs"][0]["results"], "the readable files' findings are reported"
+
+
+@pytest.mark.parametrize("allow", [[], ["--allow-errors"]])
+def test_no_manifests_found_is_not_success(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], allow: list[str]
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, out, err = run(["scan", str(empty), *allow], capsys)
+    assert code == 3
+    assert "no .yaml, .yml or .json file" in out
+    assert "nothing was scanned" in err
+    values = tmp_path / "values"
+    values.mkdir()
+    (values / "values.yaml").write_text("replicas: 3\nimage: {tag: 1.2.3}\n")
+    code, out, _ = run(["scan", str(values), "--format", "json", *allow], capsys)
+    assert code == 3
+    (error,) = json.loads(out)["errors"]
+    assert error["kind"] == "no-manifests"
+    assert error["source"] == str(values)
+    assert "none holds a Kubernetes object" in error["message"]
+
+
+def test_exit_codes_are_documented_in_help_readme_and_docs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from posture.checks.scan import ExitCode
+
+    assert main(["scan", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text()
+    docs = (root / "docs" / "scan.md").read_text()
+    assert "--allow-errors" in help_text and "--allow-errors" in readme and "--allow-errors" in docs
+    for code in ExitCode:
+        row = f"| {code.value} | {code.summary} |"
+        assert f"{code.value} {code.summary}" in help_text, code
+        assert row in docs, code
+        assert row in readme, code
+
+
+def test_a_directory_that_cannot_be_listed_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Nested folders whose joined path passes PATH_MAX: listing the deepest fails
+    # (ENAMETOOLONG) whoever runs the test, root included. It must not be skipped in silence.
+    (tmp_path / "pod.yml").write_text(POD_YML)
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        for i in range(18):
+            name = f"d{i:02d}" + "x" * 250
+            os.mkdir(name, dir_fd=fd)
+            deeper = os.open(name, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = deeper
+    finally:
+        os.close(fd)
+    code, out, err = run(["scan", str(tmp_path), "--format", "json"], capsys)
+    assert code == 3
+    (error,) = json.loads(out)["errors"]
+    assert error["kind"] == "unreadable"
+    assert error["message"].startswith("cannot list directory")
+    assert "the scan is incomplete" in err

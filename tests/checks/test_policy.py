@@ -129,3 +129,35 @@ def test_platform_patterns_match_kind_namespace_and_name_with_wildcards() -> Non
     assert not policy.platform_managed("Deployment", "monitoring", "ama-logs")
     assert not policy.platform_managed("DaemonSet", "monitoring", "prometheus")
     assert policy.platform_managed("ClusterRoleBinding", "", "aks-service-rolebinding")
+def test_every_key_is_documented_with_a_valid_example() -> None:
+    """A key added without documentation fails here (and on the policy page)."""
+    import dataclasses
+
+    import yaml
+
+    from posture.checks.policy import KeyDoc, policy_keys
+
+    for f in dataclasses.fields(Policy):
+        doc = f.metadata.get("doc")
+        assert isinstance(doc, KeyDoc), f"policy key {f.name} has no documentation"
+        assert doc.meaning and doc.type and doc.example, f.name
+        # The example is a value the policy accepts, and differs from the default.
+        example = Policy.from_dict({f.name: yaml.safe_load(doc.example)})
+        assert example.to_dict()[f.name] != Policy().to_dict()[f.name], f.name
+    keys = policy_keys()
+    assert [k.name for k in keys] == [f.name for f in dataclasses.fields(Policy)]
+    assert {k.name: k.default for k in keys}["eol_warning_days"] == "90"
+    assert {k.name: k.default for k in keys}["max_kubelet_minor_skew"] == "null"
+
+
+def test_a_key_without_documentation_is_refused() -> None:
+    import dataclasses
+
+    from posture.checks.policy import policy_keys
+
+    @dataclasses.dataclass(frozen=True)
+    class Undocumented(Policy):
+        surprise: int = 1
+
+    with pytest.raises(PolicyError, match="policy.surprise: declared without documentation"):
+        policy_keys(Undocumented)

@@ -92,3 +92,92 @@ def test_invalid_name_is_refused(as_alice):
 def test_missing_kubeconfig_is_refused(as_alice):
     page = post(as_alice)
     assert "Paste a kubeconfig or upload one." in page.content.decode()
+
+
+SECRET_MARKER = "tok-do-not-echo-" + "9f3c"
+
+
+def huge_kubeconfig(size: int) -> str:
+    """A kubeconfig carrying a secret, padded with a comment to ``size`` bytes."""
+    text = kubeconfigs.text(kubeconfigs.kubeconfig(token=SECRET_MARKER))
+    return text + "# " + "x" * (size - len(text) - 3) + "\n"
+
+
+@pytest.mark.parametrize("size", [3 * 1024 * 1024, 1536 * 1024])
+def test_an_oversized_paste_shows_the_form_with_the_reason(as_alice, size):
+    """3 MB is past what Django parses at all (DATA_UPLOAD_MAX_MEMORY_SIZE); 1.5 MB is past
+    the kubeconfig limit only. Either way: the form again, the reason, no echo of the paste."""
+    response = post(as_alice, kubeconfig=huge_kubeconfig(size))
+    page = response.content.decode()
+    assert response.status_code in (200, 413)
+    assert "The kubeconfig is larger than 1 MiB" in page
+    assert 'name="kubeconfig"' in page and 'name="name"' in page
+    assert SECRET_MARKER not in page and "xxxxxxxx" not in page
+    assert not Cluster.objects.exists()
+
+
+def test_an_oversized_upload_is_refused_and_never_written_to_disk(as_alice, settings, tmp_path):
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+    upload = io.BytesIO(huge_kubeconfig(3 * 1024 * 1024).encode())
+    upload.name = "cluster.kubeconfig"
+    page = post(as_alice, kubeconfig_file=upload).content.decode()
+    assert "The kubeconfig is larger than 1 MiB (3,145,728 bytes)" in page
+    assert "prod-eu-1" in page  # the other fields are kept
+    assert list(tmp_path.iterdir()) == []
+    assert not Cluster.objects.exists()
+
+
+def test_registration_still_needs_the_csrf_token(alice):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    response = client.post(URL, {"name": "prod-eu-1", "poll_interval_minutes": "15",
+                                 "kubeconfig": kubeconfigs.text(kubeconfigs.kubeconfig())})
+    assert response.status_code == 403
+    assert not Cluster.objects.exists()
+
+
+def test_registering_queues_the_first_poll_once(as_alice):
+    from posture.celery import app
+
+    queue = app.conf.task_default_queue
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(queue)
+        response = post(as_alice, kubeconfig=kubeconfigs.text(kubeconfigs.kubeconfig()))
+        queued = conn.default_channel.queue_purge(queue)
+    cluster = Cluster.objects.get(name="prod-eu-1")
+    assert response.status_code == 302 and queued == 1
+    # Beat will not hand the same poll out again: the cluster's next poll is an interval away.
+    from clusters.polling import claim_due_clusters
+
+    assert claim_due_clusters() == []
+    assert cluster.next_poll_at is not None
+
+
+def test_a_new_clusters_page_follows_its_first_poll(as_alice, alice):
+    """Without a finished poll the page says the first poll is queued, tells poll.js to follow
+    it, and refreshes itself without JavaScript; once the poll is done, it does neither."""
+    from posture.models import Snapshot, SnapshotStatus
+
+    post(as_alice, kubeconfig=kubeconfigs.text(kubeconfigs.kubeconfig()))
+    cluster = Cluster.objects.get(name="prod-eu-1")
+    page = as_alice.get(cluster.get_absolute_url()).content.decode()
+    assert 'data-follow="first-poll"' in page and 'data-after="0"' in page
+    assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in page
+    assert "First poll queued; waiting for a worker…" in page
+    assert "Not scored yet: the first poll is queued" in page
+
+    from django.utils import timezone
+
+    running = Snapshot.objects.create(cluster=cluster, status=SnapshotStatus.RUNNING,
+                                      taken_at=timezone.now())
+    page = as_alice.get(cluster.get_absolute_url()).content.decode()
+    assert 'data-follow="first-poll"' in page and 'data-after="0"' in page
+    assert "Not scored yet: the first poll is running" in page
+    assert 'http-equiv="refresh"' in page
+
+    Snapshot.objects.filter(pk=running.pk).update(status=SnapshotStatus.FAILED, error="401")
+    page = as_alice.get(cluster.get_absolute_url()).content.decode()
+    assert "data-follow" not in page and 'http-equiv="refresh"' not in page
+    assert "Not scored yet: no successful poll." in page

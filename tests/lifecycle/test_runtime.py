@@ -142,3 +142,39 @@ def test_unrecognised_runtimes_are_unknown(text):
     support = runtime_support(text, TODAY)
     assert support.status is S.UNKNOWN
     assert support.runtime is None
+
+
+@pytest.mark.parametrize(("os_image", "kernel", "kubelet", "status", "eol"), [
+    # containerd 1.7 is past upstream's end (2026-09-01); the OS release decides instead.
+    ("Bottlerocket OS 1.26.1 (aws-k8s-1.33)", "6.1.112", "v1.33.5-eks-1", S.EXTENDED,
+     date(2027, 7, 29)),
+    ("Bottlerocket OS 1.61.0 (aws-k8s-1.36-nvidia)", "6.18.2", "v1.36.1-eks-1", S.SUPPORTED,
+     date(2028, 8, 2)),
+    ("Bottlerocket OS 1.20.3 (aws-k8s-1.29)", "6.1.112", "v1.29.9-eks-1", S.EOL,
+     date(2026, 3, 23)),
+    ("Container-Optimized OS from Google", "6.6.105+", "v1.33.5-gke.1080000", S.SUPPORTED,
+     date(2027, 3, 1)),
+    ("Talos (v1.8.2)", "6.6.58-talos", "v1.31.2", S.EOL, None),
+])
+def test_a_runtime_shipped_by_an_image_based_os_follows_the_os(os_image, kernel, kubelet,
+                                                                status, eol):
+    support = runtime_support("containerd://1.7.22", TODAY, kubelet_version=kubelet,
+                              os_image=os_image, kernel_version=kernel)
+    assert support.status is status
+    if eol is not None:
+        assert support.eol == eol
+    assert support.shipped_by is not None
+    assert f"built and patched by {support.shipped_by.label}" in support.note
+    assert support.patches_behind is None  # upstream's patches say nothing of the backports
+
+
+def test_a_runtime_on_a_package_based_os_is_judged_by_upstream():
+    for os_image in ("Ubuntu 24.04.1 LTS", "Amazon Linux 2023.6.20241010", None, "Mystery OS"):
+        support = runtime_support("containerd://1.7.22", TODAY, os_image=os_image)
+        assert (support.status, support.eol, support.shipped_by) == (S.EOL, date(2026, 9, 1), None)
+
+
+def test_an_unrecognised_release_of_an_image_based_os_is_not_end_of_life():
+    support = runtime_support("containerd://1.7.22", TODAY,
+                              os_image="Bottlerocket OS 1.26.1 (aws-ecs-2)")
+    assert support.status is not S.EOL

@@ -83,7 +83,7 @@ def test_only_a_hash_of_the_token_is_stored(alice):
 @pytest.mark.threat("A user reads or changes another owner's cluster (IDOR)",
                      'One access helper per object type; 404 for what the user may not see, 403 for read-only roles; every URL checked for every persona')
 @pytest.mark.parametrize("name", ["api:cluster", "api:snapshots", "api:findings",
-                                  "api:scorecard"])
+                                  "api:scorecard", "api:vulnerabilities"])
 def test_another_owners_cluster_is_404(as_bob, cluster_a, name):
     assert as_bob.get(reverse(name, args=[cluster_a.pk])).status_code == 404
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import plotly
@@ -16,7 +16,7 @@ from django.templatetags.static import static
 from django.test import override_settings
 
 from posture import charts
-from posture.charts import Runway, TrendPoint
+from posture.charts import BAR_WIDTH_MS, CLUSTER_COLOURS, FleetPoint, Runway, Span, TrendPoint
 from posture.checks.vocabulary import Category, Severity
 from posture.lifecycle import SupportStatus
 from posture.scoring import NOT_EVALUATED_COLOUR, NOT_EVALUATED_LABEL, Grade
@@ -26,7 +26,9 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
 DAY = date(2026, 3, 1)
 VOCABULARY_COLOURS = ({s.colour for s in Severity} | {c.colour for c in Category}
-                      | {g.colour for g in Grade} | {r.colour for r in Runway})
+                      | {g.colour for g in Grade} | {r.colour for r in Runway}
+                      | set(CLUSTER_COLOURS))
+ONE_DAY_MS = 86_400_000
 
 
 def _colours(figure: dict) -> set[str]:
@@ -50,17 +52,51 @@ def _point(offset: int, **fields) -> TrendPoint:
     return TrendPoint(**values)
 
 
-def test_fleet_chart_has_one_trace_per_cluster_coloured_by_grade():
-    series = {"beta": [(DAY, 81.26), (DAY + timedelta(days=1), 82.0)],
-              "alpha": [(DAY, 55.0)]}
-    chart = charts.fleet_scores(series, {"alpha": "F", "beta": "B"})
+def _fleet(*points: tuple[date, float | None]) -> list[FleetPoint]:
+    return [FleetPoint(day, score, "" if score is None else str(Grade.for_score(score)))
+            for day, score in points]
+
+
+def test_fleet_chart_has_one_trace_per_cluster_with_the_grade_of_each_day():
+    series = {"beta": _fleet((DAY, 81.26), (DAY + timedelta(days=1), 92.0)),
+              "alpha": _fleet((DAY, 55.0))}
+    chart = charts.fleet_scores(series)
     assert chart.trace_names == ["alpha", "beta"]
-    traces = chart.figure["data"]
-    assert traces[0]["line"]["color"] == Grade.F.colour
-    assert traces[1]["line"]["color"] == Grade.B.colour
-    assert traces[1]["y"] == [81.3, 82.0]
-    assert traces[1]["x"] == [DAY.isoformat(), (DAY + timedelta(days=1)).isoformat()]
+    beta = chart.figure["data"][1]
+    assert beta["y"] == [81.3, 92.0]
+    assert beta["x"] == [DAY.isoformat(), (DAY + timedelta(days=1)).isoformat()]
+    assert beta["customdata"] == ["B", "A"]
+    assert "%{fullData.name}" in beta["hovertemplate"]
+    assert "%{customdata}" in beta["hovertemplate"]
     assert [row[0] for row in chart.table.rows] == ["alpha", "beta"]
+
+
+def test_fleet_chart_colours_clusters_apart_and_shows_grades_as_bands():
+    # Three clusters of the same grade used to be three identical red lines.
+    series = {name: _fleet((DAY, 20.0 + i), (DAY + timedelta(days=1), 25.0 + i))
+              for i, name in enumerate(("c", "a", "b"))}
+    chart = charts.fleet_scores(series)
+    lines = [trace["line"] for trace in chart.figure["data"]]
+    assert len({line["color"] for line in lines}) == 3
+    assert {line["color"] for line in lines} <= set(CLUSTER_COLOURS)
+    assert Grade.F.colour not in {line["color"] for line in lines}
+    assert all("markers" in trace["mode"] for trace in chart.figure["data"])
+    bands = [s for s in chart.figure["layout"]["shapes"] if s["type"] == "rect"]
+    assert {(b["y0"], b["fillcolor"]) for b in bands} == {(g.minimum, g.colour) for g in Grade}
+    # Past the palette's length, the colours come round with another dash: no two lines alike.
+    many = charts.fleet_scores({f"c{i:02}": _fleet((DAY, 50.0)) for i in range(21)})
+    styles = {(t["line"]["color"], t["line"]["dash"]) for t in many.figure["data"]}
+    assert len(styles) == 21
+
+
+def test_fleet_chart_of_new_clusters_has_a_dated_week_up_to_today():
+    chart = charts.fleet_scores({"new": _fleet((DAY, 40.0))}, Span(until=DAY + timedelta(days=2)))
+    axis = chart.figure["layout"]["xaxis"]
+    assert axis["type"] == "date"
+    first, last = _range_days(axis)
+    assert last >= DAY + timedelta(days=2)
+    assert (last - first).days + 1 >= charts.MIN_SPAN_DAYS
+    assert chart.figure["data"][0]["mode"] == "lines+markers"
 
 
 def test_heatmap_is_clusters_by_categories_in_grade_colours():
@@ -98,7 +134,7 @@ def test_trend_charts_use_only_vocabulary_colours():
     points = [_point(i) for i in range(3)]
     built = [charts.score_trend(points, []), charts.severity_trend(points, []),
              charts.version_lag_trend(points), charts.os_runway_trend(points),
-             charts.fleet_scores({"a": [(DAY, 1.0)]}, {"a": "A"}),
+             charts.fleet_scores({"a": _fleet((DAY, 1.0))}),
              charts.category_heatmap([("a", {})])]
     # The score line is drawn in the page's ink colour, the one colour that is not a vocabulary's.
     allowed = VOCABULARY_COLOURS | {"#1c2430"}
@@ -120,7 +156,7 @@ def test_checkset_changes_become_vertical_markers():
     chart = charts.score_trend([_point(0), _point(1), _point(2)], [change])
     lines = [s for s in chart.figure["layout"]["shapes"] if s["type"] == "line"]
     assert [(s["x0"], s["x1"]) for s in lines] == [(change[0].isoformat(),) * 2]
-    note = chart.figure["layout"]["annotations"][0]
+    [note] = [a for a in chart.figure["layout"]["annotations"] if a["text"] == "checks changed"]
     assert HOSTILE not in note["hovertext"] and ESCAPED in note["hovertext"]
     assert change[0].isoformat() in chart.note
 
@@ -128,8 +164,9 @@ def test_checkset_changes_become_vertical_markers():
 @pytest.mark.threat('Cluster-controlled text runs as script in a page, chart, email or export',
                      'Autoescaping everywhere, hover text escaped before it reaches plotly, CSP without inline scripts; a hostile scenario rendered on every page')
 def test_cluster_text_is_escaped_in_figures():
-    fleet = charts.fleet_scores({HOSTILE: [(DAY, 50.0)]}, {HOSTILE: "C"})
+    fleet = charts.fleet_scores({HOSTILE: _fleet((DAY, 50.0))})
     assert fleet.trace_names == [ESCAPED]
+    assert HOSTILE not in json.dumps(fleet.figure)
     heat = charts.category_heatmap([(HOSTILE, {})])
     assert heat.figure["data"][0]["y"] == [ESCAPED]
     lag = charts.version_lag_trend([_point(0, version=HOSTILE)])
@@ -138,21 +175,26 @@ def test_cluster_text_is_escaped_in_figures():
     assert fleet.table.rows[0][0] == HOSTILE
 
 
+# A cluster whose first poll was on DAY, seen five days later.
+NEW = Span(until=DAY + timedelta(days=5), history_start=DAY)
+
+
 def _every_builder() -> list[charts.Chart]:
     points = [_point(0), _point(1, score=None, categories={}, minors_behind=None), _point(2)]
     return [
-        charts.fleet_scores({HOSTILE: [(DAY, 50.04)], "b": [(DAY, 81.26), (DAY, None)]},
-                            {"b": "B", HOSTILE: "not a grade"}),
-        charts.fleet_scores({}, {}),
+        charts.fleet_scores({HOSTILE: _fleet((DAY, 50.04)),
+                             "b": _fleet((DAY, 81.26), (DAY + timedelta(days=1), None))},
+                            NEW),
+        charts.fleet_scores({}),
         charts.category_heatmap([("a", {"workloads": 42.0}), (HOSTILE, {})]),
         charts.category_heatmap([("a", {"workloads": 42.0}), (HOSTILE, {})],
                                 [{"version", "vulnerabilities"}, {"vulnerabilities"}]),
         charts.score_trend(points, [(DAY + timedelta(days=1), HOSTILE)]),
-        charts.score_trend(points, []),
-        charts.severity_trend(points, [(DAY, "v2")]),
+        charts.score_trend(points, [], NEW),
+        charts.severity_trend(points, [(DAY, "v2")], NEW),
         charts.severity_trend([], []),
-        charts.version_lag_trend(points),
-        charts.os_runway_trend(points),
+        charts.version_lag_trend(points, NEW),
+        charts.os_runway_trend(points, NEW),
     ]
 
 
@@ -220,3 +262,69 @@ def test_pages_load_plotly_from_static_never_a_cdn(as_alice, alice):
     assert f'<script src="{static(PLOTLY_PATH)}" defer></script>' in page
     assert "cdn" not in page.lower()
     assert "<script>" not in page  # no inline script: json_script blocks only
+
+
+# --- Time axes of new and short histories ------------------------------------------------------
+
+
+def _range_days(axis: dict) -> tuple[date, date]:
+    """Return the first and last whole day an x-axis range shows (half a day of margin each side)."""
+    start, end = (datetime.fromisoformat(edge) for edge in axis["range"])
+    return (start + timedelta(hours=12)).date(), (end - timedelta(hours=12)).date()
+
+
+def _trend_charts(points: list[TrendPoint], span: Span) -> list[charts.Chart]:
+    return [charts.score_trend(points, [], span), charts.severity_trend(points, [], span),
+            charts.version_lag_trend(points, span), charts.os_runway_trend(points, span)]
+
+
+@pytest.mark.parametrize("polls", [1, 2])
+def test_a_new_clusters_charts_show_dated_points_on_a_week(polls):
+    points = [_point(offset, severities={"high": 2}) for offset in range(polls)]
+    today = points[-1].day
+    for chart in _trend_charts(points, Span(until=today, history_start=DAY)):
+        axis = chart.figure["layout"]["xaxis"]
+        assert axis["type"] == "date", chart.key
+        first, last = _range_days(axis)
+        assert (first, last) == (today - timedelta(days=charts.MIN_SPAN_DAYS - 1), today)
+        assert first <= DAY
+        for trace in chart.figure["data"]:
+            if trace["type"] == "scatter":
+                # A line through one point draws nothing: every day's value is a marker too.
+                assert "markers" in trace["mode"], (chart.key, trace["name"])
+            else:
+                # A single day's bar is a day wide, not the whole axis.
+                assert trace["width"] == BAR_WIDTH_MS < ONE_DAY_MS
+        assert "History starts on 2026-03-01" in chart.note, chart.key
+        assert not chart.empty, chart.key
+        shade = [s for s in chart.figure["layout"]["shapes"] if s.get("xref") == "x"
+                 and s["type"] == "rect"]
+        assert [(s["x0"], s["x1"]) for s in shade] == [(axis["range"][0], "2026-02-28 12:00:00")]
+
+
+def test_the_axis_runs_to_today_so_days_without_a_poll_show():
+    points = [_point(0), _point(1)]
+    score = charts.score_trend(points, [], Span(until=DAY + timedelta(days=20)))
+    first, last = _range_days(score.figure["layout"]["xaxis"])
+    assert (first, last) == (DAY, DAY + timedelta(days=20))
+
+
+def test_a_long_history_starts_its_axis_at_its_first_day_without_a_note():
+    points = [_point(offset) for offset in range(30)]
+    chart = charts.severity_trend(points, [], Span(until=points[-1].day))
+    assert _range_days(chart.figure["layout"]["xaxis"]) == (DAY, points[-1].day)
+    assert "History starts" not in chart.note
+    assert [s for s in chart.figure["layout"].get("shapes", []) if s["type"] == "rect"] == []
+
+
+def test_a_chart_with_nothing_to_draw_says_so():
+    blank = [_point(0, score=None, categories={}, severities={}, minors_behind=None,
+                    patches_behind=None, os_runway={})]
+    for chart in _trend_charts(blank, Span()):
+        assert chart.empty, chart.key
+    assert charts.fleet_scores({}).empty
+    assert charts.fleet_scores({"a": _fleet((DAY, None))}).empty
+    for chart in _trend_charts([_point(1)], Span()):
+        assert chart.empty == "", chart.key
+    # Zero findings on every day is a fact worth stating, not an empty frame of zero bars.
+    assert charts.severity_trend([_point(0, severities={"high": 0})], []).empty

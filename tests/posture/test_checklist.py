@@ -245,3 +245,62 @@ def test_a_critical_is_listed_before_tag_hygiene_even_where_it_gains_fewer_point
     order = _group_ids(as_alice.get(url(cluster)).content.decode())
     assert order[:2] == ["workload.privileged", "workload.host-path-volumes"]
     assert order.index("image.latest-tag") > order.index("workload.host-path-volumes")
+def _section(page: str, check_id: str) -> str:
+    section = page[page.index(f'id="check-{check_id.replace(".", "-")}"'):]
+    return section[:section.index("</section>")]
+
+
+@pytest.fixture
+def eks_127(emulate, alice):
+    """The neglected scenario, polled for real: EKS 1.27 with old nodes."""
+    from clusters.polling import poll
+    from tests.emulated import register
+
+    cluster = register(emulate("neglected"), "neglected")
+    cluster.owners.add(alice)
+    snapshot = poll(cluster.pk).snapshot
+    assert (snapshot.provider, snapshot.kubernetes_minor) == ("eks", "1.27")
+    return cluster
+
+
+def test_an_eks_clusters_checklist_shows_only_eks_commands_with_the_next_minor(eks_127, as_alice):
+    page = as_alice.get(url(eks_127)).content.decode()
+    eol = _section(page, "version.kubernetes-eol")
+    assert "aws eks update-cluster-version --name CLUSTER --kubernetes-version 1.28" in eol
+    assert "--kubernetes-version 1.28" in eol and "1.33" not in eol
+    assert "Commands for Amazon EKS" in eol
+    assert "upgrade it to <strong>1.28</strong>" in eol
+    # Every provider-dependent fix on the page is EKS's: no other provider's CLI anywhere.
+    for other in ("gcloud ", "az aks", "kubeadm upgrade", "1.Y", "1.X"):
+        assert other not in page, other
+    node_checks = [c for c in _group_ids(page) if c.startswith("node.")]
+    assert node_checks, "the scenario has node findings"
+    for check_id in node_checks:
+        assert "aws eks " in _section(page, check_id), check_id
+
+
+def test_catalog_markdown_is_rendered_without_raw_backticks(eks_127, as_alice):
+    page = as_alice.get(url(eks_127)).content.decode()
+    assert "`" not in page
+    assert "<code>" in page
+
+
+def test_catalog_text_is_escaped_while_its_markdown_is_rendered(messy, as_alice, monkeypatch):
+    from dataclasses import replace
+
+    from posture.checks import CATALOG
+
+    hostile = replace(
+        CATALOG["workload.privileged"],
+        why="Set `privileged: false` <script>alert(1)</script> and **never** "
+            "[this](javascript:alert(2)).",
+        fix="Drop it <img src=x onerror=alert(3)>.",
+    )
+    monkeypatch.setitem(CATALOG, "workload.privileged", hostile)
+    section = _section(as_alice.get(url(messy)).content.decode(), "workload.privileged")
+    assert "<code>privileged: false</code>" in section
+    assert "<strong>never</strong>" in section
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in section
+    assert "&lt;img src=x onerror=alert(3)&gt;" in section
+    assert "<script" not in section and "<img" not in section
+    assert 'href="javascript' not in section

@@ -143,7 +143,7 @@ def test_new_critical_and_high_findings_of_the_week_still_open(alice, week):
 
 
 def test_only_the_first_findings_are_listed_but_all_are_counted(alice, cluster_a):
-    inside = snapshot(cluster_a, NOW - timedelta(days=1), score=50.0, grade="F")
+    inside = a_week_of(cluster_a)
     for i in range(digest.NEW_FINDINGS_SHOWN + 3):
         finding(inside, "workload.privileged", name=f"app-{i:02d}")
     built = digest.build(alice, NOW)
@@ -157,7 +157,7 @@ def test_only_the_first_findings_are_listed_but_all_are_counted(alice, cluster_a
 def test_platform_managed_findings_are_not_among_the_new_criticals(alice, cluster_a):
     from posture.models import OrgPolicy
 
-    inside = snapshot(cluster_a, NOW - timedelta(days=1), score=50.0, grade="F")
+    inside = a_week_of(cluster_a, now=50.0)  # a poll before: news, not a baseline
     finding(inside, "workload.privileged", kind="DaemonSet", namespace="kube-system",
             name="kube-proxy", container="kube-proxy")
     finding(inside, "workload.host-namespaces", kind="DaemonSet", namespace="gmp-system",
@@ -225,7 +225,8 @@ def test_end_of_life_within_the_window_or_past(alice, cluster_a):
     # COS is judged by the node's kubelet (GKE 1.33's image): 84 days left.
     assert any(s.endswith("cos-121 (1 node)") and d == 84 for s, _, d in found)
     assert not any("24.04" in s for s, _, _ in found)
-    assert built.eol_soon_clusters == 1 and built.past_eol_clusters == 1
+    # One cluster, counted once, by the worst of its lines.
+    assert built.eol_soon_clusters == 0 and built.past_eol_clusters == 1
 
 
 def test_end_of_life_window_follows_the_policy(alice, cluster_a):
@@ -316,7 +317,7 @@ def test_subject_counts_clusters_new_findings_and_end_of_life(alice, week, clust
     built = digest.build(alice, NOW)
     assert built is not None
     assert built.render().subject == ("Posture weekly: 2 clusters, 1 new critical, 2 new high, "
-                                      "1 EOL soon")
+                                      "1 cluster EOL soon")
 
 
 @pytest.mark.threat('Cluster-controlled text runs as script in a page, chart, email or export',

@@ -18,9 +18,9 @@ from django.db import connection
 from django.test import Client
 
 from posture import digest
-from posture.models import DigestDelivery, DigestPreference
+from posture.models import DigestDelivery, DigestPreference, Snapshot
 from posture.tasks import DIGEST_RETRIES, send_weekly_digests
-from tests.posture.test_digest import NOW, a_week_of, busy_week
+from tests.posture.test_digest import NOW, SINCE, a_week_of, busy_week
 
 pytestmark = pytest.mark.django_db
 BASE_URL = "https://posture.example"
@@ -285,3 +285,75 @@ def test_the_task_tries_again_while_sends_fail(smtp, alice, cluster_a, settings,
     assert result.failed()
     assert len(calls) == 1 + DIGEST_RETRIES
     assert DigestDelivery.objects.get(user=alice).status == Sent.FAILED
+
+
+def test_subject_and_body_count_the_same_clusters_at_end_of_life(smtp, alice, cluster_a):
+    """GIVEN two clusters with several things past end of life each and one with something
+    near it, THEN the subject and the body both count clusters, and agree."""
+    from tests.factories import ClusterFactory
+    from tests.posture.test_digest import node, snapshot
+
+    old_nodes = [node("CentOS Linux 7 (Core)", name="old-1"), node("Ubuntu 20.04.6 LTS")]
+    snapshot(cluster_a, NOW - timedelta(days=1), score=40.0, grade="F", version="v1.31.4",
+             nodes=old_nodes)
+    legacy = ClusterFactory(name="legacy", owners=[alice])
+    snapshot(legacy, NOW - timedelta(days=1), score=30.0, grade="F", version="v1.30.2",
+             nodes=old_nodes)
+    soon = ClusterFactory(name="soon", owners=[alice])
+    snapshot(soon, NOW - timedelta(days=1), score=90.0, grade="A", version="v1.35.2")
+
+    digest.send_weekly(NOW)
+    [message] = smtp.to("alice@example.test")
+    assert message["Subject"] == ("Posture weekly: 3 clusters, 2 clusters past EOL, "
+                                  "1 cluster EOL soon")
+    text, html = parts(message)
+    section = text.split("END OF LIFE: ", 1)[1].split("\n\n", 1)[0]
+    heading, *entries = section.splitlines()
+    assert heading == ("2 clusters past end of life; 1 more cluster within 90 days of it, "
+                       "or on extended support only")
+    listed = [e for e in entries if e.startswith("* ")]
+    assert listed == ["* cluster-a (past end of life)", "* legacy (past end of life)", "* soon"]
+    # Each cluster's lines are under it: seven lines in all, for three clusters.
+    assert len([e for e in entries if e.startswith("  - ")]) == 7
+    assert "2 clusters past end of life; 1 more cluster" in html
+
+
+def test_a_first_poll_and_new_checks_are_a_baseline_not_news(smtp, alice, cluster_a):
+    """GIVEN a cluster registered this week, and one whose checks changed this week,
+    THEN what their first polls found is not "new this week": the digest says it was a
+    baseline, and only what appeared after it counts as new."""
+    from tests.factories import ClusterFactory
+    from tests.posture.test_digest import finding, snapshot
+
+    # An old cluster with one genuinely new critical finding.
+    inside = a_week_of(cluster_a)
+    finding(inside, "workload.privileged", name="payments")
+    # Registered this week: its first poll finds a backlog of three.
+    fresh = ClusterFactory(name="fresh", owners=[alice])
+    first = snapshot(fresh, NOW - timedelta(days=2), score=40.0, grade="F")
+    finding(first, "workload.privileged", name="old-app")
+    finding(first, "workload.host-path-volumes", name="old-logger")
+    finding(first, "image.latest-tag", name="old-web")
+    # Polled before the week under one check set, then under a new one.
+    upgraded = ClusterFactory(name="upgraded", owners=[alice])
+    before = snapshot(upgraded, SINCE - timedelta(hours=1), score=80.0, grade="B")
+    rules = snapshot(upgraded, NOW - timedelta(days=3), score=70.0, grade="C")
+    later = snapshot(upgraded, NOW - timedelta(days=1), score=60.0, grade="D")
+    Snapshot.objects.filter(pk=before.pk).update(checkset_version="1.0.0+aaaaaaaa")
+    Snapshot.objects.filter(pk__in=[rules.pk, later.pk]).update(checkset_version="1.0.0+bbbbbbbb")
+    finding(rules, "workload.host-process", name="seen-by-a-new-rule")
+    finding(later, "workload.privileged", name="really-new")
+
+    digest.send_weekly(NOW)
+    [message] = smtp.to("alice@example.test")
+    assert message["Subject"] == "Posture weekly: 3 clusters, 2 new critical"
+    text, html = parts(message)
+    baseline = ("1 cluster was added this week (baseline: 3 findings); what a first poll finds "
+                "is not counted as new. The checks changed this week (baseline: 1 finding from "
+                "the first poll under the new checks, not counted as new).")
+    assert baseline in text and baseline in html
+    assert "NEW CRITICAL AND HIGH FINDINGS, STILL OPEN (2)" in text
+    for name in ("payments", "really-new"):
+        assert f"Deployment shop/{name}" in text
+    for name in ("old-app", "old-logger", "seen-by-a-new-rule"):
+        assert name not in text and name not in html

@@ -71,3 +71,28 @@ def test_findings_of_other_clusters_are_404(reopened, as_bob, as_ava):
     assert as_bob.get(reverse("finding", args=[second.pk])).status_code == 404
     assert as_bob.get(reverse("finding", args=[second.pk + 1000])).status_code == 404
     assert as_ava.get(reverse("finding", args=[second.pk])).status_code == 200
+
+
+def test_an_eks_clusters_finding_shows_only_the_eks_command_with_the_next_minor(cluster_a,
+                                                                                as_alice):
+    now = timezone.now()
+    seen = snapshot(cluster_a, now - timedelta(hours=1), kubernetes_version="v1.27.16-eks-2f46c53",
+                    kubernetes_minor="1.27", provider="eks")
+    eol = finding(cluster_a, seen, "version.kubernetes-eol", kind="Cluster", namespace="",
+                  name="")
+    page = as_alice.get(reverse("finding", args=[eol.pk])).content.decode()
+    fix = page[page.index('id="finding-fix"'):]
+    fix = fix[:fix.index("</section>")]
+    assert "aws eks update-cluster-version --name CLUSTER --kubernetes-version 1.28" in fix
+    for other in ("gcloud ", "az aks", "kubeadm", "1.Y", "1.33"):
+        assert other not in fix, other
+    assert 'src="/static/js/snippets.js"' in page or "js/snippets" in page
+
+
+def test_a_findings_why_renders_markdown(reopened, as_alice):
+    _, second = reopened
+    eol_soon = finding(second.cluster, second.first_seen, "version.kubernetes-eol-soon",
+                       kind="Cluster", namespace="", name="")
+    page = as_alice.get(reverse("finding", args=[eol_soon.pk])).content.decode()
+    assert "<code>eol_warning_days</code>" in page
+    assert "`" not in page

@@ -8,12 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from posture.charts import FleetPoint
 from posture.checks.vocabulary import Category
-from posture.dashboard import overview
+from posture.dashboard import overview, trends
 from posture.lifecycle import SupportStatus, kubernetes_support, os_support
 from posture.models import RiskAcceptance
 from posture.waivers import rescore_latest
@@ -173,8 +175,93 @@ def test_eol_timeline_lists_control_planes_and_node_os_due_within_the_horizon(al
     expected += [(name, "node OS") for name in versions]
     assert sorted((e.cluster.name, e.kind) for e in entries) == sorted(expected)
     assert ("later", "control plane") not in {(e.cluster.name, e.kind) for e in entries}
-    dates = [e.eol or datetime.min.date() for e in entries]
-    assert dates == sorted(dates)
+    # What is past end of life comes first, longest past first; then the rest by date.
+    past = [e for e in entries if e.past_end_of_life]
+    assert entries[:len(past)] == past
+    for group in (past, entries[len(past):]):
+        dates = [e.ends or datetime.min.date() for e in group]
+        assert dates == sorted(dates)
+
+
+# A day on which EKS 1.35 and Ubuntu 22.04 are months from the end of their standard support,
+# and years from the end of the extended support that follows.
+STANDARD_ENDING = datetime(2026, 12, 2, 12, tzinfo=UTC)
+
+
+def _timeline_fleet(owner) -> None:
+    now = STANDARD_ENDING
+    fleet = {
+        "eks-new": ("v1.35.9-eks-4d2c7a1", "eks", {"Ubuntu 22.04.3 LTS": 2}),
+        "eks-latest": ("v1.36.4-eks-3a1b2c9", "eks", {"Ubuntu 24.04.2 LTS": 3}),
+        "old-upstream": ("v1.25.3", "", {"CentOS Linux 7 (Core)": 1}),
+        "legacy-eks": ("v1.27.16-eks-2f46c53", "eks", {"Ubuntu 18.04.6 LTS": 4}),
+    }
+    for name, (version, provider, images) in fleet.items():
+        cluster = ClusterFactory(name=name, owners=[owner])
+        snapshot(cluster, now - timedelta(hours=1), kubernetes_version=version,
+                 provider=provider, node_summary={"os_images": images})
+
+
+def test_eol_timeline_lists_standard_support_ending_within_the_horizon(alice):
+    _timeline_fleet(alice)
+    day = STANDARD_ENDING.date()
+    eks = kubernetes_support("v1.35.9-eks-4d2c7a1", day, "eks")
+    jammy = os_support("Ubuntu 22.04.3 LTS", day)
+    for support in (eks, jammy):
+        assert support.status == SupportStatus.SUPPORTED
+        assert (support.standard_end - day).days <= 180 < support.days_left
+    entries = overview.build(ClusterFactory._meta.model.objects.all(), STANDARD_ENDING).eol
+    by_key = {(e.cluster.name, e.kind): e for e in entries}
+    control_plane = by_key[("eks-new", "control plane")]
+    assert (control_plane.milestone, control_plane.ends, control_plane.days_left,
+            control_plane.extended_until) == (overview.Milestone.STANDARD_END, eks.standard_end,
+                                              (eks.standard_end - day).days, eks.eol)
+    node_os = by_key[("eks-new", "node OS")]
+    assert (node_os.milestone, node_os.ends, node_os.nodes) == (
+        overview.Milestone.STANDARD_END, jammy.standard_end, 2)
+    assert not control_plane.past and not node_os.past
+    # Far from any end: not listed. Past end of life: listed as such.
+    assert ("eks-latest", "control plane") not in by_key
+    assert ("eks-latest", "node OS") not in by_key
+    assert by_key[("old-upstream", "control plane")].past_end_of_life
+    # On extended support already: past its standard support, still listed.
+    bionic = by_key[("legacy-eks", "node OS")]
+    assert (bionic.milestone, bionic.past) == (overview.Milestone.STANDARD_END, True)
+
+
+def test_eol_timeline_says_which_end_and_when(alice):
+    _timeline_fleet(alice)
+    day = STANDARD_ENDING.date()
+    page = overview.build(ClusterFactory._meta.model.objects.all(), STANDARD_ENDING)
+    html = render_to_string("posture/_eol_timeline.html",
+                            {"overview": page, "horizon": overview.EOL_HORIZON_DAYS})
+    rows = [" ".join(re.sub(r"<[^>]+>", " ", row).split())
+            for row in re.findall(r"<tr class=.*?</tr>", html, re.S)]
+    eks = kubernetes_support("v1.35.9-eks-4d2c7a1", day, "eks")
+    old = kubernetes_support("v1.25.3", day)
+    assert (f"{old.eol} old-upstream Kubernetes 1.25 (upstream) control plane "
+            f"Past end of life since {old.eol}") in rows
+    days = (eks.standard_end - day).days
+    expected_soon = (f"{eks.standard_end} eks-new Kubernetes 1.35 (Amazon EKS) control plane "
+                     f"Standard support ends in {days} days extended support until {eks.eol}")
+    assert expected_soon in rows
+    # Every past end of life is listed before the rest.
+    flags = ["Past end of life" in row for row in rows]
+    assert flags == sorted(flags, reverse=True)
+    assert "is-past" in html
+
+
+def test_eol_timeline_counts_days_to_an_end_of_life_within_the_horizon(alice):
+    now = datetime(2026, 9, 1, 12, tzinfo=UTC)
+    cluster = ClusterFactory(name="soon", owners=[alice])
+    snapshot(cluster, now - timedelta(hours=1), kubernetes_version="v1.34.2",
+             node_summary={"os_images": {}})
+    support = kubernetes_support("v1.34.2", now.date())
+    assert 0 < support.days_left <= 180
+    page = overview.build(cluster.__class__.objects.all(), now)
+    html = render_to_string("posture/_eol_timeline.html",
+                            {"overview": page, "horizon": overview.EOL_HORIZON_DAYS})
+    assert f"End of life in {support.days_left} days" in " ".join(html.split())
 
 
 def test_heatmap_shows_each_category_score_of_the_newest_snapshot(as_alice, alice):
@@ -220,6 +307,28 @@ def test_platform_findings_are_not_in_the_headline_counts_even_when_accepted(as_
     rescore_latest(cluster)
     (row,) = overview.build(cluster.__class__.objects.filter(pk=cluster.pk), timezone.now()).rows
     assert row.open_counts["critical"] == 1 and row.accepted_counts["critical"] == 0
+def test_fleet_chart_tells_clusters_of_one_grade_apart(as_alice, alice):
+    now = timezone.now()
+    for index, name in enumerate(("red-1", "red-2", "red-3")):
+        cluster = ClusterFactory(name=name, owners=[alice])
+        snapshot(cluster, now - timedelta(days=1), score=30.0 + index)
+        snapshot(cluster, now - timedelta(hours=1), score=35.0 + index)
+    traces = figures(as_alice.get(URL).content.decode())["figure-fleet-scores"]["data"]
+    assert [t["name"] for t in traces] == ["red-1", "red-2", "red-3"]
+    assert len({t["line"]["color"] for t in traces}) == 3
+    assert [t["customdata"] for t in traces] == [["F", "F"]] * 3
+
+
+def test_fleet_chart_day_is_the_days_last_poll_as_on_the_trends_page(alice):
+    now = datetime(2026, 6, 1, 20, tzinfo=UTC)
+    cluster = ClusterFactory(owners=[alice])
+    snapshot(cluster, now.replace(hour=8), score=50.0)
+    snapshot(cluster, now.replace(hour=18), score=70.0)
+    snapshot(cluster, now.replace(hour=19), status="failed")
+    history = overview.score_history([cluster], now)
+    assert history[cluster.name] == [FleetPoint(now.date(), 70.0, "C")]
+    [trend] = trends.points(cluster, now, 90)
+    assert trend.score == history[cluster.name][0].score
 
 
 @pytest.mark.threat('Cluster-controlled text runs as script in a page, chart, email or export',

@@ -67,3 +67,21 @@ def test_changing_the_policy_rescores_every_clusters_newest_snapshot(as_sam, ali
         assert newest.finding_counts["severity"]["critical"] == 1
         assert newest.finding_counts["platform_severity"]["critical"] == 0
         assert cluster.snapshots.get(pk=older[cluster.pk].pk).score == 55.0
+
+def test_the_page_documents_every_key_from_the_schema(as_alice):
+    import dataclasses
+    import html
+    import re
+
+    from posture.checks import Policy
+    from posture.checks.policy import policy_keys
+
+    page = as_alice.get(URL).content.decode()
+    section = page.split('id="policy-keys"', 1)[1]
+    rows = re.findall(r'<tr id="key-([a-z_]+)">(.*?)</tr>', section, re.S)
+    assert [name for name, _ in rows] == [f.name for f in dataclasses.fields(Policy)]
+    for (name, row), key in zip(rows, policy_keys(), strict=True):
+        cells = [html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(
+            r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+        assert cells == [name, key.meaning, key.type, key.default, f"{name}: {key.example}"]
+    assert "warn about it" in dict(rows)["eol_warning_days"]

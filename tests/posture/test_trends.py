@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -140,11 +140,13 @@ def test_range_parameter_is_limited_to_the_offered_ranges():
 
 def test_hostile_version_is_escaped_in_the_chart_json(alice, as_alice):
     cluster = ClusterFactory(owners=[alice])
+    # A version the lifecycle data places on one day, so the chart is drawn with both days.
+    snapshot(cluster, timezone.now() - timedelta(days=1), kubernetes_version="v1.33.1")
     snapshot(cluster, timezone.now(), kubernetes_version=HOSTILE)
     page = as_alice.get(url(cluster)).content.decode()
     assert HOSTILE not in page
     lag = figures(page)["figure-version-lag"]
-    assert lag["data"][0]["customdata"] == ["&lt;img src=x onerror=alert(1)&gt;"]
+    assert lag["data"][0]["customdata"] == ["v1.33.1", "&lt;img src=x onerror=alert(1)&gt;"]
 
 
 def test_no_history_says_so(alice, as_alice):
@@ -172,3 +174,50 @@ def test_query_count_does_not_grow_with_history(alice, as_alice, django_assert_m
     # Session, user, groups, cluster; the daily points; the check set changes.
     with django_assert_max_num_queries(6):
         as_alice.get(url(cluster), {"days": "365"})
+
+
+def _range_days(axis: dict) -> tuple[date, date]:
+    start, end = (datetime.fromisoformat(edge) for edge in axis["range"])
+    return (start + timedelta(hours=12)).date(), (end - timedelta(hours=12)).date()
+
+
+def test_a_new_clusters_one_poll_is_a_dated_point_on_a_week_with_a_history_note(alice, as_alice):
+    cluster = ClusterFactory(owners=[alice])
+    now = timezone.now()
+    snapshot(cluster, now - timedelta(minutes=5), score=72.0,
+             finding_counts={"severity": {"high": 2}})
+    page = as_alice.get(url(cluster)).content.decode()
+    found = figures(page)
+    assert set(found) == {"figure-score-trend", "figure-severity-trend", "figure-version-lag",
+                          "figure-os-runway"}
+    day = timezone.localdate(now)
+    for key, figure in found.items():
+        axis = figure["layout"]["xaxis"]
+        assert axis["type"] == "date", key
+        first, last = _range_days(axis)
+        assert last == day and (last - first).days >= 6, key
+    score = found["figure-score-trend"]["data"][0]
+    assert (score["x"], score["y"], score["mode"]) == ([day.isoformat()], [72.0], "lines+markers")
+    assert page.count(f"History starts on {day.isoformat()}") == 4
+
+
+def test_history_note_only_when_the_first_poll_falls_in_the_range(alice):
+    cluster = ClusterFactory(owners=[alice])
+    first = snapshot(cluster, NOW - timedelta(days=100), checkset_version="a")
+    snapshot(cluster, NOW - timedelta(days=1), checkset_version="b")
+    assert trends.history(cluster, NOW, 90) == (
+        None, [((NOW - timedelta(days=1)).date(), "b")])
+    assert trends.history(cluster, NOW, 365)[0] == first.taken_at.date()
+    notes = [chart.note for chart in trends.charts(cluster, NOW, 90)]
+    assert not any("History starts" in note for note in notes)
+
+
+def test_a_chart_without_data_says_so_instead_of_an_empty_frame(alice, as_alice):
+    cluster = ClusterFactory(owners=[alice])
+    # The service account could not list nodes: no OS images, and no findings either.
+    snapshot(cluster, timezone.now() - timedelta(hours=1), node_summary={})
+    page = as_alice.get(url(cluster)).content.decode()
+    assert 'id="empty-os-runway"' in page and 'id="plot-os-runway"' not in page
+    assert "figure-os-runway" not in figures(page)
+    assert 'id="empty-severity-trend"' in page
+    assert 'id="plot-score-trend"' in page

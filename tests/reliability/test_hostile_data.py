@@ -104,3 +104,32 @@ def test_hostile_cluster_polls_and_stores_safely(emulate, results):
     for order, (payload, where, outcome) in enumerate(rows):
         results.add("data", f"hostile-{order}", order, payload=payload, where=where,
                     outcome=outcome)
+
+
+@pytest.mark.threat('Hostile Trivy reports store script, formulas or javascript: links',
+                     'Report entries are bounded and checked as read: identity strings shortened with a hash, free text clipped, links kept only when plain http(s) URLs; pages escape the rest')
+def test_hostile_trivy_reports_store_bounded_and_without_script_links(emulate):
+    from posture.models import Image, ImageVulnerability
+
+    cluster = register(emulate("hostile"), "hostile")
+    assert poll(cluster.pk, opts=FAST).snapshot.status == SnapshotStatus.OK
+    (image,) = Image.objects.filter(cluster=cluster)
+    assert [(w.namespace, w.name, w.container) for w in image.workloads.all()] == [
+        ("<script>alert(1)</script>", IMG, "<svg onload=alert(1)>")]
+    rows = {v.vulnerability_id: v for v in ImageVulnerability.objects.filter(cluster=cluster)}
+    assert set(rows) == {"<script>alert(1)</script>", "CVE-2024-0001", "CVE-2024-0002",
+                         "CVE-2024-0003"}
+    links = {k: v.link for k, v in rows.items()}
+    assert links == {"<script>alert(1)</script>": "", "CVE-2024-0001": "", "CVE-2024-0002": "",
+                     "CVE-2024-0003": 'https://avd.aquasec.com/nvd/cve-2024-0003">'
+                                      '<script>alert(1)</script>'}
+    scripted = rows["<script>alert(1)</script>"]
+    assert scripted.package == FORMULA and scripted.severity == "critical"
+    assert len(scripted.installed_version) == 128 and "~" in scripted.installed_version
+    assert len(scripted.title) == 300
+    assert rows["CVE-2024-0001"].severity == "unknown"  # '<b>CRITICAL</b>' is no severity
+    # Polled again: nothing changes, so nothing is written.
+    ids = set(ImageVulnerability.objects.values_list("pk", flat=True))
+    poll(cluster.pk, opts=FAST)
+    assert set(ImageVulnerability.objects.values_list("pk", flat=True)) == ids
+    assert not ImageVulnerability.objects.filter(resolved_at__isnull=False).exists()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from posture.checks.advice import Action, generic_snippet
 from posture.checks.base import Check, Hit, NotEvaluated
 from posture.checks.context import Context
 from posture.checks.safe import clip, dig, mapping, text
@@ -142,21 +143,29 @@ def _os_eol_soon(ctx: Context) -> Iterator[Hit]:
 def _runtime_eol(ctx: Context) -> Iterator[Hit]:
     for node in _nodes(ctx):
         support = runtime_support(
-            node.runtime or None, ctx.today, kubelet_version=node.kubelet or None
+            node.runtime or None,
+            ctx.today,
+            kubelet_version=node.kubelet or None,
+            os_image=node.os_image or None,
+            kernel_version=node.kernel or None,
         )
         if support.status is SupportStatus.EOL:
             since = f" since {support.eol.isoformat()}" if support.eol else ""
+            shipped = (
+                f" as shipped with {clip(node.os_image, 128)}" if support.shipped_by else ""
+            )
             yield Hit(
                 _NODE,
                 "",
                 node.name,
                 "",
-                f"Node {clip(node.name)} runs container runtime {clip(node.runtime, 128)}, "
-                f"past end of life{since}",
+                f"Node {clip(node.name)} runs container runtime {clip(node.runtime, 128)}"
+                f"{shipped}, past end of life{since}",
                 {
                     "runtime": clip(node.runtime, 128),
                     "status": str(support.status),
                     "eol": support.eol.isoformat() if support.eol else None,
+                    "judged_by": str(support.shipped_by) if support.shipped_by else "upstream",
                 },
             )
 
@@ -206,10 +215,6 @@ _ROTATE = (
     "Replace the node with one built from a current image: drain it, then let the node group "
     "or autoscaler create a new one."
 )
-_ROTATE_SNIPPET = (
-    "kubectl cordon NODE\nkubectl drain NODE --ignore-daemonsets --delete-emptydir-data\n"
-    "# then delete the node (or its instance) and let the node group replace it"
-)
 
 CHECKS: tuple[Check, ...] = (
     Check(
@@ -220,10 +225,11 @@ CHECKS: tuple[Check, ...] = (
         why="An end-of-life OS gets no security updates: kernel and system package "
         "vulnerabilities stay open on a machine that runs every pod scheduled there.",
         fix="Move the node pool to a supported OS image, then rotate the nodes.",
-        snippet=_ROTATE_SNIPPET,
+        snippet=generic_snippet(Action.MOVE_NODE_OS),
         references=(_NODES_DOC, _UPGRADE_DOC),
         needs=("nodes",),
         run=_os_eol,
+        action=Action.MOVE_NODE_OS,
     ),
     Check(
         id="node.os-eol-soon",
@@ -233,11 +239,11 @@ CHECKS: tuple[Check, ...] = (
         why="Moving a node pool to a new OS release needs testing; starting before end of life "
         "avoids running unpatched nodes. The window is the policy's `eol_warning_days`.",
         fix="Plan the move of the node pool to a newer OS release.",
-        snippet="kubectl get nodes -o custom-columns=NAME:.metadata.name,"
-        "OS:.status.nodeInfo.osImage",
+        snippet=generic_snippet(Action.MOVE_NODE_OS),
         references=(_NODES_DOC,),
         needs=("nodes",),
         run=_os_eol_soon,
+        action=Action.MOVE_NODE_OS,
     ),
     Check(
         id="node.runtime-eol",
@@ -245,13 +251,18 @@ CHECKS: tuple[Check, ...] = (
         severity=Severity.HIGH,
         title="Container runtime past end of life",
         why="The container runtime is what isolates containers; an unsupported one keeps its "
-        "container-escape vulnerabilities.",
-        fix="Move to a supported containerd or CRI-O release (usually by a newer node image).",
-        snippet="kubectl get nodes -o custom-columns=NAME:.metadata.name,"
-        "RUNTIME:.status.nodeInfo.containerRuntimeVersion",
+        "container-escape vulnerabilities. Image-based node systems (Bottlerocket, "
+        "Container-Optimized OS, Flatcar, Talos) build and patch the runtime they ship, so "
+        "there it is judged by the OS release's support, not by upstream's end of life.",
+        fix="Move to a supported containerd or CRI-O release (usually by a newer node image); "
+        "on an image-based OS, move to a supported release of that OS.",
+        snippet=generic_snippet(Action.REFRESH_NODES),
         references=("https://kubernetes.io/docs/setup/production-environment/container-runtimes/",),
         needs=("nodes",),
         run=_runtime_eol,
+        action=Action.REFRESH_NODES,
+        # 2: a runtime shipped by an image-based OS is judged by the OS release's support.
+        revision=2,
     ),
     Check(
         id="node.not-rotated",
@@ -261,10 +272,11 @@ CHECKS: tuple[Check, ...] = (
         why="Nodes that are never replaced drift from the current image and miss the OS and "
         "kernel patches that a rotation brings. The limit is the policy's `max_node_age_days`.",
         fix=_ROTATE,
-        snippet=_ROTATE_SNIPPET,
+        snippet=generic_snippet(Action.REFRESH_NODES),
         references=(_UPGRADE_DOC,),
         needs=("nodes",),
         run=_old_nodes,
+        action=Action.REFRESH_NODES,
     ),
     Check(
         id="node.kernel-old",
@@ -274,10 +286,10 @@ CHECKS: tuple[Check, ...] = (
         why="Old kernel lines lack hardening and fixes for container escapes; the minimum is "
         "the policy's `min_kernel_version`.",
         fix="Move to a node image with a current kernel, then rotate the nodes.",
-        snippet="kubectl get nodes -o custom-columns=NAME:.metadata.name,"
-        "KERNEL:.status.nodeInfo.kernelVersion",
+        snippet=generic_snippet(Action.REFRESH_NODES),
         references=(_NODES_DOC,),
         needs=("nodes",),
         run=_old_kernels,
+        action=Action.REFRESH_NODES,
     ),
 )

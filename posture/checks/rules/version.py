@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from posture.checks.advice import Action, generic_snippet
 from posture.checks.base import Check, Hit, NotEvaluated
 from posture.checks.context import Context
 from posture.checks.safe import clip, dig, string_map, text
@@ -150,8 +151,8 @@ def _kubelet_skew(ctx: Context) -> Iterator[Hit]:
 
 
 _UPGRADE = (
-    "Upgrade the control plane one minor at a time, then the nodes; on a managed service use "
-    "its upgrade command."
+    "Upgrade the control plane to the next minor, then the nodes, and repeat until the cluster "
+    "runs a supported minor: Kubernetes upgrades go one minor at a time."
 )
 
 CHECKS: tuple[Check, ...] = (
@@ -163,12 +164,11 @@ CHECKS: tuple[Check, ...] = (
         why="An end-of-life minor gets no security fixes: every vulnerability found since stays "
         "open, and managed providers may upgrade the cluster on their own schedule.",
         fix=_UPGRADE,
-        snippet="# EKS\naws eks update-cluster-version --name CLUSTER --kubernetes-version 1.33\n"
-        "# GKE\ngcloud container clusters upgrade CLUSTER --master --cluster-version 1.33\n"
-        "# AKS\naz aks upgrade -g GROUP -n CLUSTER --kubernetes-version 1.33",
+        snippet=generic_snippet(Action.UPGRADE_MINOR),
         references=(_RELEASES_DOC, "https://kubernetes.io/releases/patch-releases/"),
         needs=(),
         run=_eol,
+        action=Action.UPGRADE_MINOR,
     ),
     Check(
         id="version.kubernetes-eol-soon",
@@ -179,10 +179,11 @@ CHECKS: tuple[Check, ...] = (
         "is near, or once only paid extended support is left, avoids a rushed upgrade. The "
         "warning window is the policy's `eol_warning_days`.",
         fix=_UPGRADE,
-        snippet="kubectl version\n# then upgrade as for version.kubernetes-eol",
+        snippet=generic_snippet(Action.UPGRADE_MINOR),
         references=(_RELEASES_DOC,),
         needs=(),
         run=_eol_soon,
+        action=Action.UPGRADE_MINOR,
     ),
     Check(
         id="version.kubernetes-patch-behind",
@@ -192,11 +193,11 @@ CHECKS: tuple[Check, ...] = (
         why="Patch releases carry the security fixes of a minor; lagging several behind leaves "
         "known vulnerabilities open. The threshold is the policy's `patch_lag_threshold`.",
         fix="Apply the newest patch release of the current minor (a low-risk upgrade).",
-        snippet="# EKS platform versions and GKE/AKS patch versions follow upstream patches\n"
-        "az aks upgrade -g GROUP -n CLUSTER --kubernetes-version 1.33.5",
+        snippet=generic_snippet(Action.UPGRADE_PATCH),
         references=("https://kubernetes.io/releases/patch-releases/",),
         needs=(),
         run=_patch_behind,
+        action=Action.UPGRADE_PATCH,
     ),
     Check(
         id="version.kubelet-skew",
@@ -207,11 +208,13 @@ CHECKS: tuple[Check, ...] = (
         "features and security fixes behave unpredictably and the control plane cannot be "
         "upgraded further. The limit is upstream's (3 minors from kubelet 1.25, 2 before) or "
         "the policy's `max_kubelet_minor_skew` when stricter.",
-        fix="Upgrade (or replace) the node so its kubelet matches the control plane's minor.",
-        snippet="kubectl get nodes -o custom-columns=NAME:.metadata.name,"
-        "KUBELET:.status.nodeInfo.kubeletVersion",
+        fix="Upgrade (or replace) the node so its kubelet matches the control plane's minor. A "
+        "kubelet newer than the control plane cannot be downgraded: upgrade the control plane "
+        "instead.",
+        snippet=generic_snippet(Action.UPGRADE_NODES),
         references=(_SKEW_DOC,),
         needs=("nodes",),
         run=_kubelet_skew,
+        action=Action.UPGRADE_NODES,
     ),
 )

@@ -2,92 +2,81 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import NamedTuple
+from collections.abc import Iterator
 
 from posture.checks.base import Check, Hit
 from posture.checks.context import Context
-from posture.checks.safe import clip, dig, integer, string_map, text
-from posture.checks.vocabulary import Category, Severity
+from posture.checks.safe import clip
+from posture.checks.trivy import VulnerabilityScan, scan
+from posture.checks.vocabulary import Category, Severity, VulnerabilitySeverity
 
 _TRIVY_DOC = "https://aquasecurity.github.io/trivy-operator/latest/docs/crds/vulnerability-report/"
-# Trivy Operator scans the object that owns the pods: the ReplicaSet of a Deployment and the
-# Job of a CronJob. Findings belong to the top owner, as every other workload finding does.
-_OWNERS = {"ReplicaSet": "Deployment", "Job": "CronJob"}
-_KIND = "trivy-operator.resource.kind"
-_NAME = "trivy-operator.resource.name"
-_NAMESPACE = "trivy-operator.resource.namespace"
-_CONTAINER = "trivy-operator.container.name"
-
-_Key = tuple[str, str, str, str]
+# Upgrades quoted in a finding's evidence, most urgent first.
+_UPGRADES_QUOTED = 5
 
 
-class _Counts(NamedTuple):
-    critical: int
-    high: int
-    image: str
+def vulnerability_scan(ctx: Context) -> VulnerabilityScan:
+    """Return the cluster's reports read per image, built once per evaluation."""
+    cached = ctx.memo.get("vulnerability_scan")
+    if not isinstance(cached, VulnerabilityScan):
+        workloads = ((w.get("kind"), w.get("namespace"), w.get("name"))
+                     for w in ctx.objects("workloads"))
+        cached = ctx.memo["vulnerability_scan"] = scan(
+            ctx.objects("vulnerabilityreports"),
+            [(k, ns, n) for k, ns, n in workloads
+             if isinstance(k, str) and isinstance(ns, str) and isinstance(n, str)])
+    return cached
 
 
-def _counts(ctx: Context) -> dict[_Key, _Counts]:
-    """Return (critical, high, image) per (kind, namespace, name, container), worst report."""
-    workloads = {(v.kind, v.namespace, v.name) for v in ctx.workloads}
-    out: dict[_Key, _Counts] = {}
-    for report in ctx.objects("vulnerabilityreports"):
-        labels = string_map(dig(report, "metadata", "labels"))
-        kind, name = labels.get(_KIND, ""), labels.get(_NAME, "")
-        ns = labels.get(_NAMESPACE) or text(dig(report, "metadata", "namespace"))
-        if not kind or not name:
+def _over(ctx: Context, severity: VulnerabilitySeverity, threshold: int,
+          label: str) -> Iterator[Hit]:
+    for workload, image in sorted(vulnerability_scan(ctx).by_workload.items()):
+        count = image.count(severity)
+        if count.total <= threshold:
             continue
-        owner = _OWNERS.get(kind)
-        if owner:
-            parent = name.rsplit("-", 1)[0]
-            if (owner, ns, parent) in workloads:
-                kind, name = owner, parent
-        summary = dig(report, "report", "summary")
-        critical = integer(dig(summary, "criticalCount")) or 0
-        high = integer(dig(summary, "highCount")) or 0
-        artifact = dig(report, "report", "artifact")
-        image = text(dig(artifact, "repository"))
-        tag = text(dig(artifact, "tag"))
-        image = f"{image}:{tag}" if image and tag else image
-        key = (kind, ns, name, labels.get(_CONTAINER, ""))
-        previous = out.get(key)
-        if previous is None or (critical, high) > (previous.critical, previous.high):
-            out[key] = _Counts(critical, high, clip(image))
-    return out
-
-
-def _over(
-    ctx: Context, pick: Callable[[_Counts], int], threshold: int, label: str
-) -> Iterator[Hit]:
-    for (kind, ns, name, container), counts in sorted(_counts(ctx).items()):
-        count = pick(counts)
-        if count > threshold:
-            image = counts.image
-            on = f" in image {image}" if image else ""
-            where = f" (container {clip(container)})" if container else ""
-            yield Hit(
-                kind,
-                ns,
-                name,
-                container,
-                f"{count} {label} vulnerabilities{on}{where}",
-                {"count": count, "image": image, "threshold": threshold},
-            )
+        where = f" (container {clip(workload.container)})" if workload.container else ""
+        if count.fixable is None:
+            fixes = "the report lists no details, so whether fixes exist is unknown"
+        else:
+            fixes = f"{count.fixable} fixable, {count.total - count.fixable} without a fix yet"
+        upgrades = [f"{clip(v.package, 120)} {clip(v.installed, 60)} → {clip(v.fixed, 60)}"
+                    for v in image.vulnerabilities if v.severity is severity and v.fixable]
+        yield Hit(
+            workload.kind,
+            workload.namespace,
+            workload.name,
+            workload.container,
+            f"{count.total} {label} vulnerabilities in image {clip(image.ref)}{where}: {fixes}",
+            {"count": count.total, "fixable": count.fixable, "image": clip(image.ref),
+             "threshold": threshold, "upgrades": upgrades[:_UPGRADES_QUOTED]},
+        )
 
 
 def _critical(ctx: Context) -> Iterator[Hit]:
-    return _over(ctx, lambda c: c.critical, ctx.policy.max_critical_vulnerabilities, "critical")
+    return _over(ctx, VulnerabilitySeverity.CRITICAL, ctx.policy.max_critical_vulnerabilities,
+                 "critical")
 
 
 def _high(ctx: Context) -> Iterator[Hit]:
-    return _over(ctx, lambda c: c.high, ctx.policy.max_high_vulnerabilities, "high-severity")
+    return _over(ctx, VulnerabilitySeverity.HIGH, ctx.policy.max_high_vulnerabilities,
+                 "high-severity")
 
 
 _FIX = (
-    "Rebuild the image on a patched base image and upgrade the affected packages; "
-    "`kubectl get vulnerabilityreports -n NAMESPACE -o wide` lists them."
+    "Upgrade each fixable package to its fixed version: move to an image tag that has it (a "
+    "newer release of the image or of its base image), or rebuild the image with the upgraded "
+    "package, then roll the workload out. The cluster's Vulnerabilities page lists, per image, "
+    "every CVE with its package, installed and fixed version, fixable ones first; those without "
+    "a fix yet need a different base image, a mitigation or an accepted risk."
 )
+
+_SNIPPET = """\
+# The packages to upgrade in one workload's image, with their fixed versions:
+kubectl get vulnerabilityreports -n NAMESPACE -o json | jq -r '.items[].report.vulnerabilities[]
+  | select(.fixedVersion != "") | [.severity, .resource, .installedVersion, .fixedVersion,
+  .vulnerabilityID] | @tsv' | sort -u
+# Then point the workload at the patched image:
+kubectl set image deployment/NAME CONTAINER=REGISTRY/REPOSITORY:PATCHED_TAG -n NAMESPACE"""
 
 CHECKS: tuple[Check, ...] = (
     Check(
@@ -96,13 +85,14 @@ CHECKS: tuple[Check, ...] = (
         severity=Severity.HIGH,
         title="Image with critical vulnerabilities",
         why="Critical vulnerabilities are often remotely exploitable with public exploits. "
-        "Counts come from Trivy Operator's VulnerabilityReports; without Trivy Operator the "
-        "check is not evaluated.",
+        "Counts come from Trivy Operator's VulnerabilityReports, per image; without Trivy Operator "
+        "the check is not evaluated.",
         fix=_FIX,
-        snippet="kubectl get vulnerabilityreports -A -o wide",
+        snippet=_SNIPPET,
         references=(_TRIVY_DOC,),
         needs=("vulnerabilityreports",),
         run=_critical,
+        revision=2,
     ),
     Check(
         id="vulnerability.high",
@@ -112,9 +102,10 @@ CHECKS: tuple[Check, ...] = (
         why="High-severity vulnerabilities accumulate in images that are not rebuilt; each is a "
         "possible foothold. Counts come from Trivy Operator's VulnerabilityReports.",
         fix=_FIX,
-        snippet="kubectl get vulnerabilityreports -A -o wide",
+        snippet=_SNIPPET,
         references=(_TRIVY_DOC,),
         needs=("vulnerabilityreports",),
         run=_high,
+        revision=2,
     ),
 )
