@@ -504,8 +504,7 @@ def build(user: User, now: datetime) -> Digest | None:
     # as they stay out of the score (the policy decides, as it does for the score). A week's
     # new criticals and highs are few, so they are read once and sorted out here.
     every_new = list(new)
-    new_rows = [f for f in every_new if policy.score_platform_findings
-                or not policy.platform_managed(f.kind, f.namespace, f.name)]
+    new_rows = [f for f in every_new if not policy.set_apart(f.kind, f.namespace, f.name)]
     counted = Counter(f.severity for f in new_rows)
     resolved = Finding.objects.filter(cluster_id__in=ids, resolved_at__gt=since,
                                       resolved_at__lte=until)

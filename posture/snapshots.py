@@ -189,10 +189,7 @@ def platform_keys(rows: Iterable[Finding], policy: Policy) -> set[FindingKey]:
 
     Empty when the policy scores platform-managed findings like any other.
     """
-    if policy.score_platform_findings:
-        return set()
-    return {row.identity for row in rows
-            if policy.platform_managed(row.kind, row.namespace, row.name)}
+    return {row.identity for row in rows if policy.set_apart(row.kind, row.namespace, row.name)}
 
 
 @dataclass(frozen=True)

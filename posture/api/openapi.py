@@ -70,7 +70,8 @@ SNAPSHOT: dict[str, Any] = {
 
 FINDING: dict[str, Any] = {
     "type": "object",
-    "required": ["id", "check", "severity", "category", "kind", "namespace", "name", "status"],
+    "required": ["id", "check", "severity", "category", "kind", "namespace", "name", "status",
+                 "platform_managed"],
     "properties": {
         "id": {"type": "integer"},
         "check": {"type": "string"},
@@ -85,6 +86,11 @@ FINDING: dict[str, Any] = {
         "resolved_at": _nullable_time,
         "status": {"type": "string", "enum": ["open", "accepted", "resolved"]},
         "accepted_until": _nullable_time,
+        "platform_managed": {
+            "type": "boolean",
+            "description": "on a component the platform runs (the policy's platform_namespaces "
+                           "and platform_workloads), while the policy does not score those: "
+                           "shown apart, left out of the score and the headline counts"},
     },
 }
 

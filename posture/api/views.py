@@ -17,7 +17,7 @@ from posture.api.openapi import SCHEMA
 from posture.dashboard import scorecard as scorecards
 from posture.dashboard import vulnerabilities as vulnerability_pages
 from posture.fleet import iso, kubernetes_eol, with_latest
-from posture.models import Finding, Snapshot
+from posture.models import Finding, OrgPolicy, Snapshot
 from posture.waivers import accepting, active_acceptances
 
 MAX_LIMIT = 1000
@@ -108,6 +108,7 @@ def findings(request: HttpRequest, pk: int) -> JsonResponse:
     elif wanted != "all":
         return JsonResponse({"error": "status must be open, resolved or all"}, status=400)
     acceptances = active_acceptances(visible)
+    policy = OrgPolicy.load().policy()
     items = []
     for f in rows.order_by("check_id", "namespace", "name", "container", "first_seen_at"):
         accepted = accepting(f, acceptances) if f.resolved_at is None else None
@@ -118,6 +119,7 @@ def findings(request: HttpRequest, pk: int) -> JsonResponse:
             "resolved_at": iso(f.resolved_at),
             "status": "resolved" if f.resolved_at else ("accepted" if accepted else "open"),
             "accepted_until": iso(accepted.expires_at) if accepted else None,
+            "platform_managed": policy.set_apart(f.kind, f.namespace, f.name),
         })
     return JsonResponse({"findings": items})
 

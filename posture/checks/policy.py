@@ -238,11 +238,23 @@ class Policy:
         A Namespace finding is about the namespace it names.
         """
         where = name if kind == "Namespace" else namespace
-        if where and _matcher(self.platform_namespaces)(where):
-            return True
+        return self.platform_namespace(where) or self.platform_workload(kind, namespace, name)
+
+    def platform_namespace(self, namespace: str) -> bool:
+        """Say whether ``namespace`` is one of ``platform_namespaces`` (half of the rule above)."""
+        return bool(namespace) and _matcher(self.platform_namespaces)(namespace)
+
+    def platform_workload(self, kind: str, namespace: str, name: str) -> bool:
+        """Say whether ``platform_workloads`` names the object (the other half)."""
         return bool(self.platform_workloads) and _matcher(self.platform_workloads)(
             f"{kind}/{namespace}/{name}"
         )
+
+    def set_apart(self, kind: str, namespace: str, name: str) -> bool:
+        """Say whether a finding is shown apart as platform-managed and left out of the score,
+        the headline counts and the digest: platform-managed, and the policy does not score
+        those (``score_platform_findings``)."""
+        return not self.score_platform_findings and self.platform_managed(kind, namespace, name)
 
     def _check_ids(self) -> None:
         # Imported here: the catalog imports the checks, which import this module.

@@ -68,6 +68,8 @@ class Item:
     finding: Finding
     status: str
     acceptance: RiskAcceptance | None = None
+    # On a platform-managed component (``Policy.set_apart``): shown, marked, not scored.
+    platform: bool = False
 
 
 @dataclass
@@ -151,8 +153,7 @@ def build(cluster: Cluster, now: datetime, filters: Filters, policy: Policy) -> 
     every_namespace: set[str] = set()
     facts = advice.cluster_facts(snapshot, today(now))
     for finding in _findings(cluster, filters, now):
-        managed = (not policy.score_platform_findings
-                   and policy.platform_managed(finding.kind, finding.namespace, finding.name))
+        managed = policy.set_apart(finding.kind, finding.namespace, finding.name)
         group = groups.get((managed, finding.check_id))
         if group is None:
             check = CATALOG.get(finding.check_id)
@@ -170,7 +171,7 @@ def build(cluster: Cluster, now: datetime, filters: Filters, policy: Policy) -> 
         if workload is None:
             workload = workloads[key] = WorkloadGroup(finding.kind, finding.namespace, finding.name)
             group.workloads.append(workload)
-        workload.items.append(Item(finding, status, covering))
+        workload.items.append(Item(finding, status, covering, platform=managed))
         group.counts[status] += 1
         if finding.namespace:
             group.namespaces.add(finding.namespace)

@@ -382,7 +382,7 @@ def _count_accepted(rows: list[Row], now: datetime) -> None:
         if accepting(finding, per_cluster[finding.cluster_id]) is None:
             continue
         if (policy is not None and finding.cluster_id in managed
-                and policy.platform_managed(finding.kind, finding.namespace, finding.name)):
+                and policy.set_apart(finding.kind, finding.namespace, finding.name)):
             continue
         row = by_id[finding.cluster_id]
         row.accepted_counts[finding.severity] += 1
