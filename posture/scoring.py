@@ -134,6 +134,16 @@ _SCOPE_BY_KIND: dict[str, Scope] = {
 
 # --- The model's constants (documented in docs/scoring.md) ------------------------------------
 
+# The scoring model's version, kept with every score (``finding_counts["scoring_version"]``) so a
+# trend chart can mark the day a cluster's scores began to be computed differently, as it marks a
+# new check set. Bump it with any change that moves the score of unchanged findings (weights,
+# points, the curve, caps, what is left out); a new ranking of the fixes does not.
+#   1  (stored as no version) every category scored, a not-evaluated one as 100; one cap, EOL.
+#   2  not-evaluated categories leave the weighted mean; caps for support that cannot be
+#      established; platform-managed findings left out of the score and the headline counts.
+SCORING_VERSION = 2
+SCORING_VERSION_UNSTORED = 1
+
 CATEGORY_WEIGHTS: Mapping[Category, float] = MappingProxyType(
     {
         Category.VERSION: 0.15,

@@ -260,7 +260,8 @@ def apply_score(snapshot: Snapshot, now: datetime, policy: Policy | None = None
     snapshot.score = card.score
     snapshot.grade = str(card.grade) if card.grade else ""
     snapshot.category_scores = card.to_dict()["categories"]
-    snapshot.finding_counts = {**(snapshot.finding_counts or {}), **scored.severity_counts()}
+    snapshot.finding_counts = {**(snapshot.finding_counts or {}), **scored.severity_counts(),
+                               "scoring_version": scoring.SCORING_VERSION}
     return card
 
 

@@ -161,6 +161,17 @@ def test_checkset_changes_become_vertical_markers():
     assert change[0].isoformat() in chart.note
 
 
+def test_a_scoring_model_change_is_marked_like_a_checkset_change():
+    day = DAY + timedelta(days=1)
+    chart = charts.score_trend([_point(0), _point(1), _point(2)], [], scoring=[(day, "2")])
+    lines = [s for s in chart.figure["layout"]["shapes"] if s["type"] == "line"]
+    assert [(s["x0"], s["line"]["dash"]) for s in lines] == [(day.isoformat(), "dot")]
+    [note] = [a for a in chart.figure["layout"]["annotations"] if "changed" in a["text"]]
+    assert (note["text"], note["hovertext"]) == ("scoring changed", "Scoring model 2")
+    assert f"The scoring model changed on {day.isoformat()} (model 2)" in chart.note
+    assert "check set" not in chart.note
+
+
 @pytest.mark.threat('Cluster-controlled text runs as script in a page, chart, email or export',
                      'Autoescaping everywhere, hover text escaped before it reaches plotly, CSP without inline scripts; a hostile scenario rendered on every page')
 def test_cluster_text_is_escaped_in_figures():
