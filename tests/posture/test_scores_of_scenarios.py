@@ -73,3 +73,31 @@ def test_accepting_a_risk_raises_the_score_and_revoking_restores_it(emulate, ali
     revoke(acceptance, alice)
     assert cluster.snapshots.first().score == before
     assert RiskAcceptance.objects.get().revoked_by == alice
+
+
+def test_without_trivy_vulnerabilities_are_not_evaluated_on_the_scorecard_and_its_page(
+        emulate, alice, client):
+    from django.urls import reverse
+
+    from posture.dashboard import vulnerabilities
+
+    cluster = register(emulate("typical"), "typical")
+    cluster.owners.add(alice)
+    snapshot = poll(cluster.pk).snapshot
+    assert snapshot.coverage["vulnerabilityreports"]["state"] == "absent"
+    # No score, out of the weighted mean: not a 100 for what nobody scanned.
+    stored = snapshot.category_scores["vulnerabilities"]
+    assert (stored["score"], stored["evaluated"], stored["effective_weight"]) == (None, False, 0)
+    card = build(cluster, timezone.now(), policy_for(cluster)).card
+    assert card.categories["vulnerabilities"].score is None
+    assert {"vulnerability.critical", "vulnerability.high"} <= set(card.not_evaluated)
+    # The vulnerabilities page says the same, for the same reason.
+    page = vulnerabilities.build(cluster, vulnerabilities.Filters(), per_image=None)
+    assert page.state == vulnerabilities.State.NOT_EVALUATED
+    reason = snapshot.finding_counts["not_evaluated"]["vulnerability.critical"]
+    assert snapshot.coverage["vulnerabilityreports"]["message"] in reason
+    client.force_login(alice)
+    html = client.get(reverse("clusters:detail", args=[cluster.pk])).content.decode()
+    category = html[html.index('data-category="vulnerabilities"'):]
+    assert "not evaluated" in category[:category.index("</summary>")]
+    assert f"Not evaluated: {page.reason}." in html
