@@ -295,15 +295,27 @@ def rescore_fleet(now: datetime, policy: Policy | None = None) -> int:
 
 def _update_findings(snapshot: Snapshot, evaluation: Evaluation) -> None:
     current = {f.key: f for f in evaluation.findings}
-    open_rows = {row.identity: row.pk for row in Finding.objects.filter(
+    open_rows = {row.identity: row for row in Finding.objects.filter(
         cluster_id=snapshot.cluster_id, resolved_at__isnull=True
-    ).only("pk", "check_id", "kind", "namespace", "name", "container")}
+    ).only("pk", "check_id", "kind", "namespace", "name", "container", "message")}
     # A check that could not run this time says nothing about its findings: keep them open.
     skipped = set(evaluation.not_evaluated)
-    gone = [pk for key, pk in open_rows.items() if key not in current and key[0] not in skipped]
+    gone = [row.pk for key, row in open_rows.items()
+            if key not in current and key[0] not in skipped]
     if gone:
         Finding.objects.filter(pk__in=gone).update(resolved_in=snapshot,
                                                    resolved_at=snapshot.taken_at)
+    # A finding still open says what this poll saw (a count of CVEs, a node's age), so its page
+    # and the checklist agree with the rest of the scorecard; its identity, severity and first
+    # sighting stay. Only rows whose message changed are written.
+    described = []
+    for key, row in open_rows.items():
+        seen = current.get(key)
+        if seen is not None and seen.message != row.message:
+            row.message, row.evidence = seen.message, seen.evidence
+            described.append(row)
+    if described:
+        Finding.objects.bulk_update(described, ["message", "evidence"], batch_size=1000)
     new = [f for key, f in current.items() if key not in open_rows]
     Finding.objects.bulk_create([
         Finding(cluster_id=snapshot.cluster_id, check_id=f.check, kind=f.kind,
