@@ -43,8 +43,10 @@ from django.db.models import (
 
 from clusters.models import Cluster
 from posture.checks import CATALOG, Policy
+from posture.checks.advice import Advice
 from posture.checks.base import Check
 from posture.checks.vocabulary import Category, Severity
+from posture.dashboard import advice
 from posture.dashboard.checklist import Item, Status
 from posture.models import SUCCEEDED, Finding, RiskAcceptance, Snapshot
 from posture.waivers import accepting
@@ -658,6 +660,12 @@ class CheckDetail:
     @property
     def slug(self) -> str:
         return self.check_id.replace(".", "-")
+
+    @property
+    def advice(self) -> Advice | None:
+        """Return the catalog's advice in its generic form: the clusters in view may run on
+        different providers and versions (each checklist has its own commands)."""
+        return advice.for_check(self.check, None)
 
     @property
     def owner_choices(self) -> list[Choice]:

@@ -555,6 +555,14 @@ def test_cluster_text_is_escaped_on_both_pages(fleet, as_sam):
     assert "&lt;script&gt;" in as_sam.get(check_url(PRIV)).content.decode()
 
 
+def test_a_checks_page_renders_the_catalogs_markdown_and_its_generic_commands(fleet, as_sam):
+    html = as_sam.get(check_url(PRIV)).content.decode()
+    assert "<code>privileged: true</code>" in html and "`" not in html
+    eol = as_sam.get(check_url("node.runtime-eol")).content.decode()
+    # Not one cluster's commands: every provider's, and where to find the fitted ones.
+    assert "# Amazon EKS" in eol and "checklist has the commands for its own provider" in eol
+
+
 # --- CSV -----------------------------------------------------------------------------------------
 
 
