@@ -354,9 +354,9 @@ def test_a_resolved_platform_finding_is_no_trend(fleet, sam):
 def test_the_table_shows_the_platform_column_and_says_what_it_is(platform, as_sam):
     html = as_sam.get(page_url()).content.decode()
     rows = rows_of(html)
-    assert cells(rows[PRIV])[5] == "4" and cells(rows[PRIV])[8] == "2 in 2"
+    assert cells(rows[PRIV])[5] == "4" and cells(rows[PRIV])[8] == "2 in 2 clusters"
     assert cells(rows[HOST_NS])[3:6] == ["0 of 2", "0", "0"]
-    assert cells(rows[HOST_NS])[8] == "1 in 1"
+    assert cells(rows[HOST_NS])[8] == "1 in 1 cluster"
     assert cells(rows[LATEST])[8] == "—"
     notes = html[html.index('id="fleet-findings-notes"'):]
     notes = " ".join(notes.split())
