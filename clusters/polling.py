@@ -111,8 +111,10 @@ def poll(
             attempt=attempt, status=SnapshotStatus.RUNNING)
         try:
             inventory = collector.collect(cluster.credentials(), opts or options())
-            evaluation = evaluate(inventory, policy_for(cluster), snapshot.taken_at.date())
-            snapshots.record(snapshot, inventory, evaluation, _finished(snapshot, started))
+            policy = policy_for(cluster)
+            evaluation = evaluate(inventory, policy, snapshot.taken_at.date())
+            snapshots.record(snapshot, inventory, evaluation, _finished(snapshot, started),
+                             policy)
         except collector.ClusterUnavailable as exc:
             failure = exc.failure
             snapshots.record_failure(snapshot, failure.kind, failure.message,

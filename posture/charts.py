@@ -22,7 +22,7 @@ figure against plotly's own validators.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -33,7 +33,7 @@ from django.utils.html import escape
 from posture.checks.hidden import visible
 from posture.checks.vocabulary import Category, Severity
 from posture.lifecycle import SupportStatus
-from posture.scoring import Grade
+from posture.scoring import NOT_EVALUATED_COLOUR, NOT_EVALUATED_LABEL, Grade
 
 # Text and grid colours match the stylesheet's ink and line colours.
 _INK = "#1c2430"
@@ -376,11 +376,24 @@ def _grade_colourscale() -> list[list[object]]:
     return stops
 
 
-def category_heatmap(rows: Sequence[tuple[str, Mapping[str, float]]]) -> Chart:
-    """Plot clusters (rows) by categories (columns), coloured by the grade each score earns."""
+def category_heatmap(
+    rows: Sequence[tuple[str, Mapping[str, float]]],
+    not_evaluated: Sequence[Collection[str]] = (),
+) -> Chart:
+    """Plot clusters (rows) by categories (columns), coloured by the grade each score earns.
+
+    ``not_evaluated`` gives, row by row, the categories none of whose checks could run: their
+    cells are grey and say "not evaluated" (a second trace, under no score), never a colour a
+    score would earn. A cell with neither is left blank.
+    """
     categories = Category.ordered()
     names = [_shown(name) for name, _ in rows]
     z = [[_round(scores.get(str(c))) for c in categories] for _, scores in rows]
+    unknown = [
+        [str(c) in (not_evaluated[i] if i < len(not_evaluated) else ()) and z[i][j] is None
+         for j, c in enumerate(categories)]
+        for i in range(len(rows))
+    ]
     heatmap = _trace(
         "heatmap",
         z=z,
@@ -396,8 +409,27 @@ def category_heatmap(rows: Sequence[tuple[str, Mapping[str, float]]]) -> Chart:
         xgap=2,
         ygap=2,
     )
+    traces = [heatmap]
+    if any(any(row) for row in unknown):
+        traces.append(_trace(
+            "heatmap",
+            z=[[0 if cell else None for cell in row] for row in unknown],
+            x=[c.label for c in categories],
+            y=names,
+            zmin=0,
+            zmax=1,
+            colorscale=[[0, NOT_EVALUATED_COLOUR], [1, NOT_EVALUATED_COLOUR]],
+            showscale=False,
+            text=[[NOT_EVALUATED_LABEL if cell else "" for cell in row] for row in unknown],
+            texttemplate="%{text}",
+            textfont={"color": "#ffffff"},
+            hovertemplate=f"%{{y}} · %{{x}}: {NOT_EVALUATED_LABEL}<extra></extra>",
+            name=NOT_EVALUATED_LABEL,
+            xgap=2,
+            ygap=2,
+        ))
     figure = _figure(
-        [heatmap],
+        traces,
         height=max(200, 60 + 34 * len(rows)),
         hovermode="closest",
         yaxis={"autorange": "reversed", "automargin": True},
@@ -406,20 +438,31 @@ def category_heatmap(rows: Sequence[tuple[str, Mapping[str, float]]]) -> Chart:
     )
     table = Table(
         ("Cluster", *(c.label for c in categories)),
-        [(name, *values) for (name, _), values in zip(rows, z, strict=True)],
+        [(name, *(NOT_EVALUATED_LABEL if flag else value
+                  for value, flag in zip(values, flags, strict=True)))
+         for (name, _), values, flags in zip(rows, z, unknown, strict=True)],
     )
-    return Chart("category-heatmap", "Category scores, latest poll", figure, table)
+    return Chart("category-heatmap", "Category scores, latest poll", figure, table,
+                 note="Grey cells: not evaluated (none of the category's checks could run).")
 
 
 # --- One cluster ------------------------------------------------------------------------------
 
 
 def _change_markers(
-    changes: Sequence[tuple[date, str]], y_top: float
+    changes: Sequence[tuple[date, str]], y_top: float,
+    scoring: Sequence[tuple[date, str]] = (),
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Return a dotted line and a label for each day the check set or the scoring model changed
+    (one per day: "checks and scoring changed" when both did)."""
+    by_day: dict[date, list[tuple[str, str]]] = {}
+    for day, version in changes:
+        by_day.setdefault(day, []).append(("checks", f"Check set {version}"))
+    for day, version in scoring:
+        by_day.setdefault(day, []).append(("scoring", f"Scoring model {version}"))
     shapes = []
     notes = []
-    for day, version in changes:
+    for day, what in sorted(by_day.items()):
         shapes.append(
             {
                 "type": "line",
@@ -438,8 +481,8 @@ def _change_markers(
                 "y": y_top,
                 "xref": "x",
                 "yref": "y",
-                "text": "checks changed",
-                "hovertext": _shown(f"Check set {version}"),
+                "text": f"{' and '.join(kind for kind, _ in what)} changed",
+                "hovertext": "<br>".join(_shown(detail) for _, detail in what),
                 "showarrow": False,
                 "yanchor": "bottom",
                 "font": {"size": 10, "color": Severity.INFO.colour},
@@ -460,11 +503,12 @@ def _time_figure(traces: Sequence[dict[str, Any]], points: Sequence[TrendPoint],
 
 
 def score_trend(points: Sequence[TrendPoint], changes: Sequence[tuple[date, str]],
-                span: Span | None = None) -> Chart:
+                span: Span | None = None, *, scoring: Sequence[tuple[date, str]] = ()) -> Chart:
     """Plot the score and every category's sub-score per day, over the grades' bands.
 
-    A dotted vertical line marks each day the check set changed: a step there may come from
-    the rules rather than from the cluster. Markers show the days that have a poll.
+    A dotted vertical line marks each day the check set (``changes``) or the scoring model
+    (``scoring``) changed: a step there may come from the rules rather than from the cluster.
+    Markers show the days that have a poll.
     """
     span = span or Span()
     x = [_day(p.day) for p in points]
@@ -494,7 +538,7 @@ def score_trend(points: Sequence[TrendPoint], changes: Sequence[tuple[date, str]
                 hovertemplate=f"{category.label}: %{{y:.1f}}<extra></extra>",
             )
         )
-    shapes, notes = _change_markers(changes, 100)
+    shapes, notes = _change_markers(changes, 100, scoring)
     figure = _time_figure(
         traces,
         points,
@@ -513,7 +557,7 @@ def score_trend(points: Sequence[TrendPoint], changes: Sequence[tuple[date, str]
         ],
     )
     return Chart("score-trend", "Score and category scores", figure, table,
-                 note=_notes(_history_note(span), _changes_note(changes)),
+                 note=_notes(_history_note(span), _changes_note(changes, scoring)),
                  empty="" if _has_values(traces) else "No poll in this period has a score.")
 
 
@@ -522,11 +566,17 @@ def _band_top(grade: Grade) -> float:
     return better[0].minimum if better else 100.0
 
 
-def _changes_note(changes: Sequence[tuple[date, str]]) -> str:
-    if not changes:
-        return ""
-    listed = ", ".join(f"{day.isoformat()} ({version})" for day, version in changes)
-    return f"The check set changed on {listed}."
+def _changes_note(changes: Sequence[tuple[date, str]],
+                  scoring: Sequence[tuple[date, str]] = ()) -> str:
+    parts = []
+    if changes:
+        listed = ", ".join(f"{day.isoformat()} ({version})" for day, version in changes)
+        parts.append(f"The check set changed on {listed}.")
+    if scoring:
+        listed = ", ".join(f"{day.isoformat()} (model {version})" for day, version in scoring)
+        parts.append(f"The scoring model changed on {listed}: scores and counts before and "
+                     "after are computed differently (docs/scoring.md).")
+    return " ".join(parts)
 
 
 def _bars(points: Sequence[TrendPoint], values: Sequence[list[int]], names: Sequence[str],
@@ -546,14 +596,15 @@ def _any_nonzero(values: Sequence[list[int]]) -> bool:
 
 
 def severity_trend(points: Sequence[TrendPoint], changes: Sequence[tuple[date, str]],
-                   span: Span | None = None) -> Chart:
+                   span: Span | None = None, *,
+                   scoring: Sequence[tuple[date, str]] = ()) -> Chart:
     """Plot the open findings per day, stacked by severity (most severe on top)."""
     span = span or Span()
     severities = [s for s in reversed(Severity.ordered())]
     values = [[p.severities.get(str(s), 0) for p in points] for s in severities]
     traces = _bars(points, values, [s.label for s in severities], [s.colour for s in severities])
     top = max((sum(p.severities.values()) for p in points), default=0)
-    shapes, notes = _change_markers(changes, top)
+    shapes, notes = _change_markers(changes, top, scoring)
     figure = _time_figure(
         traces,
         points,
@@ -569,7 +620,7 @@ def severity_trend(points: Sequence[TrendPoint], changes: Sequence[tuple[date, s
         [(p.day, *(p.severities.get(str(s), 0) for s in ordered)) for p in points],
     )
     return Chart("severity-trend", "Findings by severity", figure, table,
-                 note=_notes(_history_note(span), _changes_note(changes)),
+                 note=_notes(_history_note(span), _changes_note(changes, scoring)),
                  empty="" if _any_nonzero(values) else "No open findings on any day shown.")
 
 

@@ -232,6 +232,8 @@ class Digest:
     new_findings: tuple[FindingLine, ...]
     # Findings first seen this week in a baseline poll, left out of the new ones above.
     baseline: Baseline
+    # New critical and high findings on platform-managed components, left out of the above.
+    new_platform: int
     resolved_count: int
     resolved: tuple[FindingLine, ...]
     acceptances: tuple[AcceptanceLine, ...]
@@ -482,18 +484,26 @@ def build(user: User, now: datetime) -> Digest | None:
     ids = [line.cluster_id for line in lines]
     names = {line.cluster_id: (line.name, line.url) for line in lines}
 
+    policy = OrgPolicy.load().policy()
     open_at_end = Q(resolved_at__isnull=True) | Q(resolved_at__gt=until)
     found = _found_this_week(ids, since, until)
     counts = found.aggregate(first_poll=Count("pk", filter=_FIRST_POLL),
                              new_rules=Count("pk", filter=_NEW_RULES))
-    new = found.filter(_NEWS, severity__in=URGENT).filter(open_at_end)
-    counted = dict(new.order_by().values_list("severity").annotate(n=Count("pk")))
-    top_new = new.annotate(rank=_severity_rank()).order_by("-rank", "-first_seen_at", "pk")
+    new = (found.filter(_NEWS, severity__in=URGENT).filter(open_at_end)
+           .annotate(rank=_severity_rank()).order_by("-rank", "-first_seen_at", "pk")
+           .only("cluster_id", "check_id", "severity", "kind", "namespace", "name", "container",
+                 "first_seen_at"))
+    # Platform-managed findings are not the recipients' to fix and stay out of the criticals,
+    # as they stay out of the score (the policy decides, as it does for the score). A week's
+    # new criticals and highs are few, so they are read once and sorted out here.
+    every_new = list(new)
+    new_rows = [f for f in every_new if not policy.set_apart(f.kind, f.namespace, f.name)]
+    counted = Counter(f.severity for f in new_rows)
     resolved = Finding.objects.filter(cluster_id__in=ids, resolved_at__gt=since,
                                       resolved_at__lte=until)
     top_resolved = resolved.annotate(rank=_severity_rank()).order_by("-rank", "-resolved_at", "pk")
 
-    window = OrgPolicy.load().policy().eol_warning_days
+    window = policy.eol_warning_days
     today = timezone.localtime(now).date()
     eol = [line for cluster in lines if cluster.cluster_id in current
            for line in _eol_lines(cluster, current[cluster.cluster_id], today, window)]
@@ -504,7 +514,8 @@ def build(user: User, now: datetime) -> Digest | None:
                           first_poll_findings=counts["first_poll"],
                           new_rules_findings=counts["new_rules"]),
         new_findings=tuple(_finding_line(f, names, f.first_seen_at)
-                           for f in top_new[:NEW_FINDINGS_SHOWN]),
+                           for f in new_rows[:NEW_FINDINGS_SHOWN]),
+        new_platform=len(every_new) - len(new_rows),
         resolved_count=resolved.count(),
         resolved=tuple(_finding_line(f, names, f.resolved_at or until)
                        for f in top_resolved[:RESOLVED_SHOWN]),

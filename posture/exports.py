@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from posture.checks import Policy
 from posture.checks.hidden import visible
 from posture.models import Finding, RiskAcceptance
 from posture.waivers import accepting
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from posture.dashboard.vulnerabilities import ImageRow
 
 COLUMNS = ("cluster", "check", "severity", "category", "kind", "namespace", "name", "container",
-           "status", "accepted_until", "first_seen", "resolved", "message")
+           "status", "accepted_until", "platform_managed", "first_seen", "resolved", "message")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -58,9 +59,13 @@ def _iso(value: datetime | None) -> str:
     return value.isoformat() if value else ""
 
 
-def findings_csv(findings: Iterable[Finding],
-                 acceptances: dict[int, list[RiskAcceptance]]) -> Iterator[str]:
-    """Yield CSV lines: a header, then one row per finding (cluster preloaded)."""
+def findings_csv(findings: Iterable[Finding], acceptances: dict[int, list[RiskAcceptance]],
+                 policy: Policy) -> Iterator[str]:
+    """Yield CSV lines: a header, then one row per finding (cluster preloaded).
+
+    ``platform_managed`` is "yes" for a finding the policy sets apart (``Policy.set_apart``):
+    not scored, not in the headline counts.
+    """
     writer = csv.writer(_Echo())
     yield writer.writerow(COLUMNS)
     for f in findings:
@@ -70,12 +75,14 @@ def findings_csv(findings: Iterable[Finding],
         yield writer.writerow([safe_cell(v) for v in (
             f.cluster.name, f.check_id, f.severity, f.category, f.kind, f.namespace, f.name,
             f.container, status, _iso(accepted.expires_at) if accepted else "",
+            "yes" if policy.set_apart(f.kind, f.namespace, f.name) else "no",
             _iso(f.first_seen_at), _iso(f.resolved_at), f.message)])
 
 
 CHECK_COLUMNS = ("check", "title", "severity", "category", "clusters_affected", "clusters_polled",
                  "resources_affected", "open_findings", "accepted_findings", "to_fix",
-                 "resources_change_7d", "resources_change_30d", "clusters_not_evaluated")
+                 "resources_change_7d", "resources_change_30d", "clusters_not_evaluated",
+                 "platform_findings", "platform_clusters")
 
 
 def checks_csv(rows: Iterable[CheckRow], polled: int) -> Iterator[str]:
@@ -91,7 +98,8 @@ def checks_csv(rows: Iterable[CheckRow], polled: int) -> Iterator[str]:
         yield writer.writerow([
             *text, r.clusters, polled, r.resources, r.findings, r.accepted, r.to_fix,
             "" if r.change_7d is None else r.change_7d,
-            "" if r.change_30d is None else r.change_30d, r.not_evaluated])
+            "" if r.change_30d is None else r.change_30d, r.not_evaluated, r.platform,
+            r.platform_clusters])
 VULNERABILITY_COLUMNS = ("cluster", "image", "severity", "fixable", "vulnerability", "package",
                          "installed_version", "fixed_version", "score", "title", "link",
                          "workloads", "first_seen")

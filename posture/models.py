@@ -105,7 +105,8 @@ class Finding(models.Model):
     """One distinct problem over its lifetime, keyed by the owning workload (never the pod).
 
     Identity: (cluster, check, kind, namespace, name, container). An unchanged re-poll writes
-    nothing here; a problem that comes back after being resolved gets a new row (a reopening).
+    nothing here; a changed description (message, evidence) of an open finding is written over
+    its row; a problem that comes back after being resolved gets a new row (a reopening).
     """
 
     cluster = models.ForeignKey("clusters.Cluster", on_delete=models.CASCADE,

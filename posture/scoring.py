@@ -7,17 +7,19 @@ through an example whose numbers the tests recompute.
 In short: each check loses points by its severity and by the *share* of workloads, nodes or
 namespaces it affects (square-root curve, capped per check); a category turns the sum of its
 checks' points into a score that decays towards 0 without reaching it; the cluster score is the
-weighted mean of the category scores; a control plane past end of life caps the grade at D.
+weighted mean of the categories that could be evaluated; caps hold the grade down (a control
+plane past end of life at D, support that cannot be established at C). What to fix first is one
+list ranked by risk (``Scorecard.fixes``), and the path to the next grade is a prefix of it.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
@@ -86,6 +88,12 @@ _GRADE: dict[Grade, _GradeMeta] = {
 }
 
 
+# A category (or a heat-map cell) whose checks could not run: neither a grade's colour nor a
+# severity's, readable on white and under white text (contrast at least 4.5:1 both ways).
+NOT_EVALUATED_COLOUR = "#6b7280"
+NOT_EVALUATED_LABEL = "not evaluated"
+
+
 class Scope(StrEnum):
     """What a check's findings are counted against: the unit it affects."""
 
@@ -126,6 +134,16 @@ _SCOPE_BY_KIND: dict[str, Scope] = {
 
 # --- The model's constants (documented in docs/scoring.md) ------------------------------------
 
+# The scoring model's version, kept with every score (``finding_counts["scoring_version"]``) so a
+# trend chart can mark the day a cluster's scores began to be computed differently, as it marks a
+# new check set. Bump it with any change that moves the score of unchanged findings (weights,
+# points, the curve, caps, what is left out); a new ranking of the fixes does not.
+#   1  (stored as no version) every category scored, a not-evaluated one as 100; one cap, EOL.
+#   2  not-evaluated categories leave the weighted mean; caps for support that cannot be
+#      established; platform-managed findings left out of the score and the headline counts.
+SCORING_VERSION = 2
+SCORING_VERSION_UNSTORED = 1
+
 CATEGORY_WEIGHTS: Mapping[Category, float] = MappingProxyType(
     {
         Category.VERSION: 0.15,
@@ -159,23 +177,86 @@ CURVE_EXPONENT = 0.5
 # findings reaches 0, so fixing any check always shows progress.
 SATURATION = 100.0
 
-# A control plane past end of life gets no security fixes: the grade is at most this one.
-EOL_GRADE = Grade.D
-# Fixing this check's finding (upgrading) is what lifts the cap in top_fixes and points_to_grade.
-EOL_CHECK = "version.kubernetes-eol"
-EOL_REASON = "The Kubernetes control plane is past end of life"
-
-
 def _ceiling(grade: Grade) -> float:
     """Return the highest one-decimal score that still earns ``grade``."""
     better = [g for g in Grade if g.rank == grade.rank + 1]
     return round(better[0].minimum - 0.1, 1) if better else 100.0
 
 
-EOL_CEILING = _ceiling(EOL_GRADE)
+class _CapMeta(NamedTuple):
+    grade: Grade
+    reason: str
+    lifted_by: str | None
+    lift: str
 
-# How many checks points_to_grade decides one by one before its exact per-category search.
-_MAX_PINNED = 12
+
+class Cap(StrEnum):
+    """A rule that holds the grade down whatever the findings: the best grade it allows.
+
+    A control plane past end of life gets no security fixes (at most D). When support cannot be
+    established at all — the control plane's version is unreadable or not in the lifecycle
+    data, or some node's operating system is — the grade is at most C: unknown is neither
+    supported nor end of life, so it can neither sink the grade nor leave it untouched.
+    """
+
+    EOL = "eol"
+    CONTROL_PLANE_UNKNOWN = "control-plane-unknown"
+    NODE_OS_UNKNOWN = "node-os-unknown"
+
+    @property
+    def grade(self) -> Grade:
+        """Return the best grade the cluster can have while this cap is in force."""
+        return _CAP[self].grade
+
+    @property
+    def ceiling(self) -> float:
+        """Return the highest score the cluster can have while this cap is in force."""
+        return _ceiling(_CAP[self].grade)
+
+    @property
+    def reason(self) -> str:
+        """Return why the cap is in force, as a phrase ("the control plane is …")."""
+        return _CAP[self].reason
+
+    @property
+    def lifted_by(self) -> str | None:
+        """Return the check whose fixing lifts the cap, if fixing a finding can."""
+        return _CAP[self].lifted_by
+
+    @property
+    def lift(self) -> str:
+        """Return what lifts the cap, as a phrase."""
+        return _CAP[self].lift
+
+
+# Fixing this check's finding (upgrading) is what lifts the end-of-life cap.
+EOL_CHECK = "version.kubernetes-eol"
+
+_CAP: dict[Cap, _CapMeta] = {
+    Cap.EOL: _CapMeta(
+        Grade.D,
+        "the Kubernetes control plane is past end of life",
+        EOL_CHECK,
+        "upgrading the control plane to a supported minor",
+    ),
+    Cap.CONTROL_PLANE_UNKNOWN: _CapMeta(
+        Grade.C,
+        "support cannot be established: the control plane's Kubernetes version is unreadable "
+        "or not in the lifecycle data",
+        None,
+        "a Kubernetes version the lifecycle data covers (refresh it with "
+        "manage.py refresh_lifecycle if the version is new)",
+    ),
+    Cap.NODE_OS_UNKNOWN: _CapMeta(
+        Grade.C,
+        "support cannot be established for the operating system of some nodes",
+        None,
+        "node images whose osImage the lifecycle data recognises",
+    ),
+}
+
+EOL_GRADE = Cap.EOL.grade
+EOL_CEILING = Cap.EOL.ceiling
 
 # --- Input ------------------------------------------------------------------------------------
 
@@ -290,7 +371,15 @@ def _unit(finding: ScoredFinding, scope: Scope) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Deduction:
-    """What one check costs: ``points`` of its category's 100, ``overall`` of the cluster's.
+    """What one check costs, in three figures that answer three different questions.
+
+    ``points``: what it takes from its category's 100 ("lost in the category").
+    ``overall``: that loss times the category's effective weight ("of the overall score").
+    ``regained``: what the cluster score gains if this check alone is fixed ("regained by
+    fixing"), the figure the fix list shows. It differs from ``overall`` because a category's
+    curve flattens as it fills: removing one check gives back less than its share (far less in a
+    crowded category), unless it is the category's only check; a cap can take the gain away, or
+    add to it when the fix lifts the cap.
 
     ``affected`` of ``out_of`` units (``scope``) have the problem, over ``count`` findings;
     ``raw`` is the check's points before its category turns the total into a score.
@@ -301,6 +390,7 @@ class Deduction:
     count: int
     points: float
     overall: float
+    regained: float
     scope: Scope
     affected: int
     out_of: int
@@ -309,20 +399,69 @@ class Deduction:
 
 @dataclass(frozen=True)
 class CategoryScore:
-    """One category's score (0-100), its weight in the cluster score, and its deductions."""
+    """One category's score (0-100, or None when none of its checks could be evaluated).
 
-    score: float
+    ``weight`` is the category's nominal weight; ``effective_weight`` its share of the cluster
+    score once categories that were not evaluated leave the mean (0 for those).
+    """
+
+    score: float | None
     weight: float
+    effective_weight: float
     deductions: tuple[Deduction, ...]
+
+    @property
+    def evaluated(self) -> bool:
+        """Say whether any of the category's checks ran."""
+        return self.score is not None
 
 
 @dataclass(frozen=True)
 class Fix:
-    """Fixing every finding of ``check`` (``count`` of them) raises the score by this much."""
+    """Fixing every finding of ``check``: how risky it is, and what the score gains.
+
+    ``severity``, ``affected`` of ``out_of`` units (``scope``; the cluster counts as 1 of 1)
+    and ``count`` findings rank it; ``points_gained`` is what the score gains if this check
+    alone is fixed; ``lifts`` names the caps that fixing it lifts.
+    """
 
     check: str
-    points_gained: float
+    severity: Severity
     count: int
+    scope: Scope
+    affected: int
+    out_of: int
+    points_gained: float
+    lifts: tuple[Cap, ...] = ()
+
+    @property
+    def exposure(self) -> float:
+        """Return the share of the affected units, 0-1 (a cluster-wide check is 1)."""
+        return self.affected / self.out_of if self.out_of else 1.0
+
+
+@dataclass(frozen=True)
+class GradePath:
+    """How to reach ``target``: fix the first ``steps`` checks of the ranked list.
+
+    ``score`` is the score once they are fixed. ``steps`` is None when no prefix of the list
+    reaches the target, which only a cap can cause; ``blocked_by`` names the caps that stay in
+    force after every fix and hold the grade below the target.
+    """
+
+    target: Grade
+    steps: int | None
+    score: float | None
+    blocked_by: tuple[Cap, ...] = ()
+
+    @property
+    def reachable(self) -> bool:
+        return self.steps is not None
+
+    @property
+    def grade(self) -> Grade | None:
+        """Return the grade the path ends at: the target, or better when a fix overshoots."""
+        return None if self.score is None else Grade.for_score(self.score)
 
 
 @dataclass(frozen=True)
@@ -340,67 +479,149 @@ class _Part:
 
 
 @dataclass(frozen=True)
+class _Model:
+    """What every "what if these were fixed" question is answered from."""
+
+    parts: tuple[_Part, ...]
+    evaluated: frozenset[Category]
+    caps: frozenset[Cap]
+
+    def caps_after(self, fixed: frozenset[str]) -> frozenset[Cap]:
+        # Fixing a cap's check lifts it only when that check has a counted finding: a waived or
+        # unevaluated end-of-life finding leaves nothing here to fix, and the cap stays.
+        present = {p.check for p in self.parts}
+        return frozenset(
+            cap for cap in self.caps
+            if not (cap.lifted_by in fixed and cap.lifted_by in present)
+        )
+
+    def uncapped(self, fixed: frozenset[str]) -> float | None:
+        kept = tuple(p for p in self.parts if p.check not in fixed)
+        return _weighted(_category_scores(kept, self.evaluated))
+
+    def after(self, fixed: frozenset[str]) -> float | None:
+        raw = self.uncapped(fixed)
+        return None if raw is None else _apply_caps(raw, self.caps_after(fixed))
+
+
+@dataclass(frozen=True)
 class Scorecard:
     """A cluster's score, grade and the deductions that explain them.
 
+    ``score`` is None (and ``grade`` None) only when no category could be evaluated at all.
     ``100 - score`` equals the sum of every deduction's ``overall`` plus ``cap_points`` (what
-    the end-of-life cap took), up to rounding. ``capped_by`` names the rule that limits the
-    grade whenever it is in force, even if the score was below the cap anyway.
-    ``waived_points`` is what the waived findings would cost if they counted: accepted risk,
-    shown beside the score rather than hidden in it.
+    the caps took), up to rounding; ``uncapped`` is the score the caps cut from. ``caps`` are
+    the caps in force, even when the score is below them anyway; ``capped_by`` their reasons.
+    ``waived_points`` and ``platform_points`` are what accepted risks and platform-managed
+    findings would cost if they counted: shown beside the score rather than hidden in it.
     """
 
-    score: float
-    grade: Grade
+    score: float | None
+    grade: Grade | None
+    uncapped: float | None
     categories: Mapping[Category, CategoryScore]
-    capped_by: str
+    caps: tuple[Cap, ...]
     cap_points: float
     waived: int
     waived_points: float
+    platform: int
+    platform_points: float
     not_evaluated: tuple[str, ...]
-    _parts: tuple[_Part, ...] = field(repr=False)
-    _eol: bool = field(repr=False)
-    _exact: float = field(repr=False)
-    # Findings per check, by identity: a finding filed under two categories is still one.
-    _counts: Mapping[str, int] = field(repr=False)
+    _model: _Model = field(repr=False)
+    _exact: float | None = field(repr=False)
+    _fixes: tuple[Fix, ...] = field(repr=False)
 
-    def score_without(self, checks: Iterable[str]) -> float:
+    @property
+    def capped_by(self) -> tuple[str, ...]:
+        """Return why the grade is capped: one reason per cap in force."""
+        return tuple(cap.reason for cap in self.caps)
+
+    @property
+    def cap_grade(self) -> Grade | None:
+        """Return the best grade the caps in force allow, if any cap is."""
+        return min((cap.grade for cap in self.caps), key=lambda g: g.rank, default=None)
+
+    @property
+    def cap_cuts(self) -> bool:
+        """Say whether the caps lowered the score (not merely stand above it)."""
+        return self.cap_points > 0
+
+    def score_without(self, checks: Iterable[str]) -> float | None:
         """Return the score once every finding of ``checks`` is fixed (size unchanged)."""
-        return _round1(self._after(frozenset(checks)))
+        after = self._model.after(frozenset(checks))
+        return None if after is None else _round1(after)
+
+    def fixes(self) -> tuple[Fix, ...]:
+        """Return every check with a counted finding, ranked by risk: what to fix first.
+
+        Most severe first; then the larger share of affected units (a cluster-wide check counts
+        as the whole cluster); then more affected units; then more points regained; then the
+        check id. Points regained come second to risk on purpose: in a category that is near 0
+        already, fixing a critical gains little, yet it is still the thing to fix first.
+        """
+        return self._fixes
 
     def top_fixes(self, n: int) -> list[Fix]:
-        """Return up to ``n`` checks whose fixing gains the most points, best first."""
-        return self._ranked()[:n]
+        """Return the first ``n`` checks of the ranked list (``fixes``)."""
+        return list(self._fixes[:n])
 
-    def points_to_grade(self, target: Grade | str) -> list[Fix] | None:
-        """Return the fewest checks whose fixing earns ``target``, or None if none can.
+    def fix_for(self, check: str) -> Fix | None:
+        """Return the ranked list's entry for ``check``."""
+        return next((f for f in self._fixes if f.check == check), None)
 
-        The fixes come in the order to do them; each one's ``points_gained`` is what it adds
-        after the ones before it, so they sum to the total gain. An empty list: already there.
+    def next_grade(self) -> Grade | None:
+        """Return the grade above this one, or None at A (or without a score)."""
+        if self.grade is None:
+            return None
+        better = [g for g in Grade if g.rank == self.grade.rank + 1]
+        return better[0] if better else None
+
+    def path_to(self, target: Grade | str) -> GradePath:
+        """Return the shortest prefix of the ranked list whose fixing earns ``target``.
+
+        The prefix, not the fewest checks: the path follows the order of ``fixes``, so the
+        list the page shows and the path it describes are one list. ``steps`` is 0 when the
+        grade is reached already.
         """
         goal = Grade(target)
-        if self.grade.rank >= goal.rank:
-            return []
-        for size in range(1, len({p.check for p in self._parts}) + 1):
-            for chosen in self._best_sets(size):
-                if Grade.for_score(_round1(self._after(chosen))).rank >= goal.rank:
-                    return self._plan(chosen)
-        return None
+        if self.score is None:
+            return GradePath(goal, None, None)
+        if self.grade is not None and self.grade.rank >= goal.rank:
+            return GradePath(goal, 0, self.score)
+        done: set[str] = set()
+        for steps, fix in enumerate(self._fixes, start=1):
+            done.add(fix.check)
+            after = self.score_without(done)
+            if after is not None and Grade.for_score(after).rank >= goal.rank:
+                return GradePath(goal, steps, after)
+        left = self._model.caps_after(frozenset(done))
+        blocking = tuple(sorted((c for c in left if c.grade.rank < goal.rank), key=_cap_order))
+        return GradePath(goal, None, None, blocking)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-able dict (for a snapshot row or an export)."""
+        """Return a JSON-able dict (for a snapshot row, the API or an export)."""
         return {
             "score": self.score,
-            "grade": str(self.grade),
-            "capped_by": self.capped_by,
+            "grade": str(self.grade) if self.grade else None,
+            "uncapped_score": None if self.uncapped is None else _round1(self.uncapped),
+            "capped_by": list(self.capped_by),
+            "caps": [
+                {"cap": str(cap), "grade": str(cap.grade), "ceiling": cap.ceiling,
+                 "reason": cap.reason, "lifted_by": cap.lifted_by}
+                for cap in self.caps
+            ],
             "cap_points": self.cap_points,
             "waived": self.waived,
             "waived_points": self.waived_points,
+            "platform": self.platform,
+            "platform_points": self.platform_points,
             "not_evaluated": list(self.not_evaluated),
             "categories": {
                 str(category): {
                     "score": cat.score,
+                    "evaluated": cat.evaluated,
                     "weight": cat.weight,
+                    "effective_weight": cat.effective_weight,
                     "deductions": [
                         {
                             "check": d.check,
@@ -408,6 +629,7 @@ class Scorecard:
                             "count": d.count,
                             "points": d.points,
                             "overall": d.overall,
+                            "regained": d.regained,
                             "scope": str(d.scope),
                             "affected": d.affected,
                             "out_of": d.out_of,
@@ -418,68 +640,20 @@ class Scorecard:
                 }
                 for category, cat in self.categories.items()
             },
+            "fixes": [
+                {
+                    "check": f.check,
+                    "severity": str(f.severity),
+                    "count": f.count,
+                    "scope": str(f.scope),
+                    "affected": f.affected,
+                    "out_of": f.out_of,
+                    "points_gained": f.points_gained,
+                    "lifts": [str(cap) for cap in f.lifts],
+                }
+                for f in self._fixes
+            ],
         }
-
-    def _after(self, fixed: frozenset[str]) -> float:
-        raw = self._uncapped(fixed)
-        return min(raw, EOL_CEILING) if self._capped(fixed) else raw
-
-    def _capped(self, fixed: frozenset[str]) -> bool:
-        # Upgrading the control plane fixes the end-of-life finding and lifts the cap; with no
-        # such finding (waived, or not evaluated) nothing here can lift it.
-        lifted = EOL_CHECK in fixed and any(p.check == EOL_CHECK for p in self._parts)
-        return self._eol and not lifted
-
-    def _uncapped(self, fixed: frozenset[str]) -> float:
-        return _weighted(_category_scores(tuple(p for p in self._parts if p.check not in fixed)))
-
-    def _ranked(self) -> list[Fix]:
-        base = self._uncapped(frozenset())
-        ranked = []
-        for check in sorted({p.check for p in self._parts}):
-            after = self._after(frozenset({check}))
-            fix = Fix(check, _round1(_round1(after) - self.score), self._counts[check])
-            # Under the cap many fixes gain nothing yet; the uncapped gain still orders them.
-            uncapped = self._uncapped(frozenset({check})) - base
-            ranked.append(((-(after - self._exact), -uncapped, check), fix))
-        return [fix for _, fix in sorted(ranked)]
-
-    def _best_sets(self, size: int) -> Iterator[frozenset[str]]:
-        """Yield candidates for the best ``size`` checks to fix, one per way of pinning.
-
-        A pinned check is decided up front, fixed or not, and the rest are chosen exactly by
-        ``_best_removal``: the end-of-life check when the cap is in force (fixing it lifts the
-        cap, which the per-category search cannot see), and any check whose findings are filed
-        under several categories (stored findings from before a check changed category).
-        """
-        categories: dict[str, set[Category]] = defaultdict(set)
-        for part in self._parts:
-            categories[part.check].add(part.category)
-        pinned = sorted(check for check, cats in categories.items() if len(cats) > 1)
-        if self._eol and EOL_CHECK in categories and EOL_CHECK not in pinned:
-            pinned.append(EOL_CHECK)
-        # Exponential in the pinned checks, which number 0 or 1 in practice; past a dozen,
-        # the search would be slow and such data is broken anyway, so the rest stay unfixed.
-        pinned, stuck = pinned[:_MAX_PINNED], frozenset(pinned[_MAX_PINNED:])
-        for fixed in itertools.chain.from_iterable(
-            itertools.combinations(pinned, n) for n in range(min(size, len(pinned)) + 1)
-        ):
-            kept = stuck | (frozenset(pinned) - set(fixed))
-            free = _best_removal(self._parts, size - len(fixed), fixed=frozenset(fixed), kept=kept)
-            if free is not None:
-                yield free | frozenset(fixed)
-
-    def _plan(self, chosen: frozenset[str]) -> list[Fix]:
-        order = [fix for fix in self._ranked() if fix.check in chosen]
-        plan: list[Fix] = []
-        done: set[str] = set()
-        before = self.score
-        for fix in order:
-            done.add(fix.check)
-            now = _round1(self._after(frozenset(done)))
-            plan.append(Fix(fix.check, _round1(now - before), fix.count))
-            before = now
-        return plan
 
 
 # --- The model --------------------------------------------------------------------------------
@@ -493,51 +667,44 @@ def _round1(value: float) -> float:
     return round(value, 1)
 
 
-def _category_scores(parts: tuple[_Part, ...]) -> dict[Category, float]:
+def _cap_order(cap: Cap) -> tuple[int, str]:
+    return (cap.grade.rank, str(cap))
+
+
+def _apply_caps(raw: float, caps: Collection[Cap]) -> float:
+    return min([raw, *(cap.ceiling for cap in caps)])
+
+
+def _category_scores(
+    parts: tuple[_Part, ...], evaluated: frozenset[Category]
+) -> dict[Category, float]:
     raw: dict[Category, float] = dict.fromkeys(Category, 0.0)
     # parts are sorted, so the float sums do not depend on the order findings arrived in.
     for part in parts:
         raw[part.category] += part.raw
-    return {c: 100.0 * math.exp(-raw[c] / SATURATION) for c in Category.ordered()}
+    return {
+        c: 100.0 * math.exp(-raw[c] / SATURATION) for c in Category.ordered() if c in evaluated
+    }
 
 
-def _weighted(categories: Mapping[Category, float]) -> float:
-    return sum(CATEGORY_WEIGHTS[c] * categories[c] for c in Category.ordered())
+def effective_weights(evaluated: Collection[Category]) -> dict[Category, float]:
+    """Return each evaluated category's weight, renormalised so that they sum to 1.
 
-
-def _best_removal(
-    parts: tuple[_Part, ...], size: int, *, fixed: frozenset[str], kept: frozenset[str]
-) -> frozenset[str] | None:
-    """Return the ``size`` checks, besides ``fixed`` and never ``kept``, best fixed together.
-
-    Every other check sits in one category. The raw score is a sum of per-category terms, and
-    within a category only the total of the removed points matters, so the best choice fixes
-    each category's largest deductions; a small knapsack over categories decides how many to
-    take from each. None when there are not ``size`` checks to choose from.
+    A category none of whose checks could run says nothing about the cluster: it leaves the
+    mean instead of counting as a perfect 100, and the others share its weight in proportion.
     """
-    # best[k] = (raw score of the categories so far, checks chosen) with k checks chosen.
-    best: dict[int, tuple[float, tuple[str, ...]]] = {0: (0.0, ())}
-    for category in Category.ordered():
-        mine = [p for p in parts if p.category is category]
-        free = sorted(
-            (p for p in mine if p.check not in fixed | kept), key=lambda p: (-p.raw, p.check)
-        )
-        options = []
-        for take in range(len(free) + 1):
-            chosen = {p.check for p in free[:take]}
-            left = sum(p.raw for p in mine if p.check not in chosen and p.check not in fixed)
-            term = CATEGORY_WEIGHTS[category] * 100.0 * math.exp(-left / SATURATION)
-            options.append((take, term, tuple(sorted(chosen))))
-        merged: dict[int, tuple[float, tuple[str, ...]]] = {}
-        for k, (value, checks) in best.items():
-            for take, term, chosen_here in options:
-                if k + take > size:
-                    continue
-                candidate = (value + term, checks + chosen_here)
-                if k + take not in merged or candidate[0] > merged[k + take][0]:
-                    merged[k + take] = candidate
-        best = merged
-    return frozenset(best[size][1]) if size in best else None
+    total = sum(CATEGORY_WEIGHTS[c] for c in Category.ordered() if c in evaluated)
+    return {
+        c: (CATEGORY_WEIGHTS[c] / total if c in evaluated and total else 0.0)
+        for c in Category.ordered()
+    }
+
+
+def _weighted(categories: Mapping[Category, float]) -> float | None:
+    if not categories:
+        return None
+    weights = effective_weights(categories.keys())
+    return sum(weights[c] * categories[c] for c in Category.ordered() if c in categories)
 
 
 def _parts(findings: Iterable[tuple[FindingKey, Scored]], size: Size) -> tuple[_Part, ...]:
@@ -605,36 +772,91 @@ def _key(finding: Scored) -> FindingKey:
     return (finding.check, finding.kind, finding.namespace, finding.name, finding.container)
 
 
+@cache
+def _catalog_categories() -> Mapping[str, Category]:
+    # Imported here: the catalog imports every rule, which scoring's importers need not pay for
+    # until they score.
+    from posture.checks.catalog import CATALOG
+
+    return MappingProxyType({check_id: check.category for check_id, check in CATALOG.items()})
+
+
+def _evaluated_categories(
+    parts: tuple[_Part, ...], skipped: frozenset[str], catalog: Mapping[str, Category]
+) -> frozenset[Category]:
+    """Return the categories with a check that ran (or a counted finding, which one did)."""
+    ran = {category for check, category in catalog.items() if check not in skipped}
+    known = set(catalog.values())
+    # A category the catalog has no check for cannot be judged "not evaluated": keep it.
+    return frozenset(ran | {p.category for p in parts} | (set(Category) - known))
+
+
+def _ranked(model: _Model, counts: Mapping[str, int], exact: float | None) -> tuple[Fix, ...]:
+    current = _round1(exact) if exact is not None else None
+    entries = []
+    for check in sorted({p.check for p in model.parts}):
+        mine = [p for p in model.parts if p.check == check]
+        severity = max((p.severity for p in mine), key=lambda s: s.rank)
+        worst = max(mine, key=lambda p: (p.affected / p.out_of if p.out_of else 1.0, p.affected))
+        after = model.after(frozenset({check}))
+        gain = 0.0 if after is None or exact is None else after - exact
+        shown = 0.0 if after is None or current is None else _round1(_round1(after) - current)
+        lifts = tuple(sorted(model.caps - model.caps_after(frozenset({check})), key=_cap_order))
+        fix = Fix(check, severity, counts.get(check, 0), worst.scope, worst.affected,
+                  worst.out_of, shown, lifts)
+        order = (-severity.rank, -fix.exposure, -fix.affected, -gain, check)
+        entries.append((order, fix))
+    return tuple(fix for _, fix in sorted(entries, key=lambda e: e[0]))
+
+
 def score(
     findings: Iterable[ScoredFinding],
     size: Size,
     *,
-    control_plane_eol: bool,
+    caps: Collection[Cap] = (),
+    control_plane_eol: bool = False,
     waived: Collection[FindingKey] = (),
+    platform: Collection[FindingKey] = (),
     not_evaluated: Collection[str] = (),
+    catalog: Mapping[str, Category] | None = None,
 ) -> Scorecard:
     """Score a cluster's open findings.
 
-    Waived findings (by identity key) leave before scoring; findings of checks that were not
-    evaluated are dropped too, since the check could not confirm them. ``control_plane_eol``
-    caps the grade at ``EOL_GRADE``.
+    Findings of checks that were not evaluated are dropped first, since the check could not
+    confirm them; then platform-managed findings (by identity key) and waived ones leave the
+    score. ``caps`` hold the grade down (``control_plane_eol=True`` is ``Cap.EOL``). A category
+    all of whose checks (``catalog``: check id -> category, the shipped catalog by default)
+    are in ``not_evaluated`` has no score and leaves the weighted mean.
     """
+    in_force = frozenset(caps) | ({Cap.EOL} if control_plane_eol else set())
     skipped = frozenset(not_evaluated)
+    managed = frozenset(tuple(k) for k in platform)
     accepted = frozenset(tuple(k) for k in waived)
     every = [(_key(f), f) for f in map(_plain, findings) if f.check not in skipped]
-    counted = [(key, f) for key, f in every if key not in accepted]
+    scored = [(key, f) for key, f in every if key not in managed]
+    counted = [(key, f) for key, f in scored if key not in accepted]
     parts = _parts(counted, size)
-    raw_categories = _category_scores(parts)
+    evaluated = _evaluated_categories(
+        parts, skipped, _catalog_categories() if catalog is None else catalog
+    )
+    model = _Model(parts, evaluated, in_force)
+    raw_categories = _category_scores(parts, evaluated)
+    weights = effective_weights(evaluated)
     raw = _weighted(raw_categories)
-    exact = min(raw, EOL_CEILING) if control_plane_eol else raw
-    final = _round1(exact)
+    exact = None if raw is None else _apply_caps(raw, in_force)
+    final = None if exact is None else _round1(exact)
+    fixes = _ranked(model, _count_by_check(key for key, _ in counted), exact)
+    regained = {f.check: f.points_gained for f in fixes}
 
     categories: dict[Category, CategoryScore] = {}
     for category in Category.ordered():
+        if category not in raw_categories:
+            categories[category] = CategoryScore(None, CATEGORY_WEIGHTS[category], 0.0, ())
+            continue
         mine = [p for p in parts if p.category is category]
         total = sum(p.raw for p in mine)
         lost = 100.0 - raw_categories[category]
-        weight = CATEGORY_WEIGHTS[category]
+        weight = weights[category]
         deductions = [
             Deduction(
                 p.check,
@@ -642,6 +864,7 @@ def score(
                 p.count,
                 round(lost * p.raw / total, 2),
                 round(weight * lost * p.raw / total, 2),
+                regained[p.check],
                 p.scope,
                 p.affected,
                 p.out_of,
@@ -651,27 +874,36 @@ def score(
         ]
         deductions.sort(key=lambda d: (-d.points, d.check))
         categories[category] = CategoryScore(
-            _round1(raw_categories[category]), weight, tuple(deductions)
+            _round1(raw_categories[category]),
+            CATEGORY_WEIGHTS[category],
+            round(weight, 4),
+            tuple(deductions),
         )
 
-    waived_count = len({key for key, _ in every} & accepted)
-    if waived_count:
-        unwaived = _weighted(_category_scores(_parts(every, size)))
-        unwaived = min(unwaived, EOL_CEILING) if control_plane_eol else unwaived
-        waived_points = _round1(final - _round1(unwaived))
-    else:
-        waived_points = 0.0
+    def without_exclusion(kept: list[tuple[FindingKey, Scored]]) -> float:
+        again = _weighted(_category_scores(_parts(kept, size), evaluated))
+        if again is None or final is None:
+            return 0.0
+        return _round1(final - _round1(_apply_caps(again, in_force)))
+
+    waived_keys = {key for key, _ in scored} & accepted
+    platform_keys = {key for key, _ in every} & managed
     return Scorecard(
         score=final,
-        grade=Grade.for_score(final),
+        grade=None if final is None else Grade.for_score(final),
+        uncapped=raw,
         categories=MappingProxyType(categories),
-        capped_by=EOL_REASON if control_plane_eol else "",
-        cap_points=round(raw - exact, 2),
-        waived=waived_count,
-        waived_points=waived_points,
+        caps=tuple(sorted(in_force, key=_cap_order)),
+        cap_points=0.0 if raw is None or exact is None else round(raw - exact, 2),
+        waived=len(waived_keys),
+        waived_points=without_exclusion(scored) if waived_keys else 0.0,
+        platform=len(platform_keys),
+        platform_points=(
+            without_exclusion([(k, f) for k, f in every if k not in accepted])
+            if platform_keys else 0.0
+        ),
         not_evaluated=tuple(sorted(skipped)),
-        _parts=parts,
-        _eol=control_plane_eol,
+        _model=model,
         _exact=exact,
-        _counts=MappingProxyType(_count_by_check(key for key, _ in counted)),
+        _fixes=fixes,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -101,7 +102,9 @@ def _seed_cluster(name: str, index: int, days: int, polls_per_day: int, rng: ran
             changed = True
         if changed or card is None:
             card = scoring.score(list(open_now), size, control_plane_eol=False)
-            counts: dict[str, dict[str, int]] = {"severity": {}, "category": {}}
+            # Scored by today's model, which the history says like a poll would.
+            counts: dict[str, Any] = {"severity": {}, "category": {},
+                                      "scoring_version": scoring.SCORING_VERSION}
             for p in open_now:
                 counts["severity"][p.severity] = counts["severity"].get(p.severity, 0) + 1
                 counts["category"][p.category] = counts["category"].get(p.category, 0) + 1

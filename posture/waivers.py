@@ -94,9 +94,8 @@ def revoke(acceptance: RiskAcceptance, user: AbstractBaseUser | None,
 
 def rescore_latest(cluster: Cluster, now: datetime | None = None) -> None:
     """Recompute the newest successful snapshot's score with today's acceptances."""
-    from posture.snapshots import apply_score, latest_successful
+    from posture.snapshots import latest_successful, rescore
 
     snapshot = latest_successful(cluster)
     if snapshot is not None:
-        apply_score(snapshot, now or timezone.now())
-        snapshot.save(update_fields=["score", "grade", "category_scores"])
+        rescore(snapshot, now or timezone.now())

@@ -73,6 +73,7 @@ RULES: dict[str, tuple[str, dict[str, object]]] = {
     "api:cluster": ("GET", _api_read),
     "api:snapshots": ("GET", _api_read),
     "api:findings": ("GET", _api_read),
+    "api:scorecard": ("GET", _api_read),
     "api:fleet-findings": ("GET", {"anon": 401, "alice": 200, "bob": 200, "sam": 200,
                                    "ava": 200}),
     "api:vulnerabilities": ("GET", _api_read),

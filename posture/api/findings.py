@@ -24,7 +24,7 @@ from posture.checks.vocabulary import Category, Severity
 from posture.dashboard.checklist import Status
 from posture.dashboard.fleet_findings import has_label, parse_label
 from posture.fleet import iso
-from posture.models import Finding, RiskAcceptance
+from posture.models import Finding, OrgPolicy, RiskAcceptance
 from posture.waivers import accepting
 
 DEFAULT_LIMIT = 100
@@ -161,6 +161,7 @@ def fleet_findings(request: HttpRequest) -> JsonResponse:
         for a in RiskAcceptance.objects.filter(cluster_id__in=open_in, revoked_at__isnull=True,
                                                expires_at__gt=timezone.now()):
             acceptances.setdefault(a.cluster_id, []).append(a)
+    policy = OrgPolicy.load().policy()
     items = []
     for f in page:
         accepted = (accepting(f, acceptances.get(f.cluster_id, []))
@@ -172,6 +173,7 @@ def fleet_findings(request: HttpRequest) -> JsonResponse:
             "message": f.message, "first_seen_at": iso(f.first_seen_at),
             "resolved_at": iso(f.resolved_at), "status": _status(f, accepted),
             "accepted_until": iso(accepted.expires_at) if accepted else None,
+            "platform_managed": policy.set_apart(f.kind, f.namespace, f.name),
         })
     next_url = None
     if more and page:

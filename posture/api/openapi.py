@@ -31,7 +31,11 @@ CLUSTER: dict[str, Any] = {
                                "enum": ["supported", "maintenance", "extended", "eol", "unknown"]},
         "kubernetes_eol": {"type": ["string", "null"], "format": "date"},
         "kubernetes_eol_days_left": _nullable_int,
-        "open_findings_by_severity": _counts,
+        "open_findings_by_severity": {**_counts, "description": "open findings that count "
+                                      "(platform-managed ones apart, unless the policy "
+                                      "scores them)"},
+        "platform_findings_by_severity": {**_counts, "description": "open platform-managed "
+                                          "findings, not in the counts above nor the score"},
         "last_poll": {"type": "object", "required": ["status", "at"], "properties": {
             "status": {"type": ["string", "null"],
                        "enum": ["running", "ok", "partial", "failed", None]},
@@ -66,7 +70,8 @@ SNAPSHOT: dict[str, Any] = {
 
 FINDING: dict[str, Any] = {
     "type": "object",
-    "required": ["id", "check", "severity", "category", "kind", "namespace", "name", "status"],
+    "required": ["id", "check", "severity", "category", "kind", "namespace", "name", "status",
+                 "platform_managed"],
     "properties": {
         "id": {"type": "integer"},
         "check": {"type": "string"},
@@ -81,6 +86,11 @@ FINDING: dict[str, Any] = {
         "resolved_at": _nullable_time,
         "status": {"type": "string", "enum": ["open", "accepted", "resolved"]},
         "accepted_until": _nullable_time,
+        "platform_managed": {
+            "type": "boolean",
+            "description": "on a component the platform runs (the policy's platform_namespaces "
+                           "and platform_workloads), while the policy does not score those: "
+                           "shown apart, left out of the score and the headline counts"},
     },
 }
 
@@ -162,6 +172,128 @@ def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any
     return {"name": name, "in": "query", "description": description, "schema": schema}
 
 
+_severity = {"type": "string", "enum": ["critical", "high", "medium", "low", "info"]}
+_scope = {"type": "string", "enum": ["workload", "node", "namespace", "cluster"]}
+_cap_name = {"type": "string", "enum": ["eol", "control-plane-unknown", "node-os-unknown"]}
+_grade = {"type": ["string", "null"], "enum": ["A", "B", "C", "D", "F", None]}
+
+DEDUCTION: dict[str, Any] = {
+    "type": "object",
+    "description": "What one check costs in its category, in three figures: `points` lost in "
+                   "the category (of its 100), `overall` of the cluster score (points times "
+                   "the category's effective weight), `regained` by fixing this check alone "
+                   "(the fix list's figure; the category's curve makes it differ from "
+                   "`overall`).",
+    "required": ["check", "severity", "count", "points", "overall", "regained", "scope",
+                 "affected", "out_of", "raw"],
+    "additionalProperties": False,
+    "properties": {
+        "check": {"type": "string"},
+        "severity": _severity,
+        "count": {"type": "integer", "description": "findings"},
+        "points": {"type": "number"},
+        "overall": {"type": "number"},
+        "regained": {"type": "number"},
+        "scope": _scope,
+        "affected": {"type": "integer"},
+        "out_of": {"type": "integer"},
+        "raw": {"type": "number"},
+    },
+}
+
+CATEGORY: dict[str, Any] = {
+    "type": "object",
+    "description": "A category's score, or null when none of its checks could be evaluated "
+                   "(it then leaves the weighted mean: `effective_weight` 0).",
+    "required": ["score", "evaluated", "weight", "effective_weight", "deductions"],
+    "additionalProperties": False,
+    "properties": {
+        "score": _nullable_num,
+        "evaluated": {"type": "boolean"},
+        "weight": {"type": "number", "description": "nominal weight"},
+        "effective_weight": {"type": "number",
+                             "description": "weight renormalised over evaluated categories"},
+        "deductions": {"type": "array", "items": {"$ref": "#/components/schemas/Deduction"}},
+    },
+}
+
+FIX: dict[str, Any] = {
+    "type": "object",
+    "description": "One entry of the ranked list: by severity, then exposure "
+                   "(`affected`/`out_of`, a cluster-wide check is 1 of 1), then affected "
+                   "units, then points gained, then check id.",
+    "required": ["rank", "check", "severity", "count", "scope", "affected", "out_of",
+                 "points_gained", "lifts"],
+    "additionalProperties": False,
+    "properties": {
+        "rank": {"type": "integer", "minimum": 1},
+        "check": {"type": "string"},
+        "severity": _severity,
+        "count": {"type": "integer"},
+        "scope": _scope,
+        "affected": {"type": "integer"},
+        "out_of": {"type": "integer"},
+        "points_gained": {"type": "number",
+                          "description": "what the score gains if this check alone is fixed"},
+        "lifts": {"type": "array", "items": _cap_name,
+                  "description": "caps that fixing this check lifts"},
+    },
+}
+
+SCORECARD: dict[str, Any] = {
+    "type": "object",
+    "description": "Every figure of the cluster's scorecard page, from the same computation: "
+                   "the open findings scored now with today's accepted risks and policy "
+                   "(docs/scoring.md).",
+    "required": ["cluster", "snapshot", "score", "grade", "stored_score", "uncapped_score",
+                 "cap_points", "caps", "capped_by", "waived", "waived_points", "platform",
+                 "platform_points", "not_evaluated", "os_unjudged_nodes", "categories",
+                 "fixes", "shown_fixes", "path", "platform_findings"],
+    "properties": {
+        "cluster": {"type": "integer"},
+        "snapshot": {"type": ["object", "null"], "required": ["id", "taken_at"], "properties": {
+            "id": {"type": "integer"}, "taken_at": {"type": "string", "format": "date-time"}}},
+        "score": _nullable_num,
+        "grade": _grade,
+        "stored_score": {**_nullable_num,
+                         "description": "the score stored with the poll (the history's)"},
+        "uncapped_score": {**_nullable_num, "description": "the score before any cap"},
+        "cap_points": {"type": "number"},
+        "caps": {"type": "array", "items": {
+            "type": "object", "required": ["cap", "grade", "ceiling", "reason", "lifted_by",
+                                           "cuts"],
+            "properties": {"cap": _cap_name, "grade": _grade, "ceiling": {"type": "number"},
+                           "reason": {"type": "string"}, "lifted_by": _nullable_str,
+                           "cuts": {"type": "boolean",
+                                    "description": "false: the score is below it already"}}}},
+        "capped_by": {"type": "array", "items": {"type": "string"}},
+        "waived": {"type": "integer"},
+        "waived_points": {"type": "number"},
+        "platform": {"type": "integer", "description": "platform-managed findings left out"},
+        "platform_points": {"type": "number"},
+        "not_evaluated": {"type": "array", "items": {"type": "string"}},
+        "os_unjudged_nodes": {"type": "integer"},
+        "categories": {"type": "object",
+                       "additionalProperties": {"$ref": "#/components/schemas/Category"}},
+        "fixes": {"type": "array", "items": {"$ref": "#/components/schemas/Fix"}},
+        "shown_fixes": {"type": "integer",
+                        "description": "how many of `fixes` the page lists under Fix first"},
+        "path": {"type": ["object", "null"],
+                 "description": "the shortest prefix of `fixes` that reaches the next grade; "
+                                "null at A",
+                 "required": ["target", "steps", "score", "reachable", "blocked_by"],
+                 "properties": {"target": _grade, "steps": _nullable_int,
+                                "score": _nullable_num, "reachable": {"type": "boolean"},
+                                "blocked_by": {"type": "array", "items": _cap_name}}},
+        "platform_findings": {"type": "array", "items": {
+            "type": "object", "required": ["check", "severity", "count", "resources"],
+            "properties": {"check": {"type": "string"}, "severity": _severity,
+                           "count": {"type": "integer"},
+                           "resources": {"type": "array", "items": {"type": "string"}}}}},
+    },
+}
+
+
 def _ok(schema_ref: str, key: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {"type": "object", "required": [key], "properties": {
         key: {"type": "array", "items": {"$ref": f"#/components/schemas/{schema_ref}"}}}}
@@ -194,7 +326,8 @@ SCHEMA: dict[str, Any] = {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
                             "session": {"type": "apiKey", "in": "cookie", "name": "sessionid"}},
         "schemas": {"Cluster": CLUSTER, "Snapshot": SNAPSHOT, "Finding": FINDING,
-                    "FleetFinding": FLEET_FINDING,
+                    "Scorecard": SCORECARD, "Category": CATEGORY, "Deduction": DEDUCTION,
+                    "Fix": FIX, "FleetFinding": FLEET_FINDING,
                     "Image": IMAGE, "ImageVulnerability": IMAGE_VULNERABILITY},
     },
     "security": [{"bearer": []}, {"session": []}],
@@ -206,6 +339,13 @@ SCHEMA: dict[str, Any] = {
             "responses": {"200": {"description": "OK", "content": {"application/json": {
                 "schema": {"$ref": "#/components/schemas/Cluster"}}}},
                 "404": {"description": "Not found or not visible"}}}},
+        "/api/v1/clusters/{pk}/scorecard/": {"get": {
+            "summary": "The cluster's scorecard: score, caps, categories, ranked fixes, path",
+            "parameters": _pk,
+            "responses": {"200": {"description": "OK", "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/Scorecard"}}}},
+                "401": {"description": "Not logged in and no valid bearer token"},
+                "404": {"description": "No such cluster, or not one the caller may see"}}}},
         "/api/v1/clusters/{pk}/snapshots/": {"get": {
             "summary": "A cluster's polls, newest first",
             "parameters": _pk + [

@@ -11,11 +11,13 @@ from django.utils.dateparse import parse_datetime
 
 from clusters.access import get_visible_cluster, visible_clusters
 from clusters.models import Cluster
+from clusters.polling import policy_for
 from posture.api.auth import api_view
 from posture.api.openapi import SCHEMA
+from posture.dashboard import scorecard as scorecards
 from posture.dashboard import vulnerabilities as vulnerability_pages
 from posture.fleet import iso, kubernetes_eol, with_latest
-from posture.models import Finding, Snapshot
+from posture.models import Finding, OrgPolicy, Snapshot
 from posture.waivers import accepting, active_acceptances
 
 MAX_LIMIT = 1000
@@ -23,7 +25,8 @@ MAX_LIMIT = 1000
 
 def _cluster(cluster: Cluster, now: datetime) -> dict[str, Any]:
     eol = kubernetes_eol(cluster, now.date())
-    counts = (getattr(cluster, "finding_counts", None) or {}).get("severity", {})
+    stored = getattr(cluster, "finding_counts", None) or {}
+    counts = stored.get("severity", {})
     return {
         "id": cluster.pk,
         "name": cluster.name,
@@ -35,6 +38,8 @@ def _cluster(cluster: Cluster, now: datetime) -> dict[str, Any]:
         "kubernetes_eol": iso(eol.eol),
         "kubernetes_eol_days_left": eol.days_left,
         "open_findings_by_severity": counts,
+        # Left out of the counts above (and of the score) unless the policy scores them.
+        "platform_findings_by_severity": stored.get("platform_severity", {}),
         "last_poll": {"status": getattr(cluster, "last_poll_status", None),
                       "at": iso(getattr(cluster, "last_poll_at", None))},
         "last_success_at": iso(getattr(cluster, "last_success_at", None)),
@@ -103,6 +108,7 @@ def findings(request: HttpRequest, pk: int) -> JsonResponse:
     elif wanted != "all":
         return JsonResponse({"error": "status must be open, resolved or all"}, status=400)
     acceptances = active_acceptances(visible)
+    policy = OrgPolicy.load().policy()
     items = []
     for f in rows.order_by("check_id", "namespace", "name", "container", "first_seen_at"):
         accepted = accepting(f, acceptances) if f.resolved_at is None else None
@@ -113,10 +119,48 @@ def findings(request: HttpRequest, pk: int) -> JsonResponse:
             "resolved_at": iso(f.resolved_at),
             "status": "resolved" if f.resolved_at else ("accepted" if accepted else "open"),
             "accepted_until": iso(accepted.expires_at) if accepted else None,
+            "platform_managed": policy.set_apart(f.kind, f.namespace, f.name),
         })
     return JsonResponse({"findings": items})
 
 
+def scorecard_body(sc: scorecards.ClusterScorecard) -> dict[str, Any]:
+    """Return the scorecard page's figures as JSON: the same computation, figure for figure."""
+    if sc.snapshot is None or sc.card is None:
+        return {"snapshot": None, "score": None, "grade": None, "stored_score": None,
+                "uncapped_score": None, "cap_points": 0.0, "caps": [], "capped_by": [],
+                "waived": 0,
+                "waived_points": 0.0, "platform": 0, "platform_points": 0.0,
+                "not_evaluated": [], "os_unjudged_nodes": 0, "categories": {}, "fixes": [],
+                "shown_fixes": 0, "path": None, "platform_findings": []}
+    body = sc.card.to_dict()
+    cuts = {str(row.cap): row.cuts for row in sc.caps}
+    for cap in body["caps"]:
+        cap["cuts"] = cuts[cap["cap"]]
+    for position, fix in enumerate(body["fixes"], start=1):
+        fix["rank"] = position
+    path = sc.path
+    body.update(
+        snapshot={"id": sc.snapshot.pk, "taken_at": iso(sc.snapshot.taken_at)},
+        stored_score=sc.snapshot.score,
+        os_unjudged_nodes=sc.os_unjudged,
+        shown_fixes=len(sc.fixes),
+        path=None if path is None else {
+            "target": str(path.target), "steps": path.steps, "score": path.score,
+            "reachable": path.reachable, "blocked_by": [str(cap) for cap in path.blocked_by]},
+        platform_findings=[
+            {"check": g.check_id, "severity": str(g.severity), "count": g.count,
+             "resources": g.resources} for g in sc.platform],
+    )
+    return body
+
+
+@api_view
+def scorecard(request: HttpRequest, pk: int) -> JsonResponse:
+    """The cluster's scorecard, computed as its page computes it (now, with today's policy)."""
+    visible = get_visible_cluster(request, pk)
+    built = scorecards.build(visible, timezone.now(), policy_for(visible))
+    return JsonResponse({"cluster": visible.pk, **scorecard_body(built)})
 @api_view
 def vulnerabilities(request: HttpRequest, pk: int) -> JsonResponse:
     """Every open image, worst first, with every CVE stored; ``?severity=``, ``?fixable=true``."""

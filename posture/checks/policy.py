@@ -7,10 +7,12 @@ keys and wrong types with a message that names the key.
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,41 @@ _KERNEL = re.compile(r"^[0-9]+\.[0-9]+$")
 
 # Namespaces that run the control plane's own pods; never asked to carry an enforce label.
 SYSTEM_NAMESPACES: tuple[str, ...] = ("kube-system", "kube-public", "kube-node-lease")
+
+# Where the platform's own components run: findings there are "platform-managed" and, unless the
+# policy says ``score_platform_findings``, stay out of the score (see docs/scoring.md). Only
+# namespaces that the providers create and manage themselves are listed; the names come from
+# their documentation:
+# - Kubernetes' initial namespaces:
+#   https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/#initial-namespaces
+# - EKS: the CloudWatch Observability add-on runs in amazon-cloudwatch
+#   (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/install-CloudWatch-Observability-EKS-addon.html),
+#   the GuardDuty runtime monitoring agent in amazon-guardduty
+#   (https://docs.aws.amazon.com/guardduty/latest/ug/eks-runtime-monitoring-coverage.html).
+# - GKE: GKE's own gke-managed-* namespaces (gke-managed-system, gke-managed-cim,
+#   gke-managed-filestorecsi, gke-managed-volumepopulator …), and Managed Service for
+#   Prometheus's gmp-system ("do not modify or deploy anything in this namespace"), gmp-public
+#   and gke-gmp-system (https://cloud.google.com/stackdriver/docs/managed-prometheus/setup-managed).
+# - AKS: the Azure Policy add-on's Gatekeeper runs in gatekeeper-system
+#   (https://learn.microsoft.com/azure/governance/policy/concepts/policy-for-kubernetes), the
+#   application routing add-on in app-routing-system (https://learn.microsoft.com/azure/aks/app-routing),
+#   `az aks command invoke` in aks-command
+#   (https://learn.microsoft.com/azure/aks/access-private-cluster), the Istio add-on in
+#   aks-istio-system (https://learn.microsoft.com/azure/aks/istio-about).
+# A cluster that runs its own Gatekeeper in gatekeeper-system should take it off the list.
+PLATFORM_NAMESPACES: tuple[str, ...] = (
+    *SYSTEM_NAMESPACES,
+    "amazon-cloudwatch",
+    "amazon-guardduty",
+    "gke-managed-*",
+    "gke-gmp-system",
+    "gmp-system",
+    "gmp-public",
+    "gatekeeper-system",
+    "app-routing-system",
+    "aks-command",
+    "aks-istio-system",
+)
 
 
 class PolicyError(ValueError):
@@ -110,6 +147,23 @@ class Policy:
         factory=dict, meaning="A severity of the organisation's own for a check, instead of "
         "the catalog's.", type=f"mapping of check id to {', '.join(Severity)}",
         example="{image.latest-tag: high}")
+    platform_namespaces: tuple[str, ...] = _key(
+        PLATFORM_NAMESPACES, meaning="Namespaces where the platform's own components run: "
+        "their findings are platform-managed, shown apart and, unless "
+        "score_platform_findings, left out of the score, the headline counts and the digest. "
+        "The default lists the namespaces Kubernetes, EKS, GKE and AKS create and manage; a "
+        "cluster that runs its own Gatekeeper should take gatekeeper-system off.",
+        type="list of namespace names, shell wildcards allowed",
+        example="[kube-system, gke-managed-*, platform-addons]")
+    platform_workloads: tuple[str, ...] = _key(
+        (), meaning="Provider add-ons outside those namespaces, as kind/namespace/name: their "
+        "findings are platform-managed too. A cluster-scoped object's namespace is empty, "
+        "which * matches.",
+        type="list of kind/namespace/name patterns, shell wildcards in each part",
+        example="[DaemonSet/monitoring/ama-*]")
+    score_platform_findings: bool = _key(
+        False, meaning="Count platform-managed findings in the score, the headline counts and "
+        "the digest like any other.", type="true or false", example="true")
 
     @classmethod
     def from_dict(cls, data: object) -> Policy:
@@ -176,6 +230,32 @@ class Policy:
         """Say whether ``namespace`` needs no Pod Security Admission enforce label."""
         return namespace in SYSTEM_NAMESPACES or namespace in self.pss_exempt_namespaces
 
+    def platform_managed(self, kind: str, namespace: str, name: str) -> bool:
+        """Say whether a finding about ``kind`` ``namespace``/``name`` is platform-managed.
+
+        The one place that decides it. It is asked at scoring time, like an acceptance, so a
+        change of policy takes effect on the next rescore; stored findings carry no such flag.
+        A Namespace finding is about the namespace it names.
+        """
+        where = name if kind == "Namespace" else namespace
+        return self.platform_namespace(where) or self.platform_workload(kind, namespace, name)
+
+    def platform_namespace(self, namespace: str) -> bool:
+        """Say whether ``namespace`` is one of ``platform_namespaces`` (half of the rule above)."""
+        return bool(namespace) and _matcher(self.platform_namespaces)(namespace)
+
+    def platform_workload(self, kind: str, namespace: str, name: str) -> bool:
+        """Say whether ``platform_workloads`` names the object (the other half)."""
+        return bool(self.platform_workloads) and _matcher(self.platform_workloads)(
+            f"{kind}/{namespace}/{name}"
+        )
+
+    def set_apart(self, kind: str, namespace: str, name: str) -> bool:
+        """Say whether a finding is shown apart as platform-managed and left out of the score,
+        the headline counts and the digest: platform-managed, and the policy does not score
+        those (``score_platform_findings``)."""
+        return not self.score_platform_findings and self.platform_managed(kind, namespace, name)
+
     def _check_ids(self) -> None:
         # Imported here: the catalog imports the checks, which import this module.
         from posture.checks.catalog import CATALOG
@@ -189,6 +269,16 @@ class Policy:
                 raise PolicyError(f"policy.{key}: unknown check id(s) {', '.join(unknown)}")
 
 
+@lru_cache(maxsize=64)
+def _matcher(patterns: tuple[str, ...]) -> Any:
+    """Return a function saying whether a text matches any of ``patterns`` (shell wildcards).
+
+    One regular expression for all of them: it is asked for every open finding at each score.
+    """
+    if not patterns:
+        return lambda text: False
+    combined = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+    return lambda text: combined.match(text) is not None
 @dataclass(frozen=True, slots=True)
 class PolicyKey:
     """One documented policy key: its name, documentation and default (as JSON, valid YAML)."""
@@ -239,6 +329,28 @@ def _str_list(key: str, value: object) -> tuple[str, ...]:
         if not isinstance(item, str) or not item.strip():
             raise PolicyError(f"policy.{key}[{i}]: expected a non-empty string")
     return tuple(item.strip() for item in value)
+
+
+def _bool(key: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise PolicyError(f"policy.{key}: expected true or false, got {_type_name(value)}")
+    return value
+
+
+_WORKLOAD_PATTERN_PARTS = 3
+
+
+def _workload_patterns(key: str, value: object) -> tuple[str, ...]:
+    patterns = _str_list(key, value)
+    for i, pattern in enumerate(patterns):
+        parts = pattern.split("/")
+        # Kubernetes names never contain "/", so the pattern splits unambiguously.
+        if len(parts) != _WORKLOAD_PATTERN_PARTS or not parts[0] or not parts[2]:
+            raise PolicyError(
+                f"policy.{key}[{i}]: expected kind/namespace/name like "
+                f'"DaemonSet/kube-system/ama-*" (use "*" for any part), got {pattern!r}'[:300]
+            )
+    return patterns
 
 
 def _registries(key: str, value: object) -> tuple[str, ...]:
@@ -323,4 +435,7 @@ _PARSERS: dict[str, Any] = {
     "max_acceptance_days": _int,
     "disabled_checks": _str_list,
     "severity_overrides": _overrides,
+    "platform_namespaces": _str_list,
+    "platform_workloads": _workload_patterns,
+    "score_platform_findings": _bool,
 }

@@ -1,8 +1,11 @@
-"""The remediation checklist: a cluster's findings grouped by fix, biggest score gain first.
+"""The remediation checklist: a cluster's findings grouped by fix, in the scorecard's order.
 
 Each group is one check (one fix), its findings grouped by workload; each finding is open,
-an accepted risk (with the acceptance that covers it), or resolved. A check's points are what
-fixing all of its counted findings would add to the score now (``Scorecard.top_fixes``).
+an accepted risk (with the acceptance that covers it), or resolved. Groups follow the ranked
+list of ``Scorecard.fixes`` (risk first), the one the scorecard's "Fix first" shows; a check's
+points are what fixing all of its counted findings would add to the score now. Findings on
+platform-managed components (``Policy.platform_managed``) form their own groups, listed apart,
+unless the policy scores them.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from clusters.models import Cluster
-from posture.checks import CATALOG
+from posture.checks import CATALOG, Policy
 from posture.checks.advice import Advice
 from posture.checks.base import Check
 from posture.checks.vocabulary import Category, Severity
@@ -65,6 +68,8 @@ class Item:
     finding: Finding
     status: str
     acceptance: RiskAcceptance | None = None
+    # On a platform-managed component (``Policy.set_apart``): shown, marked, not scored.
+    platform: bool = False
 
 
 @dataclass
@@ -84,6 +89,7 @@ class Group:
     check_id: str
     check: Check | None
     points_gained: float
+    platform: bool = False
     advice: Advice | None = None
     workloads: list[WorkloadGroup] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=lambda: {
@@ -96,8 +102,10 @@ class Group:
 
     @property
     def slug(self) -> str:
-        """Return a DOM-id-safe form of the check id (ids use dots)."""
-        return self.check_id.replace(".", "-")
+        """Return a DOM-id-safe form of the check id (ids use dots); platform groups of the
+        same check get their own."""
+        slug = self.check_id.replace(".", "-")
+        return f"platform-{slug}" if self.platform else slug
 
 
 @dataclass
@@ -107,6 +115,8 @@ class Checklist:
     snapshot: Snapshot | None
     card: Scorecard | None
     groups: list[Group]
+    platform: list[Group]
+    platform_scored: bool
     filters: Filters
     active: list[RiskAcceptance]
     past: list[RiskAcceptance]
@@ -128,57 +138,65 @@ def _findings(cluster: Cluster, filters: Filters, now: datetime) -> list[Finding
     return rows
 
 
-def build(cluster: Cluster, now: datetime, filters: Filters) -> Checklist:
+def build(cluster: Cluster, now: datetime, filters: Filters, policy: Policy) -> Checklist:
     """Return ``cluster``'s checklist, narrowed by ``filters``."""
     snapshot = latest_successful(cluster, detail=False)
-    card = current_scorecard(snapshot, cluster, now) if snapshot else None
-    gains = {fix.check: fix.points_gained for fix in card.top_fixes(len(CATALOG))} if card else {}
+    card = current_scorecard(snapshot, cluster, now, policy).card if snapshot else None
+    ranked = list(card.fixes()) if card else []
+    rank = {fix.check: index for index, fix in enumerate(ranked)}
+    gains = {fix.check: fix.points_gained for fix in ranked}
     acceptances = list(RiskAcceptance.objects.filter(cluster=cluster)
                        .select_related("created_by", "revoked_by"))
     active = [a for a in acceptances if a.is_active(now)]
-    groups: dict[str, Group] = {}
-    workloads: dict[tuple[str, str, str, str], WorkloadGroup] = {}
+    groups: dict[tuple[bool, str], Group] = {}
+    workloads: dict[tuple[bool, str, str, str, str], WorkloadGroup] = {}
     every_namespace: set[str] = set()
     facts = advice.cluster_facts(snapshot, today(now))
     for finding in _findings(cluster, filters, now):
-        group = groups.get(finding.check_id)
+        managed = policy.set_apart(finding.kind, finding.namespace, finding.name)
+        group = groups.get((managed, finding.check_id))
         if group is None:
             check = CATALOG.get(finding.check_id)
-            group = groups[finding.check_id] = Group(
-                finding.check_id, check, gains.get(finding.check_id, 0.0),
-                advice.for_check(check, facts))
+            group = groups[(managed, finding.check_id)] = Group(
+                finding.check_id, check, 0.0 if managed else gains.get(finding.check_id, 0.0),
+                managed, advice.for_check(check, facts))
         covering = None
         if finding.resolved_at is not None:
             status = Status.RESOLVED
         else:
             covering = accepting(finding, active)
             status = Status.ACCEPTED if covering else Status.OPEN
-        key = (finding.check_id, finding.kind, finding.namespace, finding.name)
+        key = (managed, finding.check_id, finding.kind, finding.namespace, finding.name)
         workload = workloads.get(key)
         if workload is None:
             workload = workloads[key] = WorkloadGroup(finding.kind, finding.namespace, finding.name)
             group.workloads.append(workload)
-        workload.items.append(Item(finding, status, covering))
+        workload.items.append(Item(finding, status, covering, platform=managed))
         group.counts[status] += 1
         if finding.namespace:
             group.namespaces.add(finding.namespace)
             every_namespace.add(finding.namespace)
-    ordered = sorted(groups.values(), key=_order)
-    for group in ordered:
+
+    def order(group: Group) -> tuple[int, int, int, str]:
+        # The scorecard's ranked list first, in its order; then checks with nothing counted
+        # (all accepted, resolved, or of no weight): open ones first, the more severe first.
+        severity = group.severity.rank if group.severity else -1
+        open_first = 0 if group.counts[Status.OPEN] else 1
+        return (rank.get(group.check_id, len(rank)), open_first, -severity, group.check_id)
+
+    ordered = sorted((g for g in groups.values() if not g.platform), key=order)
+    platform = sorted((g for g in groups.values() if g.platform),
+                      key=lambda g: (-(g.severity.rank if g.severity else -1), g.check_id))
+    for group in (*ordered, *platform):
         group.workloads.sort(key=lambda w: (w.namespace, w.kind, w.name))
     return Checklist(
         snapshot=snapshot,
         card=card,
         groups=ordered,
+        platform=platform,
+        platform_scored=policy.score_platform_findings,
         filters=filters,
         active=active,
         past=[a for a in acceptances if not a.is_active(now)][:PAST_ACCEPTANCES],
         namespaces=sorted(every_namespace),
     )
-
-
-def _order(group: Group) -> tuple[float, int, int, str]:
-    # Biggest gain first; then checks with open findings before ones only accepted or resolved;
-    # then the more severe.
-    rank = group.severity.rank if group.severity else -1
-    return (-group.points_gained, 0 if group.counts[Status.OPEN] else 1, -rank, group.check_id)

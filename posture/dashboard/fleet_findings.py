@@ -2,9 +2,12 @@
 
 One row per check: how many clusters and resources it affects, its open findings with accepted
 risks counted apart, and how the number of affected resources changed over 7 and 30 days, read
-from the findings' lifetimes. Per check, every affected cluster, namespace, workload and
+from the findings' lifetimes. Findings on platform-managed components (``Policy.set_apart``) are
+counted in a column of their own and in none of the others, as they are kept out of each
+cluster's score and headline counts. Per check, every affected cluster, namespace, workload and
 container. The database does the counting (one grouped query for the table); Python reads only
-the visible clusters and the scopes of active risk acceptances, never every finding.
+the visible clusters, the scopes of active risk acceptances and the distinct namespaces the
+policy is asked about, never every finding.
 
 A *resource* is what a finding is about — a workload (whatever its containers), a node, a
 namespace, a Service, a binding — identified by (cluster, kind, namespace, name). It is not the
@@ -27,6 +30,7 @@ from django.db import connections
 from django.db.models import (
     Case,
     Count,
+    F,
     JSONField,
     Max,
     OuterRef,
@@ -38,9 +42,11 @@ from django.db.models import (
 )
 
 from clusters.models import Cluster
-from posture.checks import CATALOG
+from posture.checks import CATALOG, Policy
+from posture.checks.advice import Advice
 from posture.checks.base import Check
 from posture.checks.vocabulary import Category, Severity
+from posture.dashboard import advice
 from posture.dashboard.checklist import Item, Status
 from posture.models import SUCCEEDED, Finding, RiskAcceptance, Snapshot
 from posture.waivers import accepting
@@ -57,6 +63,8 @@ USER_PREFIX = "user:"
 TEAM_PREFIX = "team:"
 
 OPEN = Q(resolved_at__isnull=True)
+# A condition no finding meets (its id is never null): "no finding is platform-managed".
+NONE = Q(pk__isnull=True)
 
 
 # --- Filters ------------------------------------------------------------------------------------
@@ -187,6 +195,8 @@ class Scope:
     owner_choices: list[Choice]
     label_choices: list[str]
     acceptances: list[RiskAcceptance]
+    # The organisation's policy: which findings are platform-managed.
+    policy: Policy = field(default_factory=Policy)
 
     @property
     def ids(self) -> list[int]:
@@ -218,7 +228,7 @@ def _not_evaluated(value: object) -> frozenset[str]:
     return frozenset(value) if isinstance(value, dict) else frozenset()
 
 
-def scope(visible: QuerySet[Cluster], filters: Filters, now: datetime) -> Scope:
+def scope(visible: QuerySet[Cluster], filters: Filters, now: datetime, policy: Policy) -> Scope:
     """Return the clusters of ``visible`` (what the user may see) that ``filters`` keep.
 
     Four queries, however many clusters: the clusters, their owners, their owning teams, the
@@ -262,6 +272,7 @@ def scope(visible: QuerySet[Cluster], filters: Filters, now: datetime) -> Scope:
         owner_choices=_owner_choices(every),
         label_choices=sorted({f"{k}={v}" for c in every for k, v in c.labels.items()}),
         acceptances=acceptances,
+        policy=policy,
     )
 
 
@@ -332,6 +343,43 @@ def accepted_condition(acceptances: list[RiskAcceptance], rows: QuerySet[Finding
     return reduce(operator.or_, terms) if terms else None
 
 
+def platform_condition(policy: Policy, rows: QuerySet[Finding]) -> Q:
+    """Return the condition of a finding of ``rows`` that ``policy`` sets apart as
+    platform-managed (``Policy.set_apart``); ``NONE`` when no finding is.
+
+    ``Policy.platform_managed`` stays the one definition, in shell wildcards: it is asked about
+    the distinct namespaces of ``rows`` (one query) and, when ``platform_workloads`` names
+    objects, about their distinct kind/namespace/name outside those namespaces (a second), so
+    the database never needs to know globs and the answer is the policy's, row for row.
+    """
+    if policy.score_platform_findings:
+        return NONE
+    # A Namespace finding is about the namespace it names, as in ``platform_managed``.
+    is_namespace = Case(When(kind="Namespace", then=Value(True)), default=Value(False))
+    where = Case(When(kind="Namespace", then=F("name")), default=F("namespace"))
+    places = (rows.order_by().annotate(is_namespace=is_namespace, where=where)
+              .values_list("is_namespace", "where").distinct())
+    namespaces: dict[bool, list[str]] = {True: [], False: []}
+    for named, place in places:
+        if policy.platform_namespace(place):
+            namespaces[named].append(place)
+    terms = []
+    if namespaces[False]:
+        terms.append(Q(namespace__in=sorted(namespaces[False])) & ~Q(kind="Namespace"))
+    if namespaces[True]:
+        terms.append(Q(kind="Namespace", name__in=sorted(namespaces[True])))
+    if policy.platform_workloads:
+        rest = rows.exclude(reduce(operator.or_, terms)) if terms else rows
+        named_objects: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for kind, namespace, name in (rest.order_by().values_list("kind", "namespace", "name")
+                                      .distinct()):
+            if policy.platform_workload(kind, namespace, name):
+                named_objects[(kind, namespace)].append(name)
+        terms += [Q(kind=kind, namespace=namespace, name__in=sorted(names))
+                  for (kind, namespace), names in sorted(named_objects.items())]
+    return reduce(operator.or_, terms) if terms else NONE
+
+
 def _severity_rank() -> Case:
     return Case(*[When(severity=str(s), then=Value(s.rank)) for s in Severity],
                 default=Value(-1))
@@ -346,32 +394,39 @@ def _flag(condition: Q) -> Max:
     return Max(Case(When(condition, then=Value(1)), default=Value(0)))
 
 
-def _per_resource(view: Scope, accepted: Q | None, now: datetime) -> dict[str, Any]:
+def _per_resource(view: Scope, accepted: Q | None, platform: Q, now: datetime) -> dict[str, Any]:
     """Return what one resource's findings of one check add up to (the inner GROUP BY).
 
+    Platform-managed findings count only in their own figures (``platform``, ``is_platform``,
+    ``platform_rank``): a resource is platform-managed or not, whatever its containers.
     The trend flags say whether the resource was affected at the start of each window, and is
     now, in a cluster watched by then. A cluster registered inside the window has no "then":
     counting it would show its whole backlog as a regression.
     """
+    owned = ~platform
+    mine = OPEN & owned
     out: dict[str, Any] = {
-        "findings": Count("pk", filter=OPEN),
-        "accepted": Count("pk", filter=OPEN & accepted) if accepted is not None else Value(0),
-        "is_open": _flag(OPEN),
-        "rank": Max(_severity_rank(), filter=OPEN),
+        "findings": Count("pk", filter=mine),
+        "accepted": Count("pk", filter=mine & accepted) if accepted is not None else Value(0),
+        "platform": Count("pk", filter=OPEN & platform),
+        "is_open": _flag(mine),
+        "is_platform": _flag(OPEN & platform),
+        "rank": Max(_severity_rank(), filter=mine),
+        "platform_rank": Max(_severity_rank(), filter=OPEN & platform),
         "stored_category": Max("category", filter=OPEN),
     }
     for days in TREND_DAYS:
         when = now - timedelta(days=days)
         watched = view.watched_ids(when)
         if watched:
-            in_watch = Q(cluster_id__in=watched)
+            in_watch = Q(cluster_id__in=watched) & owned
             out[f"now_{days}"] = _flag(OPEN & in_watch)
             out[f"then_{days}"] = _flag(open_at(when) & in_watch)
     return out
 
 
-def _totals(rows: QuerySet[Finding], view: Scope, accepted: Q | None, now: datetime,
-            by: str) -> list[dict[str, Any]]:
+def _totals(rows: QuerySet[Finding], view: Scope, accepted: Q | None, platform: Q,
+            now: datetime, by: str) -> list[dict[str, Any]]:
     """Return the counts of ``rows`` per ``by`` (``check_id``, or ``cluster_id`` for one
     check), only where some finding is open.
 
@@ -381,14 +436,15 @@ def _totals(rows: QuerySet[Finding], view: Scope, accepted: Q | None, now: datet
     at 70,000 open findings, with the same answers. Django has no subquery in FROM, so the
     outer levels are written here, over the SQL of the ORM's inner level.
     """
-    per_resource = _per_resource(view, accepted, now)
+    per_resource = _per_resource(view, accepted, platform, now)
     inner = (_relevant(rows, now).values("check_id", *RESOURCE)
              .annotate(**per_resource).order_by())
     sql, params = inner.query.sql_with_params()
     connection = connections[rows.db]
     q = connection.ops.quote_name
-    summed = ["findings", "accepted", *[k for k in per_resource if k.startswith(("now_", "then_"))]]
-    maxed = ["rank", "stored_category"]
+    summed = ["findings", "accepted", "platform",
+              *[k for k in per_resource if k.startswith(("now_", "then_"))]]
+    maxed = ["rank", "platform_rank", "stored_category"]
 
     def columns(counts: list[str]) -> list[str]:
         return ([f"SUM({q(k)}) AS {q(k)}" for k in counts]
@@ -398,15 +454,19 @@ def _totals(rows: QuerySet[Finding], view: Scope, accepted: Q | None, now: datet
     # ORM's inner SQL. A cluster whose findings of a check were all resolved inside a trend
     # window still counts towards that window's "then": only the outermost level drops what has
     # nothing open.
-    having = f"HAVING SUM({q('findings')}) > 0"
+    having = f"HAVING SUM({q('findings')}) + SUM({q('platform')}) > 0"
     per_cluster = " ".join([
         f"SELECT {q('check_id')}, {q('cluster_id')}, {', '.join(columns(summed))},",  # noqa: S608
-        f"SUM({q('is_open')}) AS {q('resources')} FROM ({sql}) AS per_resource",
+        f"SUM({q('is_open')}) AS {q('resources')},",
+        f"SUM({q('is_platform')}) AS {q('platform_resources')} FROM ({sql}) AS per_resource",
         f"GROUP BY {q('check_id')}, {q('cluster_id')}",
     ])
     query = f"{per_cluster} {having}" if by == "cluster_id" else " ".join([
-        f"SELECT {q('check_id')}, {', '.join(columns([*summed, 'resources']))},",  # noqa: S608
-        f"SUM(CASE WHEN {q('resources')} > 0 THEN 1 ELSE 0 END) AS {q('clusters')}",
+        f"SELECT {q('check_id')},",  # noqa: S608
+        f"{', '.join(columns([*summed, 'resources', 'platform_resources']))},",
+        f"SUM(CASE WHEN {q('resources')} > 0 THEN 1 ELSE 0 END) AS {q('clusters')},",
+        f"SUM(CASE WHEN {q('platform_resources')} > 0 THEN 1 ELSE 0 END)",
+        f"AS {q('platform_clusters')}",
         f"FROM ({per_cluster}) AS per_cluster GROUP BY {q('check_id')} {having}",
     ])
     with connection.cursor() as cursor:
@@ -446,6 +506,9 @@ class CheckRow:
     change_30d: int | None
     # Clusters in view whose newest successful poll could not run the check.
     not_evaluated: int
+    # Open platform-managed findings, and the clusters they are in: in none of the figures above.
+    platform: int = 0
+    platform_clusters: int = 0
 
     @property
     def title(self) -> str:
@@ -457,10 +520,17 @@ class CheckRow:
         return self.findings - self.accepted
 
     @property
-    def sort_key(self) -> tuple[int, int, int, int, str]:
-        # Most severe first, then the widest spread across the fleet.
+    def platform_only(self) -> bool:
+        """Say whether every open finding of the check is platform-managed."""
+        return self.findings == 0
+
+    @property
+    def sort_key(self) -> tuple[bool, int, int, int, int, str]:
+        # Most severe first, then the widest spread across the fleet; checks whose findings
+        # are all platform-managed come after every check the owners have to fix.
         rank = self.severity.rank if self.severity else -1
-        return (-rank, -self.clusters, -self.resources, -self.findings, self.check_id)
+        return (self.platform_only, -rank, -self.clusters, -self.resources, -self.findings,
+                self.check_id)
 
 
 @dataclass
@@ -479,7 +549,8 @@ class FleetFindings:
     @property
     def totals(self) -> dict[str, int]:
         return {"findings": sum(r.findings for r in self.rows),
-                "accepted": sum(r.accepted for r in self.rows)}
+                "accepted": sum(r.accepted for r in self.rows),
+                "platform": sum(r.platform for r in self.rows)}
 
 
 def _rank_severity(rank: int | None) -> Severity | None:
@@ -495,8 +566,9 @@ def _check_row(row: Mapping[str, Any], view: Scope) -> CheckRow:
     return CheckRow(
         check_id=check_id,
         check=check,
-        # The most severe of its open findings: the severity the filter and the score read.
-        severity=_rank_severity(row["rank"]),
+        # The most severe of its open findings (the owners' when there are any): the severity
+        # the filter and the score read.
+        severity=_rank_severity(row["rank"] if row["rank"] is not None else row["platform_rank"]),
         category=str(check.category) if check else row["stored_category"],
         clusters=int(row["clusters"]),
         resources=int(row["resources"]),
@@ -505,6 +577,8 @@ def _check_row(row: Mapping[str, Any], view: Scope) -> CheckRow:
         change_7d=_change(row, 7),
         change_30d=_change(row, 30),
         not_evaluated=sum(1 for c in view.clusters.values() if check_id in c.not_evaluated),
+        platform=int(row["platform"]),
+        platform_clusters=int(row["platform_clusters"]),
     )
 
 
@@ -513,18 +587,20 @@ def check_rows(view: Scope, filters: Filters, now: datetime) -> list[CheckRow]:
     if not view.clusters:
         return []
     rows = findings_in(view, filters)
-    return _check_rows(view, rows, accepted_condition(view.acceptances, rows), now)
+    platform = platform_condition(view.policy, _relevant(rows, now))
+    return _check_rows(view, rows, accepted_condition(view.acceptances, rows), platform, now)
 
 
-def _check_rows(view: Scope, rows: QuerySet[Finding], accepted: Q | None,
+def _check_rows(view: Scope, rows: QuerySet[Finding], accepted: Q | None, platform: Q,
                 now: datetime) -> list[CheckRow]:
-    grouped = _totals(rows, view, accepted, now, "check_id")
+    grouped = _totals(rows, view, accepted, platform, now, "check_id")
     return sorted((_check_row(r, view) for r in grouped), key=lambda r: r.sort_key)
 
 
-def build(visible: QuerySet[Cluster], filters: Filters, now: datetime) -> FleetFindings:
+def build(visible: QuerySet[Cluster], filters: Filters, now: datetime,
+          policy: Policy) -> FleetFindings:
     """Return the fleet findings of ``visible`` (already what the user may see)."""
-    view = scope(visible, filters, now)
+    view = scope(visible, filters, now, policy)
     return FleetFindings(rows=check_rows(view, filters, now), filters=filters, scope=view)
 
 
@@ -554,6 +630,8 @@ class ClusterGroup:
     resources: int
     findings: int
     accepted: int
+    # Open platform-managed findings (listed, marked, in none of the counts above).
+    platform: int = 0
     namespaces: list[Namespace] = field(default_factory=list)
 
     @property
@@ -584,6 +662,12 @@ class CheckDetail:
         return self.check_id.replace(".", "-")
 
     @property
+    def advice(self) -> Advice | None:
+        """Return the catalog's advice in its generic form: the clusters in view may run on
+        different providers and versions (each checklist has its own commands)."""
+        return advice.for_check(self.check, None)
+
+    @property
     def owner_choices(self) -> list[Choice]:
         return self.scope.owner_choices_with(self.filters.owner)
 
@@ -594,21 +678,25 @@ def known_check(visible: QuerySet[Cluster], check_id: str) -> bool:
         cluster__in=visible, check_id=check_id).exists()
 
 
-def check_detail(visible: QuerySet[Cluster], check_id: str, filters: Filters,
-                 now: datetime) -> CheckDetail:
+def check_detail(visible: QuerySet[Cluster], check_id: str, filters: Filters, now: datetime,
+                 policy: Policy) -> CheckDetail:
     """Return ``check_id`` across the clusters of ``visible`` that ``filters`` keep."""
     back, filters = filters, filters.for_check()
-    view = scope(visible, filters, now)
+    view = scope(visible, filters, now, policy)
     if not view.clusters:
         return CheckDetail(check_id, CATALOG.get(check_id), None, [], filters, view, False, back)
     of_check = findings_in(view, filters).filter(check_id=check_id)
     accepted = accepted_condition(view.acceptances, of_check)
-    rows = _check_rows(view, of_check, accepted, now)
+    platform = platform_condition(policy, _relevant(of_check, now))
+    rows = _check_rows(view, of_check, accepted, platform, now)
     open_rows = of_check.filter(OPEN)
-    per_cluster = {r["cluster_id"]: r for r in _totals(open_rows, view, accepted, now,
+    per_cluster = {r["cluster_id"]: r for r in _totals(open_rows, view, accepted, platform, now,
                                                        "cluster_id")}
-    listed = list(open_rows.defer("evidence").order_by(
-        "cluster__name", "namespace", "kind", "name", "container", "first_seen_at", "pk",
+    # Within a cluster the owners' findings come first, the platform-managed ones after them.
+    apart = Case(When(platform, then=Value(1)), default=Value(0))
+    listed = list(open_rows.defer("evidence").annotate(apart=apart).order_by(
+        "cluster__name", "apart", "namespace", "kind", "name", "container", "first_seen_at",
+        "pk",
     )[:DETAIL_LIMIT + 1]) if rows else []
     truncated = len(listed) > DETAIL_LIMIT
     return CheckDetail(
@@ -627,7 +715,8 @@ def _groups(view: Scope, per_cluster: Mapping[int, Mapping[str, Any]],
             listed: list[Finding]) -> list[ClusterGroup]:
     by_cluster = view.acceptances_by_cluster()
     groups = {pk: ClusterGroup(view.clusters[pk], int(counts["resources"]),
-                               int(counts["findings"]), int(counts["accepted"]))
+                               int(counts["findings"]), int(counts["accepted"]),
+                               int(counts["platform"]))
               for pk, counts in per_cluster.items()}
     namespaces: dict[tuple[int, str], Namespace] = {}
     workloads: dict[tuple[int, str, str, str], Workload] = {}
@@ -645,5 +734,5 @@ def _groups(view: Scope, per_cluster: Mapping[int, Mapping[str, Any]],
             namespace.workloads.append(workload)
         covering = accepting(finding, by_cluster.get(finding.cluster_id, []))
         workload.items.append(Item(finding, Status.ACCEPTED if covering else Status.OPEN,
-                                   covering))
+                                   covering, platform=bool(finding.apart)))
     return sorted(groups.values(), key=lambda g: g.cluster.name)

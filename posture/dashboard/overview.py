@@ -23,7 +23,13 @@ from django.db.models.functions import TruncDate
 from clusters.models import Cluster
 from posture import charts as chart_builders
 from posture.charts import Chart, FleetPoint, Span
-from posture.dashboard import aggregate_parts, category_scores, latest_successful_ids, today
+from posture.dashboard import (
+    aggregate_parts,
+    category_scores,
+    latest_successful_ids,
+    not_evaluated,
+    today,
+)
 from posture.dashboard.trends import last_of_each_day
 from posture.lifecycle import (
     KubeSupport,
@@ -34,7 +40,7 @@ from posture.lifecycle import (
     kubernetes_support,
     os_support,
 )
-from posture.models import SUCCEEDED, Finding, RiskAcceptance, Snapshot
+from posture.models import SUCCEEDED, Finding, OrgPolicy, RiskAcceptance, Snapshot
 from posture.scoring import Grade
 from posture.waivers import accepting
 
@@ -102,6 +108,8 @@ class Row:
     support: KubeSupport | None
     os_images: list[OSRow]
     category_scores: dict[str, float]
+    # Categories none of whose checks could run in the newest poll (grey, not a score).
+    not_evaluated: set[str]
     open_counts: dict[str, int]
     accepted_counts: dict[str, int]
     last_status: str | None
@@ -329,6 +337,7 @@ def _row(cluster: Any, snapshot: Snapshot | None, day: date) -> Row:
         support=support,
         os_images=os_rows(snapshot.os_images if snapshot else None, day),
         category_scores=category_scores(vars(snapshot)) if snapshot else {},
+        not_evaluated=not_evaluated(vars(snapshot)) if snapshot else set(),
         open_counts={s: int(severity.get(s, 0)) for s in COUNTED} if snapshot else {},
         accepted_counts={s: 0 for s in COUNTED},
         last_status=cluster.last_status,
@@ -362,9 +371,18 @@ def _count_accepted(rows: list[Row], now: datetime) -> None:
     findings = Finding.objects.filter(
         cluster_id__in=list(per_cluster), resolved_at__isnull=True, severity__in=COUNTED,
         check_id__in={a.check_id for a in acceptances},
-    ).only("cluster_id", "check_id", "namespace", "name", "severity")
+    ).only("cluster_id", "check_id", "kind", "namespace", "name", "severity")
+    # Platform-managed findings are not in the open counts to begin with, so an acceptance of
+    # one takes nothing away from them. Only clusters that have some (as last scored) need the
+    # policy to tell which, so a fleet without any is spared reading it.
+    managed = {pk for pk, row in by_id.items() if pk in per_cluster and any(
+        (getattr(row.snapshot, "platform_counts", None) or {}).values())}
+    policy = OrgPolicy.load().policy() if managed else None
     for finding in findings:
         if accepting(finding, per_cluster[finding.cluster_id]) is None:
+            continue
+        if (policy is not None and finding.cluster_id in managed
+                and policy.set_apart(finding.kind, finding.namespace, finding.name)):
             continue
         row = by_id[finding.cluster_id]
         row.accepted_counts[finding.severity] += 1
@@ -458,5 +476,6 @@ def charts(page: Overview) -> list[Chart]:
             {name: points for name, points in page.history.items() if points},
             Span(until=page.day),
         ),
-        chart_builders.category_heatmap([(r.cluster.name, r.category_scores) for r in by_name]),
+        chart_builders.category_heatmap([(r.cluster.name, r.category_scores) for r in by_name],
+                                        [r.not_evaluated for r in by_name]),
     ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -19,9 +18,10 @@ from posture.dashboard import today
 from posture.dashboard.overview import OSRow, os_rows
 from posture.lifecycle import KubeSupport, OSSupport, kubernetes_support, os_support
 from posture.models import SUCCEEDED, Finding, Snapshot
-from posture.scoring import EOL_GRADE, Fix, Grade, Scorecard
-from posture.snapshots import apply_score
+from posture.scoring import Cap, Fix, Grade, GradePath, Scope, Scorecard
+from posture.snapshots import Scored, os_unjudged_nodes, score_snapshot
 
+# How many fixes "Fix first" shows, unless the path to the next grade needs more of the list.
 TOP_FIXES = 5
 
 # --- Pod Security per namespace ---------------------------------------------------------------
@@ -72,6 +72,10 @@ class NamespacePSS:
     met: str = ""
     failing: set[str] = field(default_factory=set)
     violating_workloads: int = 0
+    # Its findings are platform-managed (``Policy.platform_managed``); ``scored`` says whether
+    # the policy counts them anyway.
+    platform: bool = False
+    scored: bool = True
 
     @property
     def failing_titles(self) -> list[str]:
@@ -102,7 +106,8 @@ def namespace_pss(rows: Iterable[Mapping[str, Any]], policy: Policy) -> list[Nam
     level — the only one the checks evaluated. Under a restricted policy, a seccomp finding that
     breaks both levels is recorded at restricted, so "baseline" may be one level generous there.
     Namespaces with no PSS-related finding at all are not listed: they meet ``target``.
-    Namespaces the policy exempts (system namespaces among them) show as ``exempt``.
+    Namespaces the policy exempts (system namespaces among them) show as ``exempt``; platform
+    namespaces are marked ``platform``, and ``scored`` False unless the policy scores them.
     """
     target = policy.pss_level
     found: dict[str, NamespacePSS] = {}
@@ -141,6 +146,8 @@ def namespace_pss(rows: Iterable[Mapping[str, Any]], policy: Policy) -> list[Nam
         ns.met = "privileged" if "baseline" in levels else (
             "baseline" if "restricted" in levels else target)
         ns.violating_workloads = len(workloads.get(name, ()))
+        ns.platform = policy.platform_managed("Namespace", "", name)
+        ns.scored = not ns.platform or policy.score_platform_findings
     return sorted(found.values(), key=lambda n: n.namespace)
 
 
@@ -149,14 +156,15 @@ def namespace_pss(rows: Iterable[Mapping[str, Any]], policy: Policy) -> list[Nam
 
 @dataclass(frozen=True)
 class DeductionRow:
-    """One check's cost in a category, with its catalog entry."""
+    """One check's cost in a category, in the scorecard's three labelled figures."""
 
     check: Check | None
     check_id: str
     severity: Severity
     count: int
-    points: float
-    overall: float
+    points: float     # lost in the category
+    overall: float    # of the overall score
+    regained: float   # regained by fixing (the fix list's figure)
     affected: int
     out_of: int
     scope: str
@@ -164,18 +172,49 @@ class DeductionRow:
 
 @dataclass(frozen=True)
 class CategoryRow:
+    """A category's score (None: not evaluated), its weights and its deductions."""
+
     category: Category
-    score: float
+    score: float | None
     weight: float
+    effective_weight: float
     deductions: list[DeductionRow]
+
+    @property
+    def evaluated(self) -> bool:
+        return self.score is not None
 
 
 @dataclass(frozen=True)
 class FixRow:
-    """A fix with its catalog entry."""
+    """A fix of the ranked list, with its catalog entry and its place in the list."""
 
+    position: int
     fix: Fix
     check: Check | None
+
+    @property
+    def cluster_wide(self) -> bool:
+        return self.fix.scope is Scope.CLUSTER
+
+
+@dataclass(frozen=True)
+class CapRow:
+    """A cap in force, as the grade card words it."""
+
+    cap: Cap
+    cuts: bool
+
+
+@dataclass
+class PlatformGroup:
+    """The platform-managed findings of one check: shown apart, not scored by default."""
+
+    check_id: str
+    check: Check | None
+    severity: Severity
+    resources: list[str] = field(default_factory=list)
+    count: int = 0
 
 
 @dataclass(frozen=True)
@@ -189,7 +228,12 @@ class NodeRow:
 
 @dataclass
 class ClusterScorecard:
-    """What the scorecard page shows about a cluster's newest successful snapshot."""
+    """What the scorecard page shows about a cluster's newest successful snapshot.
+
+    Every figure comes from ``card``, computed once for the request from the open findings,
+    today's acceptances and the policy; the stored snapshot supplies only the facts it was
+    polled with (versions, nodes, coverage) and ``stored_score`` for comparison.
+    """
 
     snapshot: Snapshot | None
     card: Scorecard | None = None
@@ -197,20 +241,46 @@ class ClusterScorecard:
     support: KubeSupport | None = None
     nodes: list[NodeRow] = field(default_factory=list)
     os_images: list[OSRow] = field(default_factory=list)
+    os_unjudged: int = 0
     namespaces: list[NamespacePSS] = field(default_factory=list)
     pss_target: str = ""
-    top_fixes: list[FixRow] = field(default_factory=list)
-    next_grade: Grade | None = None
-    plan: list[FixRow] | None = None
+    fixes: list[FixRow] = field(default_factory=list)
+    path: GradePath | None = None
+    caps: list[CapRow] = field(default_factory=list)
+    platform: list[PlatformGroup] = field(default_factory=list)
+    platform_scored: bool = False
 
     @property
     def grade(self) -> Grade | None:
-        return Grade(self.snapshot.grade) if self.snapshot and self.snapshot.grade else None
+        return self.card.grade if self.card is not None else None
+
+    @property
+    def score(self) -> float | None:
+        return self.card.score if self.card is not None else None
+
+    @property
+    def next_grade(self) -> Grade | None:
+        return self.path.target if self.path is not None else None
+
+    @property
+    def stored_score(self) -> float | None:
+        """Return the score stored with the poll when it differs from today's, else None."""
+        if self.snapshot is None or self.card is None or self.snapshot.score == self.card.score:
+            return None
+        return self.snapshot.score
 
     @property
     def cap_grade(self) -> Grade | None:
-        """Return the best grade the cluster can have while a cap is in force, if one is."""
-        return EOL_GRADE if self.card is not None and self.card.capped_by else None
+        """Return the best grade the caps in force allow, if any cap is."""
+        return self.card.cap_grade if self.card is not None else None
+
+    @property
+    def has_platform_namespaces(self) -> bool:
+        return any(ns.platform for ns in self.namespaces)
+
+    @property
+    def platform_findings(self) -> int:
+        return sum(group.count for group in self.platform)
 
     @property
     def unread(self) -> dict[str, Mapping[str, Any]]:
@@ -221,8 +291,9 @@ class ClusterScorecard:
 
 
 # The heaviest fields of a snapshot (a big cluster's node list runs to hundreds of kB), which only
-# the scorecard itself shows.
-_DETAIL = ("nodes", "coverage", "node_summary", "category_scores")
+# the scorecard itself shows. The node summary stays: scoring reads its count of nodes whose OS
+# support is unknown, and it is a few hundred bytes.
+_DETAIL = ("nodes", "coverage", "category_scores")
 
 
 def latest_successful(cluster: Cluster, *, detail: bool = True) -> Snapshot | None:
@@ -234,38 +305,61 @@ def latest_successful(cluster: Cluster, *, detail: bool = True) -> Snapshot | No
     return snapshots.order_by("-taken_at").first()
 
 
-def current_scorecard(snapshot: Snapshot, cluster: Cluster, now: datetime) -> Scorecard:
+def current_scorecard(snapshot: Snapshot, cluster: Cluster, now: datetime,
+                      policy: Policy | None = None) -> Scored:
     """Score the cluster's open findings now, as the newest snapshot was scored.
 
-    Works on a copy, so the snapshot shown keeps the score it was stored with.
+    Changes nothing: the snapshot keeps the score it was stored with.
     """
-    scratch = copy.copy(snapshot)
-    scratch.cluster = cluster
-    return apply_score(scratch, now)
+    snapshot.cluster = cluster
+    return score_snapshot(snapshot, now, policy)
 
 
-def _category_rows(stored: Mapping[str, Any]) -> list[CategoryRow]:
+def category_rows(card: Scorecard) -> list[CategoryRow]:
+    """Return the card's categories, in display order, with their labelled figures."""
     rows = []
     for category in Category.ordered():
-        data = stored.get(str(category))
-        if not isinstance(data, dict):
-            continue
+        cat = card.categories[category]
         deductions = [
-            DeductionRow(
-                check=CATALOG.get(d["check"]),
-                check_id=d["check"],
-                severity=Severity(d["severity"]),
-                count=d["count"],
-                points=d["points"],
-                overall=d["overall"],
-                affected=d["affected"],
-                out_of=d["out_of"],
-                scope=d["scope"],
-            )
-            for d in data.get("deductions", [])
+            DeductionRow(check=CATALOG.get(d.check), check_id=d.check, severity=d.severity,
+                         count=d.count, points=d.points, overall=d.overall, regained=d.regained,
+                         affected=d.affected, out_of=d.out_of, scope=str(d.scope))
+            for d in cat.deductions
         ]
-        rows.append(CategoryRow(category, data["score"], data["weight"], deductions))
+        rows.append(CategoryRow(category, cat.score, cat.weight, cat.effective_weight,
+                                deductions))
     return rows
+
+
+def fix_rows(card: Scorecard, path: GradePath | None) -> list[FixRow]:
+    """Return the head of the ranked list the page shows: the first ``TOP_FIXES``, or as many
+    as the path to the next grade takes."""
+    shown = max(TOP_FIXES, path.steps or 0) if path is not None else TOP_FIXES
+    return [FixRow(i, f, CATALOG.get(f.check))
+            for i, f in enumerate(card.top_fixes(shown), start=1)]
+
+
+def platform_groups(scored: Scored) -> list[PlatformGroup]:
+    """Return the platform-managed open findings grouped by check, most severe first."""
+    groups: dict[str, PlatformGroup] = {}
+    for row in scored.rows:
+        if row.identity not in scored.platform:
+            continue
+        group = groups.get(row.check_id)
+        severity = Severity(row.severity)
+        if group is None:
+            group = groups[row.check_id] = PlatformGroup(row.check_id, CATALOG.get(row.check_id),
+                                                         severity)
+        elif severity.rank > group.severity.rank:
+            group.severity = severity
+        where = "/".join(p for p in (row.namespace, row.name) if p)
+        resource = f"{row.kind} {where}"
+        if resource not in group.resources:
+            group.resources.append(resource)
+        group.count += 1
+    for group in groups.values():
+        group.resources.sort()
+    return sorted(groups.values(), key=lambda g: (-g.severity.rank, g.check_id))
 
 
 def _age(created: str, day: date) -> int | None:
@@ -281,7 +375,8 @@ def build(cluster: Cluster, now: datetime, policy: Policy) -> ClusterScorecard:
     if snapshot is None:
         return ClusterScorecard(snapshot=None)
     day = today(now)
-    card = current_scorecard(snapshot, cluster, now)
+    scored = current_scorecard(snapshot, cluster, now, policy)
+    card = scored.card
     nodes = [
         NodeRow(n, os_support(n.get("os_image"), day, kernel_version=n.get("kernel"),
                               kubelet_version=n.get("kubelet")), _age(n.get("created", ""), day))
@@ -290,19 +385,23 @@ def build(cluster: Cluster, now: datetime, policy: Policy) -> ClusterScorecard:
     pss_rows = Finding.objects.filter(
         cluster=cluster, resolved_at__isnull=True, check_id__in=PSS_RELATED
     ).values("check_id", "kind", "namespace", "name", "evidence")
-    better = [g for g in Grade.ordered() if g.rank == card.grade.rank + 1]
-    plan = card.points_to_grade(better[0]) if better else None
+    better = card.next_grade()
+    path = card.path_to(better) if better is not None else None
     return ClusterScorecard(
         snapshot=snapshot,
         card=card,
-        categories=_category_rows(snapshot.category_scores or {}),
+        categories=category_rows(card),
         support=kubernetes_support(snapshot.kubernetes_version or None, day,
                                    snapshot.provider or None),
         nodes=nodes,
         os_images=os_rows((snapshot.node_summary or {}).get("os_images"), day),
+        os_unjudged=os_unjudged_nodes(snapshot, snapshot.taken_at.date()),
         namespaces=namespace_pss(pss_rows, policy),
         pss_target=policy.pss_level,
-        top_fixes=[FixRow(f, CATALOG.get(f.check)) for f in card.top_fixes(TOP_FIXES)],
-        next_grade=better[0] if better else None,
-        plan=None if plan is None else [FixRow(f, CATALOG.get(f.check)) for f in plan],
+        fixes=fix_rows(card, path),
+        path=path,
+        caps=[CapRow(cap, card.uncapped is not None and card.uncapped > cap.ceiling)
+              for cap in card.caps],
+        platform=platform_groups(scored),
+        platform_scored=policy.score_platform_findings,
     )

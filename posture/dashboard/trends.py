@@ -1,7 +1,8 @@
 """One cluster over time, from snapshot aggregates: one point per day, the day's last poll.
 
 One query finds each day's last successful snapshot and reads only the parts of its aggregates
-the charts show; a second finds when the check set changed and when history starts. Lifecycle
+the charts show; a second finds when history starts and when the check set or the scoring model
+changed. Lifecycle
 data is judged as of each day, so "minors behind" is what the cluster trailed then, not what it
 would trail today.
 """
@@ -11,13 +12,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import F, Min, Q, QuerySet, Window
+from django.db.models.fields.json import KT
 from django.db.models.functions import Lead, TruncDate
 
 from clusters.models import Cluster
 from posture import charts as chart_builders
+from posture import scoring
 from posture.charts import Chart, Runway, Span, TrendPoint
 from posture.dashboard import aggregate_parts, category_scores, today
 from posture.lifecycle import kubernetes_support, os_support
@@ -111,27 +114,51 @@ def points(cluster: Cluster, now: datetime, days: int = DEFAULT_DAYS) -> list[Tr
     return [point(row) for row in daily_snapshots(cluster, now, days)]
 
 
-def history(cluster: Cluster, now: datetime,
-            days: int) -> tuple[date | None, list[tuple[date, str]]]:
-    """Return when history starts and the check set changes of the last ``days`` days.
+class History(NamedTuple):
+    """When a cluster's history starts, and the days its rules changed (oldest first)."""
 
-    The first is the day of the first successful poll ever, or None when that is before the
-    range. The changes are the days a new check set version was first used, oldest first.
-    """
-    firsts = list(Snapshot.objects.filter(cluster=cluster, status__in=SUCCEEDED)
-                  .values("checkset_version").annotate(first=Min("taken_at")).order_by("first"))
-    since = now - timedelta(days=days)
-    start = today(firsts[0]["first"]) if firsts and firsts[0]["first"] >= since else None
-    versions = [row for row in firsts if row["checkset_version"]]
+    start: date | None
+    # Days a new check set version was first used, with the version.
+    checks: list[tuple[date, str]]
+    # Days a new scoring model was first used, with its version (docs/scoring.md).
+    scoring: list[tuple[date, str]]
+
+
+def _changes(firsts: Mapping[str, datetime], since: datetime) -> list[tuple[date, str]]:
+    ordered = sorted(firsts.items(), key=lambda item: item[1])
     # The first version ever used is where history starts, not a change.
-    changes = [(today(row["first"]), row["checkset_version"]) for row in versions[1:]
-               if row["first"] >= since]
-    return start, changes
+    return [(today(first), version) for version, first in ordered[1:] if first >= since]
+
+
+def history(cluster: Cluster, now: datetime, days: int) -> History:
+    """Return when history starts and the rules' changes of the last ``days`` days.
+
+    The start is the day of the first successful poll ever, or None when that is before the
+    range. The changes are the days a new check set version, or a new scoring model, was first
+    used (``scoring_version`` is kept with each score; a snapshot scored before it was kept is
+    model ``SCORING_VERSION_UNSTORED``).
+    """
+    groups = list(Snapshot.objects.filter(cluster=cluster, status__in=SUCCEEDED)
+                  .annotate(model=KT("finding_counts__scoring_version"))
+                  .values("checkset_version", "model").annotate(first=Min("taken_at"))
+                  .order_by())
+    since = now - timedelta(days=days)
+    first_poll = min((row["first"] for row in groups), default=None)
+    start = today(first_poll) if first_poll is not None and first_poll >= since else None
+    checks: dict[str, datetime] = {}
+    models: dict[str, datetime] = {}
+    for row in groups:
+        if row["checkset_version"]:
+            version = row["checkset_version"]
+            checks[version] = min(row["first"], checks.get(version, row["first"]))
+        model = str(row["model"] or scoring.SCORING_VERSION_UNSTORED)
+        models[model] = min(row["first"], models.get(model, row["first"]))
+    return History(start, _changes(checks, since), _changes(models, since))
 
 
 def checkset_changes(cluster: Cluster, now: datetime, days: int) -> list[tuple[date, str]]:
     """Return the days (in range) when a new check set version was first used, oldest first."""
-    return history(cluster, now, days)[1]
+    return history(cluster, now, days).checks
 
 
 def charts(cluster: Cluster, now: datetime, days: int = DEFAULT_DAYS) -> list[Chart]:
@@ -139,11 +166,11 @@ def charts(cluster: Cluster, now: datetime, days: int = DEFAULT_DAYS) -> list[Ch
     series = points(cluster, now, days)
     if not series:
         return []
-    start, changes = history(cluster, now, days)
-    span = Span(until=today(now), history_start=start)
+    past = history(cluster, now, days)
+    span = Span(until=today(now), history_start=past.start)
     return [
-        chart_builders.score_trend(series, changes, span),
-        chart_builders.severity_trend(series, changes, span),
+        chart_builders.score_trend(series, past.checks, span, scoring=past.scoring),
+        chart_builders.severity_trend(series, past.checks, span, scoring=past.scoring),
         chart_builders.version_lag_trend(series, span),
         chart_builders.os_runway_trend(series, span),
     ]
@@ -154,5 +181,6 @@ def score_chart(cluster: Cluster, now: datetime, days: int = DEFAULT_DAYS) -> Ch
     series = points(cluster, now, days)
     if not series:
         return None
-    start, changes = history(cluster, now, days)
-    return chart_builders.score_trend(series, changes, Span(today(now), start))
+    past = history(cluster, now, days)
+    return chart_builders.score_trend(series, past.checks, Span(today(now), past.start),
+                                      scoring=past.scoring)

@@ -16,11 +16,12 @@ from django.views.decorators.http import require_POST
 
 from clusters.access import can_change, get_changeable_cluster, get_visible_cluster
 from clusters.models import Cluster
+from clusters.polling import policy_for
 from posture.checks import CATALOG
 from posture.checks.vocabulary import Category, Severity
 from posture.dashboard import checklist
 from posture.dashboard.scorecard import latest_successful
-from posture.models import OrgPolicy, RiskAcceptance
+from posture.models import RiskAcceptance
 from posture.waivers import AcceptanceError, accept, revoke
 
 
@@ -72,8 +73,9 @@ class AcceptRiskForm(forms.Form):
 def _page(request: HttpRequest, cluster: Cluster,
           failed: AcceptRiskForm | None = None) -> HttpResponse:
     now = timezone.now()
-    page = checklist.build(cluster, now, checklist.Filters.from_query(request.GET))
-    max_days = OrgPolicy.load().policy().max_acceptance_days
+    policy = policy_for(cluster)
+    page = checklist.build(cluster, now, checklist.Filters.from_query(request.GET), policy)
+    max_days = policy.max_acceptance_days
     editable = can_change(request.user, cluster)
     forms_by_check = {}
     if editable:
@@ -87,6 +89,7 @@ def _page(request: HttpRequest, cluster: Cluster,
         "cluster": cluster,
         "page": page,
         "entries": [(group, forms_by_check.get(group.check_id)) for group in page.groups],
+        "platform_entries": [(group, None) for group in page.platform],
         "can_change": editable,
         "max_days": max_days,
         "today": timezone.localdate(now),

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from clusters.access import get_visible_cluster, visible_clusters
 from posture.exports import file_part, findings_csv
-from posture.models import Finding, RiskAcceptance
+from posture.models import Finding, OrgPolicy, RiskAcceptance
 
 
 def _response(rows, clusters, filename: str) -> StreamingHttpResponse:
@@ -18,8 +18,8 @@ def _response(rows, clusters, filename: str) -> StreamingHttpResponse:
     for a in RiskAcceptance.objects.filter(cluster__in=clusters, revoked_at__isnull=True,
                                            expires_at__gt=timezone.now()):
         acceptances[a.cluster_id].append(a)
-    response = StreamingHttpResponse(findings_csv(rows.iterator(chunk_size=2000), acceptances),
-                                     content_type="text/csv; charset=utf-8")
+    lines = findings_csv(rows.iterator(chunk_size=2000), acceptances, OrgPolicy.load().policy())
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

@@ -14,13 +14,14 @@ from clusters.access import visible_clusters
 from posture.checks.vocabulary import Category, Severity
 from posture.dashboard import fleet_findings
 from posture.exports import checks_csv, file_part, findings_csv
+from posture.models import OrgPolicy
 
 
 @login_required
 def fleet_findings_page(request: HttpRequest) -> HttpResponse:
     visible = visible_clusters(request.user)
     filters = fleet_findings.Filters.from_query(request.GET)
-    page = fleet_findings.build(visible, filters, timezone.now())
+    page = fleet_findings.build(visible, filters, timezone.now(), OrgPolicy.load().policy())
     return render(request, "posture/fleet_findings.html", {
         "page": page,
         "severities": Severity.ordered(),
@@ -34,7 +35,8 @@ def fleet_check_page(request: HttpRequest, check_id: str) -> HttpResponse:
     if not fleet_findings.known_check(visible, check_id):
         raise Http404("No such check")
     filters = fleet_findings.Filters.from_query(request.GET)
-    detail = fleet_findings.check_detail(visible, check_id, filters, timezone.now())
+    detail = fleet_findings.check_detail(visible, check_id, filters, timezone.now(),
+                                         OrgPolicy.load().policy())
     return render(request, "posture/fleet_check.html", {
         "detail": detail,
         "severities": Severity.ordered(),
@@ -52,7 +54,7 @@ def _csv(lines: Iterator[str], filename: str) -> StreamingHttpResponse:
 def fleet_findings_csv(request: HttpRequest) -> StreamingHttpResponse:
     visible = visible_clusters(request.user)
     page = fleet_findings.build(visible, fleet_findings.Filters.from_query(request.GET),
-                                timezone.now())
+                                timezone.now(), OrgPolicy.load().policy())
     return _csv(checks_csv(page.rows, page.scope.polled), "posture-fleet-checks.csv")
 
 
@@ -62,11 +64,12 @@ def fleet_check_csv(request: HttpRequest, check_id: str) -> StreamingHttpRespons
     if not fleet_findings.known_check(visible, check_id):
         raise Http404("No such check")
     filters = fleet_findings.Filters.from_query(request.GET).for_check()
-    view = fleet_findings.scope(visible, filters, timezone.now())
+    policy = OrgPolicy.load().policy()
+    view = fleet_findings.scope(visible, filters, timezone.now(), policy)
     rows = (fleet_findings.findings_in(view, filters)
             .filter(fleet_findings.OPEN, check_id=check_id).select_related("cluster")
             .order_by("cluster__name", "namespace", "kind", "name", "container", "first_seen_at",
                       "pk"))
     # Catalog ids are letters, digits, dots and dashes; a stored id could be anything.
-    return _csv(findings_csv(rows.iterator(chunk_size=2000), view.acceptances_by_cluster()),
-                f"posture-{file_part(check_id)}-findings.csv")
+    return _csv(findings_csv(rows.iterator(chunk_size=2000), view.acceptances_by_cluster(),
+                             policy), f"posture-{file_part(check_id)}-findings.csv")

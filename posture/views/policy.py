@@ -7,14 +7,17 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from clusters.access import is_security_team
 from posture.audit import Action, record
 from posture.checks import CATALOG, Policy
 from posture.checks.policy import PolicyError, policy_keys
 from posture.models import OrgPolicy
+from posture.snapshots import rescore_fleet
 
 
 class PolicyForm(forms.Form):
@@ -51,16 +54,23 @@ def policy_view(request: HttpRequest) -> HttpResponse:
             raise PermissionDenied("Only the security team edits the policy")
         form = PolicyForm(request.POST)
         if form.is_valid():
+            policy = form.cleaned_data["document"]
             before = row.policy().to_dict()
-            row.document = form.cleaned_data["document"].to_dict()
-            row.updated_by = request.user  # type: ignore[assignment]
-            row.save()
-            changed = sorted(k for k in set(before) | set(row.document)
-                             if before.get(k) != row.document.get(k))
-            record(Action.POLICY_CHANGE, request=request, target="organisation policy",
-                   detail={"changed": changed, "before": {k: before.get(k) for k in changed},
-                           "after": {k: row.document.get(k) for k in changed}})
-            messages.success(request, "Policy saved. It applies from each cluster's next poll.")
+            with transaction.atomic():
+                row.document = policy.to_dict()
+                row.updated_by = request.user  # type: ignore[assignment]
+                row.save()
+                changed = sorted(k for k in set(before) | set(row.document)
+                                 if before.get(k) != row.document.get(k))
+                record(Action.POLICY_CHANGE, request=request, target="organisation policy",
+                       detail={"changed": changed, "before": {k: before.get(k) for k in changed},
+                               "after": {k: row.document.get(k) for k in changed}})
+                # What the score leaves out (platform-managed findings) is decided when scoring,
+                # as accepted risks are: rescore now, as accepting a risk does.
+                rescored = rescore_fleet(timezone.now(), policy)
+            messages.success(request, f"Policy saved. The newest scores of {rescored} "
+                             f"cluster{'s' if rescored != 1 else ''} were recomputed with it; "
+                             "the checks apply it from each cluster's next poll.")
             return redirect("policy")
     else:
         form = PolicyForm(initial={"document": _as_yaml(row.policy())})

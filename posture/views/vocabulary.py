@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET
 from posture.charts import Runway
 from posture.checks.vocabulary import Category, Severity
 from posture.lifecycle import SupportStatus
-from posture.scoring import Grade
+from posture.scoring import NOT_EVALUATED_COLOUR, Grade
 
 # Support statuses borrow the colours of the severity they amount to.
 SUPPORT_COLOURS = {
@@ -32,5 +32,6 @@ def vocabulary_css(request: HttpRequest) -> HttpResponse:
         "grades": [(g.value, g.colour) for g in Grade],
         "supports": [(s.value, c) for s, c in SUPPORT_COLOURS.items()],
         "runways": [(r.value, r.colour) for r in Runway],
+        "not_evaluated": NOT_EVALUATED_COLOUR,
     })
     return HttpResponse(css, content_type="text/css; charset=utf-8")

@@ -80,6 +80,27 @@ def test_unknown_kubernetes_version_is_not_evaluated() -> None:
     assert "version.kubernetes-eol" in result.not_evaluated
 
 
+def test_an_unreadable_version_leaves_the_whole_version_category_not_evaluated() -> None:
+    # Without the API server's minor no kubelet can be compared with it: not a pass.
+    result = evaluate(clean_inventory(version='v1.33.2-"><img src=x>'), POLICY, TODAY)
+    version_checks = [c for c, check in CATALOG.items() if check.category == "version"]
+    assert set(version_checks) <= set(result.not_evaluated)
+    assert "not a Kubernetes version" in result.not_evaluated["version.kubelet-skew"]
+
+
+def test_os_checks_are_not_evaluated_when_no_nodes_os_is_known() -> None:
+    unknown = [node("n1", os_image="<b>Custom</b> Linux 1"), node("n2", os_image="Linux")]
+    result = evaluate(clean_inventory(nodes=unknown), POLICY, TODAY)
+    for check_id in ("node.os-eol", "node.os-eol-soon"):
+        assert "none of the 2 nodes" in result.not_evaluated[check_id]
+    assert "node.runtime-eol" in result.evaluated
+    # One node that can be judged is enough: the unknown one is left out, not failed.
+    mixed = [*unknown, node("n3", os_image="CentOS Linux 7 (Core)")]
+    result = evaluate(clean_inventory(nodes=mixed), POLICY, TODAY)
+    assert "node.os-eol" in result.evaluated
+    assert [f.name for f in result.findings if f.check == "node.os-eol"] == ["n3"]
+
+
 def test_no_approved_registries_means_registry_check_not_evaluated() -> None:
     result = evaluate(clean_inventory(), Policy(), TODAY)
     assert "approved registries" in result.not_evaluated["image.registry-not-approved"]

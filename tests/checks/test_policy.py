@@ -35,6 +35,9 @@ def test_from_dict_reads_every_field_and_round_trips() -> None:
         "max_high_vulnerabilities": 10,
         "disabled_checks": ["node.kernel-old"],
         "severity_overrides": {"image.latest-tag": "high"},
+        "platform_namespaces": ["kube-system", "vendor-*"],
+        "platform_workloads": ["DaemonSet/monitoring/ama-*"],
+        "score_platform_findings": True,
     }
     policy = Policy.from_dict(data)
     assert policy.approved_registries == ("registry.example.com", "ghcr.io/acme")
@@ -66,6 +69,11 @@ def test_empty_or_null_document_gives_defaults() -> None:
         ({"severity_overrides": {"node.os-eol": "urgent"}}, "expected one of critical"),
         ({"severity_overrides": {"node.nope": "low"}}, "severity_overrides: unknown check id"),
         ({"severity_overrides": ["x"]}, "mapping of check id to severity"),
+        ({"platform_namespaces": "kube-system"}, "platform_namespaces: expected a list"),
+        ({"platform_namespaces": [""]}, "platform_namespaces[0]: expected a non-empty string"),
+        ({"platform_workloads": ["kube-proxy"]}, "platform_workloads[0]: expected kind/namespace"),
+        ({"platform_workloads": ["DaemonSet/kube-system/"]}, "platform_workloads[0]"),
+        ({"score_platform_findings": "yes"}, "score_platform_findings: expected true or false"),
     ],
 )
 def test_invalid_documents_are_refused_with_the_key_named(data: object, message: str) -> None:
@@ -94,6 +102,33 @@ def test_from_yaml_file(tmp_path: Path) -> None:
         Policy.from_yaml_file(tmp_path / "missing.yaml")
 
 
+def test_system_namespaces_and_provider_add_ons_are_platform_managed_by_default() -> None:
+    policy = Policy()
+    assert not policy.score_platform_findings
+    for namespace in ("kube-system", "kube-public", "kube-node-lease", "amazon-cloudwatch",
+                      "gke-managed-cim", "gmp-system", "gatekeeper-system", "app-routing-system"):
+        assert policy.platform_managed("DaemonSet", namespace, "agent"), namespace
+    assert not policy.platform_managed("Deployment", "shop", "web")
+    # A Namespace finding is about the namespace it names; a cluster-scoped one has none.
+    assert policy.platform_managed("Namespace", "", "kube-system")
+    assert not policy.platform_managed("Namespace", "", "shop")
+    assert not policy.platform_managed("ClusterRoleBinding", "", "kube-system")
+    # Names that merely resemble a platform namespace are not one.
+    assert not policy.platform_managed("Deployment", "kube-system-copy", "x")
+    assert not policy.platform_managed("Deployment", "my-gke-managed-app", "x")
+
+
+def test_platform_patterns_match_kind_namespace_and_name_with_wildcards() -> None:
+    policy = Policy.from_dict({
+        "platform_namespaces": ["vendor-*"],
+        "platform_workloads": ["DaemonSet/monitoring/ama-*", "ClusterRoleBinding/*/aks-*"],
+    })
+    assert policy.platform_managed("Deployment", "vendor-agent", "x")
+    assert not policy.platform_managed("Deployment", "kube-system", "x")  # list replaced
+    assert policy.platform_managed("DaemonSet", "monitoring", "ama-logs")
+    assert not policy.platform_managed("Deployment", "monitoring", "ama-logs")
+    assert not policy.platform_managed("DaemonSet", "monitoring", "prometheus")
+    assert policy.platform_managed("ClusterRoleBinding", "", "aks-service-rolebinding")
 def test_every_key_is_documented_with_a_valid_example() -> None:
     """A key added without documentation fails here (and on the policy page)."""
     import dataclasses

@@ -68,6 +68,33 @@ def test_unchanged_repoll_writes_no_findings(emulate):
     assert not Finding.objects.filter(resolved_at__isnull=False).exists()
 
 
+def test_an_open_finding_says_what_the_newest_poll_saw_and_keeps_its_lifetime(emulate):
+    """A finding's message (a count of CVEs, a node's age) follows the cluster; its identity,
+    severity and first sighting do not, and an unchanged re-poll still writes nothing."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from posture.models import Trigger
+
+    emulator = emulate("neglected")
+    cluster = register(emulator)
+    now = timezone.now()
+    emulator.set_day(-10)
+    poll(cluster.pk, Trigger.REPLAY, taken_at=now - timedelta(days=10), opts=FAST)
+    aged = {f.pk: f.message for f in Finding.objects.filter(check_id="node.not-rotated")}
+    emulator.set_day(0)
+    poll(cluster.pk, opts=FAST)
+    rows = list(Finding.objects.filter(check_id="node.not-rotated"))
+    assert {f.pk for f in rows} == set(aged)
+    for row in rows:
+        assert row.message != aged[row.pk] and row.first_seen_at < now - timedelta(days=9)
+        assert f"is {row.evidence['age_days']} days old" in row.message
+    with CaptureQueriesContext(connection) as again:
+        poll(cluster.pk, opts=FAST)
+    assert not [q for q in again.captured_queries
+                if q["sql"].startswith(('UPDATE "posture_finding"', 'INSERT INTO "posture_finding"'))]
+
+
 def test_forbidden_resource_gives_a_partial_snapshot_with_coverage(emulate):
     emulator = emulate("denied")
     cluster = register(emulator)

@@ -57,3 +57,25 @@ def finding(cluster: Any, seen: Snapshot, check_id: str, *, kind: str = "Deploym
         cluster=cluster, check_id=check_id, kind=kind, namespace=namespace, name=name,
         container=container, first_seen=seen, first_seen_at=seen.taken_at,
         resolved_in=resolved, resolved_at=resolved.taken_at if resolved else None, **values)
+
+
+def saturated_workloads(cluster: Any, seen: Snapshot) -> None:
+    """Add the findings of a cluster of 11 workloads whose workloads category is near 0.
+
+    There, fixing 5 privileged workloads gains fewer points than fixing 7 ``:latest`` tags in
+    the untouched images category: the case where ranking by points alone goes wrong.
+    """
+    spread = {"workload.privileged": 5, "workload.host-path-volumes": 6,
+              "workload.host-namespaces": 5, "workload.capabilities-added": 3,
+              "image.latest-tag": 7}
+    for check in ("workload.runs-as-root", "workload.capabilities-not-dropped",
+                  "workload.privilege-escalation", "workload.seccomp-profile",
+                  "workload.no-resource-limits", "workload.root-filesystem-writable",
+                  "workload.service-account-token-automounted", "image.not-pinned-by-digest"):
+        spread[check] = 11
+    for check, count in spread.items():
+        for index in range(count):
+            finding(cluster, seen, check, name=f"app-{index}", container="c")
+    for index in range(5):
+        finding(cluster, seen, "namespace.pss-not-enforced", kind="Namespace", namespace="",
+                name=f"team-{index}")

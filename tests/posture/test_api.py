@@ -57,6 +57,8 @@ def test_token_sees_what_its_user_sees(alice, cluster_a, cluster_b):
     first = body["clusters"][0]
     assert (first["score"], first["grade"], first["kubernetes_version"]) == (72.5, "C", "v1.31.4")
     assert first["kubernetes_support"] == "eol" and first["kubernetes_eol"] == "2025-11-11"
+    assert first["open_findings_by_severity"] == {"critical": 1, "high": 2}
+    assert first["platform_findings_by_severity"] == {}
 
 
 @pytest.mark.threat('A revoked or guessed API token is accepted',
@@ -81,7 +83,7 @@ def test_only_a_hash_of_the_token_is_stored(alice):
 @pytest.mark.threat("A user reads or changes another owner's cluster (IDOR)",
                      'One access helper per object type; 404 for what the user may not see, 403 for read-only roles; every URL checked for every persona')
 @pytest.mark.parametrize("name", ["api:cluster", "api:snapshots", "api:findings",
-                                  "api:vulnerabilities"])
+                                  "api:scorecard", "api:vulnerabilities"])
 def test_another_owners_cluster_is_404(as_bob, cluster_a, name):
     assert as_bob.get(reverse(name, args=[cluster_a.pk])).status_code == 404
 
@@ -145,3 +147,76 @@ def test_openapi_document_is_served_and_valid(anon):
     assert body["openapi"].startswith("3.1")
     for schema in body["components"]["schemas"].values():
         validator_for(schema).check_schema(schema)
+
+
+def test_scorecard_answers_the_pages_figures_and_validates(as_alice, cluster_a):
+    from posture.checks import Policy
+    from posture.dashboard.scorecard import build
+
+    snap = snapshot(cluster_a, kubernetes_version="v1.27.16", workload_count=4,
+                    finding_counts={"severity": {}, "category": {}, "not_evaluated": {
+                        "vulnerability.critical": "no reports",
+                        "vulnerability.high": "no reports"}})
+    finding(cluster_a, snap, check_id="version.kubernetes-eol", kind="Cluster", namespace="",
+            name="", container="", category="version")
+    finding(cluster_a, snap)
+    finding(cluster_a, snap, kind="DaemonSet", namespace="kube-system", name="kube-proxy")
+    finding(cluster_a, snap, check_id="image.latest-tag", name="api", severity="medium",
+            category="images")
+    for check in ("access.cluster-admin-binding", "access.anonymous-binding"):
+        finding(cluster_a, snap, check_id=check, kind="ClusterRoleBinding", namespace="",
+                name=check, container="", category="access")
+    body = as_alice.get(reverse("api:scorecard", args=[cluster_a.pk])).json()
+    validate(body, "/api/v1/clusters/{pk}/scorecard/")
+    sc = build(cluster_a, timezone.now(), Policy())
+    assert (body["score"], body["grade"]) == (sc.score, str(sc.grade))
+    assert body["stored_score"] == 72.5 and body["snapshot"]["id"] == snap.pk
+    assert [c["cap"] for c in body["caps"]] == ["eol"]
+    assert body["caps"][0]["cuts"] is False  # the score is below the cap already
+    assert body["categories"]["vulnerabilities"] == {
+        "score": None, "evaluated": False, "weight": 0.1, "effective_weight": 0.0,
+        "deductions": []}
+    assert [(f["rank"], f["check"], f["points_gained"]) for f in body["fixes"]] == [
+        (i, f.check, f.points_gained) for i, f in enumerate(sc.card.fixes(), start=1)]
+    assert body["fixes"][0]["check"] == "version.kubernetes-eol"
+    assert body["fixes"][0]["lifts"] == ["eol"]
+    assert body["shown_fixes"] == len(sc.fixes)
+    assert body["path"] == {"target": str(sc.path.target), "steps": sc.path.steps,
+                            "score": sc.path.score, "reachable": sc.path.reachable,
+                            "blocked_by": []}
+    from posture.waivers import rescore_latest
+
+    rescore_latest(cluster_a)  # as a poll would store the counts
+    cluster = as_alice.get(reverse("api:cluster", args=[cluster_a.pk])).json()
+    assert cluster["open_findings_by_severity"]["critical"] == 4  # kube-proxy left out
+    assert cluster["platform_findings_by_severity"]["critical"] == 1
+    assert body["platform"] == 1 and body["platform_findings"] == [{
+        "check": "workload.privileged", "severity": "critical", "count": 1,
+        "resources": ["DaemonSet kube-system/kube-proxy"]}]
+    regained = {d["check"]: d["regained"] for c in body["categories"].values()
+                for d in c["deductions"]}
+    assert regained == {f["check"]: f["points_gained"] for f in body["fixes"]}
+
+
+def test_scorecard_of_a_cluster_never_polled_is_empty_not_an_error(as_alice, cluster_a):
+    body = as_alice.get(reverse("api:scorecard", args=[cluster_a.pk])).json()
+    validate(body, "/api/v1/clusters/{pk}/scorecard/")
+    assert body["score"] is None and body["fixes"] == [] and body["path"] is None
+
+
+def test_scorecard_query_count_does_not_grow_with_findings_or_nodes(alice, as_alice,
+                                                                    django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.posture.test_scorecard import _cluster_with
+
+    small = _cluster_with(alice, 2, 1)
+    with CaptureQueriesContext(connection) as counted:
+        as_alice.get(reverse("api:scorecard", args=[small.pk]))
+    big = _cluster_with(alice, 60, 40)
+    with django_assert_max_num_queries(len(counted.captured_queries)):
+        body = as_alice.get(reverse("api:scorecard", args=[big.pk])).json()
+    assert body["fixes"][0]["count"] == 60
+    with django_assert_max_num_queries(10):
+        as_alice.get(reverse("api:scorecard", args=[big.pk]))

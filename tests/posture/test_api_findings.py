@@ -191,7 +191,26 @@ def test_query_count_does_not_grow_with_the_fleet(as_sam, django_assert_max_num_
     with CaptureQueriesContext(connection) as small:
         as_sam.get(url(limit=1000))
     many("many", 20, 30)
-    # Session, user, groups, clusters, findings, acceptances.
-    with django_assert_max_num_queries(min(6, len(small.captured_queries))):
+    # Session, user, groups, clusters, findings, acceptances, the policy.
+    with django_assert_max_num_queries(min(7, len(small.captured_queries))):
         body = as_sam.get(url(limit=1000)).json()
     assert len(body["findings"]) == 606
+
+
+def test_platform_managed_findings_are_flagged_by_the_policy(fleet, as_sam):
+    from posture.models import OrgPolicy
+
+    seen = fleet["a"].snapshots.first()
+    finding(fleet["a"], seen, PRIV, kind="DaemonSet", namespace="kube-system",
+            name="kube-proxy")
+    status, body = get(as_sam)
+    assert status == 200
+    flagged = {f["name"]: f["platform_managed"] for f in body["findings"]}
+    assert flagged == {"web": False, "debug": False, "kube-proxy": True}
+    # The cluster's own list says the same.
+    own = as_sam.get(reverse("api:findings", args=[fleet["a"].pk])).json()["findings"]
+    assert {f["name"]: f["platform_managed"] for f in own} == {"web": False, "kube-proxy": True}
+    OrgPolicy.objects.update_or_create(pk=1, defaults={"document": {
+        "score_platform_findings": True}})
+    _, body = get(as_sam)
+    assert not any(f["platform_managed"] for f in body["findings"])

@@ -19,7 +19,7 @@ from posture import charts
 from posture.charts import BAR_WIDTH_MS, CLUSTER_COLOURS, FleetPoint, Runway, Span, TrendPoint
 from posture.checks.vocabulary import Category, Severity
 from posture.lifecycle import SupportStatus
-from posture.scoring import Grade
+from posture.scoring import NOT_EVALUATED_COLOUR, NOT_EVALUATED_LABEL, Grade
 from posture.staticfinders import PLOTLY_PATH, PlotlyFinder
 
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -110,6 +110,26 @@ def test_heatmap_is_clusters_by_categories_in_grade_colours():
     assert {colour for _, colour in heatmap["colorscale"]} == {g.colour for g in Grade}
 
 
+def test_heatmap_shows_not_evaluated_categories_grey_never_in_a_grades_colour():
+    chart = charts.category_heatmap(
+        [("a", {"workloads": 42.0}), ("b", {"workloads": 90.0})],
+        [{"version", "vulnerabilities"}, set()])
+    scores, grey = chart.figure["data"]
+    version = Category.ordered().index(Category.VERSION)
+    workloads = Category.ordered().index(Category.WORKLOADS)
+    assert scores["z"][0][version] is None  # no score, so no grade colour
+    assert grey["z"][0][version] == 0 and grey["z"][0][workloads] is None
+    assert grey["z"][1] == [None] * len(Category)
+    assert grey["text"][0][version] == NOT_EVALUATED_LABEL
+    assert {colour for _, colour in grey["colorscale"]} == {NOT_EVALUATED_COLOUR}
+    assert NOT_EVALUATED_COLOUR not in {g.colour for g in Grade}
+    assert "not evaluated" in grey["hovertemplate"] and grey["showscale"] is False
+    assert chart.table.rows[0][1 + version] == NOT_EVALUATED_LABEL
+    assert chart.table.rows[0][1 + workloads] == 42.0
+    # Without any such cell there is no second trace.
+    assert len(charts.category_heatmap([("a", {"workloads": 1.0})]).figure["data"]) == 1
+
+
 def test_trend_charts_use_only_vocabulary_colours():
     points = [_point(i) for i in range(3)]
     built = [charts.score_trend(points, []), charts.severity_trend(points, []),
@@ -141,6 +161,17 @@ def test_checkset_changes_become_vertical_markers():
     assert change[0].isoformat() in chart.note
 
 
+def test_a_scoring_model_change_is_marked_like_a_checkset_change():
+    day = DAY + timedelta(days=1)
+    chart = charts.score_trend([_point(0), _point(1), _point(2)], [], scoring=[(day, "2")])
+    lines = [s for s in chart.figure["layout"]["shapes"] if s["type"] == "line"]
+    assert [(s["x0"], s["line"]["dash"]) for s in lines] == [(day.isoformat(), "dot")]
+    [note] = [a for a in chart.figure["layout"]["annotations"] if "changed" in a["text"]]
+    assert (note["text"], note["hovertext"]) == ("scoring changed", "Scoring model 2")
+    assert f"The scoring model changed on {day.isoformat()} (model 2)" in chart.note
+    assert "check set" not in chart.note
+
+
 @pytest.mark.threat('Cluster-controlled text runs as script in a page, chart, email or export',
                      'Autoescaping everywhere, hover text escaped before it reaches plotly, CSP without inline scripts; a hostile scenario rendered on every page')
 def test_cluster_text_is_escaped_in_figures():
@@ -167,6 +198,8 @@ def _every_builder() -> list[charts.Chart]:
                             NEW),
         charts.fleet_scores({}),
         charts.category_heatmap([("a", {"workloads": 42.0}), (HOSTILE, {})]),
+        charts.category_heatmap([("a", {"workloads": 42.0}), (HOSTILE, {})],
+                                [{"version", "vulnerabilities"}, {"vulnerabilities"}]),
         charts.score_trend(points, [(DAY + timedelta(days=1), HOSTILE)]),
         charts.score_trend(points, [], NEW),
         charts.severity_trend(points, [(DAY, "v2")], NEW),

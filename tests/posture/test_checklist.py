@@ -11,11 +11,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from posture.checks import Policy
 from posture.dashboard import checklist
 from posture.dashboard.scorecard import current_scorecard, latest_successful
 from posture.models import OrgPolicy, RiskAcceptance
 from posture.waivers import rescore_latest
-from tests.posture.snapshot_factories import finding, snapshot
+from tests.posture.snapshot_factories import finding, saturated_workloads, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -54,17 +55,36 @@ def _group_ids(html: str) -> list[str]:
                       r'data-check="([^"]+)"', html)
 
 
-def test_groups_are_checks_ordered_by_points_gained(messy, as_alice):
+def test_groups_follow_the_scorecards_ranked_list(messy, as_alice):
     page = as_alice.get(url(messy)).content.decode()
-    card = current_scorecard(messy.snapshots.first(), messy, timezone.now())
-    expected = [fix.check for fix in card.top_fixes(10)]
+    card = current_scorecard(messy.snapshots.first(), messy, timezone.now()).card
+    expected = [fix.check for fix in card.fixes()]
     assert _group_ids(page) == expected
+    # Risk first: the critical, then the medium, then the low, whatever each regains.
+    assert expected == ["workload.privileged", "workload.runs-as-root",
+                        "workload.root-filesystem-writable"]
     assert "image.latest-tag" not in _group_ids(page)  # resolved: hidden by default
+    score = page[page.index('id="checklist-score"'):]
+    assert f"<strong>{card.score:.1f}</strong>" in score[:score.index("</p>")]
+
+
+def test_platform_findings_form_their_own_section(messy, as_alice):
+    seen = messy.snapshots.first()
+    finding(messy, seen, "workload.privileged", kind="DaemonSet", namespace="kube-system",
+            name="kube-proxy", container="kube-proxy")
+    page = as_alice.get(url(messy)).content.decode()
+    main = page[page.index('id="checklist"'):page.index('id="platform-managed"')]
+    assert "kube-proxy" not in main
+    platform = page[page.index('id="platform-managed"'):page.index('id="acceptances"')]
+    assert 'id="check-platform-workload-privileged"' in platform
+    assert "<bdi>DaemonSet</bdi>/<bdi>kube-proxy</bdi>" in platform and "not scored" in platform
+    assert "score_platform_findings: true" in platform
+    assert 'id="accept-platform-workload-privileged"' not in platform
 
 
 def test_findings_are_grouped_by_workload_within_a_check(messy):
     groups = {g.check_id: g for g in
-              checklist.build(messy, timezone.now(), checklist.Filters()).groups}
+              checklist.build(messy, timezone.now(), checklist.Filters(), Policy()).groups}
     root = groups["workload.runs-as-root"]
     assert [(w.namespace, w.name, len(w.items)) for w in root.workloads] == [("shop", "cart", 2)]
     privileged = groups["workload.privileged"]
@@ -200,7 +220,7 @@ def test_checklist_leaves_the_snapshots_node_list_unread(messy, as_alice,
     newest.nodes = [{"name": f"node-{i}", "os_image": "Ubuntu 24.04.1 LTS"} for i in range(500)]
     newest.save()
     light = latest_successful(messy, detail=False)
-    assert {"nodes", "coverage", "node_summary", "category_scores"} <= light.get_deferred_fields()
+    assert {"nodes", "coverage", "category_scores"} <= light.get_deferred_fields()
     assert (light.pk, light.score, light.grade) == (newest.pk, newest.score, newest.grade)
     with CaptureQueriesContext(connection) as counted:
         as_alice.get(url(messy))
@@ -211,6 +231,20 @@ def test_checklist_leaves_the_snapshots_node_list_unread(messy, as_alice,
     assert not any('"nodes"' in q["sql"] for q in counted.captured_queries)
 
 
+def test_a_critical_is_listed_before_tag_hygiene_even_where_it_gains_fewer_points(alice,
+                                                                                  as_alice):
+    from tests.factories import ClusterFactory
+
+    cluster = ClusterFactory(owners=[alice])
+    seen = snapshot(cluster, timezone.now() - timedelta(hours=1), workload_count=11,
+                    namespace_count=5)
+    saturated_workloads(cluster, seen)
+    groups = checklist.build(cluster, timezone.now(), checklist.Filters(), Policy()).groups
+    gained = {g.check_id: g.points_gained for g in groups}
+    assert gained["image.latest-tag"] > gained["workload.privileged"]
+    order = _group_ids(as_alice.get(url(cluster)).content.decode())
+    assert order[:2] == ["workload.privileged", "workload.host-path-volumes"]
+    assert order.index("image.latest-tag") > order.index("workload.host-path-volumes")
 def _section(page: str, check_id: str) -> str:
     section = page[page.index(f'id="check-{check_id.replace(".", "-")}"'):]
     return section[:section.index("</section>")]

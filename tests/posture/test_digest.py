@@ -154,6 +154,30 @@ def test_only_the_first_findings_are_listed_but_all_are_counted(alice, cluster_a
     assert f"{digest.NEW_FINDINGS_SHOWN + 3} in all" in text
 
 
+def test_platform_managed_findings_are_not_among_the_new_criticals(alice, cluster_a):
+    from posture.models import OrgPolicy
+
+    inside = a_week_of(cluster_a, now=50.0)  # a poll before: news, not a baseline
+    finding(inside, "workload.privileged", kind="DaemonSet", namespace="kube-system",
+            name="kube-proxy", container="kube-proxy")
+    finding(inside, "workload.host-namespaces", kind="DaemonSet", namespace="gmp-system",
+            name="collector")
+    finding(inside, "workload.privileged", name="payments")
+    built = digest.build(alice, NOW)
+    assert built is not None
+    assert (built.new_critical, built.new_high, built.new_platform) == (1, 0, 2)
+    assert [f.workload for f in built.new_findings] == ["Deployment shop/payments"]
+    rendered = built.render()
+    assert "kube-proxy" not in rendered.text and "kube-proxy" not in rendered.html
+    assert "Not counted: 2 new on platform-managed components" in rendered.text
+    # A policy that scores them counts them here too.
+    OrgPolicy.objects.update_or_create(pk=1, defaults={"document": {
+        "score_platform_findings": True}})
+    built = digest.build(alice, NOW)
+    assert built is not None
+    assert (built.new_critical, built.new_high, built.new_platform) == (2, 1, 0)
+
+
 def test_resolved_findings_of_the_week_are_counted_most_severe_first(alice, week):
     built = digest.build(alice, NOW)
     assert built is not None

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from posture.checks import CATALOG
+from posture.checks import CATALOG, Policy
 from posture.dashboard import fleet_findings
 from posture.exports import CHECK_COLUMNS, COLUMNS
 from posture.models import Finding, RiskAcceptance
@@ -61,11 +61,11 @@ def shows_cluster_a(html: str) -> bool:
     return bool(re.search(r"cluster-a(?!dmin)|shop|payments", html))
 
 
-def build(user, **query: str):
+def build(user, policy: Policy | None = None, **query: str):
     from clusters.access import visible_clusters
 
     return fleet_findings.build(visible_clusters(user), fleet_findings.Filters.from_query(query),
-                                timezone.now())
+                                timezone.now(), policy or Policy())
 
 
 def by_check(page) -> dict[str, fleet_findings.CheckRow]:
@@ -236,7 +236,7 @@ def test_no_trend_when_no_cluster_was_watched_then(alice, as_alice):
     finding(young, seen, PRIV, namespace="a", name="b")
     row = by_check(build(alice))[PRIV]
     assert (row.change_7d, row.change_30d) == (None, None)
-    assert cells(rows_of(as_alice.get(page_url()).content.decode())[PRIV])[6:] == ["—", "—"]
+    assert cells(rows_of(as_alice.get(page_url()).content.decode())[PRIV])[6:8] == ["—", "—"]
 
 
 # --- Accepted risks ------------------------------------------------------------------------------
@@ -274,10 +274,119 @@ def test_accepted_counts_agree_with_the_acceptance_rule(fleet, sam, pattern):
                    if acceptance.matches(f.check_id, f.namespace, f.name))
     assert by_check(build(sam))[PRIV].accepted == expected
     detail = fleet_findings.check_detail(a.__class__.objects.all(), PRIV,
-                                         fleet_findings.Filters(), timezone.now())
+                                         fleet_findings.Filters(), timezone.now(), Policy())
     marked = sum(1 for g in detail.clusters for ns in g.namespaces for w in ns.workloads
                  for item in w.items if item.status == "accepted")
     assert marked == expected == sum(g.accepted for g in detail.clusters)
+
+
+# --- Platform-managed findings ------------------------------------------------------------------
+
+
+HOST_NS = "workload.host-namespaces"
+
+
+@pytest.fixture
+def platform(fleet):
+    """The fleet, with the provider's kube-proxy privileged in both clusters (as on EKS) and a
+    check whose only findings are on the platform (aws-node in kube-system, in A)."""
+    a_first, _ = fleet["snapshots"]["cluster-a"]
+    b_first, _ = fleet["snapshots"]["cluster-b"]
+    for cluster, first in ((fleet["a"], a_first), (fleet["b"], b_first)):
+        finding(cluster, first, PRIV, kind="DaemonSet", namespace="kube-system",
+                name="kube-proxy", container="kube-proxy")
+    finding(fleet["a"], a_first, HOST_NS, kind="DaemonSet", namespace="kube-system",
+            name="aws-node", container="aws-node")
+    return fleet
+
+
+def test_platform_managed_findings_are_counted_apart_and_checks_with_only_those_come_last(
+        platform, sam):
+    rows = by_check(build(sam))
+    priv = rows[PRIV]
+    # The owners' figures are what they were without kube-proxy; it is counted on its own.
+    assert (priv.clusters, priv.resources, priv.findings, priv.accepted) == (2, 3, 4, 0)
+    assert (priv.platform, priv.platform_clusters) == (2, 2)
+    host = rows[HOST_NS]
+    assert (host.clusters, host.resources, host.findings, host.platform) == (0, 0, 0, 1)
+    assert host.platform_only and str(host.severity) == "high"
+    # A high on the platform alone ranks below the owners' medium.
+    assert [r.check_id for r in build(sam).rows] == [PRIV, ADMIN, LATEST, HOST_NS]
+
+
+def test_a_policy_that_scores_platform_findings_counts_them_like_any_other(platform, sam):
+    rows = by_check(build(sam, Policy(score_platform_findings=True)))
+    assert (rows[PRIV].clusters, rows[PRIV].resources, rows[PRIV].findings) == (2, 5, 6)
+    assert rows[PRIV].platform == 0 and not rows[HOST_NS].platform_only
+
+
+def test_platform_workloads_and_namespaces_follow_the_policy_finding_for_finding(fleet, sam):
+    """The database's condition is Policy.set_apart's answer for every finding."""
+    a = fleet["a"]
+    first, _ = fleet["snapshots"]["cluster-a"]
+    for kind, namespace, name in (
+            ("DaemonSet", "monitoring", "ama-logs"), ("Deployment", "monitoring", "ama-logs"),
+            ("DaemonSet", "monitoring", "prometheus"), ("Deployment", "gke-managed-cim", "x"),
+            ("Deployment", "my-gke-managed-app", "x"), ("Namespace", "", "kube-system"),
+            ("Namespace", "", "shop"), ("ClusterRoleBinding", "", "aks-service"),
+            ("ClusterRoleBinding", "", "ops-admin")):
+        finding(a, first, PRIV, kind=kind, namespace=namespace, name=name)
+    policy = Policy.from_dict({
+        "platform_namespaces": ["kube-system", "gke-managed-*"],
+        "platform_workloads": ["DaemonSet/monitoring/ama-*", "ClusterRoleBinding/*/aks-*"]})
+    rows = Finding.objects.all()
+    condition = fleet_findings.platform_condition(policy, rows)
+    matched = set(rows.filter(condition).values_list("pk", flat=True))
+    expected = {f.pk for f in rows if policy.set_apart(f.kind, f.namespace, f.name)}
+    assert matched == expected and len(expected) == 4
+    assert by_check(build(sam, policy))[PRIV].platform == 4
+
+
+def test_a_resolved_platform_finding_is_no_trend(fleet, sam):
+    a = fleet["a"]
+    first, _ = fleet["snapshots"]["cluster-a"]
+    fixed = snapshot(a, fleet["now"] - timedelta(days=1))
+    finding(a, first, PRIV, kind="DaemonSet", namespace="kube-system", name="kube-proxy",
+            resolved=fixed)
+    assert by_check(build(sam))[PRIV].change_7d == 0
+
+
+def test_the_table_shows_the_platform_column_and_says_what_it_is(platform, as_sam):
+    html = as_sam.get(page_url()).content.decode()
+    rows = rows_of(html)
+    assert cells(rows[PRIV])[5] == "4" and cells(rows[PRIV])[8] == "2 in 2 clusters"
+    assert cells(rows[HOST_NS])[3:6] == ["0 of 2", "0", "0"]
+    assert cells(rows[HOST_NS])[8] == "1 in 1 cluster"
+    assert cells(rows[LATEST])[8] == "—"
+    notes = html[html.index('id="fleet-findings-notes"'):]
+    notes = " ".join(notes.split())
+    assert "6 open findings, and 3 platform-managed, in 2 of 2 clusters" in notes
+    assert "the other columns leave them out" in notes
+
+
+def test_a_checks_page_marks_platform_findings_lists_them_last_and_links_their_section(
+        platform, as_sam):
+    html = as_sam.get(check_url(PRIV)).content.decode()
+    summary = " ".join(re.sub(r"<[^>]+>", "", html[html.index('id="fleet-check-summary"'):]
+                              .split("</p>")[0]).split())
+    assert "4 open findings; besides, 2 platform-managed findings in 2 clusters" in summary
+    section = html[html.index('id="cluster-{}"'.format(platform["a"].pk)):]
+    section = section[:section.index("</section>")]
+    assert section.count("platform-managed</span>") == 1
+    assert section.index("shop") < section.index("kube-proxy")
+    host = as_sam.get(check_url(HOST_NS)).content.decode()
+    link = re.search(r'id="checklist-link-{}"'.format(platform["a"].pk), host)
+    assert link and "#check-platform-workload-host-namespaces" in host[link.start() - 200:
+                                                                       link.start()]
+
+
+def test_csv_exports_say_which_findings_are_platform_managed(platform, as_sam):
+    rows = {r["check"]: r for r in csv_rows(as_sam.get(reverse("fleet-findings-csv")))}
+    assert (rows[PRIV]["open_findings"], rows[PRIV]["platform_findings"],
+            rows[PRIV]["platform_clusters"]) == ("4", "2", "2")
+    listed = csv_rows(as_sam.get(reverse("fleet-check-csv", args=[PRIV])))
+    assert {r["name"] for r in listed if r["platform_managed"] == "yes"} == {"kube-proxy"}
+    assert sum(r["platform_managed"] == "no" for r in listed) == 4
 
 
 # --- Filters -------------------------------------------------------------------------------------
@@ -448,6 +557,14 @@ def test_cluster_text_is_escaped_on_both_pages(fleet, as_sam):
     assert "&lt;script&gt;" in as_sam.get(check_url(PRIV)).content.decode()
 
 
+def test_a_checks_page_renders_the_catalogs_markdown_and_its_generic_commands(fleet, as_sam):
+    html = as_sam.get(check_url(PRIV)).content.decode()
+    assert "<code>privileged: true</code>" in html and "`" not in html
+    eol = as_sam.get(check_url("node.runtime-eol")).content.decode()
+    # Not one cluster's commands: every provider's, and where to find the fitted ones.
+    assert "# Amazon EKS" in eol and "checklist has the commands for its own provider" in eol
+
+
 # --- CSV -----------------------------------------------------------------------------------------
 
 
@@ -519,11 +636,12 @@ def _many(prefix: str, n_clusters: int, per_cluster: int) -> None:
                                       reason="r", expires_at=now + timedelta(days=3))
 
 
-# Session, user, groups; clusters, owners, teams, acceptances, names under a wildcard acceptance;
-# the GROUP BY of checks — and on a check's page, its GROUP BY of clusters and its findings.
-@pytest.mark.parametrize(("url", "most"), [(page_url(), 9),
-                                           (page_url(label="env=prod", owner="x"), 9),
-                                           (check_url(PRIV), 11)])
+# Session, user, groups; the policy; clusters, owners, teams, acceptances, names under a wildcard
+# acceptance, the distinct namespaces the policy is asked about; the GROUP BY of checks — and on
+# a check's page, its GROUP BY of clusters and its findings.
+@pytest.mark.parametrize(("url", "most"), [(page_url(), 11),
+                                           (page_url(label="env=prod", owner="x"), 11),
+                                           (check_url(PRIV), 13)])
 def test_query_count_does_not_grow_with_the_fleet(as_sam, url, most,
                                                   django_assert_max_num_queries):
     _many("few", 2, 5)

@@ -18,6 +18,7 @@ from posture.checks.vocabulary import Category
 from posture.dashboard import overview, trends
 from posture.lifecycle import SupportStatus, kubernetes_support, os_support
 from posture.models import RiskAcceptance
+from posture.waivers import rescore_latest
 from tests.factories import ClusterFactory
 from tests.posture.snapshot_factories import finding, snapshot
 
@@ -277,6 +278,35 @@ def test_heatmap_shows_each_category_score_of_the_newest_snapshot(as_alice, alic
                         for c in Category.ordered()}
 
 
+def test_heatmap_shows_a_category_that_was_not_evaluated_grey(as_alice, alice):
+    cluster = ClusterFactory(owners=[alice])
+    seen = snapshot(cluster, timezone.now() - timedelta(hours=1))
+    finding(cluster, seen, "image.latest-tag", namespace="shop", name="web", container="app")
+    # As a poll of a cluster without the Trivy Operator records it.
+    seen.finding_counts = {"severity": {}, "category": {}, "not_evaluated": {
+        "vulnerability.critical": "no reports", "vulnerability.high": "no reports"}}
+    seen.save()
+    rescore_latest(cluster)
+    html = as_alice.get(URL).content.decode()
+    scores, grey = figures(html)["figure-category-heatmap"]["data"]
+    vulnerabilities = Category.ordered().index(Category.VULNERABILITIES)
+    assert scores["z"][0][vulnerabilities] is None
+    assert grey["text"][0][vulnerabilities] == "not evaluated"
+    assert scores["z"][0][Category.ordered().index(Category.IMAGES)] < 100
+
+
+def test_platform_findings_are_not_in_the_headline_counts_even_when_accepted(as_alice, alice):
+    cluster = ClusterFactory(owners=[alice])
+    seen = snapshot(cluster, timezone.now() - timedelta(hours=1))
+    finding(cluster, seen, "workload.privileged", kind="DaemonSet", namespace="kube-system",
+            name="kube-proxy")
+    finding(cluster, seen, "workload.privileged", namespace="shop", name="web")
+    RiskAcceptance.objects.create(cluster=cluster, check_id="workload.privileged",
+                                  namespace="kube-system", reason="provider-managed",
+                                  expires_at=timezone.now() + timedelta(days=5))
+    rescore_latest(cluster)
+    (row,) = overview.build(cluster.__class__.objects.filter(pk=cluster.pk), timezone.now()).rows
+    assert row.open_counts["critical"] == 1 and row.accepted_counts["critical"] == 0
 def test_fleet_chart_tells_clusters_of_one_grade_apart(as_alice, alice):
     now = timezone.now()
     for index, name in enumerate(("red-1", "red-2", "red-3")):
@@ -346,3 +376,14 @@ def test_query_count_does_not_grow_with_clusters_or_snapshots(as_sam, sam,
     assert page.content.decode().count("<tr data-cluster=") == 20
     with django_assert_max_num_queries(8):
         as_sam.get(URL, {"sort": "-critical", "label": "env=prod"})
+
+
+def test_a_category_flagged_not_evaluated_has_no_score_even_where_sqlite_reads_0():
+    from posture.dashboard import category_scores, not_evaluated
+
+    # SQLite (embedded mode) casts a JSON null to 0.0; the flag is what says "not evaluated".
+    row = {f"{c}_{part}": None for c in Category for part in ("score", "evaluated")}
+    row |= {"vulnerabilities_score": 0.0, "vulnerabilities_evaluated": "false",
+            "images_score": 50.0, "images_evaluated": "true", "access_score": 90.0}
+    assert category_scores(row) == {"images": 50.0, "access": 90.0}
+    assert not_evaluated(row) == {"vulnerabilities"}

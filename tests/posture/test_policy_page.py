@@ -35,6 +35,38 @@ def test_owners_read_but_cannot_edit(as_alice):
     assert as_alice.post(URL, {"document": "pss_level: baseline\n"}).status_code == 403
 
 
+def test_changing_the_policy_rescores_every_clusters_newest_snapshot(as_sam, alice, bob):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from posture.waivers import rescore_latest
+    from tests.factories import ClusterFactory
+    from tests.posture.snapshot_factories import finding, snapshot
+
+    now = timezone.now()
+    clusters = [ClusterFactory(owners=[alice]), ClusterFactory(owners=[bob])]
+    older = {}
+    for cluster in clusters:
+        older[cluster.pk] = snapshot(cluster, now - timedelta(days=1), score=55.0)
+        newest = snapshot(cluster, now - timedelta(hours=1))
+        finding(cluster, newest, "workload.privileged", kind="DaemonSet",
+                namespace="kube-system", name="kube-proxy", container="kube-proxy")
+        rescore_latest(cluster, now)
+        newest.refresh_from_db()
+        # By default the platform's own DaemonSet is shown apart, not scored or counted.
+        assert newest.score == 100.0
+        assert newest.finding_counts["severity"]["critical"] == 0
+        assert newest.finding_counts["platform_severity"]["critical"] == 1
+
+    response = as_sam.post(URL, {"document": "score_platform_findings: true\n"}, follow=True)
+    assert "were recomputed" in response.content.decode()
+    for cluster in clusters:
+        newest = cluster.snapshots.order_by("-taken_at").first()
+        assert newest.score < 100.0
+        assert newest.finding_counts["severity"]["critical"] == 1
+        assert newest.finding_counts["platform_severity"]["critical"] == 0
+        assert cluster.snapshots.get(pk=older[cluster.pk].pk).score == 55.0
 
 def test_the_page_documents_every_key_from_the_schema(as_alice):
     import dataclasses

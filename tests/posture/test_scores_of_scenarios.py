@@ -1,15 +1,18 @@
 """The shipped scenarios score as their names promise, through the whole poll."""
 
 import pytest
+from django.utils import timezone
 
-from clusters.polling import poll
-from posture.models import RiskAcceptance
+from clusters.polling import policy_for, poll
+from posture.dashboard.scorecard import build
+from posture.models import Finding, RiskAcceptance
+from posture.scoring import Cap, Grade
 from tests.emulated import register
 
 pytestmark = pytest.mark.django_db
 
 
-def test_scenarios_get_distinct_grades_in_the_right_order(emulate):
+def test_scenarios_score_in_the_right_order(emulate):
     scores = {}
     for name in ("well-kept", "typical", "neglected"):
         snapshot = poll(register(emulate(name), name).pk).snapshot
@@ -17,8 +20,38 @@ def test_scenarios_get_distinct_grades_in_the_right_order(emulate):
         assert 0 <= snapshot.score <= 100
         assert set(snapshot.category_scores) >= {"workloads", "version", "access"}
     assert scores["well-kept"][0] > scores["typical"][0] > scores["neglected"][0], scores
-    assert len({grade for _, grade in scores.values()}) == 3, scores
+    assert scores["well-kept"][1] == "A", scores
     assert scores["neglected"][1] in ("D", "F")  # an EOL control plane caps the grade
+
+
+def test_neglected_eks_system_daemonsets_are_platform_managed(emulate):
+    cluster = register(emulate("neglected"), "neglected")
+    snapshot = poll(cluster.pk).snapshot
+    # The findings are stored and open, like any other...
+    proxy = Finding.objects.get(cluster=cluster, check_id="workload.privileged",
+                                namespace="kube-system", name="kube-proxy",
+                                resolved_at__isnull=True)
+    assert proxy.severity == "critical"
+    # ...but not in the headline counts, the score or the fix list.
+    rows = Finding.objects.filter(cluster=cluster, resolved_at__isnull=True)
+    assert snapshot.finding_counts["severity"]["critical"] == rows.filter(
+        severity="critical").exclude(namespace="kube-system").count()
+    assert snapshot.finding_counts["platform_severity"]["critical"] == 1
+    card = build(cluster, timezone.now(), policy_for(cluster)).card
+    privileged = card.fix_for("workload.privileged")
+    assert (privileged.affected, privileged.out_of) == (4, snapshot.workload_count)
+    assert card.platform == rows.filter(namespace="kube-system").count()
+    assert {str(f.severity) for f in card.top_fixes(5)} <= {"critical", "high"}
+
+
+def test_hostile_version_and_node_os_are_not_evaluated_and_cap_the_grade(emulate):
+    cluster = register(emulate("hostile"), "hostile")
+    snapshot = poll(cluster.pk).snapshot
+    assert snapshot.category_scores["version"]["score"] is None
+    assert snapshot.node_summary["os_unknown_nodes"] >= 1
+    card = build(cluster, timezone.now(), policy_for(cluster)).card
+    assert set(card.caps) == {Cap.CONTROL_PLANE_UNKNOWN, Cap.NODE_OS_UNKNOWN}
+    assert card.grade.rank <= Grade.C.rank
 
 
 def test_accepting_a_risk_raises_the_score_and_revoking_restores_it(emulate, alice):
@@ -40,3 +73,31 @@ def test_accepting_a_risk_raises_the_score_and_revoking_restores_it(emulate, ali
     revoke(acceptance, alice)
     assert cluster.snapshots.first().score == before
     assert RiskAcceptance.objects.get().revoked_by == alice
+
+
+def test_without_trivy_vulnerabilities_are_not_evaluated_on_the_scorecard_and_its_page(
+        emulate, alice, client):
+    from django.urls import reverse
+
+    from posture.dashboard import vulnerabilities
+
+    cluster = register(emulate("typical"), "typical")
+    cluster.owners.add(alice)
+    snapshot = poll(cluster.pk).snapshot
+    assert snapshot.coverage["vulnerabilityreports"]["state"] == "absent"
+    # No score, out of the weighted mean: not a 100 for what nobody scanned.
+    stored = snapshot.category_scores["vulnerabilities"]
+    assert (stored["score"], stored["evaluated"], stored["effective_weight"]) == (None, False, 0)
+    card = build(cluster, timezone.now(), policy_for(cluster)).card
+    assert card.categories["vulnerabilities"].score is None
+    assert {"vulnerability.critical", "vulnerability.high"} <= set(card.not_evaluated)
+    # The vulnerabilities page says the same, for the same reason.
+    page = vulnerabilities.build(cluster, vulnerabilities.Filters(), per_image=None)
+    assert page.state == vulnerabilities.State.NOT_EVALUATED
+    reason = snapshot.finding_counts["not_evaluated"]["vulnerability.critical"]
+    assert snapshot.coverage["vulnerabilityreports"]["message"] in reason
+    client.force_login(alice)
+    html = client.get(reverse("clusters:detail", args=[cluster.pk])).content.decode()
+    category = html[html.index('data-category="vulnerabilities"'):]
+    assert "not evaluated" in category[:category.index("</summary>")]
+    assert f"Not evaluated: {page.reason}." in html

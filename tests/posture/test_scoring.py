@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import random
@@ -25,12 +24,15 @@ from posture.scoring import (
     EOL_GRADE,
     SATURATION,
     SEVERITY_POINTS,
+    Cap,
     Fix,
     Grade,
+    GradePath,
     Scope,
     Scorecard,
     Scored,
     Size,
+    effective_weights,
     from_stored,
     scope_of,
     score,
@@ -183,8 +185,8 @@ def test_input_order_does_not_matter(
     first = score(findings, size, control_plane_eol=eol)
     second = score(shuffled, size, control_plane_eol=eol)
     assert first.to_dict() == second.to_dict()
-    assert first.top_fixes(10) == second.top_fixes(10)
-    assert first.points_to_grade(Grade.A) == second.points_to_grade(Grade.A)
+    assert first.fixes() == second.fixes()
+    assert first.path_to(Grade.A) == second.path_to(Grade.A)
 
 
 SHARES_ST = st.fixed_dictionaries(
@@ -280,8 +282,36 @@ def test_an_end_of_life_control_plane_caps_the_grade_at_d(
     assert capped.score == min(free.score, EOL_CEILING)
     assert capped.grade.rank <= EOL_GRADE.rank
     assert capped.grade is (EOL_GRADE if free.score >= EOL_GRADE.minimum else free.grade)
-    assert capped.capped_by and not free.capped_by
-    assert capped.categories == free.categories
+    assert capped.capped_by == (Cap.EOL.reason,) and free.capped_by == ()
+    assert capped.uncapped == free.uncapped
+    # The categories are the same; only what fixing gains can differ (the cap may eat it).
+    assert _losses(capped) == _losses(free)
+
+
+def _losses(card: Scorecard) -> dict[Category, tuple[object, ...]]:
+    return {
+        category: (cat.score, tuple((d.check, d.points, d.overall) for d in cat.deductions))
+        for category, cat in card.categories.items()
+    }
+
+
+CAPS_ST = st.sets(st.sampled_from(list(Cap)))
+
+
+@PROPERTY
+@given(lists_st, sizes_st, CAPS_ST)
+def test_caps_hold_the_score_under_the_lowest_ceiling(
+    findings: list[Scored], size: Size, caps: set[Cap]
+) -> None:
+    free = score(findings, size)
+    capped = score(findings, size, caps=caps)
+    assert capped.score == min([free.score, *(cap.ceiling for cap in caps)])
+    assert capped.caps == tuple(sorted(caps, key=lambda c: (c.grade.rank, str(c))))
+    assert set(capped.capped_by) == {cap.reason for cap in caps}
+    if caps:
+        assert capped.cap_grade is min((c.grade for c in caps), key=lambda g: g.rank)
+        assert capped.grade.rank <= capped.cap_grade.rank
+    assert math.isclose(capped.cap_points, max(0.0, free.uncapped - capped.score), abs_tol=0.06)
 
 
 @PROPERTY
@@ -304,54 +334,56 @@ def test_not_evaluated_checks_neither_add_nor_remove_points(
 
 @PROPERTY
 @given(lists_st, sizes_st, st.booleans())
-def test_top_fixes_rank_checks_by_the_points_their_fixing_gains(
+def test_fixes_are_ranked_by_risk_and_carry_what_fixing_gains(
     findings: list[Scored], size: Size, eol: bool
 ) -> None:
     card = score(findings, size, control_plane_eol=eol)
-    fixes = card.top_fixes(50)
+    fixes = card.fixes()
     charged = {d.check for c in card.categories.values() for d in c.deductions}
     assert {f.check for f in fixes} == charged
-    assert card.top_fixes(2) == fixes[:2]
+    assert card.top_fixes(2) == list(fixes[:2])
     for fix in fixes:
         assert fix.points_gained == round(card.score_without([fix.check]) - card.score, 1)
         assert fix.points_gained >= 0
         assert fix.count == len(
             {(f.kind, f.namespace, f.name, f.container) for f in findings if f.check == fix.check}
         )
-    gains = [f.points_gained for f in fixes]
-    assert gains == sorted(gains, reverse=True)
+        assert 0 < fix.exposure <= 1
+    risk = [(-f.severity.rank, -f.exposure, -f.affected) for f in fixes]
+    assert risk == sorted(risk)
+    # Every figure "regained by fixing" in the categories is the fix list's figure.
+    for category in card.categories.values():
+        for deduction in category.deductions:
+            fix = card.fix_for(deduction.check)
+            assert fix is not None and deduction.regained == fix.points_gained
+    if not eol:
+        # The curve is concave: fixing a check never gives back more than its share.
+        for fix in fixes:
+            share = sum(d.overall for c in card.categories.values() for d in c.deductions
+                        if d.check == fix.check)
+            assert fix.points_gained <= share + 0.1
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(findings_st, max_size=25), sizes_st, st.booleans(), st.sampled_from(list(Grade)))
-def test_points_to_grade_is_the_smallest_set_that_earns_the_grade(
-    findings: list[Scored], size: Size, eol: bool, target: Grade
+@settings(max_examples=80, deadline=None)
+@given(st.lists(findings_st, max_size=25), sizes_st, CAPS_ST, st.sampled_from(list(Grade)))
+def test_the_path_is_the_shortest_prefix_of_the_ranked_list(
+    findings: list[Scored], size: Size, caps: set[Cap], target: Grade
 ) -> None:
-    card = score(findings, size, control_plane_eol=eol)
-    plan = card.points_to_grade(target)
-    checks = sorted({d.check for c in card.categories.values() for d in c.deductions})
+    card = score(findings, size, caps=caps)
+    path = card.path_to(target)
+    checks = [f.check for f in card.fixes()]
 
-    def earns(chosen: tuple[str, ...]) -> bool:
-        return Grade.for_score(card.score_without(chosen)).rank >= target.rank
+    def earns(count: int) -> bool:
+        return Grade.for_score(card.score_without(checks[:count])).rank >= target.rank
 
-    smallest = next(
-        (
-            n
-            for n in range(len(checks) + 1)
-            if any(earns(c) for c in itertools.combinations(checks, n))
-        ),
-        None,
-    )
-    if smallest is None:
-        assert plan is None
-        return
-    assert plan is not None
-    assert len(plan) == smallest
-    assert earns(tuple(f.check for f in plan))
-    total = sum(f.points_gained for f in plan)
-    assert math.isclose(
-        total, card.score_without([f.check for f in plan]) - card.score, abs_tol=1e-6
-    )
+    shortest = next((n for n in range(len(checks) + 1) if earns(n)), None)
+    assert path.steps == shortest
+    if shortest is None:
+        assert path.blocked_by and all(cap.grade.rank < target.rank for cap in path.blocked_by)
+        assert all(cap.lifted_by is None or cap.lifted_by not in checks for cap in path.blocked_by)
+    else:
+        assert path.score == card.score_without(checks[:shortest])
+        assert path.blocked_by == ()
 
 
 # --- Units ------------------------------------------------------------------------------------
@@ -362,20 +394,131 @@ def test_a_cluster_without_findings_scores_100_in_every_category() -> None:
     assert card.score == 100.0 and card.grade is Grade.A
     assert set(card.categories) == set(Category)
     assert all(c.score == 100.0 and not c.deductions for c in card.categories.values())
-    assert card.top_fixes(5) == [] and card.points_to_grade("A") == []
+    assert card.top_fixes(5) == [] and card.path_to("A") == GradePath(Grade.A, 0, 100.0)
 
 
-def test_a_category_without_applicable_checks_still_scores_100() -> None:
+def _checks_of(category: Category) -> list[str]:
+    return sorted(c for c, check in CATALOG.items() if check.category is category)
+
+
+def test_a_category_none_of_whose_checks_ran_is_not_evaluated_and_leaves_the_mean() -> None:
+    found = workloads("workload.privileged", 3)
     card = score(
-        workloads("workload.privileged", 3),
+        found,
         Size(10, 1, 1),
-        control_plane_eol=False,
         # As the engine reports it: check id -> why it could not run.
         not_evaluated={"vulnerability.high": "no reports", "vulnerability.critical": "no reports"},
     )
-    assert card.categories[Category.VULNERABILITIES].score == 100.0
-    assert card.categories[Category.WORKLOADS].score < 100.0
+    vulnerabilities = card.categories[Category.VULNERABILITIES]
+    assert vulnerabilities.score is None and not vulnerabilities.evaluated
+    assert vulnerabilities.effective_weight == 0.0 and vulnerabilities.deductions == ()
     assert card.not_evaluated == ("vulnerability.critical", "vulnerability.high")
+    # The other categories share its weight in proportion: the mean of what was seen.
+    weights = effective_weights(set(Category) - {Category.VULNERABILITIES})
+    assert math.isclose(sum(weights.values()), 1.0)
+    assert weights[Category.WORKLOADS] == CATEGORY_WEIGHTS[Category.WORKLOADS] / 0.9
+    workloads_score = 100 * math.exp(-SEVERITY_POINTS[Severity.CRITICAL] * 0.3**0.5 / SATURATION)
+    expected = weights[Category.WORKLOADS] * workloads_score + (1 - weights[Category.WORKLOADS]) * 100
+    assert card.score == round(expected, 1)
+    assert card.score < score(found, Size(10, 1, 1)).score
+    assert card.to_dict()["categories"]["vulnerabilities"]["score"] is None
+
+
+def test_one_check_that_ran_keeps_its_category_evaluated() -> None:
+    card = score([], Size(1, 1, 1), not_evaluated=_checks_of(Category.VERSION)[1:])
+    assert card.categories[Category.VERSION].score == 100.0
+
+
+def test_an_unreadable_kubernetes_version_is_not_a_perfect_version_score() -> None:
+    # What the engine reports when /version answers something that is not a version.
+    card = score(
+        cluster("access.cluster-admin-binding", "ClusterRoleBinding", "admins"),
+        Size(10, 3, 4),
+        caps=[Cap.CONTROL_PLANE_UNKNOWN],
+        not_evaluated=_checks_of(Category.VERSION),
+    )
+    assert card.categories[Category.VERSION].score is None
+    assert card.capped_by == (Cap.CONTROL_PLANE_UNKNOWN.reason,)
+    assert Cap.CONTROL_PLANE_UNKNOWN.grade is Grade.C and card.cap_grade is Grade.C
+    clean = score([], Size(10, 3, 4), caps=[Cap.CONTROL_PLANE_UNKNOWN],
+                  not_evaluated=_checks_of(Category.VERSION))
+    assert clean.score == 79.9 and clean.grade is Grade.C and clean.cap_cuts
+    assert clean.path_to(Grade.B) == GradePath(Grade.B, None, None, (Cap.CONTROL_PLANE_UNKNOWN,))
+
+
+def test_nothing_evaluated_gives_no_score_rather_than_100() -> None:
+    card = score([], Size(1, 1, 1), not_evaluated=list(CATALOG))
+    assert card.score is None and card.grade is None
+    assert all(c.score is None for c in card.categories.values())
+    assert card.fixes() == () and card.next_grade() is None
+
+
+def test_caps_are_listed_in_the_json_with_their_reasons() -> None:
+    card = score([], Size(1, 1, 1), caps=[Cap.EOL, Cap.NODE_OS_UNKNOWN])
+    stored = json.loads(json.dumps(card.to_dict()))
+    assert stored["capped_by"] == list(card.capped_by) == [c.reason for c in card.caps]
+    assert [c["cap"] for c in stored["caps"]] == ["eol", "node-os-unknown"]
+    assert [c["ceiling"] for c in stored["caps"]] == [69.9, 79.9]
+
+
+def test_a_critical_in_a_saturated_category_ranks_above_tag_hygiene() -> None:
+    # The shape of the neglected scenario: a workloads category near 0, where fixing even a
+    # privileged container gains little, beside an images category where a tag fix gains more.
+    size = Size(workloads=11, nodes=6, namespaces=9)
+    everywhere = ("workload.runs-as-root", "workload.capabilities-not-dropped",
+                  "workload.privilege-escalation", "workload.seccomp-profile",
+                  "workload.no-resource-limits", "workload.root-filesystem-writable",
+                  "workload.service-account-token-automounted", "image.not-pinned-by-digest")
+    found = [
+        *workloads("workload.privileged", 5),
+        *workloads("workload.host-path-volumes", 6),
+        *workloads("workload.host-namespaces", 5),
+        *workloads("workload.capabilities-added", 3),
+        *(f for check in everywhere for f in workloads(check, 11)),
+        *namespaces("namespace.pss-not-enforced", 9),
+        *workloads("image.latest-tag", 7),
+    ]
+    card = score(found, size)
+    assert card.categories[Category.WORKLOADS].score < 10
+    gained = {f.check: f.points_gained for f in card.fixes()}
+    # The trap: by points alone, tag hygiene would come before container escapes.
+    assert gained["image.latest-tag"] > gained["workload.privileged"]
+    assert gained["image.not-pinned-by-digest"] > gained["workload.host-path-volumes"]
+    order = [f.check for f in card.fixes()]
+    assert order[:4] == ["workload.privileged", "workload.host-path-volumes",
+                         "workload.host-namespaces", "workload.capabilities-added"]
+    assert order.index("image.not-pinned-by-digest") > order.index("image.latest-tag") > 3
+    first = card.fixes()[0]
+    assert (first.severity, first.affected, first.out_of) == (Severity.CRITICAL, 5, 11)
+
+
+def test_cluster_wide_counts_as_the_whole_cluster_in_the_ranking() -> None:
+    card = score(
+        [*nodes("node.os-eol", 6), *cluster("access.wildcard-role", "ClusterRole", "ops"),
+         *workloads("workload.privileged", 1)],
+        Size(10, 6, 3),
+    )
+    # Critical first, then two highs at a share of 1: six nodes outrank one cluster-wide role.
+    assert [f.check for f in card.fixes()] == [
+        "workload.privileged", "node.os-eol", "access.wildcard-role"]
+    assert card.fixes()[2].exposure == 1.0
+
+
+@PROPERTY
+@given(lists_st, sizes_st, st.booleans(), st.data())
+def test_platform_findings_leave_the_score_like_waived_ones(
+    findings: list[Scored], size: Size, eol: bool, data: st.DataObject
+) -> None:
+    keys = sorted({(f.check, f.kind, f.namespace, f.name, f.container) for f in findings})
+    managed = set(data.draw(st.lists(st.sampled_from(keys), unique=True)) if keys else [])
+    card = score(findings, size, control_plane_eol=eol, platform=managed)
+    rest = [f for f in findings if (f.check, f.kind, f.namespace, f.name, f.container)
+            not in managed]
+    alone = score(rest, size, control_plane_eol=eol)
+    assert card.score == alone.score and card.fixes() == alone.fixes()
+    assert card.platform == len(managed)
+    everything = score(findings, size, control_plane_eol=eol)
+    assert card.platform_points == round(card.score - everything.score, 1) >= 0
 
 
 def test_category_weights_sum_to_one_and_cover_every_category() -> None:
@@ -564,7 +707,7 @@ def test_unknown_severities_are_refused() -> None:
 
 
 def test_the_scorecard_is_json_ready() -> None:
-    card = score(EXAMPLE, EXAMPLE_SIZE, control_plane_eol=False)
+    card = _example()
     data = json.loads(json.dumps(card.to_dict()))
     assert data["score"] == card.score and data["grade"] == str(card.grade)
     assert set(data["categories"]) == {str(c) for c in Category}
@@ -576,9 +719,9 @@ def test_fixing_the_end_of_life_finding_lifts_the_cap() -> None:
     card = score(EOL_EXAMPLE, EXAMPLE_SIZE, control_plane_eol=True)
     assert card.score == EOL_CEILING and card.cap_points > 0
     (first, *rest) = card.top_fixes(5)
-    assert first.check == EOL_CHECK and first.points_gained > 0
-    assert all(f.points_gained == 0.0 for f in rest)
-    assert card.points_to_grade(Grade.A) == [first]
+    assert first.check == EOL_CHECK and first.points_gained > 0 and first.lifts == (Cap.EOL,)
+    assert all(f.points_gained == 0.0 and not f.lifts for f in rest)
+    assert card.path_to(Grade.A) == GradePath(Grade.A, 1, card.score_without([EOL_CHECK]))
 
 
 def test_without_the_end_of_life_finding_nothing_lifts_the_cap() -> None:
@@ -586,8 +729,8 @@ def test_without_the_end_of_life_finding_nothing_lifts_the_cap() -> None:
     eol_key = (EOL_CHECK, "Cluster", "", "", "")
     card = score(EOL_EXAMPLE, EXAMPLE_SIZE, control_plane_eol=True, waived=[eol_key])
     assert card.score == EOL_CEILING
-    assert card.points_to_grade(Grade.C) is None
-    assert card.points_to_grade(Grade.D) == []
+    assert card.path_to(Grade.C) == GradePath(Grade.C, None, None, (Cap.EOL,))
+    assert card.path_to(Grade.D).steps == 0
 
 
 def test_scoring_five_thousand_findings_takes_milliseconds() -> None:
@@ -610,7 +753,7 @@ def test_scoring_five_thousand_findings_takes_milliseconds() -> None:
         start = time.perf_counter()
         card = score(found, size, control_plane_eol=False)
         card.top_fixes(10)
-        card.points_to_grade(Grade.A)
+        card.path_to(Grade.A)
         elapsed.append(time.perf_counter() - start)
     assert min(elapsed) < 0.25, f"{min(elapsed):.3f}s"
 
@@ -628,35 +771,52 @@ EXAMPLE = [
     *namespaces("network.namespace-not-isolated", 8),
     *cluster("access.cluster-admin-binding", "ClusterRoleBinding", "ops-admins"),
 ]
+# No Trivy Operator in the example cluster.
+NO_SCANNER = _checks_of(Category.VULNERABILITIES)
 EOL_EXAMPLE = [*cluster(EOL_CHECK), *workloads("image.latest-tag", 30)]
+
+
+def _example(**kwargs: object) -> Scorecard:
+    return score(EXAMPLE, EXAMPLE_SIZE, not_evaluated=NO_SCANNER, **kwargs)  # type: ignore[arg-type]
+
+
+def _share(affected: int, out_of: int, scope: Scope) -> str:
+    return f"{affected} of {out_of} {scope.label}" if scope is not Scope.CLUSTER else "present"
 
 
 def _deduction_rows(card: Scorecard) -> list[str]:
     rows = []
     for category, cat in card.categories.items():
         for d in cat.deductions:
-            share = (
-                f"{d.affected} of {d.out_of} {d.scope.label}"
-                if d.scope is not Scope.CLUSTER
-                else "present"
-            )
             rows.append(
-                f"| {category} | `{d.check}` | {d.severity} | {share} | {d.raw:.2f} "
-                f"| {d.points:.2f} | {d.overall:.2f} |"
+                f"| {category} | `{d.check}` | {d.severity} | "
+                f"{_share(d.affected, d.out_of, d.scope)} | {d.raw:.2f} "
+                f"| {d.points:.2f} | {d.overall:.2f} | +{d.regained:.1f} |"
             )
     return rows
 
 
 def _category_rows(card: Scorecard) -> list[str]:
-    return [
-        f"| {category} | {cat.weight:.2f} | {sum(d.raw for d in cat.deductions):.2f} "
-        f"| {cat.score:.1f} | {cat.weight * cat.score:.2f} |"
-        for category, cat in card.categories.items()
-    ]
+    rows = []
+    for category, cat in card.categories.items():
+        if cat.score is None:
+            rows.append(f"| {category} | {cat.weight:.2f} | 0 | — | not evaluated | — |")
+            continue
+        rows.append(
+            f"| {category} | {cat.weight:.2f} | {cat.effective_weight:.4f} "
+            f"| {sum(d.raw for d in cat.deductions):.2f} | {cat.score:.1f} "
+            f"| {cat.effective_weight * cat.score:.2f} |"
+        )
+    return rows
 
 
 def _fix_rows(fixes: list[Fix]) -> list[str]:
-    return [f"| `{f.check}` | {f.count} | +{f.points_gained:.1f} |" for f in fixes]
+    return [
+        f"| `{f.check}` | {f.severity} | "
+        f"{'cluster-wide' if f.scope is Scope.CLUSTER else _share(f.affected, f.out_of, f.scope)} "
+        f"| {f.count} | +{f.points_gained:.1f} |"
+        for f in fixes
+    ]
 
 
 def _doc() -> str:
@@ -665,15 +825,16 @@ def _doc() -> str:
 
 
 def test_the_docs_deductions_are_the_codes() -> None:
-    card = score(EXAMPLE, EXAMPLE_SIZE, control_plane_eol=False)
+    card = _example()
     doc = _doc()
     for row in _deduction_rows(card) + _category_rows(card):
         assert row in doc, row
-    assert f"**{card.score:.1f}, grade {card.grade}**" in doc
+    assert f"**{card.score:.1f}, grade D**" in doc and card.grade is Grade.D
+    assert f"scored {score(EXAMPLE, EXAMPLE_SIZE).score:.1f} (C)" in doc
 
 
 def test_the_docs_reading_of_one_row_is_the_codes() -> None:
-    card = score(EXAMPLE, EXAMPLE_SIZE, control_plane_eol=False)
+    card = _example()
     workloads_cat = card.categories[Category.WORKLOADS]
     privileged = workloads_cat.deductions[0]
     share = privileged.affected / privileged.out_of
@@ -687,28 +848,33 @@ def test_the_docs_reading_of_one_row_is_the_codes() -> None:
     )
     assert f"It lost {100 - workloads_cat.score:.1f} points" in doc
     assert f"of the share: {privileged.points:.2f}" in doc
-    assert f"of {workloads_cat.weight:.2f}, that is {privileged.overall:.2f} points" in doc
+    assert (
+        f"effective weight of {workloads_cat.effective_weight:.4f}, that is "
+        f"{privileged.overall:.2f} points" in doc
+    )
+    assert f"Fixing it alone regains {privileged.regained:.1f}" in doc
+    left = total - privileged.raw
+    kept = 100 * math.exp(-left / SATURATION)
+    assert f"keeps 100 × e^(−{left / SATURATION:.4f}) = {kept:.1f}" in doc
     overall = sum(d.overall for c in card.categories.values() for d in c.deductions)
     assert f"add up to {overall:.2f} = 100 − {100 - overall:.2f}" in doc
+    weights = effective_weights(set(Category) - {Category.VULNERABILITIES})
+    assert f"0.15 becoming 0.15 / 0.9 = {weights[Category.VERSION]:.4f}" in doc
 
 
-def test_the_docs_fix_lists_are_the_codes() -> None:
-    card = score(EXAMPLE, EXAMPLE_SIZE, control_plane_eol=False)
+def test_the_docs_fix_list_and_path_are_the_codes() -> None:
+    card = _example()
     doc = _doc()
-    for row in _fix_rows(card.top_fixes(3)):
+    for row in _fix_rows(list(card.fixes())):
         assert row in doc, row
-    to_a = card.points_to_grade(Grade.A)
-    assert to_a is not None
-    assert f"to reach A: {', '.join(f'`{f.check}`' for f in to_a)}" in doc
-    assert f"score {card.score_without([f.check for f in to_a]):.1f}" in doc
-    to_b = card.points_to_grade(Grade.B)
-    assert to_b is not None and len(to_b) == 1
-    assert f"binding alone (score {card.score_without([to_b[0].check]):.1f})" in doc
+    to_b, to_a = card.path_to(Grade.B), card.path_to(Grade.A)
+    assert f"Fixing the first {to_b.steps} in this order reaches B (score {to_b.score:.1f})" in doc
+    assert f"first {to_a.steps} reaches A (score {to_a.score:.1f})" in doc
 
 
 def test_the_docs_end_of_life_example_is_the_codes() -> None:
-    card = score(EOL_EXAMPLE, EXAMPLE_SIZE, control_plane_eol=True)
-    uncapped = score(EOL_EXAMPLE, EXAMPLE_SIZE, control_plane_eol=False)
+    card = score(EOL_EXAMPLE, EXAMPLE_SIZE, control_plane_eol=True, not_evaluated=NO_SCANNER)
+    uncapped = score(EOL_EXAMPLE, EXAMPLE_SIZE, not_evaluated=NO_SCANNER)
     (fix,) = card.top_fixes(1)
     doc = _doc()
     assert f"would score {uncapped.score:.1f} ({uncapped.grade})" in doc
@@ -731,3 +897,5 @@ def test_the_docs_tables_of_constants_are_the_codes() -> None:
         assert f"| {severity} | {SEVERITY_POINTS[severity]:g} |" in doc
     for grade in Grade.ordered():
         assert f"| {grade} | {grade.minimum:g} | `{grade.colour}` |" in doc
+    for cap in Cap:
+        assert f"| `{cap}` | {cap.grade} ({cap.ceiling}) |" in doc

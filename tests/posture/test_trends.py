@@ -111,6 +111,41 @@ def test_checkset_changes_are_marked_on_the_day_they_first_appear(alice):
     assert trends.checkset_changes(cluster, NOW, 30) == changes[1:]
 
 
+def test_the_scoring_model_change_is_marked_on_the_day_its_scores_begin(alice, as_alice):
+    """Old snapshots kept no scoring version (model 1); rescoring or polling stores the new one."""
+    from posture.scoring import SCORING_VERSION
+    from posture.waivers import rescore_latest
+
+    cluster = ClusterFactory(owners=[alice])
+    now = timezone.now()
+    snapshot(cluster, now - timedelta(days=40), checkset_version="a", score=90.0)
+    snapshot(cluster, now - timedelta(days=20), checkset_version="a", score=90.0)
+    newest = snapshot(cluster, now - timedelta(days=2), checkset_version="b", score=90.0)
+    assert trends.history(cluster, now, 90).scoring == []
+    rescore_latest(cluster, now)
+    newest.refresh_from_db()
+    assert newest.finding_counts["scoring_version"] == SCORING_VERSION
+    changed = timezone.localdate(newest.taken_at)
+    past = trends.history(cluster, now, 90)
+    assert (past.checks, past.scoring) == ([(changed, "b")], [(changed, str(SCORING_VERSION))])
+    # Later polls under the same model are no change; a range that starts after it has none.
+    snapshot(cluster, now - timedelta(days=1), checkset_version="b",
+             finding_counts={"scoring_version": SCORING_VERSION})
+    assert trends.history(cluster, now, 1).scoring == []
+    score, severity = trends.charts(cluster, now, 90)[:2]
+    for chart in (score, severity):
+        [note] = [a for a in chart.figure["layout"]["annotations"] if "changed" in a["text"]]
+        assert note["text"] == "checks and scoring changed", chart.key
+        assert note["hovertext"] == f"Check set b<br>Scoring model {SCORING_VERSION}"
+        assert note["x"] == changed.isoformat()
+        assert (f"The scoring model changed on {changed.isoformat()} (model {SCORING_VERSION})"
+                in chart.note)
+    page = as_alice.get(url(cluster)).content.decode()
+    [note] = [a for a in figures(page)["figure-score-trend"]["layout"]["annotations"]
+              if "changed" in a["text"]]
+    assert note["text"] == "checks and scoring changed"
+
+
 def test_trends_page_draws_four_charts_with_tables(alice, as_alice):
     cluster = ClusterFactory(owners=[alice])
     now = timezone.now()
@@ -206,7 +241,7 @@ def test_history_note_only_when_the_first_poll_falls_in_the_range(alice):
     first = snapshot(cluster, NOW - timedelta(days=100), checkset_version="a")
     snapshot(cluster, NOW - timedelta(days=1), checkset_version="b")
     assert trends.history(cluster, NOW, 90) == (
-        None, [((NOW - timedelta(days=1)).date(), "b")])
+        None, [((NOW - timedelta(days=1)).date(), "b")], [])
     assert trends.history(cluster, NOW, 365)[0] == first.taken_at.date()
     notes = [chart.note for chart in trends.charts(cluster, NOW, 90)]
     assert not any("History starts" in note for note in notes)

@@ -1,7 +1,9 @@
 """Node hygiene: operating system and container runtime support, node age, kernel age.
 
 Findings are keyed by node name. An OS image or runtime the lifecycle data does not know gives
-no finding: unknown is not end of life.
+no finding: unknown is not end of life. A node whose OS cannot be judged is left out of the OS
+checks, and when no node's OS can be judged those checks are not evaluated rather than passed
+(the score caps the grade while any node's OS support is unknown, see docs/scoring.md).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from posture.checks.advice import Action, generic_snippet
-from posture.checks.base import Check, Hit
+from posture.checks.base import Check, Hit, NotEvaluated
 from posture.checks.context import Context
 from posture.checks.safe import clip, dig, mapping, text
 from posture.checks.vocabulary import Category, Severity
@@ -75,6 +77,21 @@ def _os(ctx: Context, node: _NodeInfo) -> OSSupport:
     )
 
 
+def _judged(ctx: Context) -> list[tuple[_NodeInfo, OSSupport]]:
+    """Return the nodes whose OS support is known, with it; raise when there are none."""
+    cached = ctx.memo.get("os_judged")
+    if isinstance(cached, list):
+        return cached
+    nodes = _nodes(ctx)
+    judged = [(node, support) for node in nodes
+              if (support := _os(ctx, node)).status is not SupportStatus.UNKNOWN]
+    if nodes and not judged:
+        raise NotEvaluated(f"the operating system of none of the {len(nodes)} nodes is known "
+                           "to the lifecycle data")
+    ctx.memo["os_judged"] = judged
+    return judged
+
+
 def _os_evidence(node: _NodeInfo, support: OSSupport) -> dict[str, Any]:
     return {
         "osImage": clip(node.os_image, 128),
@@ -87,8 +104,7 @@ def _os_evidence(node: _NodeInfo, support: OSSupport) -> dict[str, Any]:
 
 
 def _os_eol(ctx: Context) -> Iterator[Hit]:
-    for node in _nodes(ctx):
-        support = _os(ctx, node)
+    for node, support in _judged(ctx):
         if support.status is SupportStatus.EOL:
             since = f" since {support.eol.isoformat()}" if support.eol else ""
             yield Hit(
@@ -102,8 +118,7 @@ def _os_eol(ctx: Context) -> Iterator[Hit]:
 
 
 def _os_eol_soon(ctx: Context) -> Iterator[Hit]:
-    for node in _nodes(ctx):
-        support = _os(ctx, node)
+    for node, support in _judged(ctx):
         days = support.days_left
         if support.status is SupportStatus.EXTENDED:
             when = f"is past standard support (extended support until {support.eol})"

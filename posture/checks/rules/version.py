@@ -18,6 +18,7 @@ from posture.lifecycle.kubernetes import (
     detect_provider,
     kubelet_skew_check,
     kubernetes_support,
+    parse_kubernetes_version,
 )
 from posture.lifecycle.vocabulary import SupportStatus
 
@@ -117,6 +118,9 @@ def _kubelet_skew(ctx: Context) -> Iterator[Hit]:
     apiserver = _git_version(ctx)
     if not apiserver:
         raise NotEvaluated("the Kubernetes version is unknown")
+    if parse_kubernetes_version(apiserver) is None:
+        # Without the API server's minor no kubelet can be compared with it: that is not a pass.
+        raise NotEvaluated("the API server's version is not a Kubernetes version")
     limit = ctx.policy.max_kubelet_minor_skew
     for node in ctx.objects("nodes"):
         name = text(dig(node, "metadata", "name"))
