@@ -1,8 +1,9 @@
 """Hidden characters from a hostile cluster are shown, never drawn: every page, the digest, CSVs.
 
 The ``hostile`` scenario puts U+202E, U+2066, U+200B, U+FEFF, a tag character and a Hebrew word
-in names, namespaces, subjects, images, labels, node OS strings and messages; the cluster's own
-name and labels (typed by a user) carry them too. Every page is rendered for it and read as a
+in names, namespaces, subjects, images, labels, node OS strings and messages (a platform-managed
+DaemonSet in kube-system among them); the cluster's own name and labels (typed by a user) carry
+them too. Every page is rendered for it and read as a
 browser would: no hidden character may stand raw in a body, none may reach a text node, a chart
 or a cell, and each hostile value must be shown as its escapes inside ``<bdi>``.
 """
@@ -38,6 +39,9 @@ LABELS = {"team\u2066": "\ufeffops\U000e0041"}
 LABEL = "team\u2066=\ufeffops\U000e0041"  # as a filter
 NAMESPACE = "bidi\u202esn\u200b"
 WORKLOAD = "web-\u2066שלום\u200b"
+# Platform-managed (kube-system): shown apart on the scorecard, the checklist and fleet pages.
+PLATFORM = "kube-proxy-\u202eשלום\u200b"
+PLATFORM_RESOURCE = f"DaemonSet kube-system/{PLATFORM}"
 SUBJECT = "\u202enimda"
 NODE = "node-\u202eeno\u200b"
 OS_IMAGE = "Ubuntu 24.04.2 LTS\u2066 שלום\ufeff"
@@ -176,13 +180,14 @@ CSVS = ("audit-csv", "findings-csv", "cluster-findings-csv", "fleet-findings-csv
         "fleet-check-csv", "cluster-vulnerabilities-csv")
 # What each page must show, as escapes inside <bdi>.
 SHOWN = {
-    "clusters:detail": [NAME, *LABELS, *LABELS.values(), NODE, OS_IMAGE, ERROR, NAMESPACE],
-    "cluster-checklist": [NAME, NAMESPACE, WORKLOAD, SUBJECT, REASON],
+    "clusters:detail": [NAME, *LABELS, *LABELS.values(), NODE, OS_IMAGE, ERROR, NAMESPACE,
+                        PLATFORM_RESOURCE],
+    "cluster-checklist": [NAME, NAMESPACE, WORKLOAD, SUBJECT, REASON, PLATFORM],
     "finding": [NAME, WORKLOAD, NAMESPACE],
     "home": [NAME, *LABELS, *LABELS.values()],
     "clusters:list": [NAME],
     "cluster-vulnerabilities": [NAME, "tab in the scheme \u202edelbane\u200b שלום\U000e0041"],
-    "fleet-check": [NAME, NAMESPACE, WORKLOAD],
+    "fleet-check": [NAME, NAMESPACE, WORKLOAD, PLATFORM],
     "audit": [NAME, "ctx\u202e\u200b"],
     "digest:preferences": [NAME],
     "clusters:settings": [NAME],
@@ -217,6 +222,14 @@ def test_every_page_digest_and_csv_shows_hidden_characters_as_escapes(hostile, a
                 assert where, f"{url}: {visible(value)!r} is not shown"
                 assert all(where), f"{url}: {visible(value)!r} outside <bdi>"
 
+    # The platform-managed sections are reached, each with the hostile DaemonSet in them.
+    detail = as_sam.get(reverse("clusters:detail", args=[hostile.pk])).content.decode()
+    assert visible(PLATFORM) in detail[detail.index('id="platform-table"'):]
+    checklist = as_sam.get(reverse("cluster-checklist", args=[hostile.pk])).content.decode()
+    assert visible(PLATFORM) in checklist[checklist.index('id="platform-checklist"'):]
+    fleet = as_sam.get(reverse("fleet-check", args=["workload.privileged"])).content.decode()
+    assert "platform-managed</span>" in fleet[fleet.index(visible(PLATFORM)):]
+
     # A form keeps the exact value (a character reference in the page), so saving changes nothing.
     settings = as_sam.get(reverse("clusters:settings", args=[hostile.pk])).content.decode()
     assert "value=\"team&#x2066;=&#xfeff;ops&#xe0041;\"" in settings
@@ -245,6 +258,9 @@ def test_every_page_digest_and_csv_shows_hidden_characters_as_escapes(hostile, a
     # The JSON API is data: it keeps the exact names. The page's own progress answer is display.
     api = as_sam.get(reverse("api:findings", args=[hostile.pk])).json()
     assert WORKLOAD in {f["name"] for f in api["findings"]}
+    assert {f["name"] for f in api["findings"] if f["platform_managed"]} == {PLATFORM}
+    card = as_sam.get(reverse("api:scorecard", args=[hostile.pk])).json()
+    assert {r for g in card["platform_findings"] for r in g["resources"]} == {PLATFORM_RESOURCE}
     progress = as_sam.get(reverse("clusters:poll-status", args=[hostile.pk])).json()
     assert progress["error"] == visible(ERROR)
 
