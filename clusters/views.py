@@ -27,6 +27,7 @@ from clusters.polling import claim_first_poll
 from clusters.registration import RegistrationError, register, timeouts
 from clusters.tasks import poll_cluster
 from posture.audit import Action, record
+from posture.checks.hidden import visible
 from posture.models import Snapshot, SnapshotStatus, Trigger
 from posture.views.scorecard import scorecard_context
 
@@ -66,7 +67,11 @@ def cluster_poll_now(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def cluster_poll_status(request: HttpRequest, pk: int) -> JsonResponse:
-    """The newest poll's state, for the page's progress display."""
+    """The newest poll's state, for the page's progress display.
+
+    ``error`` is display text, in its visible form (hidden characters as escapes, as the page
+    itself shows it); the exact text is the API's (``/api/v1/clusters/<pk>/snapshots/``).
+    """
     cluster = get_visible_cluster(request, pk)
     snapshot = cluster.snapshots.only("pk", "status", "taken_at", "finished_at", "error",
                                       "duration_ms").first()
@@ -79,7 +84,7 @@ def cluster_poll_status(request: HttpRequest, pk: int) -> JsonResponse:
         "taken_at": snapshot.taken_at.isoformat(),
         "finished": snapshot.status != SnapshotStatus.RUNNING,
         "duration_ms": snapshot.duration_ms,
-        "error": snapshot.error,
+        "error": visible(snapshot.error),
     })
 
 

@@ -3,7 +3,8 @@
 Every builder is a pure function of plain values and returns a ``Chart``: the figure as plotly
 JSON (for ``json_script`` and ``static/js/charts.js``) and the same numbers as a table, which the
 page shows when JavaScript is off. Plotly renders trace names, axis labels and hover text as
-HTML, so every string that came from a cluster is escaped before it goes into a figure. Colours
+HTML, so every string that came from a cluster goes into a figure through ``_shown``: in its
+visible form (a bidi override reads ``\\u202e``: ``posture.checks.hidden``), then escaped. Colours
 come from the vocabulary enums (``Severity``, ``Category``, ``Grade``) and, for telling clusters
 apart, from ``CLUSTER_COLOURS``; nowhere else.
 
@@ -29,6 +30,7 @@ from typing import Any, NamedTuple
 
 from django.utils.html import escape
 
+from posture.checks.hidden import visible
 from posture.checks.vocabulary import Category, Severity
 from posture.lifecycle import SupportStatus
 from posture.scoring import NOT_EVALUATED_COLOUR, NOT_EVALUATED_LABEL, Grade
@@ -60,6 +62,11 @@ BAR_WIDTH_MS = int(_DAY_MS * 0.8)
 # seventh cluster the colours come round again with another dash, so 21 lines stay distinct.
 CLUSTER_COLOURS = ("#0072b2", "#d55e00", "#009e73", "#882255", "#999933", "#332288", "#cc79a7")
 CLUSTER_DASHES = ("solid", "dash", "dot")
+
+
+def _shown(text: str) -> str:
+    """Return cluster text as a figure may hold it: visible form, then HTML-escaped."""
+    return str(escape(visible(text)))
 
 
 def cluster_line(index: int) -> dict[str, Any]:
@@ -327,7 +334,7 @@ def fleet_scores(series: Mapping[str, Sequence[FleetPoint]], span: Span | None =
                 y=[_round(p.score) for p in points],
                 customdata=[p.grade for p in points],
                 mode="lines+markers",
-                name=escape(name),
+                name=_shown(name),
                 line=cluster_line(index),
                 marker={"size": 5},
                 hovertemplate="%{fullData.name}: %{y:.1f} (%{customdata})<extra></extra>",
@@ -380,7 +387,7 @@ def category_heatmap(
     score would earn. A cell with neither is left blank.
     """
     categories = Category.ordered()
-    names = [escape(name) for name, _ in rows]
+    names = [_shown(name) for name, _ in rows]
     z = [[_round(scores.get(str(c))) for c in categories] for _, scores in rows]
     unknown = [
         [str(c) in (not_evaluated[i] if i < len(not_evaluated) else ()) and z[i][j] is None
@@ -475,7 +482,7 @@ def _change_markers(
                 "xref": "x",
                 "yref": "y",
                 "text": f"{' and '.join(kind for kind, _ in what)} changed",
-                "hovertext": "<br>".join(escape(detail) for _, detail in what),
+                "hovertext": "<br>".join(_shown(detail) for _, detail in what),
                 "showarrow": False,
                 "yanchor": "bottom",
                 "font": {"size": 10, "color": Severity.INFO.colour},
@@ -621,7 +628,7 @@ def version_lag_trend(points: Sequence[TrendPoint], span: Span | None = None) ->
     """Plot how many minor releases (and patches) the control plane trails, per day."""
     span = span or Span()
     x = [_day(p.day) for p in points]
-    versions = [escape(p.version) for p in points]
+    versions = [_shown(p.version) for p in points]
     traces = [
         _trace(
             "scatter",

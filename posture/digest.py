@@ -9,7 +9,6 @@ passed in as ``now``; only ``send_weekly`` reads the clock, when the schedule ca
 from __future__ import annotations
 
 import logging
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -73,20 +72,14 @@ _SUCCEEDED = (SnapshotStatus.OK, SnapshotStatus.PARTIAL)
 
 
 def _plain(value: object, limit: int = 160) -> str:
-    """Return untrusted text as one harmless line: no control or invisible format characters.
+    """Return untrusted text cut to ``limit`` characters, for the templates to show.
 
-    Cluster text reaches the plain-text part and terminals (``send_digest --dry-run``) as is, so
-    a newline could forge a line and an escape sequence could drive a terminal; bidirectional
-    overrides could reorder what a reader sees.
+    Both parts show it through the ``untrusted`` (HTML) and ``visible`` (text) filters, which
+    write a newline, an escape sequence or a bidi override as an escape (``\\u202e``): a newline
+    cannot forge a line, a terminal (``send_digest --dry-run``) is not driven, and what a reader
+    sees is not reordered, yet no character goes missing.
     """
-    kept = []
-    for char in str(value):
-        category = unicodedata.category(char)
-        if category in ("Cc", "Zl", "Zp"):
-            kept.append(" ")
-        elif category != "Cf":
-            kept.append(char)
-    return clip(" ".join("".join(kept).split()), limit)
+    return clip(str(value), limit)
 
 
 def absolute(path: str) -> str:

@@ -2,7 +2,9 @@
 
 Cluster text is attacker-controlled: a cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a
 carriage return would be run as a formula by Excel or LibreOffice (``=HYPERLINK(...)``), so such
-cells get a leading apostrophe, the mitigation OWASP recommends.
+cells get a leading apostrophe, the mitigation OWASP recommends. Hidden characters (bidi
+overrides, zero-width spaces: ``posture.checks.hidden``) are written as escapes such as
+``\\u202e``, as on the pages, so a name cannot look like another in the sheet.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from posture.checks import Policy
+from posture.checks.hidden import visible
 from posture.models import Finding, RiskAcceptance
 from posture.waivers import accepting
 
@@ -27,10 +30,24 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_cell(value: object) -> str:
-    """Return ``value`` as text that a spreadsheet shows as text, never as a formula."""
+    """Return ``value`` as text that a spreadsheet shows as text, never as a formula.
+
+    Hidden characters show as escapes; a cell that started with a formula character (tab and
+    carriage return included, though they then read ``\\u0009`` and ``\\u000d``) keeps its
+    apostrophe.
+    """
     text = "" if value is None else str(value)
-    text = text.replace("\x00", "")
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    shown = visible(text)
+    return "'" + shown if text.startswith(_FORMULA_STARTS) else shown
+
+
+def file_part(text: str) -> str:
+    """Return ``text`` fit for a download's file name: ASCII letters, digits, ``.-_``, else ``_``.
+
+    A cluster name is untrusted: a quote would end the header's quoted name, and a bidi override
+    would show ``posture-\u202egnp.exe-findings.csv`` in the browser's downloads as a program.
+    """
+    return "".join(c if c.isascii() and (c.isalnum() or c in ".-_") else "_" for c in text)
 
 
 class _Echo:

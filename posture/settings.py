@@ -81,6 +81,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Its widget templates, which templates/django/forms/ overrides (see FORM_RENDERER).
+    "django.forms",
     "posture.apps.PostureConfig",
     "clusters.apps.ClustersConfig",
 ]
@@ -112,9 +114,14 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # Every template shows cluster text through these filters (untrusted, visible, exact).
+            "builtins": ["posture.templatetags.untrusted"],
         },
     },
 ]
+# Form widgets render through the templates above, so templates/django/forms/widgets/ can keep
+# field values exact and labels visible (the ``exact`` and ``untrusted`` filters).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 if EMBEDDED:
     VAR_DIR.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ from dataclasses import replace
 from typing import TextIO
 
 from posture.checks import pss
+from posture.checks.hidden import visible
 from posture.checks.manifests import InputError
 from posture.checks.policy import PSS_TARGET_LEVELS, Policy, PolicyError
 from posture.checks.safe import clip
@@ -26,9 +27,6 @@ from posture.checks.scan import ExitCode, ScanResult, scan
 from posture.checks.vocabulary import Severity
 
 FORMATS = ("text", "json", "sarif")
-# Object names and messages come from the scanned files: control characters in them could
-# rewrite the CI log (terminal escape sequences), so they are shown escaped.
-_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -198,4 +196,6 @@ def _count(n: int, noun: str) -> str:
 
 
 def _safe(text: str) -> str:
-    return clip(text, 2000).translate(_CONTROL)
+    # Names and messages come from the scanned files: a control character could rewrite the CI
+    # log (terminal escape sequences) and a bidi override reorder it, so they show as escapes.
+    return visible(clip(text, 2000))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,6 +9,7 @@ from clusters.models import Cluster
 from posture.checks import CATALOG
 from posture.checks.advice import Advice
 from posture.checks.base import Check
+from posture.checks.hidden import visible_json
 from posture.dashboard import advice, today
 from posture.dashboard.scorecard import latest_successful
 from posture.models import Finding, RiskAcceptance
@@ -57,6 +57,7 @@ def build(cluster: Cluster, pk: int, now: datetime) -> FindingPage:
         lifetimes=lifetimes,
         check=check,
         acceptance=accepting(finding, active) if finding.is_open else None,
-        evidence=json.dumps(finding.evidence, indent=2, sort_keys=True, ensure_ascii=False),
+        # JSON, and its own escapes show hidden characters: the block stays valid, exact JSON.
+        evidence=visible_json(finding.evidence),
         advice=advice.for_check(check, facts),
     )

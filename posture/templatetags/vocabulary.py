@@ -16,6 +16,7 @@ from clusters.access import sees_whole_fleet as _sees_whole_fleet
 from posture.checks.vocabulary import Category, Severity
 from posture.lifecycle import SupportStatus
 from posture.scoring import Grade
+from posture.templatetags.untrusted import isolated
 
 register = template.Library()
 
@@ -26,7 +27,7 @@ def severity_badge(value: str) -> SafeString:
     try:
         severity = Severity(str(value))
     except ValueError:
-        return format_html("{}", value)
+        return isolated(value)
     return format_html('<span class="badge sev-{}">{}</span>', severity.value, severity.label)
 
 

@@ -10,6 +10,7 @@ from clusters.models import Cluster
 from posture.checks.vocabulary import Severity, VulnerabilitySeverity
 from posture.dashboard import vulnerabilities
 from posture.dashboard.vulnerabilities import ClusterVulnerabilities
+from posture.templatetags.untrusted import isolated
 
 register = template.Library()
 
@@ -23,7 +24,7 @@ def vulnerability_badge(value: str) -> SafeString:
     try:
         severity = VulnerabilitySeverity(str(value))
     except ValueError:
-        return format_html("{}", value)
+        return isolated(value)
     return format_html('<span class="badge sev-{}">{}</span>', _BADGE_CLASS[severity].value,
                        severity.label)
 

@@ -9,7 +9,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 
 from clusters.access import get_visible_cluster, visible_clusters
-from posture.exports import findings_csv
+from posture.exports import file_part, findings_csv
 from posture.models import Finding, OrgPolicy, RiskAcceptance
 
 
@@ -35,7 +35,7 @@ def _filtered(request: HttpRequest, rows):
 def cluster_findings_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     cluster = get_visible_cluster(request, pk)
     rows = _filtered(request, Finding.objects.filter(cluster=cluster))
-    return _response(rows, [cluster], f"posture-{cluster.name}-findings.csv")
+    return _response(rows, [cluster], f"posture-{file_part(cluster.name)}-findings.csv")
 
 
 @login_required

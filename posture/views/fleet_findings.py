@@ -13,7 +13,7 @@ from django.utils import timezone
 from clusters.access import visible_clusters
 from posture.checks.vocabulary import Category, Severity
 from posture.dashboard import fleet_findings
-from posture.exports import checks_csv, findings_csv
+from posture.exports import checks_csv, file_part, findings_csv
 from posture.models import OrgPolicy
 
 
@@ -71,6 +71,5 @@ def fleet_check_csv(request: HttpRequest, check_id: str) -> StreamingHttpRespons
             .order_by("cluster__name", "namespace", "kind", "name", "container", "first_seen_at",
                       "pk"))
     # Catalog ids are letters, digits, dots and dashes; a stored id could be anything.
-    safe_id = "".join(ch if ch.isalnum() or ch in ".-" else "_" for ch in check_id)
     return _csv(findings_csv(rows.iterator(chunk_size=2000), view.acceptances_by_cluster(),
-                             policy), f"posture-{safe_id}-findings.csv")
+                             policy), f"posture-{file_part(check_id)}-findings.csv")

@@ -9,7 +9,7 @@ from django.shortcuts import render
 from clusters.access import get_visible_cluster
 from posture.checks.vocabulary import VulnerabilitySeverity
 from posture.dashboard import vulnerabilities
-from posture.exports import vulnerabilities_csv
+from posture.exports import file_part, vulnerabilities_csv
 
 
 @login_required
@@ -33,5 +33,5 @@ def cluster_vulnerabilities_csv(request: HttpRequest, pk: int) -> StreamingHttpR
     response = StreamingHttpResponse(vulnerabilities_csv(cluster, page.images),
                                      content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
-        f'attachment; filename="posture-{cluster.name}-vulnerabilities.csv"')
+        f'attachment; filename="posture-{file_part(cluster.name)}-vulnerabilities.csv"')
     return response

@@ -13,12 +13,23 @@
 
   function show(text) { box.hidden = false; box.textContent = text; }
 
+  // The cluster's error (already in its visible form) is isolated, as on the rest of the page.
+  function finished(s) {
+    show("Poll finished: " + s.status_label);
+    if (s.error) {
+      var error = document.createElement("bdi");
+      error.textContent = s.error;
+      box.append(" — ", error);
+    }
+    box.append(". Reloading…");
+  }
+
   function follow(deadline) {
     fetch(statusUrl, { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(function (s) {
         if (s.id && s.id > after && s.finished) {
-          show("Poll finished: " + s.status_label + (s.error ? " — " + s.error : "") + ". Reloading…");
+          finished(s);
           window.location.assign(window.location.pathname);
           return;
         }

@@ -112,3 +112,64 @@ def test_hostile_names_and_labels_stay_text(browser: Browser, live_server, signe
     finally:
         context.close()
     assert dialogs == []
+
+
+# A binding whose subject starts with U+202E RIGHT-TO-LEFT OVERRIDE: shown raw, the rest of the
+# message after it reads backwards ("… to User ecila resU ,admin").
+BIDI_SCENARIO = {
+    "name": "bidi",
+    "provider": "kubeadm",
+    "version": "v1.35.2",
+    "nodes": [{"pool": "pool", "osImage": "Ubuntu 24.04.2 LTS",
+               "kernelVersion": "6.8.0-55-generic", "containerRuntimeVersion": "containerd://2.0.6"}],
+    "clusterrolebindings": [{
+        "name": "ops-admins",
+        "roleRef": {"kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [{"kind": "User", "name": "\u202enimda"}, {"kind": "User", "name": "alice"}],
+    }],
+}
+# Each word of an element's text with the box it is drawn in, in the text's (logical) order.
+WORD_BOXES = """(element) => {
+  const words = [];
+  const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const match of node.data.matchAll(/\\S+/g)) {
+      const range = document.createRange();
+      range.setStart(node, match.index);
+      range.setEnd(node, match.index + match[0].length);
+      const box = range.getBoundingClientRect();
+      words.push({word: match[0], left: box.left, top: box.top});
+    }
+  }
+  return words;
+}"""
+
+
+@pytest.mark.threat("Bidi controls or invisible characters in cluster text disguise names "
+                    "(U+202E shows a subject reversed)",
+                    "One definition of hidden characters (`posture/checks/hidden.py`: controls, "
+                    "format characters, separators, default-ignorables, tags), shown as escapes "
+                    "such as `\\u202e` on pages, charts, CSV, mail and `posture scan` output; each "
+                    "value isolated in `bdi` and by CSS; the JSON API keeps the exact data, since "
+                    "it is data, not display")
+def test_a_reversed_subject_reads_in_logical_order(signed_in, alice, emulate, tmp_path):
+    path = tmp_path / "bidi.yaml"
+    path.write_text(yaml.safe_dump(BIDI_SCENARIO), encoding="utf-8")
+    cluster = register(emulate(str(path)), "bidi")
+    cluster.owners.add(alice)
+    poll(cluster.pk, Trigger.SCHEDULE)
+    page: Page = signed_in(alice)
+    page.goto(f"/clusters/{cluster.pk}/checklist/")
+    problem = page.locator("#check-access-cluster-admin-binding table.findings td a").first
+    expect(problem).to_contain_text("alice")
+
+    words = problem.evaluate(WORD_BOXES)
+    lines: dict[int, list[float]] = {}
+    for word in words:
+        lines.setdefault(round(word["top"]), []).append(word["left"])
+    # Read in the text's order, each line's words go left to right and lines go downwards.
+    assert all(lefts == sorted(lefts) for lefts in lines.values()), words
+    assert list(lines) == sorted(lines), words
+    # The override is shown, as an escape, where it stands.
+    expect(problem).to_contain_text("to User \\u202enimda, User alice")
+    assert [w["word"] for w in words][-4:] == ["User", "\\u202enimda,", "User", "alice"]

@@ -271,7 +271,26 @@ def test_text_output_escapes_control_characters(
     )
     _, out, _ = run(["scan", str(tmp_path)], capsys)
     assert "\x1b" not in out
-    assert "\\x1b[31mred\\x0afake" in out
+    assert "\\u001b[31mred\\u000afake" in out
+
+
+@pytest.mark.threat("Bidi controls or invisible characters in cluster text disguise names "
+                    "(U+202E shows a subject reversed)",
+                    "One definition of hidden characters (`posture/checks/hidden.py`: controls, "
+                    "format characters, separators, default-ignorables, tags), shown as escapes "
+                    "such as `\\u202e` on pages, charts, CSV, mail and `posture scan` output; each "
+                    "value isolated in `bdi` and by CSS; the JSON API keeps the exact data, since "
+                    "it is data, not display")
+def test_text_output_shows_bidi_and_zero_width_characters_as_escapes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "evil.yaml").write_text(
+        'kind: Pod\nmetadata: {name: "\\u202Egnp.exe\\u200B"}\n'
+        "spec: {containers: [{name: c, image: nginx}]}\n"
+    )
+    _, out, _ = run(["scan", str(tmp_path)], capsys)
+    assert "\u202e" not in out and "\u200b" not in out
+    assert "Pod default/\\u202egnp.exe\\u200b" in out
 
 
 def test_sarif_is_valid_and_points_at_lines(

@@ -153,7 +153,7 @@ def test_verify_button_shows_the_version(as_alice):
         page = as_alice.post(reverse("clusters:register"), {
             "name": "prod", "poll_interval_minutes": "15", "kubeconfig": text,
             "action": "verify"}).content.decode()
-    assert "Connected: Kubernetes <strong>v1.35.9</strong>" in page
+    assert "Connected: Kubernetes <strong><bdi>v1.35.9</bdi></strong>" in page
     assert kubeconfigs.TOKEN not in page
 
 
@@ -169,4 +169,4 @@ def test_verify_button_shows_the_exact_failure(as_alice):
         page = as_alice.post(reverse("clusters:register"), {
             "name": "prod", "poll_interval_minutes": "15", "kubeconfig": text,
             "action": "verify"}).content.decode()
-    assert "Connection failed (forbidden): 403 Forbidden" in page
+    assert "Connection failed (forbidden): <bdi>403 Forbidden" in page

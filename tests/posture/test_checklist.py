@@ -77,7 +77,7 @@ def test_platform_findings_form_their_own_section(messy, as_alice):
     assert "kube-proxy" not in main
     platform = page[page.index('id="platform-managed"'):page.index('id="acceptances"')]
     assert 'id="check-platform-workload-privileged"' in platform
-    assert "DaemonSet/kube-proxy" in platform and "not scored" in platform
+    assert "<bdi>DaemonSet</bdi>/<bdi>kube-proxy</bdi>" in platform and "not scored" in platform
     assert "score_platform_findings: true" in platform
     assert 'id="accept-platform-workload-privileged"' not in platform
 

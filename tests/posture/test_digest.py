@@ -260,7 +260,10 @@ def test_failed_polls_counted_and_last_failure_shown(alice, cluster_a):
     assert built is not None
     [line] = built.poll_trouble
     assert (line.failed_polls, line.last_poll_failed) == (2, True)
-    assert line.last_error == "connection [31m refused by 10.0.0.1"
+    assert line.last_error == "connection\x1b[31m refused\nby 10.0.0.1"
+    # Shown with its hidden characters as escapes, on one line, in both parts.
+    shown = "connection\\u001b[31m refused\\u000aby 10.0.0.1"
+    assert shown in built.render().text and shown in built.render().html
     # The score is the last successful poll's.
     assert line.score_now == 81
 
@@ -353,8 +356,10 @@ def test_text_part_keeps_cluster_text_on_its_own_line(alice):
     assert built is not None
     text = built.render().text
     assert not any(line.startswith("INJECTED") for line in text.splitlines())
-    assert "web INJECTED: reset your password at evil" in text
+    assert "web\\u000aINJECTED: reset your password at evil" in text
     assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+    # Nothing is dropped: each hidden character is written as an escape.
+    assert "term\\u001b]0;pwned\\u0007-app\\u202e" in text
     assert f"http://testserver.example/clusters/{cluster.pk}/" in text
 
 

@@ -482,7 +482,8 @@ def test_drill_down_lists_every_cluster_namespace_and_container(fleet, as_sam):
     checklist = reverse("cluster-checklist", args=[a.pk]) + "#check-workload-privileged"
     assert f'href="{checklist}"' in clusters
     section = html[html.index(f'id="cluster-{a.pk}"'):html.index(f'id="cluster-{b.pk}"')]
-    assert section.count("Deployment/web") == 1 and section.count("Deployment/api") == 1
+    assert section.count("<bdi>Deployment</bdi>/<bdi>web</bdi>") == 1
+    assert section.count("<bdi>Deployment</bdi>/<bdi>api</bdi>") == 1
     for f in Finding.objects.filter(cluster=a, check_id=PRIV):
         assert f'href="{reverse("finding", args=[f.pk])}"' in section
     assert ">sidecar<" in section
@@ -496,7 +497,7 @@ def test_drill_down_lists_every_cluster_namespace_and_container(fleet, as_sam):
 def test_drill_down_for_an_owner_shows_only_their_clusters(fleet, as_bob):
     html = as_bob.get(check_url(PRIV)).content.decode()
     assert not shows_cluster_a(html)
-    assert "tools" in html and "Deployment/debug" in html
+    assert "<bdi>tools</bdi>" in html and "<bdi>Deployment</bdi>/<bdi>debug</bdi>" in html
 
 
 def test_drill_down_of_a_check_with_nothing_visible_says_so(fleet, as_alice):
@@ -521,7 +522,8 @@ def test_drill_down_marks_accepted_findings(fleet, as_sam, alice):
 
 def test_drill_down_keeps_cluster_filters(fleet, as_sam):
     html = as_sam.get(check_url(PRIV, label="env=staging")).content.decode()
-    assert "Deployment/debug" in html and "Deployment/web" not in html
+    assert "<bdi>Deployment</bdi>/<bdi>debug</bdi>" in html
+    assert "<bdi>Deployment</bdi>/<bdi>web</bdi>" not in html
 
 
 def test_drill_down_leads_back_to_the_table_as_it_was_filtered(fleet, as_sam):

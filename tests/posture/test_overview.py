@@ -72,7 +72,7 @@ def _fleet(owner, scores: dict[str, float], now: datetime, **fields) -> None:
 
 def _names(html: str) -> list[str]:
     table = html[html.index('id="fleet-table"'):html.index("</table>", html.index("fleet-table"))]
-    return re.findall(r'<th scope="row"><a href="[^"]+">([^<]+)</a>', table)
+    return re.findall(r'<th scope="row"><a href="[^"]+"><bdi>([^<]+)</bdi></a>', table)
 
 
 def test_rows_sort_by_the_chosen_column_with_aria_sort(as_alice, alice):

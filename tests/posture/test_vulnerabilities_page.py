@@ -55,8 +55,9 @@ def test_the_page_ranks_fixable_criticals_first_and_names_the_workloads(as_alice
                                          "CVE-LOW", "CVE-MED")]
     assert order == sorted(order)
     assert "ghcr.io/shop/web:1.2.3" in html and "ghcr.io/platform/agent:2.0" in html
-    assert "ReplicaSet shop/web-1 (app)" in html and "ReplicaSet shop/api-2 (app)" in html
-    assert "3.0.11 → 3.0.15" in html and "no fix yet" in html
+    assert "<bdi>ReplicaSet</bdi> <bdi>shop</bdi>/<bdi>web-1</bdi> (<bdi>app</bdi>)" in html
+    assert "<bdi>ReplicaSet</bdi> <bdi>shop</bdi>/<bdi>api-2</bdi> (<bdi>app</bdi>)" in html
+    assert "<bdi>3.0.11</bdi> → <bdi>3.0.15</bdi>" in html and "no fix yet" in html
     # Counted once per image although two workloads run it: 5 in all, 3 fixable.
     assert "5 known vulnerabilities in 2 images: 3 fixable, 2 without a fix yet" in html
 
@@ -88,8 +89,8 @@ def test_without_trivy_the_page_and_the_scorecard_say_not_evaluated(as_alice, cl
     snapshot(cluster_a, timezone.now(), coverage=ABSENT)
     for name in ("cluster-vulnerabilities", "clusters:detail"):
         html = as_alice.get(reverse(name, args=[cluster_a.pk])).content.decode()
-        assert ("Not evaluated: Trivy Operator is not installed (no VulnerabilityReport "
-                "API).") in html, name
+        assert ("Not evaluated: <bdi>Trivy Operator is not installed (no VulnerabilityReport "
+                "API)</bdi>.") in html, name
 
 
 def test_the_scorecard_shows_totals_and_the_images_to_fix_first(as_alice, cluster_a):
@@ -98,7 +99,8 @@ def test_the_scorecard_shows_totals_and_the_images_to_fix_first(as_alice, cluste
     section = html[html.index('id="vulnerabilities"'):]
     section = section[:section.index("</section>")]
     assert section.index("ghcr.io/shop/web:1.2.3") < section.index("ghcr.io/platform/agent")
-    assert "shop/api-2</span>, <span class=\"mono\">shop/web-1" in section
+    assert ('<bdi>shop</bdi>/<bdi>api-2</bdi></span>, <span class="mono"><bdi>shop</bdi>/'
+            '<bdi>web-1</bdi>') in section
     assert reverse("cluster-vulnerabilities", args=[cluster_a.pk]) in section
 
 
@@ -232,7 +234,7 @@ def test_the_summary_leaves_out_clean_images_and_cuts_digests(as_alice, cluster_
     section = html[html.index('id="vulnerabilities"'):]
     section = section[:section.index("</section>")]
     assert "clean/image" not in section and "Images to fix first —" in section
-    assert f'class="image-ref" title="ghcr.io/shop/web@{digest}">ghcr.io/shop/web:1.2.3@sha256:9e425625aa2a…</a>' \
+    assert f'class="image-ref" title="ghcr.io/shop/web@{digest}"><bdi>ghcr.io/shop/web:1.2.3@sha256:9e425625aa2a…</bdi></a>' \
         in section
     page = as_alice.get(reverse("cluster-vulnerabilities", args=[cluster_a.pk])).content.decode()
     assert "clean/image" in page  # the page lists every scanned image

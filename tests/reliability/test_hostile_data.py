@@ -61,6 +61,7 @@ def test_hostile_cluster_polls_and_stores_safely(emulate, results):
     assert snapshot.kubernetes_version == 'v1.33.2-"><img src=x onerror=alert(1)>'
     assert any(n["os_image"].startswith("<script>") for n in snapshot.nodes)
     assert "\u202e" in text and FORMULA in text and "javascript:alert(1)" in text
+    assert all(c in text for c in ("\u2066", "\u200b", "\ufeff", "\U000e0041", "שלום"))
 
     # 10 kB strings: identity fields are shortened with a hash; node fields are cut.
     longest = max(len(v) for f in findings.values_list("namespace", "name", "container")
@@ -98,8 +99,13 @@ def test_hostile_cluster_polls_and_stores_safely(emulate, results):
          f"names that key findings shortened to {longest} characters ending in `~` and a hash "
          "(distinct, and stable: a second poll changed no finding); node fields cut to 200; "
          "findings' messages and evidence quote under 1,000 characters"),
-        ("bidirectional-text controls (U+202E)", "namespace, pod and container names, labels, "
-         "runtime version, RBAC subject", "stored verbatim"),
+        ("hidden characters: bidi override and isolate (U+202E, U+2066), zero-width space "
+         "(U+200B), byte order mark (U+FEFF), a tag character (U+E0041), with a Hebrew word",
+         "node, namespace, pod, workload and container names, labels, images, node OS, kernel "
+         "and runtime strings, RBAC subjects, a Trivy title",
+         "stored verbatim (the JSON API returns them exact); every page, CSV, chart and the "
+         "digest show each as an escape (`\\u202e`), names isolated in bdi elements "
+         "(tests/reliability/test_hostile_pages.py)"),
     ]
     for order, (payload, where, outcome) in enumerate(rows):
         results.add("data", f"hostile-{order}", order, payload=payload, where=where,
