@@ -27,7 +27,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: setup
-	$(BIN)/python -m posture.demo
+	$(BIN)/python -m posture.devtools.demo
 
 # Each run gets its own var dir, test database and Celery queue (named after the shell's pid),
 # so runs sharing this machine's PostgreSQL and Redis never collide.

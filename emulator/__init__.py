@@ -4,9 +4,9 @@ No Django here: the emulator runs and is tested on its own. ``start_emulator("ne
 serves a shipped scenario over HTTPS on 127.0.0.1; see ``README.md`` in this folder.
 """
 
-from clusters.emulator.faults import CertificateFault, Fault, FaultKind
-from clusters.emulator.scenario import Scenario, ScenarioError, load_scenario, shipped
-from clusters.emulator.server import Emulator, start_emulator
+from emulator.faults import CertificateFault, Fault, FaultKind
+from emulator.scenario import Scenario, ScenarioError, load_scenario, shipped
+from emulator.server import Emulator, start_emulator
 
 __all__ = [
     "CertificateFault",

@@ -1,7 +1,7 @@
-"""``python -m clusters.emulator``: see :mod:`clusters.emulator.cli`."""
+"""``python -m emulator``: see :mod:`emulator.cli`."""
 
 import sys
 
-from clusters.emulator.cli import main
+from emulator.cli import main
 
 sys.exit(main())

@@ -1,6 +1,6 @@
 """Run emulated clusters from the command line until interrupted.
 
-``python -m clusters.emulator typical neglected --port 6443 --kubeconfig-dir var/kubeconfigs``
+``python -m emulator typical neglected --port 6443 --kubeconfig-dir var/kubeconfigs``
 serves scenario i on 127.0.0.1:PORT+i and writes ``DIR/<scenario>.kubeconfig`` (mode 0600).
 """
 
@@ -13,14 +13,14 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
-from clusters.emulator.scenario import ScenarioError, load_scenario, shipped
-from clusters.emulator.server import Emulator, start_emulator
+from emulator.scenario import ScenarioError, load_scenario, shipped
+from emulator.server import Emulator, start_emulator
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the command-line parser (shared with the management command)."""
     parser = argparse.ArgumentParser(
-        prog="python -m clusters.emulator",
+        prog="python -m emulator",
         description="Serve emulated Kubernetes clusters over HTTPS on 127.0.0.1.",
     )
     add_arguments(parser)

@@ -10,7 +10,7 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from clusters.emulator.objects import hex_id
+from emulator.objects import hex_id
 
 _BUILTIN_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 

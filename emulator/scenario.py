@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
-from clusters.emulator.objects import Builder, ClusterView, Entry, Provider, hex_id, number
-from clusters.emulator.resources import BY_PLURAL
+from emulator.objects import Builder, ClusterView, Entry, Provider, hex_id, number
+from emulator.resources import BY_PLURAL
 
 SCENARIO_DIR = Path(__file__).with_name("scenarios")
 
@@ -247,7 +247,7 @@ def parse(data: Mapping[str, Any], source: str = "<scenario>") -> Scenario:
              "name must be a DNS label")
     data = dict(data)
     if "generate" in data:
-        from clusters.emulator.generator import generate
+        from emulator.generator import generate
 
         params = {"readerNamespace": str(data.get("serviceAccount", "posture/")).split("/")[0],
                   **data["generate"]}

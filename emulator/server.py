@@ -27,7 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 import yaml
 
-from clusters.emulator.faults import (
+from emulator.faults import (
     CertificateFault,
     Fault,
     FaultError,
@@ -35,11 +35,11 @@ from clusters.emulator.faults import (
     FaultSet,
     make_fault,
 )
-from clusters.emulator.objects import Builder
-from clusters.emulator.resources import Resource, find
-from clusters.emulator.scenario import Scenario, ScenarioError, load_scenario, today
-from clusters.emulator.store import ContinueTokens, State, TokenExpired, TokenInvalid
-from clusters.emulator.tls import (
+from emulator.objects import Builder
+from emulator.resources import Resource, find
+from emulator.scenario import Scenario, ScenarioError, load_scenario, today
+from emulator.store import ContinueTokens, State, TokenExpired, TokenInvalid
+from emulator.tls import (
     Identity,
     expired,
     issue_server_cert,

@@ -15,8 +15,8 @@ from typing import Any
 
 import orjson
 
-from clusters.emulator.objects import ClusterView
-from clusters.emulator.resources import (
+from emulator.objects import ClusterView
+from emulator.resources import (
     TRIVY_GROUP,
     Resource,
     api_group,

@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from posture.models import Finding, RiskAcceptance, Snapshot
+from posture.domain.models import Finding, RiskAcceptance, Snapshot
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ("well-kept", "typical", "neglected")
 # A fourth emulated cluster, left unregistered: its kubeconfig is written for rehearsing
 # registration. It holds the emulator's own test token, nothing real.
@@ -43,16 +43,16 @@ def start_clusters() -> list:
     """Start the emulators in this process and (re-)register each as a cluster."""
     import django
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "posture.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "posture.site.settings")
     django.setup()
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from clusters.emulator import start_emulator
     from clusters.kubeconfig import credentials
     from clusters.models import Cluster
-    from clusters.polling import poll
-    from posture.models import Trigger
+    from emulator import start_emulator
+    from posture.domain.models import Trigger
+    from posture.domain.polling import poll
 
     owner = get_user_model().objects.get(username=USERNAME)
     emulators = []
@@ -82,8 +82,8 @@ def start_rehearsal_cluster(var_dir: Path, port: int) -> tuple[Any, Path]:
 
     The emulator makes a new CA and token on every start, so the file is rewritten each time.
     """
-    from clusters.emulator import start_emulator
-    from clusters.emulator.scenario import load_scenario
+    from emulator import start_emulator
+    from emulator.scenario import load_scenario
 
     scenario = dataclasses.replace(load_scenario(REHEARSAL_SCENARIO), name=REHEARSAL_NAME)
     emulator = start_emulator(scenario, port=port)
@@ -120,12 +120,12 @@ def main() -> int:
     rehearsal, rehearsal_kubeconfig = start_rehearsal_cluster(
         Path(settings.VAR_DIR), EMULATOR_BASE_PORT + len(SCENARIOS))
     processes = {
-        "web": subprocess.Popen([sys.executable, "-m", "gunicorn", "posture.wsgi",
+        "web": subprocess.Popen([sys.executable, "-m", "gunicorn", "posture.site.wsgi",
                                  "--bind", f"127.0.0.1:{WEB_PORT}", "--workers", "2"],
                                 cwd=ROOT),
-        "worker": subprocess.Popen([sys.executable, "-m", "celery", "-A", "posture", "worker",
+        "worker": subprocess.Popen([sys.executable, "-m", "celery", "-A", "posture.site", "worker",
                                     "--loglevel", "WARNING", "--concurrency", "2"], cwd=ROOT),
-        "beat": subprocess.Popen([sys.executable, "-m", "celery", "-A", "posture", "beat",
+        "beat": subprocess.Popen([sys.executable, "-m", "celery", "-A", "posture.site", "beat",
                                   "--loglevel", "WARNING"], cwd=ROOT),
     }
     mail_dir = getattr(settings, "EMAIL_FILE_PATH", "var/mail")

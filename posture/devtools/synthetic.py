@@ -17,9 +17,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from clusters.models import Cluster
-from posture import scoring
 from posture.checks import CATALOG, CHECKSET_VERSION
-from posture.models import Finding, Snapshot, SnapshotStatus, Trigger
+from posture.domain import scoring
+from posture.domain.models import Finding, Snapshot, SnapshotStatus, Trigger
 
 _VERSIONS = ("v1.31.6", "v1.32.9", "v1.33.5", "v1.34.4", "v1.35.7")
 _OS = ("Ubuntu 22.04.5 LTS", "Ubuntu 24.04.3 LTS", "Bottlerocket OS 1.40.0 (aws-k8s-1.33)",

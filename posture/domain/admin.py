@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from posture.models import (
+from posture.domain.models import (
     ApiToken,
     AuditEvent,
     DigestDelivery,

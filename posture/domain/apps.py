@@ -2,8 +2,14 @@ from django.apps import AppConfig
 
 
 class PostureConfig(AppConfig):
-    name = "posture"
+    """The domain: snapshots, findings, scores, waivers, digest, audit and their tasks.
+
+    The label stays ``posture`` so its tables and migrations keep their names.
+    """
+
+    name = "posture.domain"
+    label = "posture"
     verbose_name = "Posture"
 
     def ready(self) -> None:
-        from posture import lifecycle_checks, signals, system_checks  # noqa: F401  (register)
+        from posture.domain import signals  # noqa: F401  (register)

@@ -13,7 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import HttpRequest
 from django.utils import timezone
 
-from posture.models import AuditEvent
+from posture.domain.models import AuditEvent
 
 Action = AuditEvent.Action
 
@@ -32,7 +32,7 @@ def record(action: str, *, request: HttpRequest | None = None,
            target: str = "", detail: dict[str, Any] | None = None) -> AuditEvent:
     """Write one audit event (the request being served is used when none is given)."""
     if request is None:
-        from posture.middleware import current_request
+        from posture.site.middleware import current_request
 
         request = current_request.get()
     if actor is None and request is not None:

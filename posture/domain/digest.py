@@ -38,12 +38,11 @@ from django.utils.crypto import salted_hmac
 
 from clusters.access import visible_clusters
 from clusters.models import Cluster
-from posture import mail
 from posture.checks import CATALOG
 from posture.checks.safe import clip
 from posture.checks.vocabulary import Severity
-from posture.lifecycle import Support, SupportStatus, kubernetes_support, os_support
-from posture.models import (
+from posture.domain import mail
+from posture.domain.models import (
     DigestDelivery,
     DigestPreference,
     Finding,
@@ -52,7 +51,8 @@ from posture.models import (
     Snapshot,
     SnapshotStatus,
 )
-from posture.scoring import Grade
+from posture.domain.scoring import Grade
+from posture.lifecycle import Support, SupportStatus, kubernetes_support, os_support
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ ACCEPTANCE_NOTICE = timedelta(days=14)
 STALE_CLAIM = timedelta(minutes=30)
 INTERRUPTED = ("interrupted: the sending worker stopped before recording the outcome; not sent "
                "again, since the mail server may already have accepted it")
-UNSUBSCRIBE_SALT = "posture.digest.unsubscribe"
+UNSUBSCRIBE_SALT = "posture.domain.digest.unsubscribe"
 _SUCCEEDED = (SnapshotStatus.OK, SnapshotStatus.PARTIAL)
 
 
@@ -300,7 +300,7 @@ class Digest:
 
 def message_id(user_pk: int, week: date) -> str:
     """Return the Message-ID of ``user_pk``'s digest for ``week``: stable, unique per install."""
-    tag = salted_hmac("posture.digest.message-id", f"{user_pk}:{week.isoformat()}").hexdigest()
+    tag = salted_hmac("posture.domain.digest.message-id", f"{user_pk}:{week.isoformat()}").hexdigest()
     domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "posture.invalid"
     return f"<digest.{week:%Y%m%d}.{user_pk}.{tag[:16]}@{domain}>"
 

@@ -13,8 +13,8 @@ from datetime import date, datetime
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from clusters.models import Cluster
+from posture.domain.models import SUCCEEDED, Snapshot
 from posture.lifecycle import SupportStatus, kubernetes_support
-from posture.models import SUCCEEDED, Snapshot
 
 
 def with_latest(clusters: QuerySet[Cluster]) -> QuerySet[Cluster]:

@@ -14,8 +14,8 @@ from prometheus_client.registry import Collector
 
 from clusters.models import Cluster
 from posture.checks.vocabulary import Severity
-from posture.fleet import kubernetes_eol, with_latest
-from posture.scoring import Grade
+from posture.domain.fleet import kubernetes_eol, with_latest
+from posture.domain.scoring import Grade
 
 
 class FleetCollector(Collector):

@@ -23,9 +23,9 @@ from clusters import collector, kube
 from clusters.kubeconfig import KubeconfigError
 from clusters.models import Cluster
 from clusters.vault import VaultError
-from posture import snapshots
 from posture.checks import Policy, evaluate
-from posture.models import OrgPolicy, Snapshot, SnapshotStatus, Trigger
+from posture.domain import snapshots
+from posture.domain.models import OrgPolicy, Snapshot, SnapshotStatus, Trigger
 
 log = logging.getLogger(__name__)
 

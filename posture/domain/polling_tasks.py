@@ -1,13 +1,17 @@
-"""Celery tasks: thin wrappers adding retries and scheduling to ``clusters.polling``."""
+"""Celery tasks: thin wrappers adding retries and scheduling to ``posture.domain.polling``.
+
+The registered names are the ones beat schedules and queued messages carry
+(``clusters.tasks.*``): they stay when the module moves.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from celery import shared_task
 from django.conf import settings
 
-from posture.celery import app
-from posture.models import Trigger
+from posture.domain.models import Trigger
 
 MAX_RETRIES = 3
 
@@ -17,9 +21,10 @@ def backoff(retries: int) -> float:
     return float(settings.POSTURE_POLL_RETRY_SECONDS * 4**retries)
 
 
-@app.task(bind=True, max_retries=MAX_RETRIES, acks_late=True)
+@shared_task(name="clusters.tasks.poll_cluster", bind=True, max_retries=MAX_RETRIES,
+             acks_late=True)
 def poll_cluster(self: Any, cluster_id: int, trigger: str = Trigger.SCHEDULE) -> str:
-    from clusters.polling import poll
+    from posture.domain.polling import poll
 
     outcome = poll(cluster_id, trigger, attempt=self.request.retries + 1)
     if outcome.skipped:
@@ -32,9 +37,9 @@ def poll_cluster(self: Any, cluster_id: int, trigger: str = Trigger.SCHEDULE) ->
     return str(outcome.snapshot.status)
 
 
-@app.task
+@shared_task(name="clusters.tasks.poll_due_clusters")
 def poll_due_clusters() -> int:
-    from clusters.polling import claim_due_clusters
+    from posture.domain.polling import claim_due_clusters
 
     due = claim_due_clusters()
     for cluster_id in due:

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from posture.models import Finding, Snapshot, SnapshotStatus
+from posture.domain.models import Finding, Snapshot, SnapshotStatus
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 from celery.schedules import crontab
 
-from posture import env
+from posture.site import env
 
 
 @dataclass(frozen=True)

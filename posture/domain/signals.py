@@ -9,7 +9,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
 
-from posture.audit import Action, record
+from posture.domain.audit import Action, record
 
 
 @receiver(user_logged_in)

@@ -1,5 +1,5 @@
 """Record a poll: the snapshot's aggregates and the findings' lifetimes, in one transaction
-(with the images' vulnerabilities, ``posture.vulnerabilities``).
+(with the images' vulnerabilities, ``posture.domain.vulnerabilities``).
 
 Findings are diffed against the cluster's open findings by identity: a new identity inserts a
 row, a vanished one is resolved, an unchanged one is left alone — so an unchanged cluster polled
@@ -18,10 +18,11 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from posture import scoring, vulnerabilities
 from posture.checks import Evaluation, Policy
 from posture.checks.inventory import Inventory
 from posture.checks.vocabulary import Severity
+from posture.domain import scoring, vulnerabilities
+from posture.domain.models import SUCCEEDED, Finding, OrgPolicy, Snapshot, SnapshotStatus
 from posture.lifecycle import (
     SupportStatus,
     detect_provider,
@@ -29,7 +30,6 @@ from posture.lifecycle import (
     os_support,
     parse_kubernetes_version,
 )
-from posture.models import SUCCEEDED, Finding, OrgPolicy, Snapshot, SnapshotStatus
 
 
 def _node_info(node: dict[str, Any]) -> dict[str, str]:
@@ -228,7 +228,7 @@ def score_snapshot(snapshot: Snapshot, now: datetime, policy: Policy | None = No
     accepted risks and platform-managed findings, unless ``policy`` (the organisation's when
     not given) counts those.
     """
-    from posture.waivers import active_acceptances, waived_keys
+    from posture.domain.waivers import active_acceptances, waived_keys
 
     policy = policy or OrgPolicy.load().policy()
     rows = list(Finding.objects.filter(cluster_id=snapshot.cluster_id, resolved_at__isnull=True)

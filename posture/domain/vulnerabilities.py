@@ -19,7 +19,7 @@ is stored stays as it was, as findings of checks that could not run stay open.
 from __future__ import annotations
 
 from posture.checks.trivy import ImageReport, Vulnerability, VulnerabilityScan
-from posture.models import Image, ImageVulnerability, ImageWorkload, Snapshot
+from posture.domain.models import Image, ImageVulnerability, ImageWorkload, Snapshot
 
 IMAGES_PER_CLUSTER = 2_000
 STORED_PER_IMAGE = 1_000

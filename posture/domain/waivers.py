@@ -10,9 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from clusters.models import Cluster
-from posture.audit import Action, record
 from posture.checks import CATALOG
-from posture.models import Finding, OrgPolicy, RiskAcceptance
+from posture.domain.audit import Action, record
+from posture.domain.models import Finding, OrgPolicy, RiskAcceptance
 
 FindingKey = tuple[str, str, str, str, str]
 
@@ -94,7 +94,7 @@ def revoke(acceptance: RiskAcceptance, user: AbstractBaseUser | None,
 
 def rescore_latest(cluster: Cluster, now: datetime | None = None) -> None:
     """Recompute the newest successful snapshot's score with today's acceptances."""
-    from posture.snapshots import latest_successful, rescore
+    from posture.domain.snapshots import latest_successful, rescore
 
     snapshot = latest_successful(cluster)
     if snapshot is not None:

@@ -1,10 +1,10 @@
-"""The Celery app. Configuration lives in ``posture.settings`` (``CELERY_*``)."""
+"""The Celery app. Configuration lives in ``posture.site.settings`` (``CELERY_*``)."""
 
 import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "posture.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "posture.site.settings")
 
 app = Celery("posture")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -2,7 +2,7 @@
 
 With nothing set, Posture runs *embedded*: a SQLite file and a filesystem Celery broker under
 ``var/``, so the demo needs nothing but Python. With ``DATABASE_URL`` and ``CELERY_BROKER_URL`` it
-uses PostgreSQL and Redis. Every value goes through a typed reader in ``posture.env`` that refuses
+uses PostgreSQL and Redis. Every value goes through a typed reader in ``posture.site.env`` that refuses
 bad input with a message naming the variable.
 """
 
@@ -18,9 +18,9 @@ import dj_email_url
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
-from posture import env
+from posture.site import env
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = Path(env.string("POSTURE_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env.boolean("DEBUG", False)
@@ -83,25 +83,30 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     # Its widget templates, which templates/django/forms/ overrides (see FORM_RENDERER).
     "django.forms",
-    "posture.apps.PostureConfig",
+    # Layers, top to bottom (docs/architecture.md): site wiring, pages and API, the domain (app
+    # label "posture": its tables keep their names), the cluster registry.
+    "posture.site.apps.SiteConfig",
+    "posture.web.apps.WebConfig",
+    "posture.devtools.apps.DevtoolsConfig",
+    "posture.domain.apps.PostureConfig",
     "clusters.apps.ClustersConfig",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "posture.middleware.SecurityHeadersMiddleware",
+    "posture.site.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "posture.middleware.CurrentRequestMiddleware",
+    "posture.site.middleware.CurrentRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "posture.urls"
-WSGI_APPLICATION = "posture.wsgi.application"
+ROOT_URLCONF = "posture.site.urls"
+WSGI_APPLICATION = "posture.site.wsgi.application"
 
 TEMPLATES = [
     {
@@ -115,7 +120,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
             ],
             # Every template shows cluster text through these filters (untrusted, visible, exact).
-            "builtins": ["posture.templatetags.untrusted"],
+            "builtins": ["posture.web.templatetags.untrusted"],
         },
     },
 ]
@@ -159,7 +164,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
-    "posture.staticfinders.PlotlyFinder",  # vendor/plotly.min.js from the plotly package
+    "posture.site.staticfinders.PlotlyFinder",  # vendor/plotly.min.js from the plotly package
 ]
 STATIC_ROOT = Path(env.string("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 STORAGES = {
@@ -247,7 +252,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
-from posture.schedule import beat_schedule  # noqa: E402  (needs TIME_ZONE above)
+from posture.domain.schedule import beat_schedule  # noqa: E402  (needs TIME_ZONE above)
 
 CELERY_BEAT_SCHEDULE = beat_schedule()
 

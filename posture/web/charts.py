@@ -32,8 +32,8 @@ from django.utils.html import escape
 
 from posture.checks.hidden import visible
 from posture.checks.vocabulary import Category, Severity
+from posture.domain.scoring import NOT_EVALUATED_COLOUR, NOT_EVALUATED_LABEL, Grade
 from posture.lifecycle import SupportStatus
-from posture.scoring import NOT_EVALUATED_COLOUR, NOT_EVALUATED_LABEL, Grade
 
 # Text and grid colours match the stylesheet's ink and line colours.
 _INK = "#1c2430"

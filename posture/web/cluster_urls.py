@@ -1,6 +1,7 @@
 from django.urls import path
 
-from clusters import editing, views
+from posture.web.views import cluster_settings as editing
+from posture.web.views import clusters as views
 
 app_name = "clusters"
 

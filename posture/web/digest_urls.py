@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from posture.views import digest
+from posture.web.views import digest
 
 app_name = "digest"
 

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 
 from posture.checks import Policy
 from posture.checks.hidden import visible
-from posture.models import Finding, RiskAcceptance
-from posture.waivers import accepting
+from posture.domain.models import Finding, RiskAcceptance
+from posture.domain.waivers import accepting
 
 if TYPE_CHECKING:
     from clusters.models import Cluster
-    from posture.dashboard.fleet_findings import CheckRow
-    from posture.dashboard.vulnerabilities import ImageRow
+    from posture.web.dashboard.fleet_findings import CheckRow
+    from posture.web.dashboard.vulnerabilities import ImageRow
 
 COLUMNS = ("cluster", "check", "severity", "category", "kind", "namespace", "name", "container",
            "status", "accepted_until", "platform_managed", "first_seen", "resolved", "message")

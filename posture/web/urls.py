@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from posture.views import (
+from posture.web.views import (
     checklist,
     findings,
     fleet_findings,

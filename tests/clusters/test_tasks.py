@@ -14,10 +14,10 @@ from django.db import connection
 from django.utils import timezone
 
 from clusters.models import Cluster
-from clusters.polling import poll
-from clusters.tasks import poll_cluster, poll_due_clusters
-from posture.celery import app
-from posture.models import Finding, Snapshot, SnapshotStatus
+from posture.domain.models import Finding, Snapshot, SnapshotStatus
+from posture.domain.polling import poll
+from posture.domain.polling_tasks import poll_cluster, poll_due_clusters
+from posture.site.celery import app
 from tests.emulated import register
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -114,7 +114,7 @@ def test_worker_killed_mid_poll_leaves_nothing_half_written(emulate, tmp_path):
            "POSTURE_POLL_LEASE_SECONDS": "120", "POSTURE_VAR_DIR": str(tmp_path)}
     purge_queue()
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "posture", "worker", "--pool", "solo",
+        [sys.executable, "-m", "celery", "-A", "posture.site", "worker", "--pool", "solo",
          "--loglevel", "WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

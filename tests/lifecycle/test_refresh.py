@@ -22,10 +22,10 @@ import yaml
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from posture import lifecycle_checks
 from posture.lifecycle import DATA_AS_OF, data_age_days
 from posture.lifecycle.data import DATA_FILES, load_catalog
 from posture.lifecycle.refresh import DATA_DIR, refresh
+from posture.site import startup_checks as lifecycle_checks
 
 RECORDED = Path(__file__).resolve().parent.parent / "data" / "endoflife"
 TODAY = date(2026, 12, 1)

@@ -12,10 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from posture.checks import Policy
-from posture.dashboard import checklist
-from posture.dashboard.scorecard import current_scorecard, latest_successful
-from posture.models import OrgPolicy, RiskAcceptance
-from posture.waivers import rescore_latest
+from posture.domain.models import OrgPolicy, RiskAcceptance
+from posture.domain.waivers import rescore_latest
+from posture.web.dashboard import checklist
+from posture.web.dashboard.scorecard import current_scorecard, latest_successful
 from tests.posture.snapshot_factories import finding, saturated_workloads, snapshot
 
 pytestmark = pytest.mark.django_db
@@ -253,7 +253,7 @@ def _section(page: str, check_id: str) -> str:
 @pytest.fixture
 def eks_127(emulate, alice):
     """The neglected scenario, polled for real: EKS 1.27 with old nodes."""
-    from clusters.polling import poll
+    from posture.domain.polling import poll
     from tests.emulated import register
 
     cluster = register(emulate("neglected"), "neglected")

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from posture.checks.hidden import visible
-from posture.exports import safe_cell
+from posture.web.exports import safe_cell
 from tests.posture.test_api import finding, snapshot
 
 pytestmark = pytest.mark.django_db

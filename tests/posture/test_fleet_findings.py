@@ -15,9 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from posture.checks import CATALOG, Policy
-from posture.dashboard import fleet_findings
-from posture.exports import CHECK_COLUMNS, COLUMNS
-from posture.models import Finding, RiskAcceptance
+from posture.domain.models import Finding, RiskAcceptance
+from posture.web.dashboard import fleet_findings
+from posture.web.exports import CHECK_COLUMNS, COLUMNS
 from tests.factories import ClusterFactory, UserFactory
 from tests.posture.snapshot_factories import finding, snapshot
 

@@ -12,9 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from posture.charts import Runway
-from posture.dashboard import trends
 from posture.lifecycle import kubernetes_support, os_support
+from posture.web.charts import Runway
+from posture.web.dashboard import trends
 from tests.factories import ClusterFactory
 from tests.posture.snapshot_factories import snapshot
 
@@ -113,8 +113,8 @@ def test_checkset_changes_are_marked_on_the_day_they_first_appear(alice):
 
 def test_the_scoring_model_change_is_marked_on_the_day_its_scores_begin(alice, as_alice):
     """Old snapshots kept no scoring version (model 1); rescoring or polling stores the new one."""
-    from posture.scoring import SCORING_VERSION
-    from posture.waivers import rescore_latest
+    from posture.domain.scoring import SCORING_VERSION
+    from posture.domain.waivers import rescore_latest
 
     cluster = ClusterFactory(owners=[alice])
     now = timezone.now()

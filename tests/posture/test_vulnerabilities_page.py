@@ -10,8 +10,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from posture import vulnerabilities
 from posture.checks.trivy import scan
+from posture.domain import vulnerabilities
 from tests.checks.test_trivy import report, vuln
 from tests.factories import ClusterFactory
 from tests.posture.snapshot_factories import snapshot
@@ -74,7 +74,7 @@ def test_filters_narrow_to_fixable_and_to_a_severity(as_alice, cluster_a):
 
 
 def test_an_image_page_lists_every_cve_it_stored(as_alice, cluster_a, monkeypatch):
-    from posture.dashboard import vulnerabilities as page
+    from posture.web.dashboard import vulnerabilities as page
 
     monkeypatch.setattr(page, "PER_IMAGE", 2)
     shop(cluster_a)
@@ -130,7 +130,7 @@ def test_scorecard_summary_costs_a_fixed_number_of_queries(as_sam, django_assert
     assert html.count("title=\"ghcr.io/team/app-") == 5
     assert "Images to fix first (5 of the 30 with known vulnerabilities)" in html
     # On the scorecard page the newest snapshot is at hand: not queried again.
-    from posture.dashboard.scorecard import latest_successful
+    from posture.web.dashboard.scorecard import latest_successful
 
     scorecard = type("Card", (), {"snapshot": latest_successful(cluster)})()
     with django_assert_num_queries(2):

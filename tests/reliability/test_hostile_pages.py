@@ -22,12 +22,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clusters import collector, kube
-from clusters.polling import poll
-from posture import digest
-from posture.audit import Action, record
 from posture.checks import CHECKSET_VERSION
 from posture.checks.hidden import has_hidden, is_hidden, visible
-from posture.models import Finding, RiskAcceptance, Snapshot, SnapshotStatus
+from posture.domain import digest
+from posture.domain.audit import Action, record
+from posture.domain.models import Finding, RiskAcceptance, Snapshot, SnapshotStatus
+from posture.domain.polling import poll
 from tests.emulated import register
 from tests.test_authorization import walk
 

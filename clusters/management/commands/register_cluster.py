@@ -37,7 +37,7 @@ class Command(BaseCommand):
                             poll_interval_minutes=options["interval"], verify=options["verify"])
         except RegistrationError as exc:
             raise CommandError(str(exc)) from None
-        from posture.audit import Action, record
+        from posture.domain.audit import Action, record
 
         record(Action.REGISTER, actor=owner, cluster=done.cluster, target=done.cluster.name,
                detail={"server": done.cluster.server, "context": done.cluster.context,

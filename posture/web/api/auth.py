@@ -12,7 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
-from posture.models import ApiToken
+from posture.domain.models import ApiToken
 
 TOKEN_PREFIX = "pst_"  # noqa: S105  (a marker that makes leaked tokens easy to scan for)
 

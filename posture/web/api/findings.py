@@ -18,14 +18,14 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
 from clusters.access import visible_clusters
-from posture.api.auth import api_view
 from posture.checks import CATALOG
 from posture.checks.vocabulary import Category, Severity
-from posture.dashboard.checklist import Status
-from posture.dashboard.fleet_findings import has_label, parse_label
-from posture.fleet import iso
-from posture.models import Finding, OrgPolicy, RiskAcceptance
-from posture.waivers import accepting
+from posture.domain.fleet import iso
+from posture.domain.models import Finding, OrgPolicy, RiskAcceptance
+from posture.domain.waivers import accepting
+from posture.web.api.auth import api_view
+from posture.web.dashboard.checklist import Status
+from posture.web.dashboard.fleet_findings import has_label, parse_label
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000

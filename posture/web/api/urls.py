@@ -1,6 +1,6 @@
 from django.urls import path
 
-from posture.api import findings, views
+from posture.web.api import findings, views
 
 app_name = "api"
 

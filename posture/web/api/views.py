@@ -11,14 +11,14 @@ from django.utils.dateparse import parse_datetime
 
 from clusters.access import get_visible_cluster, visible_clusters
 from clusters.models import Cluster
-from clusters.polling import policy_for
-from posture.api.auth import api_view
-from posture.api.openapi import SCHEMA
-from posture.dashboard import scorecard as scorecards
-from posture.dashboard import vulnerabilities as vulnerability_pages
-from posture.fleet import iso, kubernetes_eol, with_latest
-from posture.models import Finding, OrgPolicy, Snapshot
-from posture.waivers import accepting, active_acceptances
+from posture.domain.fleet import iso, kubernetes_eol, with_latest
+from posture.domain.models import Finding, OrgPolicy, Snapshot
+from posture.domain.polling import policy_for
+from posture.domain.waivers import accepting, active_acceptances
+from posture.web.api.auth import api_view
+from posture.web.api.openapi import SCHEMA
+from posture.web.dashboard import scorecard as scorecards
+from posture.web.dashboard import vulnerabilities as vulnerability_pages
 
 MAX_LIMIT = 1000
 

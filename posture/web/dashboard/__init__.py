@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from clusters.models import Cluster
 from posture.checks.vocabulary import Category
-from posture.models import SUCCEEDED, Snapshot
+from posture.domain.models import SUCCEEDED, Snapshot
 
 
 def today(now: datetime) -> date:

@@ -9,7 +9,7 @@ from datetime import date
 
 from posture.checks.advice import Advice, ClusterFacts, advise, facts_for
 from posture.checks.base import Check
-from posture.models import Snapshot
+from posture.domain.models import Snapshot
 
 
 def cluster_facts(snapshot: Snapshot | None, day: date) -> ClusterFacts | None:

@@ -19,11 +19,11 @@ from posture.checks import CATALOG, Policy
 from posture.checks.advice import Advice
 from posture.checks.base import Check
 from posture.checks.vocabulary import Category, Severity
-from posture.dashboard import advice, today
-from posture.dashboard.scorecard import current_scorecard, latest_successful
-from posture.models import Finding, RiskAcceptance, Snapshot
-from posture.scoring import Scorecard
-from posture.waivers import accepting
+from posture.domain.models import Finding, RiskAcceptance, Snapshot
+from posture.domain.scoring import Scorecard
+from posture.domain.waivers import accepting
+from posture.web.dashboard import advice, today
+from posture.web.dashboard.scorecard import current_scorecard, latest_successful
 
 # Resolved findings shown with "show resolved": those resolved in this window, newest first.
 RESOLVED_DAYS = 90

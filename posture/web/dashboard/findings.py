@@ -10,10 +10,10 @@ from posture.checks import CATALOG
 from posture.checks.advice import Advice
 from posture.checks.base import Check
 from posture.checks.hidden import visible_json
-from posture.dashboard import advice, today
-from posture.dashboard.scorecard import latest_successful
-from posture.models import Finding, RiskAcceptance
-from posture.waivers import accepting
+from posture.domain.models import Finding, RiskAcceptance
+from posture.domain.waivers import accepting
+from posture.web.dashboard import advice, today
+from posture.web.dashboard.scorecard import latest_successful
 
 
 @dataclass(frozen=True)

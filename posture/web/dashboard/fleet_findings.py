@@ -46,10 +46,10 @@ from posture.checks import CATALOG, Policy
 from posture.checks.advice import Advice
 from posture.checks.base import Check
 from posture.checks.vocabulary import Category, Severity
-from posture.dashboard import advice
-from posture.dashboard.checklist import Item, Status
-from posture.models import SUCCEEDED, Finding, RiskAcceptance, Snapshot
-from posture.waivers import accepting
+from posture.domain.models import SUCCEEDED, Finding, RiskAcceptance, Snapshot
+from posture.domain.waivers import accepting
+from posture.web.dashboard import advice
+from posture.web.dashboard.checklist import Item, Status
 
 # The trend columns: the change in affected resources over this many days.
 TREND_DAYS = (7, 30)

@@ -21,16 +21,9 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 
 from clusters.models import Cluster
-from posture import charts as chart_builders
-from posture.charts import Chart, FleetPoint, Span
-from posture.dashboard import (
-    aggregate_parts,
-    category_scores,
-    latest_successful_ids,
-    not_evaluated,
-    today,
-)
-from posture.dashboard.trends import last_of_each_day
+from posture.domain.models import SUCCEEDED, Finding, OrgPolicy, RiskAcceptance, Snapshot
+from posture.domain.scoring import Grade
+from posture.domain.waivers import accepting
 from posture.lifecycle import (
     KubeSupport,
     OSSupport,
@@ -40,9 +33,16 @@ from posture.lifecycle import (
     kubernetes_support,
     os_support,
 )
-from posture.models import SUCCEEDED, Finding, OrgPolicy, RiskAcceptance, Snapshot
-from posture.scoring import Grade
-from posture.waivers import accepting
+from posture.web import charts as chart_builders
+from posture.web.charts import Chart, FleetPoint, Span
+from posture.web.dashboard import (
+    aggregate_parts,
+    category_scores,
+    latest_successful_ids,
+    not_evaluated,
+    today,
+)
+from posture.web.dashboard.trends import last_of_each_day
 
 HISTORY_DAYS = 90
 EOL_HORIZON_DAYS = 180

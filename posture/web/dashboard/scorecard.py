@@ -14,12 +14,12 @@ from posture.checks import pss as pss_rules
 from posture.checks.base import Check
 from posture.checks.rules.workloads import CONTROL_CHECKS
 from posture.checks.vocabulary import Category, Severity
-from posture.dashboard import today
-from posture.dashboard.overview import OSRow, os_rows
+from posture.domain.models import SUCCEEDED, Finding, Snapshot
+from posture.domain.scoring import Cap, Fix, Grade, GradePath, Scope, Scorecard
+from posture.domain.snapshots import Scored, os_unjudged_nodes, score_snapshot
 from posture.lifecycle import KubeSupport, OSSupport, kubernetes_support, os_support
-from posture.models import SUCCEEDED, Finding, Snapshot
-from posture.scoring import Cap, Fix, Grade, GradePath, Scope, Scorecard
-from posture.snapshots import Scored, os_unjudged_nodes, score_snapshot
+from posture.web.dashboard import today
+from posture.web.dashboard.overview import OSRow, os_rows
 
 # How many fixes "Fix first" shows, unless the path to the next grade needs more of the list.
 TOP_FIXES = 5

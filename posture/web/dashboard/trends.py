@@ -19,12 +19,12 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Lead, TruncDate
 
 from clusters.models import Cluster
-from posture import charts as chart_builders
-from posture import scoring
-from posture.charts import Chart, Runway, Span, TrendPoint
-from posture.dashboard import aggregate_parts, category_scores, today
+from posture.domain import scoring
+from posture.domain.models import SUCCEEDED, Snapshot
 from posture.lifecycle import kubernetes_support, os_support
-from posture.models import SUCCEEDED, Snapshot
+from posture.web import charts as chart_builders
+from posture.web.charts import Chart, Runway, Span, TrendPoint
+from posture.web.dashboard import aggregate_parts, category_scores, today
 
 DEFAULT_DAYS = 90
 RANGES = (30, 90, 365)

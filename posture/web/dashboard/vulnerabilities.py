@@ -16,7 +16,7 @@ from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 
 from clusters.models import Cluster
 from posture.checks.vocabulary import VulnerabilitySeverity
-from posture.models import SUCCEEDED, Image, ImageVulnerability, ImageWorkload, Snapshot
+from posture.domain.models import SUCCEEDED, Image, ImageVulnerability, ImageWorkload, Snapshot
 
 # CVEs listed per image on the page (the image's own view lists all it stored).
 PER_IMAGE = 25

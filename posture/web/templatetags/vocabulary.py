@@ -1,7 +1,7 @@
 """Template tags that show severities, categories, grades and support statuses.
 
 They read the vocabulary enums, so a template never decides that critical is red: colours come
-from the stylesheet generated from the same enums (``posture.views.vocabulary``).
+from the stylesheet generated from the same enums (``posture.web.views.vocabulary``).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from django.utils.safestring import SafeString
 from clusters.access import can_register as _can_register
 from clusters.access import sees_whole_fleet as _sees_whole_fleet
 from posture.checks.vocabulary import Category, Severity
+from posture.domain.scoring import Grade
 from posture.lifecycle import SupportStatus
-from posture.scoring import Grade
-from posture.templatetags.untrusted import isolated
+from posture.web.templatetags.untrusted import isolated
 
 register = template.Library()
 

@@ -8,9 +8,9 @@ from django.utils.safestring import SafeString
 
 from clusters.models import Cluster
 from posture.checks.vocabulary import Severity, VulnerabilitySeverity
-from posture.dashboard import vulnerabilities
-from posture.dashboard.vulnerabilities import ClusterVulnerabilities
-from posture.templatetags.untrusted import isolated
+from posture.web.dashboard import vulnerabilities
+from posture.web.dashboard.vulnerabilities import ClusterVulnerabilities
+from posture.web.templatetags.untrusted import isolated
 
 register = template.Library()
 

@@ -12,8 +12,8 @@ from django.contrib.auth.views import LoginView
 from django.db.models import Q
 from django.utils import timezone
 
-from posture.audit import client_ip
-from posture.models import AuditEvent
+from posture.domain.audit import client_ip
+from posture.domain.models import AuditEvent
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):

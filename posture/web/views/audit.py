@@ -15,8 +15,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 
 from clusters.access import sees_whole_fleet
-from posture.exports import safe_cell
-from posture.models import AuditEvent
+from posture.domain.models import AuditEvent
+from posture.web.exports import safe_cell
 
 
 def _events(request: HttpRequest) -> tuple[QuerySet[AuditEvent], dict[str, str]]:

@@ -16,13 +16,13 @@ from django.views.decorators.http import require_POST
 
 from clusters.access import can_change, get_changeable_cluster, get_visible_cluster
 from clusters.models import Cluster
-from clusters.polling import policy_for
 from posture.checks import CATALOG
 from posture.checks.vocabulary import Category, Severity
-from posture.dashboard import checklist
-from posture.dashboard.scorecard import latest_successful
-from posture.models import RiskAcceptance
-from posture.waivers import AcceptanceError, accept, revoke
+from posture.domain.models import RiskAcceptance
+from posture.domain.polling import policy_for
+from posture.domain.waivers import AcceptanceError, accept, revoke
+from posture.web.dashboard import checklist
+from posture.web.dashboard.scorecard import latest_successful
 
 
 class Scope:

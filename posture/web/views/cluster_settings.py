@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 from clusters.access import ROLE_GROUPS, get_changeable_cluster, is_security_team
 from clusters.forms import RegistrationForm
 from clusters.models import Cluster
-from posture.audit import Action, record
+from posture.domain.audit import Action, record
 
 
 def parse_labels(text: str) -> dict[str, str]:

@@ -23,13 +23,13 @@ from clusters.access import (
     visible_clusters,
 )
 from clusters.forms import KubeconfigUploadHandler, RegistrationForm
-from clusters.polling import claim_first_poll
 from clusters.registration import RegistrationError, register, timeouts
-from clusters.tasks import poll_cluster
-from posture.audit import Action, record
 from posture.checks.hidden import visible
-from posture.models import Snapshot, SnapshotStatus, Trigger
-from posture.views.scorecard import scorecard_context
+from posture.domain.audit import Action, record
+from posture.domain.models import Snapshot, SnapshotStatus, Trigger
+from posture.domain.polling import claim_first_poll
+from posture.domain.polling_tasks import poll_cluster
+from posture.web.views.scorecard import scorecard_context
 
 READER_MANIFEST = Path(settings.BASE_DIR) / "deploy" / "posture-reader.yaml"
 

@@ -14,8 +14,8 @@ from django.views.decorators.http import require_http_methods
 
 from clusters.access import visible_clusters
 from clusters.models import Cluster
-from posture import digest
-from posture.models import DigestDelivery
+from posture.domain import digest
+from posture.domain.models import DigestDelivery
 
 RECENT_DELIVERIES = 5
 

@@ -9,8 +9,8 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 
 from clusters.access import get_visible_cluster, visible_clusters
-from posture.exports import file_part, findings_csv
-from posture.models import Finding, OrgPolicy, RiskAcceptance
+from posture.domain.models import Finding, OrgPolicy, RiskAcceptance
+from posture.web.exports import file_part, findings_csv
 
 
 def _response(rows, clusters, filename: str) -> StreamingHttpResponse:

@@ -8,8 +8,8 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from clusters.access import get_visible_cluster
-from posture.dashboard import findings
-from posture.models import Finding
+from posture.domain.models import Finding
+from posture.web.dashboard import findings
 
 
 @login_required

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from clusters.access import visible_clusters
 from posture.checks.vocabulary import Category, Severity
-from posture.dashboard import fleet_findings
-from posture.exports import checks_csv, file_part, findings_csv
-from posture.models import OrgPolicy
+from posture.domain.models import OrgPolicy
+from posture.web.dashboard import fleet_findings
+from posture.web.exports import checks_csv, file_part, findings_csv
 
 
 @login_required

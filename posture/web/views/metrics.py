@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from posture.metrics import FleetCollector
+from posture.domain.metrics import FleetCollector
 
 
 def metrics(request: HttpRequest) -> HttpResponse:

@@ -8,8 +8,8 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from clusters.access import visible_clusters
-from posture.dashboard import overview
-from posture.scoring import Grade
+from posture.domain.scoring import Grade
+from posture.web.dashboard import overview
 
 
 @login_required

@@ -13,11 +13,11 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from clusters.access import is_security_team
-from posture.audit import Action, record
 from posture.checks import CATALOG, Policy
 from posture.checks.policy import PolicyError, policy_keys
-from posture.models import OrgPolicy
-from posture.snapshots import rescore_fleet
+from posture.domain.audit import Action, record
+from posture.domain.models import OrgPolicy
+from posture.domain.snapshots import rescore_fleet
 
 
 class PolicyForm(forms.Form):

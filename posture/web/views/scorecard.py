@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from clusters.access import can_change, get_visible_cluster
 from clusters.models import Cluster
-from clusters.polling import policy_for
-from posture.dashboard import scorecard, trends
-from posture.models import Snapshot, SnapshotStatus
+from posture.domain.models import Snapshot, SnapshotStatus
+from posture.domain.polling import policy_for
+from posture.web.dashboard import scorecard, trends
 
 HISTORY_ROWS = 30
 # How long after registration the page waits for the first poll (as poll.js does) before it

@@ -7,10 +7,10 @@ from django.template.loader import render_to_string
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
-from posture.charts import Runway
 from posture.checks.vocabulary import Category, Severity
+from posture.domain.scoring import NOT_EVALUATED_COLOUR, Grade
 from posture.lifecycle import SupportStatus
-from posture.scoring import NOT_EVALUATED_COLOUR, Grade
+from posture.web.charts import Runway
 
 # Support statuses borrow the colours of the severity they amount to.
 SUPPORT_COLOURS = {

@@ -8,8 +8,8 @@ from django.shortcuts import render
 
 from clusters.access import get_visible_cluster
 from posture.checks.vocabulary import VulnerabilitySeverity
-from posture.dashboard import vulnerabilities
-from posture.exports import file_part, vulnerabilities_csv
+from posture.web.dashboard import vulnerabilities
+from posture.web.exports import file_part, vulnerabilities_csv
 
 
 @login_required

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from clusters.emulator.cli import add_arguments, serve
-from clusters.emulator.scenario import ScenarioError
+from emulator.cli import add_arguments, serve
+from emulator.scenario import ScenarioError
 
 
 class Command(BaseCommand):
@@ -17,7 +17,7 @@ class Command(BaseCommand):
     help = "Serve emulated Kubernetes clusters (read-only, HTTPS on 127.0.0.1)."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        """Take the same arguments as ``python -m clusters.emulator``."""
+        """Take the same arguments as ``python -m emulator``."""
         add_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:

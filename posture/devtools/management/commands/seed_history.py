@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from posture.models import Snapshot
-from posture.synthetic import seed
+from posture.devtools.synthetic import seed
+from posture.domain.models import Snapshot
 
 
 class Command(BaseCommand):

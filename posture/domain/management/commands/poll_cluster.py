@@ -7,8 +7,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from clusters.models import Cluster
-from clusters.polling import poll
-from posture.models import SnapshotStatus, Trigger
+from posture.domain.models import SnapshotStatus, Trigger
+from posture.domain.polling import poll
 
 
 class Command(BaseCommand):
