@@ -6,6 +6,7 @@ server and context, not the kubeconfig.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 from django.conf import settings
@@ -16,6 +17,10 @@ from django.utils import timezone
 from posture.domain.models import AuditEvent
 
 Action = AuditEvent.Action
+
+# The request being served, for events reached through signals (which carry no request): set by
+# ``posture.site.middleware.CurrentRequestMiddleware``.
+current_request: ContextVar[HttpRequest | None] = ContextVar("current_request", default=None)
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -32,8 +37,6 @@ def record(action: str, *, request: HttpRequest | None = None,
            target: str = "", detail: dict[str, Any] | None = None) -> AuditEvent:
     """Write one audit event (the request being served is used when none is given)."""
     if request is None:
-        from posture.site.middleware import current_request
-
         request = current_request.get()
     if actor is None and request is not None:
         actor = request.user

@@ -67,9 +67,7 @@ ACCEPTANCE_NOTICE = timedelta(days=14)
 STALE_CLAIM = timedelta(minutes=30)
 INTERRUPTED = ("interrupted: the sending worker stopped before recording the outcome; not sent "
                "again, since the mail server may already have accepted it")
-UNSUBSCRIBE_SALT = "posture.domain.digest.unsubscribe"
-_SUCCEEDED = (SnapshotStatus.OK, SnapshotStatus.PARTIAL)
-
+UNSUBSCRIBE_SALT = "posture.digest.unsubscribe"
 
 def _plain(value: object, limit: int = 160) -> str:
     """Return untrusted text cut to ``limit`` characters, for the templates to show.
@@ -300,7 +298,7 @@ class Digest:
 
 def message_id(user_pk: int, week: date) -> str:
     """Return the Message-ID of ``user_pk``'s digest for ``week``: stable, unique per install."""
-    tag = salted_hmac("posture.domain.digest.message-id", f"{user_pk}:{week.isoformat()}").hexdigest()
+    tag = salted_hmac("posture.digest.message-id", f"{user_pk}:{week.isoformat()}").hexdigest()
     domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "posture.invalid"
     return f"<digest.{week:%Y%m%d}.{user_pk}.{tag[:16]}@{domain}>"
 
@@ -349,8 +347,7 @@ def _finding_line(finding: Finding, names: dict[int, tuple[str, str]], at: datet
 def _cluster_lines(clusters: QuerySet[Cluster], since: datetime, until: datetime
                    ) -> tuple[list[ClusterLine], dict[int, Snapshot]]:
     """Return each cluster's week and its latest successful snapshot (at or before ``until``)."""
-    good = (Snapshot.objects.filter(cluster=OuterRef("pk"), status__in=_SUCCEEDED)
-            .order_by("-taken_at").values("pk"))
+    good = Snapshot.objects.successful_of(OuterRef("pk")).values("pk")
     finished = (Snapshot.objects.filter(cluster=OuterRef("pk"), taken_at__lte=until)
                 .exclude(status=SnapshotStatus.RUNNING).order_by("-taken_at"))
     failures = (Snapshot.objects.filter(cluster=OuterRef("pk"), status=SnapshotStatus.FAILED,
@@ -468,9 +465,9 @@ _NEWS = Q(before__isnull=False) & Q(before=F("first_seen__checkset_version"))
 
 def _found_this_week(ids: Sequence[int], since: datetime, until: datetime) -> QuerySet[Finding]:
     """Return findings first seen this week, each with the check set of the poll before it."""
-    before = (Snapshot.objects.filter(cluster_id=OuterRef("cluster_id"), status__in=_SUCCEEDED,
-                                      taken_at__lt=OuterRef("first_seen__taken_at"))
-              .order_by("-taken_at").values("checkset_version")[:1])
+    before = (Snapshot.objects.successful_of(OuterRef("cluster_id"))
+              .filter(taken_at__lt=OuterRef("first_seen__taken_at"))
+              .values("checkset_version")[:1])
     return Finding.objects.filter(cluster_id__in=ids, first_seen_at__gt=since,
                                   first_seen_at__lte=until).annotate(before=Subquery(before))
 

@@ -13,14 +13,14 @@ from datetime import date, datetime
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from clusters.models import Cluster
-from posture.domain.models import SUCCEEDED, Snapshot
+from posture.domain.models import Snapshot
 from posture.lifecycle import SupportStatus, kubernetes_support
 
 
 def with_latest(clusters: QuerySet[Cluster]) -> QuerySet[Cluster]:
     """Annotate each cluster with its newest poll and newest successful snapshot's aggregates."""
     newest = Snapshot.objects.filter(cluster=OuterRef("pk")).order_by("-taken_at")
-    good = newest.filter(status__in=SUCCEEDED)
+    good = Snapshot.objects.successful_of(OuterRef("pk"))
     return clusters.annotate(
         last_poll_status=Subquery(newest.values("status")[:1]),
         last_poll_at=Subquery(newest.values("taken_at")[:1]),

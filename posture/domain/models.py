@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import fnmatch
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.db.models import Q
 
 from posture.checks import Policy
+
+if TYPE_CHECKING:
+    from clusters.models import Cluster
 
 
 class SnapshotStatus(models.TextChoices):
@@ -36,6 +40,35 @@ class Trigger(models.TextChoices):
     MANUAL = "manual", "Poll now"
     COMMAND = "command", "Command line"
     REPLAY = "replay", "History replay"
+
+
+# The heaviest fields of a snapshot (a big cluster's node list runs to hundreds of kB), which only
+# the scorecard itself shows. The node summary stays: scoring reads its count of nodes whose OS
+# support is unknown, and it is a few hundred bytes.
+DETAIL_FIELDS = ("nodes", "coverage", "category_scores")
+
+
+class SnapshotQuerySet(models.QuerySet["Snapshot"]):
+    def successful(self) -> SnapshotQuerySet:
+        """Return the snapshots of polls that read their cluster (``SUCCEEDED``)."""
+        return self.filter(status__in=SUCCEEDED)
+
+    def successful_of(self, cluster: Any) -> SnapshotQuerySet:
+        """Return ``cluster``'s successful snapshots, newest first: the one query behind "the
+        latest successful snapshot" (``cluster`` is a row, a pk or an ``OuterRef`` — then
+        ``.values(...)[:1]`` of it is a per-cluster subquery)."""
+        return self.successful().filter(cluster=cluster).order_by("-taken_at")
+
+    def latest_successful(self, cluster: Cluster, *, detail: bool = True) -> Snapshot | None:
+        """Return ``cluster``'s newest successful snapshot; without ``detail``, leave its
+        ``DETAIL_FIELDS`` unread (reading one later costs a query)."""
+        snapshots = self.successful_of(cluster)
+        if not detail:
+            snapshots = snapshots.defer(*DETAIL_FIELDS)
+        snapshot = snapshots.first()
+        if snapshot is not None:
+            snapshot.cluster = cluster  # known already: reading it costs no query
+        return snapshot
 
 
 class Snapshot(models.Model):
@@ -76,6 +109,8 @@ class Snapshot(models.Model):
     score = models.FloatField(null=True, blank=True)
     grade = models.CharField(max_length=2, blank=True, default="")
     category_scores = models.JSONField(default=dict, blank=True)
+
+    objects = SnapshotQuerySet.as_manager()
 
     class Meta:
         ordering = ["-taken_at"]

@@ -8,13 +8,12 @@ environment. Keeping it in code keeps it reviewable and identical on every repli
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from celery.schedules import crontab
-
-from posture.site import env
 
 
 @dataclass(frozen=True)
@@ -51,11 +50,14 @@ def _cron(spec: str, variable: str) -> crontab:
     return crontab(minute, hour, day_of_week, day_of_month, month_of_year)
 
 
-def beat_schedule() -> dict[str, dict[str, Any]]:
-    """Return ``CELERY_BEAT_SCHEDULE``: each job expires just before its next run."""
+def beat_schedule(read: Callable[[str], str | None]) -> dict[str, dict[str, Any]]:
+    """Return ``CELERY_BEAT_SCHEDULE``: each job expires just before its next run.
+
+    ``read`` reads an environment variable (the settings pass ``posture.site.env.raw``).
+    """
     schedule: dict[str, dict[str, Any]] = {}
     for job in JOBS:
-        override = env.raw(job.env_override) if job.env_override else None
+        override = read(job.env_override) if job.env_override else None
         if override is not None:
             cadence: Any = _cron(override, job.env_override or "")
             expires = None

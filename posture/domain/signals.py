@@ -1,4 +1,4 @@
-"""Audit events that Django signals carry: logins, logouts, failed logins, role changes."""
+"""Audit events that signals carry: logins, logouts, failed logins, role changes, registrations."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
 
+from clusters.registration import cluster_registered
 from posture.domain.audit import Action, record
 
 
@@ -42,3 +43,12 @@ def _groups_changed(sender: Any, instance: Any, action: str, pk_set: set[int] | 
     names = sorted(Group.objects.filter(pk__in=pk_set or ()).values_list("name", flat=True))
     record(Action.ROLE_CHANGE, target=str(instance),
            detail={"change": action.removeprefix("post_"), "groups": names})
+
+
+@receiver(cluster_registered)
+def _registered(sender: Any, cluster: Any, actor: Any, via: str | None = None,
+                **kwargs: Any) -> None:
+    detail = {"server": cluster.server, "context": cluster.context}
+    if via:
+        detail["via"] = via
+    record(Action.REGISTER, actor=actor, cluster=cluster, target=cluster.name, detail=detail)

@@ -1,28 +1,19 @@
-"""Risk acceptance: accept a check for a scope until a date, and what that does to the score."""
+"""Which findings an active risk acceptance covers (what scoring leaves out as accepted).
+
+Accepting and revoking are ``posture.domain.risk``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
 from django.utils import timezone
 
 from clusters.models import Cluster
-from posture.checks import CATALOG
-from posture.domain.audit import Action, record
-from posture.domain.models import Finding, OrgPolicy, RiskAcceptance
+from posture.domain.models import Finding, RiskAcceptance
 
 FindingKey = tuple[str, str, str, str, str]
-
-
-class AcceptanceError(ValueError):
-    """An acceptance was refused; ``field`` names the input to fix."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def active_acceptances(cluster: Cluster, now: datetime | None = None) -> list[RiskAcceptance]:
@@ -50,52 +41,3 @@ def waived_keys(findings: Iterable[Finding],
     if not acceptances:
         return set()
     return {f.identity for f in findings if accepting(f, acceptances) is not None}
-
-
-def accept(*, cluster: Cluster, check_id: str, namespace: str, name_pattern: str, reason: str,
-           expires_at: datetime, user: AbstractBaseUser | None,
-           now: datetime | None = None) -> RiskAcceptance:
-    """Record an acceptance after checking it against the policy; rescore the cluster."""
-    now = now or timezone.now()
-    if check_id not in CATALOG:
-        raise AcceptanceError(f"Unknown check {check_id!r}.", "check_id")
-    if not reason.strip():
-        raise AcceptanceError("Say why the risk is accepted.", "reason")
-    limit = OrgPolicy.load().policy().max_acceptance_days
-    if expires_at <= now:
-        raise AcceptanceError("The expiry must be in the future.", "expires_at")
-    if expires_at > now + timedelta(days=limit):
-        raise AcceptanceError(f"The policy allows accepting a risk for at most {limit} days.",
-                              "expires_at")
-    with transaction.atomic():
-        acceptance = RiskAcceptance.objects.create(
-            cluster=cluster, check_id=check_id, namespace=namespace.strip(),
-            name_pattern=name_pattern.strip(), reason=reason.strip(), expires_at=expires_at,
-            created_by=user)
-        rescore_latest(cluster, now)
-        record(Action.ACCEPT_RISK, actor=user, cluster=cluster, target=str(acceptance),
-               detail={"check": check_id, "namespace": acceptance.namespace,
-                       "name_pattern": acceptance.name_pattern, "reason": acceptance.reason,
-                       "expires_at": expires_at.isoformat()})
-    return acceptance
-
-
-def revoke(acceptance: RiskAcceptance, user: AbstractBaseUser | None,
-           now: datetime | None = None) -> None:
-    now = now or timezone.now()
-    with transaction.atomic():
-        acceptance.revoked_at = now
-        acceptance.revoked_by = user  # type: ignore[assignment]
-        acceptance.save(update_fields=["revoked_at", "revoked_by"])
-        rescore_latest(acceptance.cluster, now)
-        record(Action.REVOKE_RISK, actor=user, cluster=acceptance.cluster,
-               target=str(acceptance), detail={"check": acceptance.check_id})
-
-
-def rescore_latest(cluster: Cluster, now: datetime | None = None) -> None:
-    """Recompute the newest successful snapshot's score with today's acceptances."""
-    from posture.domain.snapshots import latest_successful, rescore
-
-    snapshot = latest_successful(cluster)
-    if snapshot is not None:
-        rescore(snapshot, now or timezone.now())

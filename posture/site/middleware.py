@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextvars import ContextVar
 
 from django.http import HttpRequest, HttpResponse
 
-current_request: ContextVar[HttpRequest | None] = ContextVar("current_request", default=None)
+from posture.domain.audit import current_request
 
 
 class CurrentRequestMiddleware:

@@ -2,8 +2,8 @@
 
 With nothing set, Posture runs *embedded*: a SQLite file and a filesystem Celery broker under
 ``var/``, so the demo needs nothing but Python. With ``DATABASE_URL`` and ``CELERY_BROKER_URL`` it
-uses PostgreSQL and Redis. Every value goes through a typed reader in ``posture.site.env`` that refuses
-bad input with a message naming the variable.
+uses PostgreSQL and Redis. Every value goes through a typed reader in ``posture.site.env`` that
+refuses bad input with a message naming the variable.
 """
 
 from __future__ import annotations
@@ -254,7 +254,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 from posture.domain.schedule import beat_schedule  # noqa: E402  (needs TIME_ZONE above)
 
-CELERY_BEAT_SCHEDULE = beat_schedule()
+CELERY_BEAT_SCHEDULE = beat_schedule(env.raw)
 
 # Snapshot node detail and failed-poll rows older than this are pruned (aggregates stay).
 POSTURE_RETENTION_DAYS = env.integer("POSTURE_RETENTION_DAYS", 90, minimum=1)

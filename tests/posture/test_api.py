@@ -184,7 +184,7 @@ def test_scorecard_answers_the_pages_figures_and_validates(as_alice, cluster_a):
     assert body["path"] == {"target": str(sc.path.target), "steps": sc.path.steps,
                             "score": sc.path.score, "reachable": sc.path.reachable,
                             "blocked_by": []}
-    from posture.domain.waivers import rescore_latest
+    from posture.domain.scorecard import rescore_latest
 
     rescore_latest(cluster_a)  # as a poll would store the counts
     cluster = as_alice.get(reverse("api:cluster", args=[cluster_a.pk])).json()

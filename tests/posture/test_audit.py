@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from clusters.models import Cluster
 from posture.domain.models import AuditEvent
-from posture.domain.waivers import accept, revoke
+from posture.domain.risk import accept, revoke
 from tests import kubeconfigs
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from posture.checks.vocabulary import Category
 from posture.domain.models import RiskAcceptance
-from posture.domain.waivers import rescore_latest
+from posture.domain.scorecard import rescore_latest
 from posture.lifecycle import SupportStatus, kubernetes_support, os_support
 from posture.web.charts import FleetPoint
 from posture.web.dashboard import overview, trends

@@ -40,7 +40,7 @@ def test_changing_the_policy_rescores_every_clusters_newest_snapshot(as_sam, ali
 
     from django.utils import timezone
 
-    from posture.domain.waivers import rescore_latest
+    from posture.domain.scorecard import rescore_latest
     from tests.factories import ClusterFactory
     from tests.posture.snapshot_factories import finding, snapshot
 

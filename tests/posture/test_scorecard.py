@@ -13,9 +13,10 @@ from django.utils import timezone
 
 from posture.checks import CATALOG, Policy
 from posture.domain.polling import poll
+from posture.domain.scorecard import current as current_scorecard
 from posture.domain.scoring import Cap, Grade
 from posture.lifecycle import kubernetes_support
-from posture.web.dashboard.scorecard import build, current_scorecard, namespace_pss
+from posture.web.dashboard.scorecard import build, namespace_pss
 from tests.emulated import register
 from tests.factories import ClusterFactory
 from tests.posture.snapshot_factories import finding, saturated_workloads, snapshot

@@ -60,7 +60,7 @@ def test_accepting_a_risk_raises_the_score_and_revoking_restores_it(emulate, ali
     from django.utils import timezone
 
     from posture.domain.models import Finding
-    from posture.domain.waivers import accept, revoke
+    from posture.domain.risk import accept, revoke
 
     cluster = register(emulate("typical"), "typical")
     before = poll(cluster.pk).snapshot.score

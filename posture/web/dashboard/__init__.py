@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from clusters.models import Cluster
 from posture.checks.vocabulary import Category
-from posture.domain.models import SUCCEEDED, Snapshot
+from posture.domain.models import Snapshot
 
 
 def today(now: datetime) -> date:
@@ -28,11 +28,7 @@ def today(now: datetime) -> date:
 
 def latest_successful_ids(clusters: QuerySet[Cluster]) -> QuerySet[Cluster]:
     """Annotate each cluster with ``latest_id``, its newest successful snapshot's pk."""
-    newest = (
-        Snapshot.objects.filter(cluster=OuterRef("pk"), status__in=SUCCEEDED)
-        .order_by("-taken_at")
-        .values("pk")[:1]
-    )
+    newest = Snapshot.objects.successful_of(OuterRef("pk")).values("pk")[:1]
     return clusters.annotate(latest_id=Subquery(newest))
 
 

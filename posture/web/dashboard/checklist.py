@@ -19,11 +19,11 @@ from posture.checks import CATALOG, Policy
 from posture.checks.advice import Advice
 from posture.checks.base import Check
 from posture.checks.vocabulary import Category, Severity
+from posture.domain import scorecard as scoring_now
 from posture.domain.models import Finding, RiskAcceptance, Snapshot
 from posture.domain.scoring import Scorecard
 from posture.domain.waivers import accepting
 from posture.web.dashboard import advice, today
-from posture.web.dashboard.scorecard import current_scorecard, latest_successful
 
 # Resolved findings shown with "show resolved": those resolved in this window, newest first.
 RESOLVED_DAYS = 90
@@ -140,8 +140,8 @@ def _findings(cluster: Cluster, filters: Filters, now: datetime) -> list[Finding
 
 def build(cluster: Cluster, now: datetime, filters: Filters, policy: Policy) -> Checklist:
     """Return ``cluster``'s checklist, narrowed by ``filters``."""
-    snapshot = latest_successful(cluster, detail=False)
-    card = current_scorecard(snapshot, cluster, now, policy).card if snapshot else None
+    snapshot = Snapshot.objects.latest_successful(cluster, detail=False)
+    card = scoring_now.current(snapshot, cluster, now, policy).card if snapshot else None
     ranked = list(card.fixes()) if card else []
     rank = {fix.check: index for index, fix in enumerate(ranked)}
     gains = {fix.check: fix.points_gained for fix in ranked}

@@ -10,10 +10,9 @@ from posture.checks import CATALOG
 from posture.checks.advice import Advice
 from posture.checks.base import Check
 from posture.checks.hidden import visible_json
-from posture.domain.models import Finding, RiskAcceptance
+from posture.domain.models import Finding, RiskAcceptance, Snapshot
 from posture.domain.waivers import accepting
 from posture.web.dashboard import advice, today
-from posture.web.dashboard.scorecard import latest_successful
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,8 @@ def build(cluster: Cluster, pk: int, now: datetime) -> FindingPage:
     facts = None
     if check is not None and check.action is not None:
         # Only a provider-dependent fix needs the cluster's facts (and the query for them).
-        facts = advice.cluster_facts(latest_successful(cluster, detail=False), today(now))
+        newest = Snapshot.objects.latest_successful(cluster, detail=False)
+        facts = advice.cluster_facts(newest, today(now))
     return FindingPage(
         finding=finding,
         lifetimes=lifetimes,

@@ -46,7 +46,7 @@ from posture.checks import CATALOG, Policy
 from posture.checks.advice import Advice
 from posture.checks.base import Check
 from posture.checks.vocabulary import Category, Severity
-from posture.domain.models import SUCCEEDED, Finding, RiskAcceptance, Snapshot
+from posture.domain.models import Finding, RiskAcceptance, Snapshot
 from posture.domain.waivers import accepting
 from posture.web.dashboard import advice
 from posture.web.dashboard.checklist import Item, Status
@@ -234,7 +234,7 @@ def scope(visible: QuerySet[Cluster], filters: Filters, now: datetime, policy: P
     Four queries, however many clusters: the clusters, their owners, their owning teams, the
     active acceptances.
     """
-    succeeded = Snapshot.objects.filter(cluster=OuterRef("pk"), status__in=SUCCEEDED)
+    succeeded = Snapshot.objects.successful_of(OuterRef("pk"))
     rows = list(visible.annotate(
         first_success=Subquery(succeeded.order_by("taken_at").values("taken_at")[:1]),
         latest_not_evaluated=Subquery(

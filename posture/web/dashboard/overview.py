@@ -21,7 +21,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 
 from clusters.models import Cluster
-from posture.domain.models import SUCCEEDED, Finding, OrgPolicy, RiskAcceptance, Snapshot
+from posture.domain.models import Finding, OrgPolicy, RiskAcceptance, Snapshot
 from posture.domain.scoring import Grade
 from posture.domain.waivers import accepting
 from posture.lifecycle import (
@@ -286,8 +286,7 @@ _SNAPSHOT_FIELDS = ("pk", "score", "grade", "kubernetes_version", "provider")
 
 
 def _annotated(clusters: QuerySet[Cluster], now: datetime) -> QuerySet[Cluster]:
-    succeeded = Snapshot.objects.filter(cluster=OuterRef("pk"), status__in=SUCCEEDED,
-                                        score__isnull=False).order_by("-taken_at")
+    succeeded = Snapshot.objects.successful_of(OuterRef("pk")).filter(score__isnull=False)
     newest = Snapshot.objects.filter(cluster=OuterRef("pk")).order_by("-taken_at")
     return latest_successful_ids(clusters).annotate(
         score_7d=Subquery(succeeded.filter(taken_at__lte=now - timedelta(days=7))
@@ -455,8 +454,8 @@ def score_history(clusters: list[Cluster], now: datetime,
     names = {c.pk: c.name for c in clusters}
     if not names:
         return {}
-    recent = Snapshot.objects.filter(cluster_id__in=list(names), status__in=SUCCEEDED,
-                                     score__isnull=False, taken_at__gte=now - timedelta(days=days))
+    recent = Snapshot.objects.successful().filter(
+        cluster_id__in=list(names), score__isnull=False, taken_at__gte=now - timedelta(days=days))
     daily = (last_of_each_day(recent).order_by("cluster_id", "taken_at")
              .values_list("cluster_id", TruncDate("taken_at"), "score", "grade"))
     out: dict[str, list[FleetPoint]] = {name: [] for name in names.values()}

@@ -14,9 +14,10 @@ from posture.checks import pss as pss_rules
 from posture.checks.base import Check
 from posture.checks.rules.workloads import CONTROL_CHECKS
 from posture.checks.vocabulary import Category, Severity
-from posture.domain.models import SUCCEEDED, Finding, Snapshot
+from posture.domain import scorecard as scoring_now
+from posture.domain.models import Finding, Snapshot
+from posture.domain.scorecard import Scored, os_unjudged_nodes
 from posture.domain.scoring import Cap, Fix, Grade, GradePath, Scope, Scorecard
-from posture.domain.snapshots import Scored, os_unjudged_nodes, score_snapshot
 from posture.lifecycle import KubeSupport, OSSupport, kubernetes_support, os_support
 from posture.web.dashboard import today
 from posture.web.dashboard.overview import OSRow, os_rows
@@ -290,31 +291,6 @@ class ClusterScorecard:
                 if isinstance(c, dict) and c.get("state") in ("forbidden", "error")}
 
 
-# The heaviest fields of a snapshot (a big cluster's node list runs to hundreds of kB), which only
-# the scorecard itself shows. The node summary stays: scoring reads its count of nodes whose OS
-# support is unknown, and it is a few hundred bytes.
-_DETAIL = ("nodes", "coverage", "category_scores")
-
-
-def latest_successful(cluster: Cluster, *, detail: bool = True) -> Snapshot | None:
-    """Return the newest successful snapshot; without ``detail``, leave its nodes, coverage,
-    node summary and category breakdown unread (reading one later costs a query)."""
-    snapshots = cluster.snapshots.filter(status__in=SUCCEEDED)
-    if not detail:
-        snapshots = snapshots.defer(*_DETAIL)
-    return snapshots.order_by("-taken_at").first()
-
-
-def current_scorecard(snapshot: Snapshot, cluster: Cluster, now: datetime,
-                      policy: Policy | None = None) -> Scored:
-    """Score the cluster's open findings now, as the newest snapshot was scored.
-
-    Changes nothing: the snapshot keeps the score it was stored with.
-    """
-    snapshot.cluster = cluster
-    return score_snapshot(snapshot, now, policy)
-
-
 def category_rows(card: Scorecard) -> list[CategoryRow]:
     """Return the card's categories, in display order, with their labelled figures."""
     rows = []
@@ -371,11 +347,11 @@ def _age(created: str, day: date) -> int | None:
 
 def build(cluster: Cluster, now: datetime, policy: Policy) -> ClusterScorecard:
     """Return ``cluster``'s scorecard from its newest successful snapshot and open findings."""
-    snapshot = latest_successful(cluster)
+    snapshot = Snapshot.objects.latest_successful(cluster)
     if snapshot is None:
         return ClusterScorecard(snapshot=None)
     day = today(now)
-    scored = current_scorecard(snapshot, cluster, now, policy)
+    scored = scoring_now.current(snapshot, cluster, now, policy)
     card = scored.card
     nodes = [
         NodeRow(n, os_support(n.get("os_image"), day, kernel_version=n.get("kernel"),

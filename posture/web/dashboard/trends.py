@@ -20,7 +20,7 @@ from django.db.models.functions import Lead, TruncDate
 
 from clusters.models import Cluster
 from posture.domain import scoring
-from posture.domain.models import SUCCEEDED, Snapshot
+from posture.domain.models import Snapshot
 from posture.lifecycle import kubernetes_support, os_support
 from posture.web import charts as chart_builders
 from posture.web.charts import Chart, Runway, Span, TrendPoint
@@ -46,8 +46,8 @@ def daily_snapshots(cluster: Cluster, now: datetime, days: int) -> list[dict[str
 
     Each row holds its ``day``, the columns the charts read and the ``aggregate_parts``.
     """
-    recent = Snapshot.objects.filter(cluster=cluster, status__in=SUCCEEDED,
-                                     taken_at__gte=now - timedelta(days=days))
+    recent = Snapshot.objects.successful().filter(cluster=cluster,
+                                                  taken_at__gte=now - timedelta(days=days))
     return list(last_of_each_day_by_pk(recent).order_by("taken_at")
                 .values(*_COLUMNS, day=TruncDate("taken_at"), **aggregate_parts()))
 
@@ -138,7 +138,7 @@ def history(cluster: Cluster, now: datetime, days: int) -> History:
     used (``scoring_version`` is kept with each score; a snapshot scored before it was kept is
     model ``SCORING_VERSION_UNSTORED``).
     """
-    groups = list(Snapshot.objects.filter(cluster=cluster, status__in=SUCCEEDED)
+    groups = list(Snapshot.objects.successful().filter(cluster=cluster)
                   .annotate(model=KT("finding_counts__scoring_version"))
                   .values("checkset_version", "model").annotate(first=Min("taken_at"))
                   .order_by())

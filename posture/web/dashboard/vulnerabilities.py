@@ -16,7 +16,7 @@ from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 
 from clusters.models import Cluster
 from posture.checks.vocabulary import VulnerabilitySeverity
-from posture.domain.models import SUCCEEDED, Image, ImageVulnerability, ImageWorkload, Snapshot
+from posture.domain.models import Image, ImageVulnerability, ImageWorkload, Snapshot
 
 # CVEs listed per image on the page (the image's own view lists all it stored).
 PER_IMAGE = 25
@@ -132,7 +132,7 @@ class ClusterVulnerabilities:
 
 def _state(cluster: Cluster, latest: Snapshot | None | _Unread) -> tuple[str, str]:
     if isinstance(latest, _Unread):
-        polls = cluster.snapshots.filter(status__in=SUCCEEDED).order_by("-taken_at")
+        polls = Snapshot.objects.successful_of(cluster)
         stored = list(polls.values_list("coverage", flat=True)[:1])
         if not stored:
             return State.NOT_POLLED, ""

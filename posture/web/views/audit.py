@@ -6,7 +6,6 @@ import csv
 from datetime import datetime, time
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -14,14 +13,13 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
-from clusters.access import sees_whole_fleet
+from clusters.access import require_whole_fleet
 from posture.domain.models import AuditEvent
 from posture.web.exports import safe_cell
 
 
 def _events(request: HttpRequest) -> tuple[QuerySet[AuditEvent], dict[str, str]]:
-    if not sees_whole_fleet(request.user):
-        raise PermissionDenied("The audit log is for the security team and auditors")
+    require_whole_fleet(request, "The audit log is for the security team and auditors")
     events = AuditEvent.objects.select_related("cluster")
     filters = {k: request.GET.get(k, "").strip() for k in ("action", "actor", "cluster",
                                                             "since", "until")}

@@ -18,11 +18,10 @@ from clusters.access import can_change, get_changeable_cluster, get_visible_clus
 from clusters.models import Cluster
 from posture.checks import CATALOG
 from posture.checks.vocabulary import Category, Severity
-from posture.domain.models import RiskAcceptance
+from posture.domain.models import RiskAcceptance, Snapshot
 from posture.domain.polling import policy_for
-from posture.domain.waivers import AcceptanceError, accept, revoke
+from posture.domain.risk import AcceptanceError, accept, revoke
 from posture.web.dashboard import checklist
-from posture.web.dashboard.scorecard import latest_successful
 
 
 class Scope:
@@ -112,7 +111,7 @@ def accept_risk(request: HttpRequest, pk: int) -> HttpResponse:
     slug = check_id.replace(".", "-")
     form = AcceptRiskForm(request.POST, auto_id=f"id_{slug}_%s")
     if form.is_valid():
-        before = latest_successful(cluster, detail=False)
+        before = Snapshot.objects.latest_successful(cluster, detail=False)
         try:
             accept(cluster=cluster, check_id=form.cleaned_data["check_id"],
                    namespace=form.cleaned_data["namespace"],
@@ -123,9 +122,9 @@ def accept_risk(request: HttpRequest, pk: int) -> HttpResponse:
             field = {"expires_at": "expires_on"}.get(exc.field or "", exc.field)
             form.add_error(field if field in form.fields else None, str(exc))
         else:
-            after = latest_successful(cluster, detail=False)
+            after = Snapshot.objects.latest_successful(cluster, detail=False)
             messages.success(request, _score_message("Risk accepted", check_id, before, after))
-            return redirect(reverse("cluster-checklist", args=[cluster.pk]) + f"#check-{slug}")
+            return redirect(reverse("clusters:checklist", args=[cluster.pk]) + f"#check-{slug}")
     return _page(request, cluster, failed=form)
 
 
@@ -135,12 +134,12 @@ def revoke_risk(request: HttpRequest, pk: int, acceptance_pk: int) -> HttpRespon
     cluster = get_changeable_cluster(request, pk)
     acceptance = get_object_or_404(RiskAcceptance, pk=acceptance_pk, cluster=cluster,
                                    revoked_at__isnull=True)
-    before = latest_successful(cluster, detail=False)
+    before = Snapshot.objects.latest_successful(cluster, detail=False)
     revoke(acceptance, request.user)
-    after = latest_successful(cluster, detail=False)
+    after = Snapshot.objects.latest_successful(cluster, detail=False)
     messages.success(request, _score_message("Acceptance revoked", acceptance.check_id,
                                              before, after))
-    return redirect(reverse("cluster-checklist", args=[cluster.pk]) + "#acceptances")
+    return redirect(reverse("clusters:checklist", args=[cluster.pk]) + "#acceptances")
 
 
 def _score_message(what: str, check_id: str, before: Any, after: Any) -> str:

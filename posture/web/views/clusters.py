@@ -1,4 +1,4 @@
-"""Registry pages: the cluster list, a cluster's detail, and registration."""
+"""Registry pages: the cluster list, a cluster's detail, poll now, and registration."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig
 from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -17,28 +17,25 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from clusters import kube
 from clusters.access import (
-    can_register,
     get_changeable_cluster,
     get_visible_cluster,
+    require_can_register,
     visible_clusters,
 )
 from clusters.forms import KubeconfigUploadHandler, RegistrationForm
 from clusters.registration import RegistrationError, register, timeouts
 from posture.checks.hidden import visible
-from posture.domain.audit import Action, record
-from posture.domain.models import Snapshot, SnapshotStatus, Trigger
-from posture.domain.polling import claim_first_poll
-from posture.domain.polling_tasks import poll_cluster
+from posture.domain import registry
+from posture.domain.models import Snapshot, SnapshotStatus
 from posture.web.views.scorecard import scorecard_context
 
 READER_MANIFEST = Path(settings.BASE_DIR) / "deploy" / "posture-reader.yaml"
 
 
-
 @login_required
 def cluster_list(request: HttpRequest) -> HttpResponse:
     latest = Snapshot.objects.filter(cluster=OuterRef("pk")).order_by("-taken_at")
-    good = latest.filter(status__in=[SnapshotStatus.OK, SnapshotStatus.PARTIAL])
+    good = Snapshot.objects.successful_of(OuterRef("pk"))
     clusters = visible_clusters(request.user).order_by("name").annotate(
         last_status=Subquery(latest.values("status")[:1]),
         last_taken_at=Subquery(latest.values("taken_at")[:1]),
@@ -59,8 +56,7 @@ def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def cluster_poll_now(request: HttpRequest, pk: int) -> HttpResponse:
     cluster = get_changeable_cluster(request, pk)
-    poll_cluster.delay(cluster.pk, Trigger.MANUAL)
-    record(Action.POLL_NOW, request=request, cluster=cluster, target=cluster.name)
+    registry.poll_now(cluster, request.user)
     messages.info(request, f"A poll of {cluster.name} is queued.")
     return redirect(reverse("clusters:detail", args=[cluster.pk]) + "?polling=1")
 
@@ -94,8 +90,7 @@ def cluster_poll_status(request: HttpRequest, pk: int) -> JsonResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def cluster_register(request: HttpRequest) -> HttpResponse:
-    if not can_register(request.user):
-        raise PermissionDenied("Auditors cannot register clusters")
+    require_can_register(request)
     request.upload_handlers = [KubeconfigUploadHandler(request)]
     if request.method == "POST":
         try:
@@ -135,11 +130,7 @@ def _cluster_register(request: HttpRequest) -> HttpResponse:
             except RegistrationError as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, str(exc))
             else:
-                record(Action.REGISTER, request=request, cluster=done.cluster,
-                       target=done.cluster.name,
-                       detail={"server": done.cluster.server, "context": done.cluster.context})
-                if claim_first_poll(done.cluster):
-                    poll_cluster.delay(done.cluster.pk)
+                registry.queue_first_poll(done.cluster)
                 messages.success(request, f"Registered {done.cluster.name}. The first poll is "
                                           "queued.")
                 return redirect(done.cluster)

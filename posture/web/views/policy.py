@@ -6,18 +6,14 @@ import yaml
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 
-from clusters.access import is_security_team
+from clusters.access import is_security_team, require_security_team
 from posture.checks import CATALOG, Policy
 from posture.checks.policy import PolicyError, policy_keys
-from posture.domain.audit import Action, record
 from posture.domain.models import OrgPolicy
-from posture.domain.snapshots import rescore_fleet
+from posture.domain.policy import change_policy
 
 
 class PolicyForm(forms.Form):
@@ -50,24 +46,10 @@ def policy_view(request: HttpRequest) -> HttpResponse:
     row = OrgPolicy.load()
     editable = is_security_team(request.user)
     if request.method == "POST":
-        if not editable:
-            raise PermissionDenied("Only the security team edits the policy")
+        require_security_team(request, "Only the security team edits the policy")
         form = PolicyForm(request.POST)
         if form.is_valid():
-            policy = form.cleaned_data["document"]
-            before = row.policy().to_dict()
-            with transaction.atomic():
-                row.document = policy.to_dict()
-                row.updated_by = request.user  # type: ignore[assignment]
-                row.save()
-                changed = sorted(k for k in set(before) | set(row.document)
-                                 if before.get(k) != row.document.get(k))
-                record(Action.POLICY_CHANGE, request=request, target="organisation policy",
-                       detail={"changed": changed, "before": {k: before.get(k) for k in changed},
-                               "after": {k: row.document.get(k) for k in changed}})
-                # What the score leaves out (platform-managed findings) is decided when scoring,
-                # as accepted risks are: rescore now, as accepting a risk does.
-                rescored = rescore_fleet(timezone.now(), policy)
+            rescored = change_policy(form.cleaned_data["document"], request.user)
             messages.success(request, f"Policy saved. The newest scores of {rescored} "
                              f"cluster{'s' if rescored != 1 else ''} were recomputed with it; "
                              "the checks apply it from each cluster's next poll.")
