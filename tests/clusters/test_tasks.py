@@ -67,6 +67,27 @@ def test_worker_polls_each_scenario(worker, emulate, scenario):
     assert snapshot.node_count > 0
 
 
+def test_tasks_keep_the_names_beat_and_queued_messages_carry():
+    from posture.domain.schedule import JOBS
+
+    names = {"clusters.tasks.poll_cluster", "clusters.tasks.poll_due_clusters",
+             "posture.tasks.prune_detail", "posture.tasks.send_weekly_digests"}
+    assert names <= set(app.tasks)
+    assert {job.task for job in JOBS} <= names
+    assert poll_cluster.name == "clusters.tasks.poll_cluster"
+
+
+def test_a_message_sent_by_the_old_task_name_is_run_by_the_worker(worker, emulate):
+    """A message queued before the task moved (its name is all it carries) still polls."""
+    cluster = register(emulate("well-kept"))
+    app.send_task("clusters.tasks.poll_cluster", args=[cluster.pk])
+    assert wait_for(lambda: finished(cluster))
+    assert Snapshot.objects.get(cluster=cluster).status == SnapshotStatus.OK
+    due = register(emulate("typical"), "due", next_poll_at=timezone.now() - timedelta(seconds=1))
+    app.send_task("clusters.tasks.poll_due_clusters")
+    assert wait_for(lambda: finished(due))
+
+
 def test_beat_job_enqueues_due_clusters_once(worker, emulate):
     cluster = register(emulate("well-kept"), next_poll_at=timezone.now() - timedelta(seconds=1))
     poll_due_clusters.delay()
