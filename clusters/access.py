@@ -8,7 +8,8 @@ the clusters they own directly or through a team (any other group) they belong t
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import User as AuthUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
@@ -19,7 +20,7 @@ SECURITY_TEAM = "Security team"
 AUDITORS = "Auditors"
 ROLE_GROUPS = (SECURITY_TEAM, AUDITORS)
 
-User = AbstractBaseUser | AnonymousUser
+User = AuthUser | AnonymousUser
 
 
 def _groups(user: User) -> set[str]:

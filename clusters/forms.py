@@ -67,7 +67,7 @@ class RegistrationForm(forms.Form):
         """
         form = cls()
         form.cleaned_data = {}
-        form._errors = forms.utils.ErrorDict()
+        form._errors = forms.utils.ErrorDict()  # type: ignore[attr-defined]  # what full_clean() starts with
         form.add_error("kubeconfig", too_large())
         return form
 
@@ -97,7 +97,7 @@ class RegistrationForm(forms.Form):
         return None
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         text: str | bytes | None = None
         try:
             text = self._kubeconfig_text()
@@ -123,7 +123,7 @@ class RegistrationForm(forms.Form):
 
     def _keep_draft(self, text: str | bytes | None) -> None:
         """Carry a readable kubeconfig to the next step sealed, and never echo it back."""
-        data = self.data.copy()
+        data = self.data.copy()  # type: ignore[attr-defined]  # a QueryDict when bound
         data["kubeconfig"] = ""
         self.data = data
         if isinstance(text, bytes):
@@ -191,12 +191,15 @@ class ClusterSettingsForm(forms.ModelForm):
         widgets = {"owners": forms.CheckboxSelectMultiple,
                    "owner_teams": forms.CheckboxSelectMultiple}
 
-    def __init__(self, *args, can_assign: bool, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, can_assign: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["labels_text"].initial = ", ".join(
             f"{k}={v}" for k, v in sorted((self.instance.labels or {}).items()))
-        self.fields["owner_teams"].queryset = Group.objects.exclude(name__in=ROLE_GROUPS)
-        self.fields["owners"].queryset = get_user_model().objects.filter(is_active=True)
+        teams, owners = self.fields["owner_teams"], self.fields["owners"]
+        assert isinstance(teams, forms.ModelMultipleChoiceField)
+        assert isinstance(owners, forms.ModelMultipleChoiceField)
+        teams.queryset = Group.objects.exclude(name__in=ROLE_GROUPS)
+        owners.queryset = get_user_model().objects.filter(is_active=True)
         if not can_assign:
             # Only the security team hands clusters to other people.
             del self.fields["owners"]
@@ -213,7 +216,7 @@ class ClusterSettingsForm(forms.ModelForm):
 class ReplaceKubeconfigForm(RegistrationForm):
     """The registration form's kubeconfig handling, without the name."""
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         del self.fields["name"]
         del self.fields["poll_interval_minutes"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.dispatch import Signal
@@ -65,7 +65,7 @@ def register(
     *,
     name: str,
     creds: ClusterCredentials,
-    owner: AbstractBaseUser | None,
+    owner: User | None,
     poll_interval_minutes: int | None = None,
     verify: bool = False,
     via: str | None = None,

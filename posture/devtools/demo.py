@@ -39,7 +39,7 @@ def prepare() -> None:
     manage("ensure_demo_user", "--username", USERNAME, "--password", PASSWORD)
 
 
-def start_clusters() -> list:
+def start_clusters() -> list[Any]:
     """Start the emulators in this process and (re-)register each as a cluster."""
     import django
 

@@ -79,7 +79,7 @@ def _seed_cluster(name: str, index: int, days: int, polls_per_day: int, rng: ran
     first = now - timedelta(days=days)
     snapshots: list[Snapshot] = []
     # (problem, day index it opened, day index it resolved or None)
-    lifetimes: list[list[object]] = [[p, 0, None] for p in open_now]
+    lifetimes: list[list[Any]] = [[p, 0, None] for p in open_now]
     open_index = {p: i for i, p in enumerate(open_now)}
     card = None
     for day in range(days):
@@ -134,6 +134,6 @@ def _seed_cluster(name: str, index: int, days: int, polls_per_day: int, rng: ran
                 first_seen=first_of_day[opened], first_seen_at=first_of_day[opened].taken_at,
                 resolved_in=first_of_day[resolved] if resolved is not None else None,
                 resolved_at=first_of_day[resolved].taken_at if resolved is not None else None)
-        for p, opened, resolved in lifetimes  # type: ignore[misc]
+        for p, opened, resolved in lifetimes
     ], batch_size=2000)
     return cluster

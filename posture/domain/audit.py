@@ -10,7 +10,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -33,14 +33,14 @@ def client_ip(request: HttpRequest) -> str | None:
 
 
 def record(action: str, *, request: HttpRequest | None = None,
-           actor: AbstractBaseUser | AnonymousUser | None = None, cluster: Any = None,
+           actor: User | AnonymousUser | None = None, cluster: Any = None,
            target: str = "", detail: dict[str, Any] | None = None) -> AuditEvent:
     """Write one audit event (the request being served is used when none is given)."""
     if request is None:
         request = current_request.get()
     if actor is None and request is not None:
         actor = request.user
-    user = actor if actor is not None and actor.is_authenticated else None
+    user = actor if isinstance(actor, User) and actor.is_authenticated else None
     return AuditEvent.objects.create(
         at=timezone.now(),
         actor=user,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
@@ -17,8 +18,11 @@ from posture.domain.models import Snapshot
 from posture.lifecycle import SupportStatus, kubernetes_support
 
 
-def with_latest(clusters: QuerySet[Cluster]) -> QuerySet[Cluster]:
-    """Annotate each cluster with its newest poll and newest successful snapshot's aggregates."""
+def with_latest(clusters: QuerySet[Cluster]) -> QuerySet[Any]:
+    """Annotate each cluster with its newest poll and newest successful snapshot's aggregates.
+
+    The rows are Clusters carrying the annotations below as attributes, hence ``Any``.
+    """
     newest = Snapshot.objects.filter(cluster=OuterRef("pk")).order_by("-taken_at")
     good = Snapshot.objects.successful_of(OuterRef("pk"))
     return clusters.annotate(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.utils import timezone
 
@@ -14,7 +14,7 @@ from posture.domain.models import OrgPolicy
 from posture.domain.scorecard import rescore_fleet
 
 
-def change_policy(policy: Policy, actor: AbstractBaseUser | AnonymousUser | None = None,
+def change_policy(policy: Policy, actor: User | AnonymousUser | None = None,
                   now: datetime | None = None) -> int:
     """Save ``policy`` as the organisation's; return how many clusters' newest scores changed.
 
@@ -24,7 +24,7 @@ def change_policy(policy: Policy, actor: AbstractBaseUser | AnonymousUser | None
     before = row.policy().to_dict()
     with transaction.atomic():
         row.document = policy.to_dict()
-        row.updated_by = actor if actor is not None and actor.is_authenticated else None
+        row.updated_by = actor if isinstance(actor, User) else None
         row.save()
         changed = sorted(k for k in set(before) | set(row.document)
                          if before.get(k) != row.document.get(k))

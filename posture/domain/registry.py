@@ -7,7 +7,7 @@ Registering a cluster is ``clusters.registration.register``; its audit row is wr
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 
 from clusters.kubeconfig import ClusterCredentials
@@ -17,7 +17,7 @@ from posture.domain.models import Trigger
 from posture.domain.polling import claim_first_poll
 from posture.domain.polling_tasks import poll_cluster
 
-Actor = AbstractBaseUser | AnonymousUser | None
+Actor = User | AnonymousUser | None
 
 
 def poll_now(cluster: Cluster, actor: Actor = None) -> None:

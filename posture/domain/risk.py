@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.utils import timezone
 
@@ -28,7 +28,7 @@ class AcceptanceError(ValueError):
 
 
 def accept(*, cluster: Cluster, check_id: str, namespace: str, name_pattern: str, reason: str,
-           expires_at: datetime, user: AbstractBaseUser | None,
+           expires_at: datetime, user: User | AnonymousUser | None,
            now: datetime | None = None) -> RiskAcceptance:
     """Record an acceptance after checking it against the policy; rescore the cluster."""
     now = now or timezone.now()
@@ -46,7 +46,7 @@ def accept(*, cluster: Cluster, check_id: str, namespace: str, name_pattern: str
         acceptance = RiskAcceptance.objects.create(
             cluster=cluster, check_id=check_id, namespace=namespace.strip(),
             name_pattern=name_pattern.strip(), reason=reason.strip(), expires_at=expires_at,
-            created_by=user)
+            created_by=user if isinstance(user, User) else None)
         rescore_latest(cluster, now)
         record(Action.ACCEPT_RISK, actor=user, cluster=cluster, target=str(acceptance),
                detail={"check": check_id, "namespace": acceptance.namespace,
@@ -55,12 +55,12 @@ def accept(*, cluster: Cluster, check_id: str, namespace: str, name_pattern: str
     return acceptance
 
 
-def revoke(acceptance: RiskAcceptance, user: AbstractBaseUser | None,
+def revoke(acceptance: RiskAcceptance, user: User | AnonymousUser | None,
            now: datetime | None = None) -> None:
     now = now or timezone.now()
     with transaction.atomic():
         acceptance.revoked_at = now
-        acceptance.revoked_by = user  # type: ignore[assignment]
+        acceptance.revoked_by = user if isinstance(user, User) else None
         acceptance.save(update_fields=["revoked_at", "revoked_by"])
         rescore_latest(acceptance.cluster, now)
         record(Action.REVOKE_RISK, actor=user, cluster=acceptance.cluster,

@@ -25,9 +25,9 @@ from posture.lifecycle import SupportStatus, detect_provider, os_support, parse_
 
 
 def _node_info(node: dict[str, Any]) -> dict[str, str]:
-    status = node.get("status") if isinstance(node.get("status"), dict) else {}
-    info = status.get("nodeInfo") if isinstance(status.get("nodeInfo"), dict) else {}
-    meta = node.get("metadata") if isinstance(node.get("metadata"), dict) else {}
+    status: Any = node.get("status") if isinstance(node.get("status"), dict) else {}
+    info: Any = status.get("nodeInfo") if isinstance(status.get("nodeInfo"), dict) else {}
+    meta: Any = node.get("metadata") if isinstance(node.get("metadata"), dict) else {}
     return {
         "name": str(meta.get("name", ""))[:253],
         "created": str(meta.get("creationTimestamp", ""))[:40],

@@ -74,7 +74,7 @@ def record(snapshot: Snapshot, scan: VulnerabilityScan | None) -> None:
         Image.objects.filter(pk__in=gone).update(resolved_in=snapshot, resolved_at=at)
     kept_open = {ref: i for ref, i in open_images.items() if ref in current}
     new_images = [Image(cluster_id=cluster_id, ref=ref, first_seen=snapshot, first_seen_at=at,
-                        **_image_fields(image, rank, len(vulns)))  # type: ignore[arg-type]
+                        **_image_fields(image, rank, len(vulns)))
                   for ref, (rank, image, vulns) in current.items() if ref not in kept_open]
     Image.objects.bulk_create(new_images, batch_size=_BATCH)
     changed_images = []
@@ -136,10 +136,10 @@ def _update_vulnerabilities(snapshot: Snapshot, rows: dict[str, Image],
                 added.append(ImageVulnerability(
                     cluster_id=row.cluster_id, image=row, vulnerability_id=vuln.id,
                     package=vuln.package, installed_version=vuln.installed, first_seen=snapshot,
-                    first_seen_at=at, **fields))  # type: ignore[arg-type]
+                    first_seen_at=at, **fields))
             elif any(getattr(stored, k) != v for k, v in fields.items()):
-                for k, v in fields.items():
-                    setattr(stored, k, v)
+                for k, value in fields.items():
+                    setattr(stored, k, value)
                 changed.append(stored)
     if resolved:
         ImageVulnerability.objects.filter(pk__in=resolved).update(resolved_in=snapshot,

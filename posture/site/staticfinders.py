@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ class PlotlyFinder(BaseFinder):
         super().__init__(*args, **kwargs)
         self.storage = FileSystemStorage(location=str(PLOTLY_SOURCE.parent))
         # collectstatic joins this prefix to the listed name to build the destination path.
-        self.storage.prefix = "vendor"
+        self.storage.prefix = "vendor"  # type: ignore[attr-defined]  # read by collectstatic
 
     def check(self, **kwargs: Any) -> list[CheckMessage]:
         """Report a plotly install that lacks its bundled JavaScript."""
@@ -32,14 +32,16 @@ class PlotlyFinder(BaseFinder):
         return [Error(f"{PLOTLY_SOURCE} is missing: the trend charts cannot be served.",
                       hint="Reinstall the pinned plotly package.", id="posture.E020")]
 
-    def find(self, path: str, find_all: bool = False, **kwargs: Any) -> str | list[str]:
+    def find(self, path: str, find_all: bool = False,  # type: ignore[override]
+             **kwargs: Any) -> str | list[str]:  # Django 5.2's signature; the stubs' is newer
         """Return the file's absolute path for ``vendor/plotly.min.js``, else nothing."""
         found = path == PLOTLY_PATH and PLOTLY_SOURCE.is_file()
         if find_all:
             return [str(PLOTLY_SOURCE)] if found else []
         return str(PLOTLY_SOURCE) if found else ""
 
-    def list(self, ignore_patterns: list[str] | None) -> Iterator[tuple[str, FileSystemStorage]]:
+    def list(self, ignore_patterns: Iterable[str] | None
+             ) -> Iterator[tuple[str, FileSystemStorage]]:
         """Yield only plotly.min.js (the package's folder holds other files too)."""
         if PLOTLY_SOURCE.is_file():
             yield PLOTLY_SOURCE.name, self.storage

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
@@ -21,7 +21,7 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
+def create_token(user: User, name: str) -> tuple[ApiToken, str]:
     """Create a token; return the row and the token itself, which is shown once and not kept."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken.objects.create(user=user, name=name, digest=digest(token),
@@ -29,7 +29,7 @@ def create_token(user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
     return row, token
 
 
-def user_for_token(header: str) -> AbstractBaseUser | None:
+def user_for_token(header: str) -> User | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.startswith(TOKEN_PREFIX):
         return None

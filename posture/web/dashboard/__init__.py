@@ -26,8 +26,9 @@ def today(now: datetime) -> date:
     return timezone.localdate(now)
 
 
-def latest_successful_ids(clusters: QuerySet[Cluster]) -> QuerySet[Cluster]:
-    """Annotate each cluster with ``latest_id``, its newest successful snapshot's pk."""
+def latest_successful_ids(clusters: QuerySet[Cluster]) -> QuerySet[Any]:
+    """Annotate each cluster with ``latest_id``, its newest successful snapshot's pk (the rows
+    are Clusters with that attribute, hence ``Any``)."""
     newest = Snapshot.objects.successful_of(OuterRef("pk")).values("pk")[:1]
     return clusters.annotate(latest_id=Subquery(newest))
 

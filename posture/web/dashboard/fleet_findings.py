@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import operator
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import reduce
@@ -712,7 +712,7 @@ def check_detail(visible: QuerySet[Cluster], check_id: str, filters: Filters, no
 
 
 def _groups(view: Scope, per_cluster: Mapping[int, Mapping[str, Any]],
-            listed: list[Finding]) -> list[ClusterGroup]:
+            listed: Sequence[Any]) -> list[ClusterGroup]:
     by_cluster = view.acceptances_by_cluster()
     groups = {pk: ClusterGroup(view.clusters[pk], int(counts["resources"]),
                                int(counts["findings"]), int(counts["accepted"]),

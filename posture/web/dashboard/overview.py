@@ -258,7 +258,8 @@ def build(clusters: QuerySet[Cluster], now: datetime, sort: str = DEFAULT_SORT,
     key, descending = parse_sort(sort)
     day = today(now)
     annotated = list(_annotated(clusters, now))
-    snapshots = {s.pk: s for s in Snapshot.objects.filter(
+    # Snapshots carrying ``aggregate_parts`` (severity_counts, os_images, ...).
+    snapshots: dict[int, Any] = {s.pk: s for s in Snapshot.objects.filter(
         pk__in=[c.latest_id for c in annotated if c.latest_id is not None]
     ).only(*_SNAPSHOT_FIELDS).annotate(**aggregate_parts())}
     rows = []
@@ -285,7 +286,7 @@ def build(clusters: QuerySet[Cluster], now: datetime, sort: str = DEFAULT_SORT,
 _SNAPSHOT_FIELDS = ("pk", "score", "grade", "kubernetes_version", "provider")
 
 
-def _annotated(clusters: QuerySet[Cluster], now: datetime) -> QuerySet[Cluster]:
+def _annotated(clusters: QuerySet[Cluster], now: datetime) -> QuerySet[Any]:
     succeeded = Snapshot.objects.successful_of(OuterRef("pk")).filter(score__isnull=False)
     newest = Snapshot.objects.filter(cluster=OuterRef("pk")).order_by("-taken_at")
     return latest_successful_ids(clusters).annotate(
@@ -322,7 +323,8 @@ def _os_order(row: OSRow) -> tuple[int, int, str]:
     return (1, support.days_left, row.image)
 
 
-def _row(cluster: Any, snapshot: Snapshot | None, day: date) -> Row:
+def _row(cluster: Any, snapshot: Any, day: date) -> Row:
+    """``snapshot`` is a Snapshot annotated with ``aggregate_parts``, or None."""
     score = snapshot.score if snapshot else None
     support = None
     if snapshot is not None and snapshot.kubernetes_version:

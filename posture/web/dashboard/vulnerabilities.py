@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 
@@ -210,7 +211,8 @@ def build(cluster: Cluster, filters: Filters | None = None,
     shown = shown[:images] if images is not None else shown
     vulns = _vulnerabilities(filters)
     links = ImageWorkload.objects.order_by("namespace", "kind", "name", "container")
-    lookups = [Prefetch("workloads", queryset=links, to_attr="links")]
+    lookups: list[Prefetch[Any, Any, Any]] = [
+        Prefetch("workloads", queryset=links, to_attr="links")]
     if per_image != 0:
         lookups.append(Prefetch("vulnerabilities", to_attr="listed",
                                 queryset=vulns[:per_image] if per_image else vulns))

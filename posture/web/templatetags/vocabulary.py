@@ -7,7 +7,7 @@ from the stylesheet generated from the same enums (``posture.web.views.vocabular
 from __future__ import annotations
 
 from django import template
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -91,7 +91,7 @@ def trend_class(value: float | None) -> str:
 
 
 @register.filter
-def can_register(user: AbstractBaseUser | AnonymousUser) -> bool:
+def can_register(user: User | AnonymousUser) -> bool:
     """Say whether the navigation offers "Register a cluster" to ``user``."""
     return _can_register(user)
 
@@ -109,7 +109,7 @@ def check_anchor(check_id: str) -> str:
 
 
 @register.filter
-def sees_whole_fleet(user: AbstractBaseUser | AnonymousUser) -> bool:
+def sees_whole_fleet(user: User | AnonymousUser) -> bool:
     """Say whether ``user`` is on the security team or an auditor (the audit log's readers)."""
     return _sees_whole_fleet(user)
 

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
@@ -31,13 +32,16 @@ class PreferencesForm(forms.Form):
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Only clusters the user may see are offered, and only those are accepted.
-        self.fields["clusters"].queryset = visible_clusters(user).order_by("name")
+        clusters = self.fields["clusters"]
+        assert isinstance(clusters, forms.ModelMultipleChoiceField)
+        clusters.queryset = visible_clusters(user).order_by("name")
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def preferences(request: HttpRequest) -> HttpResponse:
     user = request.user
+    assert isinstance(user, User)  # login_required
     if request.method == "POST":
         form = PreferencesForm(request.POST, user=user)
         if form.is_valid():

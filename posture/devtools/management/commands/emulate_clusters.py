@@ -24,6 +24,7 @@ class Command(BaseCommand):
         """Serve until SIGINT or SIGTERM."""
         try:
             serve(options["scenarios"], options["port"], options["kubeconfig_dir"],
-                  day=options["day"], keep_identity=options["keep_identity"], out=self.stdout)
+                  day=options["day"], keep_identity=options["keep_identity"],
+                  out=self.stdout)  # type: ignore[arg-type]  # OutputWrapper writes like a TextIO
         except (ScenarioError, OSError) as exc:
             raise CommandError(str(exc)) from exc
