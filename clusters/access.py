@@ -27,7 +27,7 @@ def _groups(user: User) -> set[str]:
     cached = getattr(user, "_posture_groups", None)
     if cached is None:
         cached = set(user.groups.values_list("name", flat=True)) if user.is_authenticated else set()
-        user._posture_groups = cached  # type: ignore[union-attr]
+        user._posture_groups = cached  # type: ignore[union-attr]  # a per-request cache on the user
     return cached
 
 

@@ -356,7 +356,7 @@ def collect(creds: ClusterCredentials, options: Options) -> Inventory:
         coverage["pods"] = collector.read_all("pods", index.add_pod, index.forget_pods)
         for resource in ("services", "serviceaccounts", "networkpolicies", "roles",
                          "rolebindings", "clusterroles", "clusterrolebindings"):
-            items = inventory[resource]  # type: ignore[literal-required]
+            items = inventory[resource]  # type: ignore[literal-required]  # one of the two keys above
             coverage[resource] = collector.read_all(resource, items.append, items.clear)
         reports = _Reports(inventory["vulnerabilityreports"], options.cluster_entries,
                            options.report_entries)

@@ -124,7 +124,7 @@ def _cluster_register(request: HttpRequest) -> HttpResponse:
                 done = register(
                     name=form.cleaned_data["name"],
                     creds=form.credentials,
-                    owner=request.user,  # type: ignore[arg-type]
+                    owner=request.user,  # type: ignore[arg-type]  # login_required: a User
                     poll_interval_minutes=form.cleaned_data["poll_interval_minutes"],
                 )
             except RegistrationError as exc:
