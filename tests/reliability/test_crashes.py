@@ -109,7 +109,6 @@ def wait_for(predicate, timeout: float) -> bool:
 @pytest.mark.threat('A crashed worker leaves half-written data or a stuck lock',
                      'One transaction per poll record; leases expire; SIGKILLed workers tested 20 times')
 def test_worker_killed_repeatedly_leaves_a_consistent_database(emulate, tmp_path, results):
-    started = time.monotonic()
     emulators = [emulate("neglected"), emulate("typical")]
     references = [register(e, f"clean-{e.name}") for e in emulators]
     for reference in references:
@@ -150,7 +149,6 @@ def test_worker_killed_repeatedly_leaves_a_consistent_database(emulate, tmp_path
         workers.close()
         with app.connection_for_write() as conn:
             conn.default_channel.queue_purge(app.conf.task_default_queue)
-    killing = time.monotonic() - started
 
     # Nothing holds a cluster longer than the lease once the workers are gone.
     time.sleep(LEASE_SECONDS + 0.2)
@@ -166,7 +164,6 @@ def test_worker_killed_repeatedly_leaves_a_consistent_database(emulate, tmp_path
     assert not Snapshot.objects.filter(status=SnapshotStatus.RUNNING).exists()
     lost = Snapshot.objects.filter(error_kind=PollError.WORKER_LOST).count()
     assert mid_poll > 0 and lost > 0, "no kill landed in the middle of a poll"
-    assert killing < 60
 
     results.add("crash", "kills", 0, what="a solo Celery worker process killed with SIGKILL "
                 "while it polls",
