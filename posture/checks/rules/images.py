@@ -12,6 +12,7 @@ from posture.checks.vocabulary import Category, Severity
 _NEEDS = ("pods",)
 _PULL_POLICY_DOC = "https://kubernetes.io/docs/concepts/containers/images/#image-pull-policy"
 _IMAGE_NAMES_DOC = "https://kubernetes.io/docs/concepts/containers/images/#image-names"
+_OCI_DIGEST_DOC = "https://github.com/opencontainers/image-spec/blob/main/descriptor.md#digests"
 
 
 _UNAPPROVED = "image.registry-not-approved"
@@ -56,8 +57,17 @@ def _image_rows(ctx: Context) -> dict[str, list[FindingRow]]:
                     evidence = {"image": image, "imagePullPolicy": c.pull_policy}
                     stale_pull.append((kind, ns, name, c.name, message, evidence))
             if c.mutable:
-                message = f"Image {image} is not pinned by digest"
-                unpinned.append((kind, ns, name, c.name, message, {"image": image}))
+                problem = c.ref.digest_problem
+                if problem:
+                    message = (
+                        f"Image {image} has a malformed digest ({problem}): it pins nothing, "
+                        "and a runtime that checks digests refuses to pull it"
+                    )
+                    evidence = {"image": image, "digest_problem": problem}
+                else:
+                    message = f"Image {image} is not pinned by digest"
+                    evidence = {"image": image}
+                unpinned.append((kind, ns, name, c.name, message, evidence))
     ctx.memo["image_rows"] = rows
     return rows
 
@@ -108,6 +118,8 @@ CHECKS: tuple[Check, ...] = (
         references=(_IMAGE_NAMES_DOC,),
         needs=_NEEDS,
         run=_floating,
+        # 2: a malformed digest pins nothing, so the tag decides.
+        revision=2,
     ),
     Check(
         id=_UNPINNED,
@@ -115,13 +127,18 @@ CHECKS: tuple[Check, ...] = (
         severity=Severity.LOW,
         title="Image not pinned by digest",
         why="A tag can be moved to other content by anyone who can push to the repository; "
-        "a digest names exactly one image.",
+        "a digest names exactly one image. Only a valid OCI digest pins: `algorithm:encoded` "
+        "of an algorithm the OCI image spec registers, `sha256` with 64 or `sha512` with 128 "
+        "lower-case hexadecimal characters. Anything else after `@` is reported as a malformed "
+        "digest.",
         fix="Append the image digest to the reference (your CI or a tool such as "
         "`crane digest` prints it).",
         snippet="image: docker.io/library/nginx:1.27.3@sha256:<digest>",
-        references=(_IMAGE_NAMES_DOC,),
+        references=(_IMAGE_NAMES_DOC, _OCI_DIGEST_DOC),
         needs=_NEEDS,
         run=_unpinned,
+        # 2: a malformed or unregistered digest pins nothing.
+        revision=2,
     ),
     Check(
         id=_STALE_PULL,
@@ -136,5 +153,7 @@ CHECKS: tuple[Check, ...] = (
         references=(_PULL_POLICY_DOC,),
         needs=_NEEDS,
         run=_stale_pull,
+        # 2: a malformed digest pins nothing, so the tag decides.
+        revision=2,
     ),
 )
