@@ -32,7 +32,8 @@ def digest_problem(digest: str) -> str:
         if pattern.fullmatch(encoded):
             return ""
         return f"{algorithm} digests are {length} lower-case hexadecimal characters"
-    if not (colon and _DIGEST_ALGORITHM.fullmatch(algorithm) and _DIGEST_ENCODED.fullmatch(encoded)):
+    grammatical = _DIGEST_ALGORITHM.fullmatch(algorithm) and _DIGEST_ENCODED.fullmatch(encoded)
+    if not (colon and grammatical):
         return "a digest is algorithm:encoded"
     return f"the OCI image spec registers no digest algorithm {algorithm}"
 
