@@ -151,7 +151,7 @@ def test_workloads_sharing_an_identity_give_one_finding_each_the_first() -> None
     assert len(keys) == len(set(keys))
     # Both "web" workloads may run as root; the first one's finding is the one kept.
     (web,) = [f for f in result.findings if f.check == "workload.runs-as-root"]
-    assert web.message == "Container app runs as root (runAsUser: 0)"
+    assert web.message == "Container app runs as root (runAsUser: 0, set on the container)"
     (violation,) = [f for f in result.findings if f.check == "workload.violates-namespace-level"]
     assert violation.evidence["controls"] == ["runAsUser"]
 
@@ -174,7 +174,7 @@ def test_container_findings_are_sorted_and_unique_whatever_the_container_order()
     assert found == ["app", "web", "zz-init"]
     # Both "web" containers may run as root; the first one's finding is the one kept.
     (web,) = [f for f in result.findings if f.check == "workload.runs-as-root"]
-    assert web.message == "Container web runs as root (runAsUser: 0)"
+    assert web.message == "Container web runs as root (runAsUser: 0, set on the container)"
 
 
 def test_distinct_workloads_with_sorted_containers_are_reported_without_sorting() -> None:
