@@ -26,14 +26,14 @@ checks that leave built-in roles out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from importlib import resources
 from typing import Any, NamedTuple
 
 import yaml
 
-from posture.checks.safe import clip, dicts, mapping, string_map, strings, text
+from posture.checks.safe import clip, dicts, mapping, string_map, text
 from posture.checks.selectors import selects
 
 BOOTSTRAP_LABEL = "kubernetes.io/bootstrapping"
@@ -272,15 +272,26 @@ class _Role(NamedTuple):
     selectors: tuple[object, ...] | None  # aggregationRule.clusterRoleSelectors
 
 
+def _strings(value: object) -> tuple[str, ...]:
+    # safe.strings, written out: this runs four times for every rule of every role.
+    if not isinstance(value, list):
+        return ()
+    return tuple(v for v in value if isinstance(v, str))
+
+
 def _rules(role: str, raw: object) -> tuple[_Rule, ...]:
+    if not isinstance(raw, list):
+        return ()
     out = []
-    for i, rule in enumerate(dicts(raw), start=1):
-        resources = strings(rule.get("resources"))
+    for i, rule in enumerate(raw, start=1):
+        if not isinstance(rule, dict):
+            continue
+        resources = _strings(rule.get("resources"))
         if not resources:
             continue  # a nonResourceURLs rule grants nothing on API objects
-        out.append(_Rule(frozenset(strings(rule.get("verbs"))),
-                         frozenset(strings(rule.get("apiGroups"))), frozenset(resources),
-                         tuple(strings(rule.get("resourceNames"))), role, i))
+        out.append(_Rule(frozenset(_strings(rule.get("verbs"))),
+                         frozenset(_strings(rule.get("apiGroups"))), frozenset(resources),
+                         _strings(rule.get("resourceNames")), role, i))
     return tuple(out)
 
 
@@ -300,26 +311,54 @@ def everything(rule: _Rule) -> bool:
     return "*" in rule.verbs and "*" in rule.groups and "*" in rule.resources and not rule.names
 
 
-def _resource_matches(rule: _Rule, resource: str) -> bool:
-    if "*" in rule.resources or resource in rule.resources:
-        return True
-    _, slash, sub = resource.partition("/")
-    return bool(slash) and f"*/{sub}" in rule.resources
-
-
-def _match(rule: _Rule, target: Target) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-    """Return the (verbs, resources) of ``target`` that ``rule`` allows, or None."""
+def _match(rule: _Rule, target: Target) -> tuple[str, ...] | None:
+    """Return the verbs of ``target`` that ``rule`` allows (its resources matched), or None."""
     if "*" not in rule.groups and target.group not in rule.groups:
         return None
     verbs = target.verbs if "*" in rule.verbs else target.verbs & rule.verbs
     if rule.names:
         verbs = verbs - target.unnamed
-    if not verbs:
-        return None
-    matched = tuple(r for r in target.resources if _resource_matches(rule, r))
-    if not matched:
-        return None
-    return tuple(sorted(verbs)), matched
+    return tuple(sorted(verbs)) if verbs else None
+
+
+# Every permission's targets, by the resources they name: (permission id, part, target).
+_Entry = tuple[str, int, Target]
+
+
+@lru_cache(maxsize=1)
+def _targets_by_resource() -> dict[str, list[_Entry]]:
+    out: dict[str, list[_Entry]] = {}
+    for permission in PERMISSIONS:
+        for part_index, part in enumerate(permission.parts):
+            for target in part:
+                for resource in target.resources:
+                    out.setdefault(resource, []).append((permission.id, part_index, target))
+    return out
+
+
+def _candidates(rule: _Rule) -> dict[_Entry, list[str]]:
+    """Return the targets whose resources a rule matches, each with the resources matched.
+
+    Most rules name resources no dangerous permission involves (configmaps, services …): a
+    look-up by resource name leaves them out at once, where trying every target would not.
+    The authorizer's resource match: ``*`` matches every resource and subresource, a name
+    matches itself, and ``*/sub`` matches the ``sub`` subresource of any resource.
+    """
+    by_resource = _targets_by_resource()
+    names = rule.resources
+    if "*" in names:
+        wanted = list(by_resource)
+    else:
+        wanted = [r for r in names if r in by_resource]
+        subs = {r[2:] for r in names if r.startswith("*/")}
+        if subs:
+            wanted += [r for r in by_resource
+                       if r.partition("/")[2] in subs and r not in names]
+    found: dict[_Entry, list[str]] = {}
+    for resource in wanted:
+        for entry in by_resource[resource]:
+            found.setdefault(entry, []).append(resource)
+    return found
 
 
 # One role's matches: per permission, per part, (rule, verbs, resources, namespaced) tuples.
@@ -332,21 +371,25 @@ def _role_matches(rules: Iterable[_Rule]) -> tuple[_Matches, list[_Rule]]:
     for rule in rules:
         if everything(rule):
             every.append(rule)
-        for permission in PERMISSIONS:
-            for part_index, part in enumerate(permission.parts):
-                for target in part:
-                    hit = _match(rule, target)
-                    if hit is None:
-                        continue
-                    parts = found.setdefault(permission.id, [[] for _ in permission.parts])
-                    parts[part_index].append((rule, hit[0], hit[1], target.namespaced))
+        for (permission_id, part_index, target), matched in _candidates(rule).items():
+            verbs = _match(rule, target)
+            if verbs is None:
+                continue
+            parts = found.get(permission_id)
+            if parts is None:
+                parts = found[permission_id] = [
+                    [] for _ in PERMISSION_BY_ID[permission_id].parts]
+            resources = tuple(r for r in target.resources if r in matched)
+            parts[part_index].append((rule, verbs, resources, target.namespaced))
     return found, every
 
 
 @lru_cache(maxsize=1)
 def _defaults() -> dict[str, Any]:
     data = resources.files("posture.checks").joinpath("data/rbac_defaults.yaml").read_text("utf-8")
-    loaded: dict[str, Any] = yaml.safe_load(data)
+    # libyaml's loader when PyYAML has it: the file is read once per process, on the first poll.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loaded: dict[str, Any] = yaml.load(data, Loader=loader)  # noqa: S506 (a safe loader)
     return loaded
 
 
@@ -487,10 +530,9 @@ def _aggregate(by_name: dict[str, _Role]) -> dict[str, tuple[_Rule, ...]]:
     aggregated = {name: role for name, role in by_name.items() if role.selectors is not None}
     edges: dict[str, list[str]] = {}
     for name, role in aggregated.items():
-        assert role.selectors is not None
+        matchers = [_selector(sel) for sel in role.selectors or ()]
         edges[name] = [other for other, candidate in by_name.items()
-                       if other != name and any(selects(sel, candidate.labels)
-                                                for sel in role.selectors)]
+                       if other != name and any(m(candidate.labels) for m in matchers)]
     out = {name: role.rules for name, role in by_name.items()}
     for name in aggregated:
         seen, stack = {name}, [name]
@@ -504,6 +546,22 @@ def _aggregate(by_name: dict[str, _Role]) -> dict[str, tuple[_Rule, ...]]:
                     stack.append(nxt)
         out[name] = tuple(sorted(set(rules), key=lambda r: (r.role, r.position)))
     return out
+
+
+def _selector(selector: object) -> Callable[[dict[str, str]], bool]:
+    """Return a matcher for one label selector, cheap for the plain matchLabels kind.
+
+    Aggregation tries every aggregated role's selectors on every ClusterRole; a selector of
+    string matchLabels only is compared directly, anything else goes through ``selects``.
+    """
+    if isinstance(selector, dict) and set(selector) <= {"matchLabels"}:
+        wanted = selector.get("matchLabels") or {}
+        if isinstance(wanted, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in wanted.items()
+        ):
+            pairs = tuple(wanted.items())
+            return lambda labels: all(labels.get(k) == v for k, v in pairs)
+    return lambda labels: selects(selector, labels)
 
 
 def _record(index: WhoCan, subjects: list[Subject], where: tuple[str, str, str, str, str],
