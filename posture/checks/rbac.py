@@ -273,22 +273,33 @@ class _Role(NamedTuple):
 
 
 def _strings(value: object) -> tuple[str, ...]:
-    # safe.strings, written out: this runs four times for every rule of every role.
+    # safe.strings, written out: this runs for every rule of every role, whose lists are
+    # nearly always all strings.
     if not isinstance(value, list):
         return ()
-    return tuple(v for v in value if isinstance(v, str))
+    found = tuple(value)
+    for v in found:
+        if not isinstance(v, str):
+            return tuple(v for v in found if isinstance(v, str))
+    return found
 
 
 def _rules(role: str, raw: object) -> tuple[_Rule, ...]:
+    """Return the rules of a role that can matter to a dangerous permission.
+
+    A rule whose resources no permission involves (configmaps, services, a nonResourceURLs
+    rule …) grants nothing this index records, and most rules are such: they are left out.
+    """
     if not isinstance(raw, list):
         return ()
+    relevant = _targets_by_resource()
     out = []
     for i, rule in enumerate(raw, start=1):
         if not isinstance(rule, dict):
             continue
         resources = _strings(rule.get("resources"))
-        if not resources:
-            continue  # a nonResourceURLs rule grants nothing on API objects
+        if not any(r in relevant or r == "*" or r.startswith("*/") for r in resources):
+            continue
         out.append(_Rule(frozenset(_strings(rule.get("verbs"))),
                          frozenset(_strings(rule.get("apiGroups"))), frozenset(resources),
                          _strings(rule.get("resourceNames")), role, i))
