@@ -194,20 +194,23 @@ class Path(NamedTuple):
         return f"{self.binding} → {self.role} ({where}: {what}{limited})"
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the path as evidence (names cut to a bounded size)."""
-        return {
+        """Return the path as evidence, names and lists cut short (evidence stays small)."""
+        out: dict[str, Any] = {
             "binding_kind": self.binding_kind,
             "binding_namespace": clip(self.binding_namespace, 64),
-            "binding_name": clip(self.binding_name, 253),
+            "binding_name": clip(self.binding_name, 64),
             "role_kind": self.role_kind,
-            "role_name": clip(self.role_name, 253),
-            "rule_role": clip(self.rule_role, 300),
+            "role_name": clip(self.role_name, 64),
             "rule": self.rule,
-            "verbs": [clip(v, 32) for v in self.verbs[:10]],
-            "resources": [clip(r, 64) for r in self.resources[:10]],
-            "resourceNames": [clip(n, 253) for n in self.names[:10]],
+            "verbs": [clip(v, 16) for v in self.verbs[:5]],
+            "resources": [clip(r, 48) for r in self.resources[:5]],
             "scope": clip(self.scope, 64),
         }
+        if self.rule_role != f"{self.role_kind} {self.role_name}":
+            out["rule_role"] = clip(self.rule_role, 80)
+        if self.names:
+            out["resourceNames"] = [clip(n, 48) for n in self.names[:5]]
+        return out
 
 
 class WorkloadRef(NamedTuple):

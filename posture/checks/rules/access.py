@@ -21,11 +21,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import orjson
+
 from posture.checks import rbac
 from posture.checks.base import Check, Hit
 from posture.checks.context import Context
 from posture.checks.rbac import Path, Subject, WhoCan, WorkloadRef
-from posture.checks.safe import clip, dicts, mapping, strings, text
+from posture.checks.safe import clip, dicts, identity_name, mapping, strings, text
 from posture.checks.vocabulary import Category, Severity
 
 _RBAC_DOC = "https://kubernetes.io/docs/reference/access-authn-authz/rbac/"
@@ -40,7 +42,9 @@ _MAX_WORKLOADS = 20
 _SHOWN_PATHS = 3
 _SHOWN_WORKLOADS = 3
 _SHOWN_NAMES = 5
-_MESSAGE_LIMIT = 1000
+# Stored with every finding and shown on pages: a message and an evidence of bounded size.
+_MESSAGE_LIMIT = 990
+_EVIDENCE_BUDGET = 990
 _RBAC_NEEDS = ("clusterroles", "roles", "clusterrolebindings", "rolebindings")
 
 
@@ -96,7 +100,7 @@ def _workload_words(ctx: Context, index: WhoCan, subject: Subject) -> tuple[str,
         if subject.kind == "ServiceAccount":
             return "; no workload runs as it", {"workloads": [], "workload_count": 0}
         return "", {}
-    names = [f"{w.kind} {clip(w.namespace, 64)}/{clip(w.name)}" for w in refs]
+    names = [f"{w.kind} {clip(w.namespace, 64)}/{clip(w.name, 128)}" for w in refs]
     mounted = [n for n, w in zip(names, refs, strict=True) if w.token_mounted]
     evidence = {
         "workloads": names[:_MAX_WORKLOADS],
@@ -124,15 +128,37 @@ def _subject_hit(ctx: Context, index: WhoCan, subject: Subject, does: str,
     tail, workload_evidence = _workload_words(ctx, index, subject)
     message = f"{subject.shown()} can {does} {where} ({shown}){tail}"
     evidence: dict[str, Any] = {
-        "subject": subject.shown(),
+        "subject": clip(subject.shown(), 128),
         **scope_evidence,
         "paths": [p.to_dict() for p in paths[:_MAX_EVIDENCE]],
         "path_count": len(paths),
         **workload_evidence,
         **(extra or {}),
     }
-    return Hit(subject.kind, clip(subject.namespace, 253), clip(subject.name, 253), "",
-               clip(message, _MESSAGE_LIMIT), evidence)
+    # A long subject name is cut with a hash, never merely cut: two long names stay two findings.
+    return Hit(subject.kind, identity_name(subject.namespace), identity_name(subject.name), "",
+               clip(message, _MESSAGE_LIMIT), _bounded(evidence))
+
+
+def _bounded(evidence: dict[str, Any]) -> dict[str, Any]:
+    """Drop list entries from the end until the evidence's JSON fits ``_EVIDENCE_BUDGET``.
+
+    Counts (``path_count``, ``workload_count``) keep the whole numbers.
+    """
+    while len(orjson.dumps(evidence)) > _EVIDENCE_BUDGET:
+        if evidence.get("also_limited_to_names"):
+            evidence["also_limited_to_names"].pop()
+        elif len(evidence["paths"]) > 1:
+            evidence["paths"].pop()
+        elif evidence.get("workloads"):
+            evidence["workloads"].pop()
+        elif len(evidence.get("namespaces") or ()) > 1:
+            evidence["namespaces"].pop()
+        elif evidence["paths"]:
+            evidence["paths"].pop()
+        else:
+            break
+    return evidence
 
 
 def _permission_run(permission_id: str) -> Callable[[Context], Iterator[Hit]]:
@@ -147,7 +173,7 @@ def _permission_run(permission_id: str) -> Callable[[Context], Iterator[Hit]]:
                 continue
             extra = None
             if subject in narrow:
-                extra = {"also_limited_to_names": [p.to_dict() for p in narrow[subject][:5]]}
+                extra = {"also_limited_to_names": [p.to_dict() for p in narrow[subject][:3]]}
             yield _subject_hit(ctx, index, subject, permission.does, kept, extra)
 
     return run
