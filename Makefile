@@ -60,6 +60,7 @@ bench: setup
 # reliability.md from a run of the reliability tests.
 docs: setup
 	$(BIN)/python -m posture.checks.docs
+	$(BIN)/python -m posture.checks.frameworks.docs
 	@run=$$$$; export $(TEST_ENV) POSTURE_VAR_DIR=$(CURDIR)/var/docs-$$run \
 	  DATABASE_TEST_NAME=test_posture_$$run CELERY_TASK_DEFAULT_QUEUE=test-$$run \
 	  POSTURE_RELIABILITY_RESULTS=$(CURDIR)/var/reliability-results.json; \
