@@ -26,7 +26,7 @@ from posture.checks.frameworks.data import load, parse
 from posture.checks.policy import Policy
 from posture.checks.results import Finding
 from posture.checks.vocabulary import Category, Severity
-from posture.scoring import score
+from posture.domain.scoring import score
 from tests.checks.builders import (
     TODAY,
     clean_inventory,
@@ -279,7 +279,7 @@ def test_the_score_does_not_read_the_mapping() -> None:
     """The same findings score the same whatever a framework's data says."""
     bad = with_security(pod_spec(), privileged=True)
     result = evaluate(clean_inventory(workloads=[workload(spec=bad)]), POLICY, TODAY)
-    from posture.scoring import Size
+    from posture.domain.scoring import Size
 
     before = score(result.findings, Size(workloads=1, nodes=1, namespaces=1))
     document: dict[str, Any] = copy.deepcopy(yaml.safe_load((DATA / "cis.yaml").read_text()))

@@ -17,9 +17,9 @@ from aiosmtpd.controller import Controller
 from django.db import connection
 from django.test import Client
 
-from posture import digest
-from posture.models import DigestDelivery, DigestPreference, Snapshot
-from posture.tasks import DIGEST_RETRIES, send_weekly_digests
+from posture.domain import digest
+from posture.domain.models import DigestDelivery, DigestPreference, Snapshot
+from posture.domain.tasks import DIGEST_RETRIES, send_weekly_digests
 from tests.posture.test_digest import NOW, SINCE, a_week_of, busy_week
 
 pytestmark = pytest.mark.django_db

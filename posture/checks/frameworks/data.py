@@ -22,7 +22,7 @@ try:
     # Same loader choice as the lifecycle tables: the C one where PyYAML has it.
     from yaml import CSafeLoader as _SafeLoader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _SafeLoader
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]  # same interface
 
 FRAMEWORK_IDS: tuple[str, ...] = ("cis", "nsa")
 
