@@ -226,7 +226,12 @@ def _named(document: dict[str, Any], key: str, name: str, inner: str) -> dict[st
 
 
 def choose_context(document: dict[str, Any], context: str | None) -> str:
-    """Return the context to use: the one asked for, else current-context, else the only one."""
+    """Return the context to use: the one asked for, else current-context, else the only one.
+
+    A current-context that names no context is refused, as kubectl refuses it (``error: context
+    "x" does not exist``): falling back to another context would register a cluster nobody
+    chose. Context names are not secrets, so the message lists them.
+    """
     names = context_names(document)
     if not names:
         raise KubeconfigError("The kubeconfig has no contexts.")
@@ -240,6 +245,12 @@ def choose_context(document: dict[str, Any], context: str | None) -> str:
     current = document.get("current-context")
     if isinstance(current, str) and current in names:
         return current
+    if isinstance(current, str) and current:
+        raise KubeconfigError(
+            f"The kubeconfig's current-context {current[:253]!r} names no context; it has: "
+            f"{', '.join(names)}. Choose the context to register.",
+            "context",
+        )
     if len(names) == 1:
         return names[0]
     raise KubeconfigError(

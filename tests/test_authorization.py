@@ -66,6 +66,7 @@ RULES: dict[str, tuple[str, dict[str, object]]] = {
     "fleet-check-csv": ("GET", _any_user),
     "clusters:vulnerabilities": ("GET", _cluster_read),
     "clusters:vulnerabilities-csv": ("GET", _cluster_read),
+    "clusters:who-can": ("GET", _cluster_read),
     "digest:preferences": ("GET", _any_user),
     "digest:unsubscribe": ("GET", {p: {400, 404} for p in PERSONAS}),  # a forged token
     "api:openapi": ("GET", _public),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -9,18 +10,48 @@ DEFAULT_REGISTRY = "docker.io"
 # Docker Hub answers under several names; findings and policy speak of one.
 _REGISTRY_ALIASES = {"index.docker.io": DEFAULT_REGISTRY, "registry-1.docker.io": DEFAULT_REGISTRY}
 
+# The OCI image spec's digest grammar (descriptor.md, "Digests"):
+#   digest := algorithm ":" encoded; algorithm := component (separator component)*;
+#   component := [a-z0-9]+; separator := [+._-]; encoded := [a-zA-Z0-9=_-]+
+_DIGEST_ALGORITHM = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*")
+_DIGEST_ENCODED = re.compile(r"[a-zA-Z0-9=_-]+")
+# The algorithms the spec registers, each with the one encoding it allows (lower-case hex of
+# the hash's length). Any other algorithm is "unsupported" there: it cannot be relied on to pin.
+_REGISTERED_DIGESTS: dict[str, tuple[re.Pattern[str], str]] = {
+    "sha256": (re.compile(r"[a-f0-9]{64}"), "64"),
+    "sha512": (re.compile(r"[a-f0-9]{128}"), "128"),
+}
+
+
+def digest_problem(digest: str) -> str:
+    """Return why ``digest`` is not a valid OCI digest of a registered algorithm, or ``""``."""
+    algorithm, colon, encoded = digest.partition(":")
+    registered = _REGISTERED_DIGESTS.get(algorithm)
+    if colon and registered is not None:
+        pattern, length = registered
+        if pattern.fullmatch(encoded):
+            return ""
+        return f"{algorithm} digests are {length} lower-case hexadecimal characters"
+    grammatical = _DIGEST_ALGORITHM.fullmatch(algorithm) and _DIGEST_ENCODED.fullmatch(encoded)
+    if not (colon and grammatical):
+        return "a digest is algorithm:encoded"
+    return f"the OCI image spec registers no digest algorithm {algorithm}"
+
 
 class ImageRef(NamedTuple):
     """A parsed image reference; ``tag`` and ``digest`` are "" when absent.
 
-    A named tuple: immutable like a frozen dataclass, and cheaper to build for each of the
-    thousands of distinct images a cluster can run.
+    ``digest_problem`` says why a digest given after ``@`` is not a valid OCI digest (``""``
+    when it is, or when there is none): such a digest pins nothing. A named tuple: immutable
+    like a frozen dataclass, and cheaper to build for each of the thousands of distinct images
+    a cluster can run.
     """
 
     registry: str
     repository: str
     tag: str
     digest: str
+    digest_problem: str = ""
 
     @property
     def name(self) -> str:
@@ -28,14 +59,19 @@ class ImageRef(NamedTuple):
         return f"{self.registry}/{self.repository}"
 
     @property
+    def pinned(self) -> bool:
+        """Say whether a valid digest names exactly one image."""
+        return bool(self.digest) and not self.digest_problem
+
+    @property
     def mutable(self) -> bool:
-        """Say whether the reference can point at different content tomorrow (no digest)."""
-        return not self.digest
+        """Say whether the reference can point at different content tomorrow (no valid digest)."""
+        return not self.pinned
 
     @property
     def floating(self) -> bool:
-        """Say whether the tag is ``latest`` or missing, with no digest pin."""
-        return not self.digest and self.tag in ("", "latest")
+        """Say whether the tag is ``latest`` or missing, with no valid digest pin."""
+        return not self.pinned and self.tag in ("", "latest")
 
 
 @lru_cache(maxsize=8192)
@@ -59,8 +95,9 @@ def parse_image(reference: str) -> ImageRef:
     registry = _REGISTRY_ALIASES.get(registry, registry)
     if registry == DEFAULT_REGISTRY and "/" not in repository:
         repository = f"library/{repository}"
+    problem = digest_problem(digest) if "@" in reference else ""
     # The named tuple's own __new__ is a Python function; tuple.__new__ builds the same.
-    return tuple.__new__(ImageRef, (registry, repository, tag, digest))
+    return tuple.__new__(ImageRef, (registry, repository, tag, digest, problem))
 
 
 def is_approved(image: ImageRef, approved: tuple[str, ...]) -> bool:

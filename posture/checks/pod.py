@@ -17,6 +17,17 @@ from posture.checks.safe import MAX_TEXT, clip, integer, mapping, text
 
 _WINDOWS = "windows"
 _EMPTY: dict[str, Any] = {}
+
+# A pod's container lists, in the order the checks read them (init containers run first), and
+# how findings name a container of each. Ephemeral containers are the debug containers
+# `kubectl debug` adds to a running pod: upstream, they may not set resources, ports or probes,
+# so they are never asked for limits.
+CONTAINER_LISTS: tuple[tuple[str, str], ...] = (
+    ("initContainers", "Init container"),
+    ("containers", "Container"),
+    ("ephemeralContainers", "Ephemeral container"),
+)
+_NO_LIMITS_APPLY = "ephemeralContainers"
 # Indexed by (cpu limit missing, memory limit missing).
 _MISSING_LIMITS: dict[tuple[bool, bool], tuple[str, ...]] = {
     (False, False): (),
@@ -29,10 +40,17 @@ _MISSING_LIMITS: dict[tuple[bool, bool], tuple[str, ...]] = {
 # Named tuples rather than frozen dataclasses: as immutable, and several times cheaper to build,
 # which counts when every template of a 10,000-pod cluster is distinct.
 class ContainerFacts(NamedTuple):
-    """What the checks need to know about one container of a template."""
+    """What the checks need to know about one container of a template.
+
+    ``source`` is the list the container is in (``CONTAINER_LISTS``). ``run_as_user`` and
+    ``run_as_non_root`` are the effective values, the container's own when set, else the pod's
+    (upstream: a container's securityContext overrides the pod's field by field);
+    ``run_as_user_from`` and ``run_as_non_root_from`` say which (``"container"``, ``"pod"``,
+    or ``""`` when neither sets it).
+    """
 
     name: str
-    init: bool
+    source: str
     image: str
     ref: ImageRef
     pull_policy: str
@@ -46,6 +64,10 @@ class ContainerFacts(NamedTuple):
     shown_image: str
     floating: bool
     mutable: bool
+    run_as_user_from: str
+    run_as_non_root_from: str
+    # "Container app", "Init container setup", "Ephemeral container debugger".
+    label: str
 
 
 class PodFacts(NamedTuple):
@@ -158,11 +180,13 @@ def pod_facts(template: object) -> PodFacts:
     spec = mapping(mapping(template).get("spec"))
     pod_sc = mapping(spec.get("securityContext"))
     pod_user = integer(pod_sc.get("runAsUser"))
+    pod_user_from = "" if pod_user is None else "pod"
     pod_non_root = _bool(pod_sc.get("runAsNonRoot"))
+    pod_non_root_from = "" if pod_non_root is None else "pod"
     containers: list[ContainerFacts] = []
     # The type tests below are written out rather than calling the helpers of safe.py: this runs
     # for every container of every distinct template, and the calls would double its cost.
-    for init, field in ((True, "initContainers"), (False, "containers")):
+    for field, kind in CONTAINER_LISTS:
         listed = spec.get(field)
         if not isinstance(listed, list):
             continue
@@ -174,10 +198,14 @@ def pod_facts(template: object) -> PodFacts:
                 sc = _EMPTY
             user = sc.get("runAsUser")
             if not isinstance(user, int) or isinstance(user, bool):
-                user = pod_user
+                user, user_from = pod_user, pod_user_from
+            else:
+                user_from = "container"
             non_root = sc.get("runAsNonRoot")
             if not isinstance(non_root, bool):
-                non_root = pod_non_root
+                non_root, non_root_from = pod_non_root, pod_non_root_from
+            else:
+                non_root_from = "container"
             name = c.get("name")
             if not isinstance(name, str):
                 name = ""
@@ -190,20 +218,26 @@ def pod_facts(template: object) -> PodFacts:
             if not isinstance(limits, dict):
                 limits = _EMPTY
             ref = parse_image(image)
+            shown_name = name if len(name) <= MAX_TEXT else clip(name)
             facts = (
                 name,
-                init,
+                field,
                 image,
                 ref,
                 pull_policy if isinstance(pull_policy, str) else "",
                 user,
                 non_root,
                 sc.get("readOnlyRootFilesystem") is True,
-                _MISSING_LIMITS[(not limits.get("cpu"), not limits.get("memory"))],
-                name if len(name) <= MAX_TEXT else clip(name),
+                ()
+                if field == _NO_LIMITS_APPLY
+                else _MISSING_LIMITS[(not limits.get("cpu"), not limits.get("memory"))],
+                shown_name,
                 image if len(image) <= MAX_TEXT else clip(image),
                 ref.floating,
                 ref.mutable,
+                user_from,
+                non_root_from,
+                f"{kind} {shown_name}",
             )
             # The named tuple's own __new__ is a Python function; tuple.__new__ builds the same.
             containers.append(tuple.__new__(ContainerFacts, facts))

@@ -63,6 +63,40 @@ PLATFORM_NAMESPACES: tuple[str, ...] = (
     "aks-istio-system",
 )
 
+# RBAC subjects and ClusterRoles that Kubernetes, kubeadm or the provider creates and manages, as
+# Kind/name patterns: their access findings are platform-managed (shown apart, and out of the
+# score unless ``score_platform_findings``), never dropped. Their service accounts need no entry:
+# they live in kube-system, a platform namespace. Sources:
+# - Kubernetes' default bindings and core component identities (system:masters, the nodes'
+#   system:node:NAME users in system:nodes, kube-controller-manager, kube-scheduler, kube-proxy):
+#   https://kubernetes.io/docs/reference/access-authn-authz/rbac/#default-roles-and-role-bindings
+# - kubeadm's admin.conf group kubeadm:cluster-admins, its bootstrap-token group and the API
+#   server's kubelet client kube-apiserver-kubelet-client:
+#   https://kubernetes.io/docs/reference/setup-tools/kubeadm/implementation-details/
+# - EKS: "All resources that start with eks are created by Amazon EKS" (its users, groups and
+#   ClusterRoles): https://docs.aws.amazon.com/eks/latest/userguide/default-roles-users.html
+# - GKE's own ClusterRoles, named gce:* and system:gke-*.
+# AKS names its objects without a common prefix, so none is listed; add yours here. A role
+# named like these is still judged by its rules, and a subject bound to it still gets its own
+# findings: a name can only set a ClusterRole's own finding apart, never hide what it grants.
+PLATFORM_RBAC: tuple[str, ...] = (
+    "Group/system:masters",
+    "Group/system:nodes",
+    "User/system:node:*",
+    "User/system:kube-controller-manager",
+    "User/system:kube-scheduler",
+    "User/system:kube-proxy",
+    "Group/kubeadm:cluster-admins",
+    "Group/system:bootstrappers:kubeadm:default-node-token",
+    "User/kube-apiserver-kubelet-client",
+    "User/eks:*",
+    "Group/eks:*",
+    "ClusterRole/eks:*",
+    "ClusterRole/gce:*",
+    "ClusterRole/system:gke-*",
+)
+_RBAC_KINDS = ("User", "Group", "ClusterRole")
+
 
 class PolicyError(ValueError):
     """A policy document is invalid; the message names the offending key."""
@@ -161,6 +195,13 @@ class Policy:
         "which * matches.",
         type="list of kind/namespace/name patterns, shell wildcards in each part",
         example="[DaemonSet/monitoring/ama-*]")
+    platform_rbac: tuple[str, ...] = _key(
+        PLATFORM_RBAC, meaning="Users, groups and ClusterRoles that Kubernetes, kubeadm or the "
+        "provider creates and manages, as Kind/name: their access findings are "
+        "platform-managed. The default lists Kubernetes' and kubeadm's own identities and "
+        "EKS's and GKE's prefixes; service accounts in platform namespaces need no entry.",
+        type="list of User/name, Group/name or ClusterRole/name patterns, shell wildcards "
+        "in the name", example="[Group/system:masters, ClusterRole/eks:*, User/ops-robot]")
     score_platform_findings: bool = _key(
         False, meaning="Count platform-managed findings in the score, the headline counts and "
         "the digest like any other.", type="true or false", example="true")
@@ -238,7 +279,11 @@ class Policy:
         A Namespace finding is about the namespace it names.
         """
         where = name if kind == "Namespace" else namespace
-        return self.platform_namespace(where) or self.platform_workload(kind, namespace, name)
+        return (
+            self.platform_namespace(where)
+            or self.platform_workload(kind, namespace, name)
+            or self.platform_rbac_object(kind, name)
+        )
 
     def platform_namespace(self, namespace: str) -> bool:
         """Say whether ``namespace`` is one of ``platform_namespaces`` (half of the rule above)."""
@@ -249,6 +294,11 @@ class Policy:
         return bool(self.platform_workloads) and _matcher(self.platform_workloads)(
             f"{kind}/{namespace}/{name}"
         )
+
+    def platform_rbac_object(self, kind: str, name: str) -> bool:
+        """Say whether ``platform_rbac`` names the User, Group or ClusterRole ``name``."""
+        return kind in _RBAC_KINDS and bool(self.platform_rbac) and _matcher(
+            self.platform_rbac)(f"{kind}/{name}")
 
     def set_apart(self, kind: str, namespace: str, name: str) -> bool:
         """Say whether a finding is shown apart as platform-managed and left out of the score,
@@ -349,6 +399,18 @@ def _bool(key: str, value: object) -> bool:
 _WORKLOAD_PATTERN_PARTS = 3
 
 
+def _rbac_patterns(key: str, value: object) -> tuple[str, ...]:
+    patterns = _str_list(key, value)
+    for i, pattern in enumerate(patterns):
+        kind, slash, name = pattern.partition("/")
+        if not slash or kind not in _RBAC_KINDS or not name:
+            raise PolicyError(
+                f"policy.{key}[{i}]: expected User/name, Group/name or ClusterRole/name like "
+                f'"Group/system:masters" (shell wildcards in the name), got {pattern!r}'[:300]
+            )
+    return patterns
+
+
 def _workload_patterns(key: str, value: object) -> tuple[str, ...]:
     patterns = _str_list(key, value)
     for i, pattern in enumerate(patterns):
@@ -446,5 +508,6 @@ _PARSERS: dict[str, Any] = {
     "severity_overrides": _overrides,
     "platform_namespaces": _str_list,
     "platform_workloads": _workload_patterns,
+    "platform_rbac": _rbac_patterns,
     "score_platform_findings": _bool,
 }

@@ -6,10 +6,13 @@ huge. Checks read through these helpers so that a wrong type reads as "absent".
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 # Long enough for any real Kubernetes name or image reference, short enough to keep evidence small.
 MAX_TEXT = 512
+# The longest name a finding's identity holds (a Kubernetes object name's limit).
+MAX_NAME = 253
 
 
 def mapping(value: object) -> dict[str, Any]:
@@ -61,3 +64,15 @@ def integer(value: object) -> int | None:
 def clip(value: str, limit: int = MAX_TEXT) -> str:
     """Cut ``value`` to ``limit`` characters, marking the cut."""
     return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def identity_name(value: str, limit: int = MAX_NAME) -> str:
+    """Return ``value`` fit for a finding's identity: a longer one is cut and ends in a hash.
+
+    The same scheme as the collector's for object names (``…~`` and 12 hex digits of SHA-256),
+    so two long names stay two identities, and a name keeps its identity from poll to poll.
+    """
+    if len(value) <= limit:
+        return value
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{value[: limit - 13]}~{digest}"

@@ -141,6 +141,8 @@ def scan(paths: Iterable[str], policy: Policy, today: date | None = None) -> Sca
     for finding in evaluation.findings:
         targets = by_identity.get((finding.kind, finding.namespace, finding.name))
         if targets is None:
+            targets = _bindings_of(finding, by_identity)
+        if targets is None:
             # A namespace the manifests use but do not declare: point at its first object.
             ns = finding.name if finding.kind == "Namespace" else finding.namespace
             source, line = _first_in(objects, ns)
@@ -150,6 +152,23 @@ def scan(paths: Iterable[str], policy: Policy, today: date | None = None) -> Sca
         for target in targets:
             target.findings.append(finding)
     return ScanResult(objects=objects, errors=errors, evaluation=evaluation)
+
+
+def _bindings_of(
+    finding: Finding, by_identity: dict[tuple[str, str, str], list[ScannedObject]]
+) -> list[ScannedObject] | None:
+    """Return the bindings that grant a subject's access finding (users and groups are not
+    objects in manifests, and a service account need not be), or None."""
+    found: list[ScannedObject] = []
+    for path in finding.evidence.get("paths") or ():
+        if not isinstance(path, dict):
+            continue
+        key = (str(path.get("binding_kind")), str(path.get("binding_namespace")),
+               str(path.get("binding_name")))
+        for target in by_identity.get(key, ()):
+            if target not in found:
+                found.append(target)
+    return found or None
 
 
 def _scanned(o: SourcedObject, policy: Policy, errors: list[LoadError]) -> ScannedObject:

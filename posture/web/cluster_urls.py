@@ -10,6 +10,7 @@ from posture.web.views import (
     exports,
     scorecard,
     vulnerabilities,
+    who_can,
 )
 
 app_name = "clusters"
@@ -32,4 +33,5 @@ urlpatterns = [
          name="vulnerabilities"),
     path("<int:pk>/vulnerabilities.csv", vulnerabilities.cluster_vulnerabilities_csv,
          name="vulnerabilities-csv"),
+    path("<int:pk>/who-can/", who_can.cluster_who_can, name="who-can"),
 ]

@@ -222,6 +222,7 @@ def main_pages(fleet, sam) -> list[tuple[str, str]]:
         ("scorecard", typical.get_absolute_url()),
         ("trends", f"/clusters/{typical.pk}/trends/"),
         ("checklist", f"/clusters/{typical.pk}/checklist/"),
+        ("who can", f"/clusters/{typical.pk}/who-can/"),
         ("finding", f"/findings/{finding.pk}/"),
         ("fleet findings", "/fleet/findings/"),
         ("fleet check", f"/fleet/findings/{finding.check_id}/"),

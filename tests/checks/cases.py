@@ -69,13 +69,51 @@ def _binding(role: str, *subjects: dict[str, str]) -> Callable[[], Inventory]:
     return lambda: clean_inventory(clusterrolebindings=[crb])
 
 
-def _role(name: str, verbs: list[str], resources: list[str]) -> Callable[[], Inventory]:
+def _role(
+    name: str, verbs: list[str], resources: list[str], labels: dict[str, str] | None = None
+) -> Callable[[], Inventory]:
     role = {
         "kind": "ClusterRole",
-        "metadata": {"name": name},
+        "metadata": {"name": name, "labels": labels or {}},
         "rules": [{"apiGroups": [""], "resources": resources, "verbs": verbs}],
     }
     return lambda: clean_inventory(clusterroles=[role])
+
+
+_BUILT_IN = {"kubernetes.io/bootstrapping": "rbac-defaults"}
+_CI = {"kind": "ServiceAccount", "name": "ci", "namespace": "shop"}
+_ALICE = {"kind": "User", "name": "alice@example.com"}
+
+
+def _grant(
+    *rules: dict[str, Any], subject: dict[str, str] = _CI, namespaced: bool = False
+) -> Callable[[], Inventory]:
+    """Return the clean cluster plus a ClusterRole with ``rules`` bound to ``subject``.
+
+    The binding is a ClusterRoleBinding, or a RoleBinding in namespace shop when
+    ``namespaced``.
+    """
+    role = {"kind": "ClusterRole", "metadata": {"name": "granted"}, "rules": list(rules)}
+    meta: dict[str, Any] = {"name": "grant"}
+    if namespaced:
+        meta["namespace"] = "shop"
+    binding = {
+        "kind": "RoleBinding" if namespaced else "ClusterRoleBinding",
+        "metadata": meta,
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                    "name": "granted"},
+        "subjects": [subject],
+    }
+    key = "rolebindings" if namespaced else "clusterrolebindings"
+    return lambda: clean_inventory(clusterroles=[role], **{key: [binding]})
+
+
+def _rule(verbs: str, resources: str, group: str = "", names: str = "") -> dict[str, Any]:
+    rule: dict[str, Any] = {"apiGroups": [group], "resources": resources.split(),
+                            "verbs": verbs.split()}
+    if names:
+        rule["resourceNames"] = names.split()
+    return rule
 
 
 def _report(critical: int, high: int) -> Callable[[], Inventory]:
@@ -240,9 +278,9 @@ CASES: dict[str, Case] = {
     ),
     # Access
     "access.cluster-admin-binding": Case(
-        _binding("cluster-admin", {"kind": "Group", "name": "system:masters"}),
+        _binding("view", {"kind": "User", "name": "alice@example.com"}),
         _binding("cluster-admin", {"kind": "User", "name": "alice@example.com"}),
-        "ClusterRoleBinding",
+        "User",
     ),
     "access.anonymous-binding": Case(
         _binding("system:public-info-viewer", {"kind": "Group", "name": "system:unauthenticated"}),
@@ -250,7 +288,58 @@ CASES: dict[str, Case] = {
         "ClusterRoleBinding",
     ),
     "access.wildcard-role": Case(
-        _role("cluster-admin", ["*"], ["*"]), _role("ops", ["*"], ["pods"]), "ClusterRole"
+        _role("cluster-admin", ["*"], ["*"], _BUILT_IN), _role("ops", ["*"], ["pods"]),
+        "ClusterRole",
+    ),
+    "access.secrets-read": Case(
+        _grant(_rule("get", "secrets", names="app-db")), _grant(_rule("list", "secrets")),
+        "ServiceAccount",
+    ),
+    "access.pods-exec": Case(
+        _grant(_rule("create", "pods/exec", names="web-0"), subject=_ALICE),
+        _grant(_rule("create", "pods/exec pods/attach"), subject=_ALICE),
+        "User",
+    ),
+    "access.workload-create": Case(
+        _grant(_rule("create", "deployments", "apps", names="web")),
+        _grant(_rule("create", "deployments", "apps")),
+        "ServiceAccount",
+    ),
+    "access.escalate-bind": Case(
+        _grant(_rule("get list", "clusterroles", "rbac.authorization.k8s.io")),
+        _grant(_rule("escalate", "clusterroles", "rbac.authorization.k8s.io")),
+        "ServiceAccount",
+    ),
+    "access.impersonate": Case(
+        _grant(_rule("impersonate", "users"), namespaced=True),
+        _grant(_rule("impersonate", "users")),
+        "ServiceAccount",
+    ),
+    "access.nodes-proxy": Case(
+        _grant(_rule("get", "nodes/proxy"), namespaced=True),
+        _grant(_rule("get", "nodes/proxy")),
+        "ServiceAccount",
+    ),
+    "access.token-create": Case(
+        _grant(_rule("create", "serviceaccounts/token", names="builder")),
+        _grant(_rule("create", "serviceaccounts/token")),
+        "ServiceAccount",
+    ),
+    "access.rbac-modify": Case(
+        _grant(_rule("get list watch", "clusterrolebindings", "rbac.authorization.k8s.io")),
+        _grant(_rule("update", "clusterrolebindings", "rbac.authorization.k8s.io")),
+        "ServiceAccount",
+    ),
+    "access.webhook-modify": Case(
+        _grant(_rule("get", "validatingwebhookconfigurations", "admissionregistration.k8s.io")),
+        _grant(_rule("patch", "validatingwebhookconfigurations", "admissionregistration.k8s.io")),
+        "ServiceAccount",
+    ),
+    "access.csr-approve": Case(
+        _grant(_rule("update", "certificatesigningrequests/approval", "certificates.k8s.io")),
+        _grant(_rule("update", "certificatesigningrequests/approval", "certificates.k8s.io"),
+               _rule("approve", "signers", "certificates.k8s.io")),
+        "ServiceAccount",
     ),
     # Vulnerabilities
     "vulnerability.critical": Case(_report(0, 5), _report(2, 0), "Deployment"),

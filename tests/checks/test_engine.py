@@ -151,7 +151,7 @@ def test_workloads_sharing_an_identity_give_one_finding_each_the_first() -> None
     assert len(keys) == len(set(keys))
     # Both "web" workloads may run as root; the first one's finding is the one kept.
     (web,) = [f for f in result.findings if f.check == "workload.runs-as-root"]
-    assert web.message == "Container app runs as root (runAsUser: 0)"
+    assert web.message == "Container app runs as root (runAsUser: 0, set on the container)"
     (violation,) = [f for f in result.findings if f.check == "workload.violates-namespace-level"]
     assert violation.evidence["controls"] == ["runAsUser"]
 
@@ -174,7 +174,7 @@ def test_container_findings_are_sorted_and_unique_whatever_the_container_order()
     assert found == ["app", "web", "zz-init"]
     # Both "web" containers may run as root; the first one's finding is the one kept.
     (web,) = [f for f in result.findings if f.check == "workload.runs-as-root"]
-    assert web.message == "Container web runs as root (runAsUser: 0)"
+    assert web.message == "Container web runs as root (runAsUser: 0, set on the container)"
 
 
 def test_distinct_workloads_with_sorted_containers_are_reported_without_sorting() -> None:
@@ -492,15 +492,22 @@ def test_vulnerability_report_for_unknown_workload_keeps_its_own_identity() -> N
     assert hit.key == ("vulnerability.critical", "ReplicaSet", "shop", "gone-abc12", "app")
 
 
-def test_system_subjects_may_hold_cluster_admin() -> None:
+def test_system_subjects_holding_cluster_admin_are_reported_and_set_apart_by_the_policy() -> None:
     crb = {
         "metadata": {"name": "addon"},
         "roleRef": {"kind": "ClusterRole", "name": "cluster-admin"},
         "subjects": [
             {"kind": "ServiceAccount", "name": "addon", "namespace": "kube-system"},
             {"kind": "ServiceAccount", "name": "ci", "namespace": "ci"},
+            {"kind": "Group", "name": "system:masters"},
         ],
     }
     result = evaluate(clean_inventory(clusterrolebindings=[crb]), POLICY, TODAY)
-    (hit,) = [f for f in result.findings if f.check == "access.cluster-admin-binding"]
-    assert hit.evidence["subjects"] == ["ServiceAccount ci/ci"]
+    hits = [f for f in result.findings if f.check == "access.cluster-admin-binding"]
+    assert [(f.kind, f.namespace, f.name) for f in hits] == [
+        ("Group", "", "system:masters"),
+        ("ServiceAccount", "ci", "ci"),
+        ("ServiceAccount", "kube-system", "addon"),
+    ]
+    assert [POLICY.platform_managed(f.kind, f.namespace, f.name) for f in hits] == [
+        True, False, True]

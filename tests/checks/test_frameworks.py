@@ -115,7 +115,8 @@ def test_cis_is_version_1_12_with_its_policy_sections_and_the_node_sections_summ
     assert [c.id for c in fw.sections[11].controls] == [f"5.2.{n}" for n in range(1, 13)]
     assert fw.control("5.2.2").title == "Minimize the admission of privileged containers"
     assert fw.control("5.1.7").not_checkable
-    assert fw.control("5.1.2").not_evaluated
+    assert fw.control("5.1.9").not_evaluated
+    assert [e.check for e in fw.control("5.1.2").evaluated_by] == ["access.secrets-read"]
     assert all(s.url.startswith("https://") for s in fw.sources)
 
 

@@ -26,12 +26,52 @@ def test_parse_image(reference: str, name: str, tag: str, digest: str) -> None:
     assert (ref.name, ref.tag, ref.digest) == (name, tag, digest)
 
 
+SHA256 = "sha256:" + "0123456789abcdef" * 4
+SHA512 = "sha512:" + "0123456789abcdef" * 8
+
+
 def test_floating_and_mutable() -> None:
     assert parse_image("nginx").floating
     assert parse_image("nginx:latest").floating
-    assert not parse_image("nginx:latest@sha256:abc").floating
+    assert not parse_image(f"nginx:latest@{SHA256}").floating
     assert parse_image("nginx:1.27").mutable
-    assert not parse_image("nginx@sha256:abc").mutable
+    assert not parse_image(f"nginx@{SHA256}").mutable
+    assert not parse_image(f"nginx@{SHA512}").mutable
+
+
+@pytest.mark.parametrize(
+    ("digest", "problem"),
+    [
+        ("sha256:abc", "sha256 digests are 64 lower-case hexadecimal characters"),
+        ("sha256:" + "A" * 64, "sha256 digests are 64 lower-case hexadecimal characters"),
+        ("sha256:" + "a" * 65, "sha256 digests are 64 lower-case hexadecimal characters"),
+        ("sha512:" + "a" * 64, "sha512 digests are 128 lower-case hexadecimal characters"),
+        ("sha384:" + "a" * 96, "the OCI image spec registers no digest algorithm sha384"),
+        ("multihash+base58:QmRZxt2b1FVZPNqd8hsiykDL3Td", "the OCI image spec registers no "
+         "digest algorithm multihash+base58"),
+        ("a" * 64, "a digest is algorithm:encoded"),
+        ("", "a digest is algorithm:encoded"),
+        ("SHA256:" + "a" * 64, "a digest is algorithm:encoded"),
+        ("sha256:" + "a" * 63 + "!", "sha256 digests are 64 lower-case hexadecimal characters"),
+        ("sha256:", "sha256 digests are 64 lower-case hexadecimal characters"),
+    ],
+)
+def test_a_malformed_digest_pins_nothing(digest: str, problem: str) -> None:
+    ref = parse_image(f"registry.example.com/app:1.2@{digest}")
+    assert ref.mutable
+    assert ref.digest_problem == problem
+    assert ref.tag == "1.2"
+
+
+def test_a_malformed_digest_leaves_the_tag_to_decide_whether_the_reference_floats() -> None:
+    assert parse_image("nginx:latest@sha256:abc").floating
+    assert parse_image("nginx@sha256:abc").floating
+    assert not parse_image("nginx:1.27@sha256:abc").floating
+
+
+def test_a_valid_digest_has_no_problem() -> None:
+    assert parse_image(f"nginx@{SHA256}").digest_problem == ""
+    assert parse_image("nginx:1.27").digest_problem == ""
 
 
 def test_approved_registries_match_hosts_and_path_prefixes() -> None:
@@ -67,3 +107,21 @@ LABELS = {"app": "web", "tier": "front"}
 )
 def test_selects(selector: object, expected: bool) -> None:
     assert selects(selector, LABELS) is expected
+
+
+def test_malformed_digest_is_reported_as_not_pinned_and_says_why() -> None:
+    from posture.checks import Policy, evaluate
+    from tests.checks.builders import TODAY, clean_inventory, container, pod_spec, workload
+
+    image = "registry.example.com/shop/web:1.2.3@sha256:deadbeef"
+    inv = clean_inventory(workloads=[workload(spec=pod_spec(containers=[container(image=image)]))])
+    result = evaluate(inv, Policy(approved_registries=("registry.example.com",)), TODAY)
+    (hit,) = [f for f in result.findings if f.check == "image.not-pinned-by-digest"]
+    assert hit.message == (
+        f"Image {image} has a malformed digest (sha256 digests are 64 lower-case hexadecimal "
+        "characters): it pins nothing, and a runtime that checks digests refuses to pull it"
+    )
+    assert hit.evidence == {
+        "image": image,
+        "digest_problem": "sha256 digests are 64 lower-case hexadecimal characters",
+    }

@@ -50,3 +50,28 @@ def test_bytes_that_are_not_utf8_are_refused():
 def test_link_local_server_is_allowed_when_configured():
     text = kubeconfigs.text(kubeconfigs.kubeconfig(server="https://169.254.10.1:6443"))
     assert credentials(text, allow_link_local=True).server == "https://169.254.10.1:6443"
+
+
+@pytest.mark.parametrize("contexts", [("only",), ("one", "two")])
+def test_current_context_naming_no_context_is_refused_not_replaced(contexts):
+    # kubectl says `error: context "gone" does not exist`; using another context instead would
+    # register a cluster nobody chose.
+    text = kubeconfigs.text(kubeconfigs.kubeconfig(contexts=contexts, current="gone"))
+    with pytest.raises(KubeconfigError) as refused:
+        credentials(text)
+    message = str(refused.value)
+    assert refused.value.field == "context"
+    assert "current-context 'gone' names no context" in message
+    assert f"it has: {', '.join(contexts)}" in message
+    assert "choose the context" in message.lower()
+    assert kubeconfigs.TOKEN not in message
+
+
+def test_a_chosen_context_wins_over_a_dangling_current_context():
+    text = kubeconfigs.text(kubeconfigs.kubeconfig(contexts=("only",), current="gone"))
+    assert credentials(text, "only").context == "only"
+
+
+def test_without_current_context_the_only_context_is_used():
+    text = kubeconfigs.text(kubeconfigs.kubeconfig(contexts=("only",), current=None))
+    assert credentials(text).context == "only"

@@ -342,6 +342,27 @@ def test_platform_workloads_and_namespaces_follow_the_policy_finding_for_finding
     assert by_check(build(sam, policy))[PRIV].platform == 4
 
 
+def test_platform_rbac_subjects_and_roles_follow_the_policy_finding_for_finding(fleet, sam):
+    """Users, groups and ClusterRoles named by platform_rbac are set apart in the database too."""
+    a = fleet["a"]
+    first, _ = fleet["snapshots"]["cluster-a"]
+    for check, kind, name in (
+            (ADMIN, "Group", "system:masters"), (ADMIN, "User", "jsmith"),
+            ("access.secrets-read", "User", "system:kube-controller-manager"),
+            ("access.wildcard-role", "ClusterRole", "eks:addon-manager"),
+            ("access.wildcard-role", "ClusterRole", "ops-everything"),
+            (ADMIN, "Group", "system:serviceaccounts")):
+        finding(a, first, check, kind=kind, namespace="", name=name)
+    rows = Finding.objects.all()
+    for policy in (Policy(), Policy.from_dict({"platform_workloads": ["DaemonSet/x/y"]})):
+        condition = fleet_findings.platform_condition(policy, rows)
+        matched = set(rows.filter(condition).values_list("pk", flat=True))
+        expected = {f.pk for f in rows if policy.set_apart(f.kind, f.namespace, f.name)}
+        assert matched == expected
+        assert {f.name for f in rows.filter(pk__in=expected, namespace="")} == {
+            "system:masters", "system:kube-controller-manager", "eks:addon-manager"}
+
+
 def test_a_resolved_platform_finding_is_no_trend(fleet, sam):
     a = fleet["a"]
     first, _ = fleet["snapshots"]["cluster-a"]

@@ -1,4 +1,7 @@
-"""Image provenance: where images come from and whether the reference can change under you."""
+"""Image provenance: where images come from and whether the reference can change under you.
+
+Every image a pod runs is checked: its init, regular and ephemeral (debug) containers'.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +13,10 @@ from posture.checks.safe import clip
 from posture.checks.vocabulary import Category, Severity
 
 _NEEDS = ("pods",)
+_ALL_CONTAINERS = " Init, regular and ephemeral (debug) containers are checked."
 _PULL_POLICY_DOC = "https://kubernetes.io/docs/concepts/containers/images/#image-pull-policy"
 _IMAGE_NAMES_DOC = "https://kubernetes.io/docs/concepts/containers/images/#image-names"
+_OCI_DIGEST_DOC = "https://github.com/opencontainers/image-spec/blob/main/descriptor.md#digests"
 
 
 _UNAPPROVED = "image.registry-not-approved"
@@ -56,8 +61,17 @@ def _image_rows(ctx: Context) -> dict[str, list[FindingRow]]:
                     evidence = {"image": image, "imagePullPolicy": c.pull_policy}
                     stale_pull.append((kind, ns, name, c.name, message, evidence))
             if c.mutable:
-                message = f"Image {image} is not pinned by digest"
-                unpinned.append((kind, ns, name, c.name, message, {"image": image}))
+                problem = c.ref.digest_problem
+                if problem:
+                    message = (
+                        f"Image {image} has a malformed digest ({problem}): it pins nothing, "
+                        "and a runtime that checks digests refuses to pull it"
+                    )
+                    evidence = {"image": image, "digest_problem": problem}
+                else:
+                    message = f"Image {image} is not pinned by digest"
+                    evidence = {"image": image}
+                unpinned.append((kind, ns, name, c.name, message, evidence))
     ctx.memo["image_rows"] = rows
     return rows
 
@@ -87,7 +101,8 @@ CHECKS: tuple[Check, ...] = (
         severity=Severity.MEDIUM,
         title="Image from a registry that is not approved",
         why="Images from unvetted registries bypass the scanning, signing and retention your "
-        "approved registries give; a typo-squatted public image can run in the cluster.",
+        "approved registries give; a typo-squatted public image can run in the cluster."
+        + _ALL_CONTAINERS,
         fix="Mirror the image into an approved registry and reference it from there, or add the "
         "registry to the policy's approved list if it is trusted. Names without a registry are "
         "read as Docker Hub (`nginx` is `docker.io/library/nginx`).",
@@ -95,6 +110,8 @@ CHECKS: tuple[Check, ...] = (
         references=(_IMAGE_NAMES_DOC,),
         needs=_NEEDS,
         run=_unapproved,
+        # 2: ephemeral containers too.
+        revision=2,
     ),
     Check(
         id=_FLOATING,
@@ -102,12 +119,15 @@ CHECKS: tuple[Check, ...] = (
         severity=Severity.MEDIUM,
         title="Image uses the latest tag or no tag",
         why="`:latest` (or no tag, which means latest) changes meaning with every push: "
-        "rollbacks do not roll back, and nodes may run different code for the same workload.",
+        "rollbacks do not roll back, and nodes may run different code for the same workload."
+        + _ALL_CONTAINERS,
         fix="Reference a specific version tag, ideally with its digest.",
         snippet="image: docker.io/library/nginx:1.27.3",
         references=(_IMAGE_NAMES_DOC,),
         needs=_NEEDS,
         run=_floating,
+        # 2: a malformed digest pins nothing, so the tag decides; ephemeral containers too.
+        revision=2,
     ),
     Check(
         id=_UNPINNED,
@@ -115,13 +135,19 @@ CHECKS: tuple[Check, ...] = (
         severity=Severity.LOW,
         title="Image not pinned by digest",
         why="A tag can be moved to other content by anyone who can push to the repository; "
-        "a digest names exactly one image.",
+        "a digest names exactly one image. Only a valid OCI digest pins: `algorithm:encoded` "
+        "of an algorithm the OCI image spec registers, `sha256` with 64 or `sha512` with 128 "
+        "lower-case hexadecimal characters. Anything else after `@` is reported as a malformed "
+        "digest."
+        + _ALL_CONTAINERS,
         fix="Append the image digest to the reference (your CI or a tool such as "
         "`crane digest` prints it).",
         snippet="image: docker.io/library/nginx:1.27.3@sha256:<digest>",
-        references=(_IMAGE_NAMES_DOC,),
+        references=(_IMAGE_NAMES_DOC, _OCI_DIGEST_DOC),
         needs=_NEEDS,
         run=_unpinned,
+        # 2: a malformed or unregistered digest pins nothing; ephemeral containers too.
+        revision=2,
     ),
     Check(
         id=_STALE_PULL,
@@ -129,12 +155,15 @@ CHECKS: tuple[Check, ...] = (
         severity=Severity.LOW,
         title="Floating tag with imagePullPolicy IfNotPresent or Never",
         why="With a floating tag and no pull on start, each node keeps whatever version it pulled "
-        "first: replicas silently differ and security fixes never arrive.",
+        "first: replicas silently differ and security fixes never arrive."
+        + _ALL_CONTAINERS,
         fix="Pin a version tag or digest; if the tag must float, use `imagePullPolicy: Always`.",
         snippet="containers:\n  - name: web\n    image: docker.io/library/nginx:1.27.3\n"
         "    imagePullPolicy: IfNotPresent",
         references=(_PULL_POLICY_DOC,),
         needs=_NEEDS,
         run=_stale_pull,
+        # 2: a malformed digest pins nothing, so the tag decides; ephemeral containers too.
+        revision=2,
     ),
 )

@@ -49,31 +49,58 @@ def _pod_selector(spec: dict[str, Any]) -> object:
     return spec.get("podSelector", {})
 
 
+def policy_types(spec: dict[str, Any]) -> tuple[str, ...]:
+    """Return the policy types a NetworkPolicy spec has once the API server has defaulted it.
+
+    Upstream defaulting (``SetDefaults_NetworkPolicy``): an absent or empty ``policyTypes``
+    becomes ``[Ingress]``, plus ``Egress`` when the policy has at least one egress rule. A
+    policy isolates a selected pod only for the types listed; a value of the wrong type would
+    have been refused, so it isolates nothing.
+    """
+    types = spec.get("policyTypes")
+    if types is None or types == []:
+        egress = spec.get("egress")
+        return ("Ingress", "Egress") if isinstance(egress, list) and egress else ("Ingress",)
+    if not isinstance(types, list):
+        return ()
+    return tuple(t for t in ("Ingress", "Egress") if t in types)
+
+
 def _unisolated(ctx: Context) -> Iterator[Hit]:
     policies = _policies(ctx)
     for ns, views in sorted(_namespaced_workloads(ctx).items()):
-        selectors = [_pod_selector(spec) for spec in policies.get(ns, [])]
-        unselected = sorted(
-            [
-                f"{v.kind}/{v.name}"
-                for v in views
-                if not selectors or not any(selects(sel, v.labels) for sel in selectors)
-            ]
-        )
+        specs = policies.get(ns, [])
+        # A pod selected only by Egress policies still accepts every connection.
+        ingress = [_pod_selector(s) for s in specs if "Ingress" in policy_types(s)]
+        egress_only = [_pod_selector(s) for s in specs if "Ingress" not in policy_types(s)]
+        unselected: list[str] = []
+        egress_selected: list[str] = []
+        for v in views:
+            if any(selects(sel, v.labels) for sel in ingress):
+                continue
+            unselected.append(f"{v.kind}/{v.name}")
+            if any(selects(sel, v.labels) for sel in egress_only):
+                egress_selected.append(f"{v.kind}/{v.name}")
         if unselected:
-            yield Hit(
-                "Namespace",
-                "",
-                ns,
-                "",
+            unselected.sort()
+            message = (
                 f"{len(unselected)} of {len(views)} workloads in namespace {clip(ns)} are "
-                "selected by no NetworkPolicy and accept traffic from anywhere",
-                {
-                    "unselected": [clip(u) for u in unselected[:_EVIDENCE_NAMES]],
-                    "unselected_count": len(unselected),
-                    "workloads": len(views),
-                },
+                "selected by no NetworkPolicy and accept traffic from anywhere"
             )
+            evidence: dict[str, Any] = {
+                "unselected": [clip(u) for u in unselected[:_EVIDENCE_NAMES]],
+                "unselected_count": len(unselected),
+                "workloads": len(views),
+            }
+            if egress_selected:
+                egress_selected.sort()
+                message = (
+                    f"{len(unselected)} of {len(views)} workloads in namespace {clip(ns)} are "
+                    "selected by no NetworkPolicy that isolates ingress and accept traffic from "
+                    f"anywhere ({len(egress_selected)} selected only by Egress policies)"
+                )
+                evidence["egress_only"] = [clip(u) for u in egress_selected[:_EVIDENCE_NAMES]]
+            yield Hit("Namespace", "", ns, "", message, evidence)
 
 
 def _denies_all_ingress(spec: dict[str, Any]) -> bool:
@@ -84,10 +111,7 @@ def _denies_all_ingress(spec: dict[str, Any]) -> bool:
         or selector.get("matchExpressions")
     ):
         return False
-    types = spec.get("policyTypes")
-    # Without policyTypes a policy always covers Ingress (and Egress only if it has egress rules).
-    applies = "Ingress" in strings(types) if types is not None else True
-    return applies and not spec.get("ingress")
+    return "Ingress" in policy_types(spec) and not spec.get("ingress")
 
 
 def _no_default_deny(ctx: Context) -> Iterator[Hit]:
@@ -148,8 +172,12 @@ CHECKS: tuple[Check, ...] = (
         severity=Severity.MEDIUM,
         title="Workloads that no NetworkPolicy selects",
         why="A pod that no NetworkPolicy selects accepts connections from every pod in the "
-        "cluster: one compromised workload can reach all the others. Pods on the host network "
-        "and the kube-system, kube-public and kube-node-lease namespaces are not counted.",
+        "cluster: one compromised workload can reach all the others. Only policies whose "
+        "`policyTypes` include `Ingress` isolate a pod for incoming traffic (a policy without "
+        "`policyTypes` is an Ingress policy, and an Egress one too when it has egress rules): "
+        "a pod selected only by Egress policies still accepts every connection. Pods on the "
+        "host network and the kube-system, kube-public and kube-node-lease namespaces are not "
+        "counted.",
         fix="Add NetworkPolicies that select the namespace's pods and allow only the traffic "
         "they need; a default-deny policy selects every pod at once.",
         snippet="apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n"
@@ -159,6 +187,8 @@ CHECKS: tuple[Check, ...] = (
         references=(_NETPOL_DOC,),
         needs=("pods", "networkpolicies"),
         run=_unisolated,
+        # 2: only policies whose defaulted policyTypes include Ingress isolate a pod.
+        revision=2,
     ),
     Check(
         id="network.no-default-deny-ingress",
@@ -175,6 +205,8 @@ CHECKS: tuple[Check, ...] = (
         references=(_DEFAULT_DENY_DOC,),
         needs=("pods", "networkpolicies"),
         run=_no_default_deny,
+        # 2: an empty policyTypes defaults to Ingress, as an absent one does.
+        revision=2,
     ),
     Check(
         id="network.service-exposed",

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from posture.checks import pss
 from posture.checks.base import Check, Hit
 from posture.checks.context import ENFORCE_LABEL, Context
+from posture.checks.pod import ContainerFacts
 from posture.checks.policy import SYSTEM_NAMESPACES
 from posture.checks.results import FindingRow
 from posture.checks.safe import clip, dig, string_map
@@ -169,30 +170,46 @@ def _container_rows(ctx: Context) -> dict[str, list[FindingRow]]:
         for c in facts.containers:
             # Windows containers cannot have a read-only root filesystem.
             if not c.read_only_root and not facts.windows:
-                message = f"Container {c.shown_name} can write to its root filesystem"
+                message = f"{c.label} can write to its root filesystem"
                 evidence: dict[str, object] = {}
                 writable.append((kind, ns, name, c.name, message, evidence))
             if c.missing_limits:
                 missing = " and ".join(c.missing_limits)
-                message = f"Container {c.shown_name} has no {missing} limit"
+                message = f"{c.label} has no {missing} limit"
                 evidence = {"missing": list(c.missing_limits)}
                 no_limits.append((kind, ns, name, c.name, message, evidence))
             # Root in a user namespace is an unprivileged user on the node.
-            if facts.user_namespace:
+            if facts.user_namespace or c.run_as_non_root is True and c.run_as_user != 0:
                 continue
-            if c.run_as_user == 0:
-                message = f"Container {c.shown_name} runs as root (runAsUser: 0)"
-            elif c.run_as_non_root is not True:
-                message = (
-                    f"Container {c.shown_name} may run as root: runAsNonRoot is not true, so "
-                    "the image's user decides"
-                )
-            else:
-                continue
-            evidence = {"runAsUser": c.run_as_user, "runAsNonRoot": c.run_as_non_root}
+            message = _run_as_message(c)
+            evidence = {
+                "runAsUser": c.run_as_user,
+                "runAsNonRoot": c.run_as_non_root,
+                "runAsUserFrom": c.run_as_user_from or None,
+                "runAsNonRootFrom": c.run_as_non_root_from or None,
+            }
             runs_as_root.append((kind, ns, name, c.name, message, evidence))
     ctx.memo["container_rows"] = rows
     return rows
+
+
+def _run_as_message(c: ContainerFacts) -> str:
+    """Say how ``c`` may end up running as root, naming where each setting comes from."""
+    if c.run_as_user == 0:
+        return f"{c.label} runs as root (runAsUser: 0, set on the {c.run_as_user_from})"
+    if c.run_as_non_root is False:
+        non_root = f"runAsNonRoot is false (set on the {c.run_as_non_root_from})"
+    else:
+        non_root = "runAsNonRoot is not set"
+    if c.run_as_user is None:
+        return (
+            f"{c.label} may run as root: {non_root} and no runAsUser is, so the image's user "
+            "decides"
+        )
+    return (
+        f"{c.label} runs as UID {c.run_as_user} (runAsUser, set on the {c.run_as_user_from}) "
+        f"but {non_root}: nothing makes Kubernetes refuse root if runAsUser is removed or set to 0"
+    )
 
 
 def _writable_root(ctx: Context) -> list[FindingRow]:
@@ -446,13 +463,20 @@ OTHER_CHECKS: tuple[Check, ...] = (
         title="Container may run as root",
         why="A process running as root inside the container is root on the node after any "
         "container escape. This check covers the Pod Security Standards controls "
-        '"Running as Non-root" and "Running as Non-root user", per container; pods in a user '
-        "namespace (`hostUsers: false`) pass.",
+        '"Running as Non-root" and "Running as Non-root user", per container (init, regular '
+        "and ephemeral containers alike); pods in a user namespace (`hostUsers: false`) pass. "
+        "Each container's `runAsUser` and `runAsNonRoot` are its own when set, else the pod's "
+        "(a container's securityContext overrides the pod's field by field), and the finding "
+        "says where each comes from. A non-zero `runAsUser` without `runAsNonRoot: true` runs "
+        "as that user today, but nothing makes Kubernetes refuse root once `runAsUser` is "
+        "removed or set to 0, so it is reported too.",
         fix="Run as a non-root user and make Kubernetes refuse to start the container as root.",
         snippet="securityContext:\n  runAsNonRoot: true\n  runAsUser: 10001",
         references=(_PSS_DOC, _SC_DOC),
         needs=_WORKLOAD_NEEDS,
         run=_runs_as_root,
+        # 2: ephemeral containers too; the message says where each run-as setting comes from.
+        revision=2,
     ),
     Check(
         id=_WRITABLE_ROOT,
@@ -460,7 +484,8 @@ OTHER_CHECKS: tuple[Check, ...] = (
         severity=Severity.LOW,
         title="Root filesystem is writable",
         why="A writable root filesystem lets an attacker drop tools and persist changes inside "
-        "the container. Windows pods are not checked (the setting does not exist there).",
+        "the container. Init, regular and ephemeral (debug) containers are checked. Windows "
+        "pods are not checked (the setting does not exist there).",
         fix="Set `readOnlyRootFilesystem: true` and mount an emptyDir where the process must "
         "write.",
         snippet="securityContext:\n  readOnlyRootFilesystem: true\nvolumeMounts:\n"
@@ -468,6 +493,8 @@ OTHER_CHECKS: tuple[Check, ...] = (
         references=(_SC_DOC,),
         needs=_WORKLOAD_NEEDS,
         run=_writable_root,
+        # 2: ephemeral containers too.
+        revision=2,
     ),
     Check(
         id=_NO_LIMITS,
@@ -475,7 +502,9 @@ OTHER_CHECKS: tuple[Check, ...] = (
         severity=Severity.MEDIUM,
         title="Container without CPU or memory limits",
         why="Without limits one container can take a node's memory or CPU and starve every "
-        "other pod there (a denial of service, accidental or not).",
+        "other pod there (a denial of service, accidental or not). Init and regular "
+        "containers are checked; ephemeral (debug) containers are not, because Kubernetes does "
+        "not allow them resources at all.",
         fix="Set CPU and memory limits (and requests) on every container, or a LimitRange with "
         "defaults for the namespace.",
         snippet="resources:\n  requests: {cpu: 100m, memory: 128Mi}\n"

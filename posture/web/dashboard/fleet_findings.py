@@ -343,31 +343,46 @@ def accepted_condition(acceptances: list[RiskAcceptance], rows: QuerySet[Finding
     return reduce(operator.or_, terms) if terms else None
 
 
+# The kinds of finding ``Policy.platform_rbac`` can name.
+RBAC_KINDS = ("User", "Group", "ClusterRole")
+
+
 def platform_condition(policy: Policy, rows: QuerySet[Finding]) -> Q:
     """Return the condition of a finding of ``rows`` that ``policy`` sets apart as
     platform-managed (``Policy.set_apart``); ``NONE`` when no finding is.
 
     ``Policy.platform_managed`` stays the one definition, in shell wildcards: it is asked about
-    the distinct namespaces of ``rows`` (one query) and, when ``platform_workloads`` names
-    objects, about their distinct kind/namespace/name outside those namespaces (a second), so
-    the database never needs to know globs and the answer is the policy's, row for row.
+    the distinct namespaces of ``rows``, and the distinct users, groups and ClusterRoles among
+    them for ``platform_rbac`` (one query), and, when ``platform_workloads`` names objects,
+    about their distinct kind/namespace/name outside those namespaces (a second), so the
+    database never needs to know globs and the answer is the policy's, row for row.
     """
     if policy.score_platform_findings:
         return NONE
     # A Namespace finding is about the namespace it names, as in ``platform_managed``.
     is_namespace = Case(When(kind="Namespace", then=Value(True)), default=Value(False))
     where = Case(When(kind="Namespace", then=F("name")), default=F("namespace"))
-    places = (rows.order_by().annotate(is_namespace=is_namespace, where=where)
-              .values_list("is_namespace", "where").distinct())
-    namespaces: dict[bool, list[str]] = {True: [], False: []}
-    for named, place in places:
+    rbac = Q(kind__in=RBAC_KINDS)
+    rbac_kind = Case(When(rbac, then=F("kind")), default=Value(""))
+    rbac_name = Case(When(rbac, then=F("name")), default=Value(""))
+    places = (rows.order_by()
+              .annotate(is_namespace=is_namespace, where=where, rbac_kind=rbac_kind,
+                        rbac_name=rbac_name)
+              .values_list("is_namespace", "where", "rbac_kind", "rbac_name").distinct())
+    namespaces: dict[bool, set[str]] = {True: set(), False: set()}
+    rbac_objects: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for named, place, kind, name in places:
         if policy.platform_namespace(place):
-            namespaces[named].append(place)
+            namespaces[named].add(place)
+        elif kind and policy.platform_rbac_object(kind, name):
+            rbac_objects[(kind, place)].append(name)
     terms = []
     if namespaces[False]:
         terms.append(Q(namespace__in=sorted(namespaces[False])) & ~Q(kind="Namespace"))
     if namespaces[True]:
         terms.append(Q(kind="Namespace", name__in=sorted(namespaces[True])))
+    terms += [Q(kind=kind, namespace=namespace, name__in=sorted(names))
+              for (kind, namespace), names in sorted(rbac_objects.items())]
     if policy.platform_workloads:
         rest = rows.exclude(reduce(operator.or_, terms)) if terms else rows
         named_objects: dict[tuple[str, str], list[str]] = defaultdict(list)
