@@ -19,6 +19,7 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from posture import env
+from posture.oidc import config as oidc_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env.string("POSTURE_VAR_DIR", str(BASE_DIR / "var")))
@@ -84,6 +85,7 @@ INSTALLED_APPS = [
     # Its widget templates, which templates/django/forms/ overrides (see FORM_RENDERER).
     "django.forms",
     "posture.apps.PostureConfig",
+    "posture.oidc.apps.OidcConfig",
     "clusters.apps.ClustersConfig",
 ]
 
@@ -153,6 +155,14 @@ POSTURE_LOGIN_LOCKOUT_SECONDS = env.integer("POSTURE_LOGIN_LOCKOUT_SECONDS", 900
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Single sign-on with an OpenID provider (posture/oidc/), off unless POSTURE_OIDC_ISSUER is
+# set; POSTURE_LOCAL_LOGIN says who may still log in with a password (on/superusers/off).
+POSTURE_OIDC = oidc_config.from_environment()
+POSTURE_LOCAL_LOGIN = oidc_config.local_login(POSTURE_OIDC)
+AUTHENTICATION_BACKENDS = [
+    "posture.oidc.backends.LocalPasswordBackend",
+    "posture.oidc.backends.OidcBackend",
+]
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

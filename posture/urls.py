@@ -1,7 +1,7 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from posture.oidc.views import SignOutView
 from posture.views.accounts import PostureLoginView
 from posture.views.audit import audit_log, audit_log_csv
 from posture.views.exports import cluster_findings_csv, fleet_findings_csv
@@ -11,7 +11,8 @@ from posture.views.policy import policy_view
 urlpatterns = [
     path("", include("posture.views.dashboard_urls")),
     path("login/", PostureLoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", SignOutView.as_view(), name="logout"),
+    path("oidc/", include("posture.oidc.urls")),
     path("clusters/", include("clusters.urls")),
     path("policy/", policy_view, name="policy"),
     path("digest/", include("posture.views.digest_urls")),
