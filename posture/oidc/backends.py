@@ -96,13 +96,16 @@ class OidcBackend(LibrarySettings, OIDCAuthenticationBackend):  # type: ignore[m
             return None
         if "username" in kwargs or "password" in kwargs:
             return None
+        self.configure(oidc)
+        return super().authenticate(request, **kwargs)
+
+    def configure(self, oidc: OidcSettings) -> None:
+        """Aim the backend at ``oidc``'s provider (its discovery document, maybe cached)."""
         self.oidc = oidc
-        self.meta = discovery.metadata(oidc)
-        self.oidc_settings = library_settings(oidc, self.meta)
+        self.oidc_settings = library_settings(oidc, discovery.metadata(oidc))
         for name in ("OIDC_OP_TOKEN_ENDPOINT", "OIDC_OP_USER_ENDPOINT", "OIDC_OP_JWKS_ENDPOINT",
                      "OIDC_RP_CLIENT_ID", "OIDC_RP_CLIENT_SECRET"):
             setattr(self, name, self.oidc_settings[name])
-        return super().authenticate(request, **kwargs)
 
     def verify_token(self, token: str, **kwargs: Any) -> dict[str, Any]:
         """Check an ID token as OpenID Connect Core 3.1.3.7 says, or refuse the sign-in."""
@@ -166,16 +169,17 @@ class OidcBackend(LibrarySettings, OIDCAuthenticationBackend):  # type: ignore[m
         subject = str(claims["sub"])[:255]
         identity = (Identity.objects.select_for_update().select_related("user")
                     .filter(issuer=self.oidc.issuer, subject=subject).first())
-        email = claims.get("email") if isinstance(claims.get("email"), str) else ""
+        given = claims.get("email")
+        email = given[:254] if isinstance(given, str) else ""
         if identity is None:
             user = self.UserModel.objects.create_user(
-                self.free_username(claims, subject), email=email[:254])
+                self.free_username(claims, subject), email=email)
             identity = Identity.objects.create(user=user, issuer=self.oidc.issuer,
                                                subject=subject)
         else:
             user = identity.user
-            if email and user.email != email[:254]:
-                user.email = email[:254]
+            if email and user.email != email:
+                user.email = email
                 user.save(update_fields=["email"])
         if not user.is_active:
             raise SignInRefused("inactive")

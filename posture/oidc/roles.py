@@ -54,8 +54,8 @@ def posture_groups(claims: dict[str, Any], oidc: OidcSettings) -> set[str]:
 def apply(user: AbstractBaseUser, names: set[str], *,
           request: HttpRequest | None = None) -> bool:
     """Make ``user``'s groups exactly ``names``; audit and return True when that changed them."""
-    through = type(user).groups.through  # type: ignore[attr-defined]
-    current = set(user.groups.values_list("name", flat=True))  # type: ignore[attr-defined]
+    through = type(user).groups.through
+    current = set(user.groups.values_list("name", flat=True))
     added, removed = names - current, current - names
     if not added and not removed:
         return False

@@ -82,14 +82,14 @@ class CallbackView(LibrarySettings, OIDCAuthenticationCallbackView):  # type: ig
         known = isinstance(states, dict) and state in states
         if request.GET.get("error"):
             if known:
-                del states[state]  # type: ignore[union-attr]
+                del states[state]
                 request.session.modified = True
             return refuse(request, "provider-error", request.GET["error"][:100])
         if not known or "code" not in request.GET:
             return refuse(request, "state")
         # RFC 9207: an answer that says it comes from another issuer is a mix-up attack.
         if "iss" in request.GET and request.GET["iss"] != oidc.issuer:
-            del states[state]  # type: ignore[union-attr]
+            del states[state]
             request.session.modified = True
             return refuse(request, "issuer-mismatch")
         try:
