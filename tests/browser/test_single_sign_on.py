@@ -122,6 +122,8 @@ def expect_logged_out(page: Page) -> None:
     expect(page).to_have_url("/login/?next=/")
 
 
+@pytest.mark.threat("An intercepted authorization code is redeemed by someone else",
+                    "PKCE with S256: the code is bound to a verifier that stays in the session")
 def test_the_authorization_request_carries_state_nonce_and_a_pkce_challenge(page: Page, sso):
     sso.add_user("sam", PROVIDER_PASSWORD, [SECURITY_TEAM_GROUP])
     request = start_sign_in(page)
@@ -322,3 +324,20 @@ def test_the_break_glass_admin_still_logs_in_with_a_password(page: Page, sso):
     expect_logged_out(page)
     log_in(page, "root")
     expect(page.get_by_role("heading", name="Fleet overview")).to_be_visible()
+
+
+def test_the_sign_in_pages_have_no_serious_axe_violations(browser, live_server, sso):
+    from tests.browser.axe import blocking_violations, describe
+
+    # axe goes in as an inline script, which the pages' CSP rightly refuses.
+    ctx = browser.new_context(base_url=live_server.url, bypass_csp=True)
+    try:
+        page = ctx.new_page()
+        page.goto("/login/")
+        problems = describe("login with single sign-on", blocking_violations(page))
+        page.goto("/oidc/callback/?code=c&state=s")
+        expect(page.get_by_role("heading", name="Sign-in failed")).to_be_visible()
+        problems += describe("sign-in failed", blocking_violations(page))
+    finally:
+        ctx.close()
+    assert problems == [], "\n".join(problems)
