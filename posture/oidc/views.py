@@ -97,8 +97,14 @@ class CallbackView(LibrarySettings, OIDCAuthenticationCallbackView):  # type: ig
             return super().get(request)
         except SignInRefused as exc:
             return refuse(request, exc.reason, exc.detail)
+        except requests.HTTPError as exc:
+            # The token or userinfo endpoint said no; its body is not repeated anywhere.
+            status = exc.response.status_code if exc.response is not None else "?"
+            return refuse(request, "provider-error", f"HTTP {status}")
         except (discovery.ProviderUnavailable, requests.RequestException) as exc:
             return refuse(request, "provider-unreachable", type(exc).__name__)
+        except ValueError:
+            return refuse(request, "provider-error", "an answer that is not JSON")
 
     def login_failure(self) -> HttpResponse:
         return refuse(self.request, "refused")

@@ -208,3 +208,11 @@ def test_next_is_kept_only_within_this_site(sso):
     assert client.session["oidc_login_next"] is None
     client.get("/oidc/login/?next=/clusters/")
     assert client.session["oidc_login_next"] == "/clusters/"
+
+
+def test_a_code_the_provider_does_not_know_is_refused_by_its_token_endpoint(sso):
+    client = Client()
+    state = parse_qs(urlsplit(start(client)).query)["state"][0]
+    assert callback_refusal(client, code="made-up", state=state) == "provider-error"
+    event = AuditEvent.objects.filter(action=AuditEvent.Action.LOGIN_FAILED).latest("pk")
+    assert event.detail["detail"] == "HTTP 400"
