@@ -58,7 +58,9 @@ def test_polled_cluster_shows_grade_deductions_support_nodes_and_fixes(emulate, 
     plan = page[page.index('id="plan-to-grade"'):]
     plan = plan[:plan.index("</p>")]
     assert path is not None and path.reachable
-    assert (f", grade {path.grade})" in plan) is (path.grade is not path.target)
+    # The badge is the grade the prefix lands on, never the target it overshoots.
+    assert f"grade-{path.grade}" in plan
+    assert (f"past the next grade, {path.target}" in plan) is (path.grade is not path.target)
 
 
 def _section(page: str, start: str, end: str = "</section>") -> str:
@@ -94,7 +96,7 @@ def test_fix_first_is_ranked_by_risk_and_the_path_is_a_prefix_of_it(alice, as_al
     assert f'data-steps="{path.steps}"' in plan
     first = "one" if path.steps == 1 else str(path.steps)
     assert f"Fixing the first {first} in this order reaches" in plan
-    assert f"grade-{path.target}" in plan and f"{path.score:.1f}" in plan
+    assert f"grade-{path.grade}" in plan and f"{path.score:.1f}" in plan
     assert "these 5" not in page and "Top fixes" not in page
 
 
