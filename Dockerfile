@@ -11,4 +11,4 @@ RUN useradd --uid 10001 --no-create-home posture \
     && mkdir -p /var/lib/posture && chown posture /var/lib/posture
 USER 10001
 EXPOSE 8000
-CMD ["gunicorn", "posture.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3"]
+CMD ["gunicorn", "posture.site.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3"]

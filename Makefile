@@ -32,7 +32,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: setup
-	$(BIN)/python -m posture.demo
+	$(BIN)/python -m posture.devtools.demo
 
 # Each run gets its own var dir, test database and Celery queue (named after the shell's pid),
 # so runs sharing this machine's PostgreSQL and Redis never collide.
@@ -65,6 +65,7 @@ bench: setup
 # reliability.md from a run of the reliability tests.
 docs: setup
 	$(BIN)/python -m posture.checks.docs
+	$(BIN)/python -m posture.checks.frameworks.docs
 	@run=$$$$; export $(TEST_ENV) POSTURE_VAR_DIR=$(CURDIR)/var/docs-$$run \
 	  DATABASE_TEST_NAME=test_posture_$$run CELERY_TASK_DEFAULT_QUEUE=test-$$run \
 	  POSTURE_RELIABILITY_RESULTS=$(CURDIR)/var/reliability-results.json; \
@@ -75,9 +76,13 @@ docs: setup
 	    tests/reliability/test_report.py || true; } && \
 	$(BIN)/python -m tests.reliability.report
 
+# ruff; the layer contract (imports go down only, pyproject.toml [tool.importlinter]); mypy on the
+# whole tree (posture, clusters, emulator) with the Django and Celery stubs, strict on the rules
+# engine. The settings are loaded for the Django plugin, so they get the test environment.
 lint: setup
 	$(BIN)/ruff check .
-	$(BIN)/mypy posture/checks
+	$(BIN)/lint-imports --no-cache
+	$(TEST_ENV) POSTURE_VAR_DIR=$(CURDIR)/var/lint $(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) var

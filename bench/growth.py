@@ -21,7 +21,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "posture.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "posture.site.settings")
 
 POD_SIZES = (1_000, 10_000, 50_000)
 CLUSTER_SIZES = (10, 50, 200)
@@ -54,7 +54,7 @@ def clusters_growth(rounds: int = 15) -> dict[int, dict[str, Any]]:
     from django.urls import reverse
 
     from clusters.models import Cluster
-    from posture.synthetic import seed
+    from posture.devtools.synthetic import seed
 
     Cluster.objects.filter(name__startswith="growth-").delete()
     made = seed(max(CLUSTER_SIZES), 30, 4, prefix="growth", seed_value=11)

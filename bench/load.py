@@ -24,7 +24,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "posture.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "posture.site.settings")
 
 CLUSTERS = 100
 INTERVAL_MINUTES = 1
@@ -79,10 +79,10 @@ def run(seconds: int = 240) -> dict[str, Any]:
     from django.utils import timezone
 
     from clusters.access import SECURITY_TEAM
-    from clusters.emulator import start_emulator
     from clusters.kubeconfig import credentials
     from clusters.models import Cluster
-    from posture.models import Snapshot
+    from emulator import start_emulator
+    from posture.domain.models import Snapshot
 
     Cluster.objects.filter(name__startswith="load-").delete()
     user, _ = get_user_model().objects.get_or_create(username="load-bench")
@@ -108,8 +108,9 @@ def run(seconds: int = 240) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="posture-load-") as tmp:
         try:
             processes.append(subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "posture.wsgi", "--bind", f"127.0.0.1:{port}",
-                 "--workers", "2"], cwd=ROOT, env=env, stderr=subprocess.DEVNULL))
+                [sys.executable, "-m", "gunicorn", "posture.site.wsgi",
+                 "--bind", f"127.0.0.1:{port}", "--workers", "2"],
+                cwd=ROOT, env=env, stderr=subprocess.DEVNULL))
             for _ in range(100):
                 try:
                     socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -122,13 +123,14 @@ def run(seconds: int = 240) -> dict[str, Any]:
             idle = _sample(session, urls, 20)
             for name in ("w1", "w2"):
                 processes.append(subprocess.Popen(
-                    [sys.executable, "-m", "celery", "-A", "posture", "worker", "--pool", "solo",
-                     "-n", f"{name}@%h", "--loglevel", "WARNING", "--without-gossip",
-                     "--without-mingle"], cwd=ROOT, env=env, stderr=subprocess.DEVNULL))
+                    [sys.executable, "-m", "celery", "-A", "posture.site", "worker",
+                     "--pool", "solo", "-n", f"{name}@%h", "--loglevel", "WARNING",
+                     "--without-gossip", "--without-mingle"],
+                    cwd=ROOT, env=env, stderr=subprocess.DEVNULL))
             processes.append(subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "posture", "beat", "--loglevel", "WARNING",
-                 "--schedule", str(Path(tmp) / "beat")], cwd=ROOT, env=env,
-                stderr=subprocess.DEVNULL))
+                [sys.executable, "-m", "celery", "-A", "posture.site", "beat",
+                 "--loglevel", "WARNING", "--schedule", str(Path(tmp) / "beat")],
+                cwd=ROOT, env=env, stderr=subprocess.DEVNULL))
             started = timezone.now()
             Cluster.objects.filter(pk__in=ids).update(next_poll_at=started)
             busy = _sample(session, urls, seconds)

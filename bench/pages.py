@@ -24,7 +24,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "posture.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "posture.site.settings")
 
 CLUSTERS, DAYS, POLLS_PER_DAY = 50, 365, 4
 
@@ -59,7 +59,7 @@ def measure(rounds: int = 30) -> dict[str, dict[str, Any]]:
 
     from clusters.access import SECURITY_TEAM
     from clusters.models import Cluster
-    from posture.models import Finding
+    from posture.domain.models import Finding
 
     ensure_history()
     # Pages link to hashed static file names, read from the manifest collectstatic writes.
@@ -78,8 +78,8 @@ def measure(rounds: int = 30) -> dict[str, dict[str, Any]]:
         "login (baseline)": ("anon", reverse("login")),
         "fleet overview": ("user", reverse("home")),
         "cluster scorecard": ("user", reverse("clusters:detail", args=[cluster.pk])),
-        "trends": ("user", reverse("cluster-trends", args=[cluster.pk])),
-        "checklist": ("user", reverse("cluster-checklist", args=[cluster.pk])),
+        "trends": ("user", reverse("clusters:trends", args=[cluster.pk])),
+        "checklist": ("user", reverse("clusters:checklist", args=[cluster.pk])),
         "API cluster list": ("user", reverse("api:clusters")),
         "fleet findings": ("user", reverse("fleet-findings")),
         "fleet findings, one check": ("user", reverse("fleet-check",

@@ -89,13 +89,13 @@ def child(mode: str, kubeconfig: str) -> dict[str, Any]:
         result["workloads"] = len(inventory["workloads"])
         result["pods"] = sum(w["pods"] for w in inventory["workloads"])
     elif mode in ("poll", "repoll"):
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "posture.settings")
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "posture.site.settings")
         import django
 
         django.setup()
         from clusters.models import Cluster
-        from clusters.polling import poll
-        from posture.models import Finding, Snapshot
+        from posture.domain.models import Finding, Snapshot
+        from posture.domain.polling import poll
 
         if mode == "poll":
             Cluster.objects.filter(name="bench-big").delete()
@@ -125,7 +125,7 @@ def measure(runs: int = 3, modes: tuple[str, ...] = MODES,
     """Start the emulator, run every mode ``runs`` times (interleaved), return medians."""
     with tempfile.TemporaryDirectory(prefix="posture-bench-") as tmp:
         emulator = subprocess.Popen(
-            [sys.executable, "-m", "clusters.emulator", scenario, "--port", "0",
+            [sys.executable, "-m", "emulator", scenario, "--port", "0",
              "--kubeconfig-dir", tmp], cwd=ROOT, stdout=subprocess.PIPE, text=True)
         try:
             line = emulator.stdout.readline() if emulator.stdout else ""

@@ -8,7 +8,9 @@ the clusters they own directly or through a team (any other group) they belong t
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import User as AuthUser
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
 
@@ -18,14 +20,14 @@ SECURITY_TEAM = "Security team"
 AUDITORS = "Auditors"
 ROLE_GROUPS = (SECURITY_TEAM, AUDITORS)
 
-User = AbstractBaseUser | AnonymousUser
+User = AuthUser | AnonymousUser
 
 
 def _groups(user: User) -> set[str]:
     cached = getattr(user, "_posture_groups", None)
     if cached is None:
         cached = set(user.groups.values_list("name", flat=True)) if user.is_authenticated else set()
-        user._posture_groups = cached  # type: ignore[union-attr]
+        user._posture_groups = cached  # type: ignore[union-attr]  # a per-request cache on the user
     return cached
 
 
@@ -84,9 +86,26 @@ def get_visible_cluster(request: HttpRequest, pk: int) -> Cluster:
 
 def get_changeable_cluster(request: HttpRequest, pk: int) -> Cluster:
     """Return a cluster the user may act on; 404 if they cannot see it, 403 if read-only."""
-    from django.core.exceptions import PermissionDenied
-
     cluster = get_visible_cluster(request, pk)
     if not can_change(request.user, cluster):
         raise PermissionDenied("Read-only access")
     return cluster
+
+
+def require_can_register(request: HttpRequest) -> None:
+    """Raise 403 unless the user may register clusters (auditors may not)."""
+    if not can_register(request.user):
+        raise PermissionDenied("Auditors cannot register clusters")
+
+
+def require_security_team(request: HttpRequest, reason: str) -> None:
+    """Raise 403 (with ``reason``) unless the user is on the security team."""
+    if not is_security_team(request.user):
+        raise PermissionDenied(reason)
+
+
+def require_whole_fleet(request: HttpRequest, reason: str) -> None:
+    """Raise 403 (with ``reason``) unless the user sees the whole fleet (the security team and
+    auditors)."""
+    if not sees_whole_fleet(request.user):
+        raise PermissionDenied(reason)

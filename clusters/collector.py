@@ -27,6 +27,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import orjson
@@ -197,7 +198,7 @@ class Collector:
             response = k8s.VersionApi(self.api).get_code(
                 _preload_content=False,
                 _request_timeout=self.options.timeouts.as_request_timeout())
-            body = parse(response.data)
+            body = parse(response.data)  # type: ignore[attr-defined]  # a urllib3 response: _preload_content=False
         except Exception as exc:  # noqa: BLE001 — classified, never swallowed
             raise ClusterUnavailable(kube.describe_failure(
                 exc, self.api.configuration.host, what="reading /version",
@@ -245,8 +246,8 @@ class Collector:
         if not isinstance(body, dict) or not isinstance(body.get("items", []), list):
             raise ResourceUnreadable(Coverage(state="error", count=0,
                                               message="the API server's answer is not a list"))
-        meta = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
-        token = meta.get("continue") or None
+        meta = body.get("metadata")
+        token = (meta.get("continue") if isinstance(meta, dict) else None) or None
         return [_trim(item) for item in body.get("items") or []], (
             token if isinstance(token, str) else None)
 
@@ -350,12 +351,12 @@ def collect(creds: ClusterCredentials, options: Options) -> Inventory:
             coverage[resource] = collector.read_all(resource, items.append, items.clear)
         for resource, kind in _CONTROLLERS.items():
             coverage[resource] = collector.read_all(
-                resource, lambda obj, kind=kind: index.add_controller(kind, obj),
-                lambda kind=kind: index.forget_controllers(kind))
+                resource, partial(index.add_controller, kind),
+                partial(index.forget_controllers, kind))
         coverage["pods"] = collector.read_all("pods", index.add_pod, index.forget_pods)
         for resource in ("services", "serviceaccounts", "networkpolicies", "roles",
                          "rolebindings", "clusterroles", "clusterrolebindings"):
-            items = inventory[resource]  # type: ignore[literal-required]
+            items = inventory[resource]  # type: ignore[literal-required]  # one of the two keys above
             coverage[resource] = collector.read_all(resource, items.append, items.clear)
         reports = _Reports(inventory["vulnerabilityreports"], options.cluster_entries,
                            options.report_entries)

@@ -1,5 +1,9 @@
-"""The registration form. The kubeconfig is never rendered back into the page: once read, it
-travels between steps (pick a context, verify, register) as a short-lived sealed token."""
+"""The registry's forms: registering a cluster, replacing its kubeconfig, its settings.
+
+The kubeconfig is never rendered back into the page: once read, it travels between steps (pick
+a context, verify, register) as a short-lived sealed token. Forms that validate registry input
+(cluster fields, kubeconfigs) live here; a page's other forms live beside its view.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,13 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import InMemoryUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
 
 from clusters import vault
+from clusters.access import ROLE_GROUPS
 from clusters.kubeconfig import (
     MAX_BYTES,
     ClusterCredentials,
@@ -20,6 +27,7 @@ from clusters.kubeconfig import (
     load,
     too_large,
 )
+from clusters.models import Cluster
 from clusters.registration import RegistrationError, check_name, read_credentials
 
 DRAFT_SECONDS = 3600
@@ -59,7 +67,7 @@ class RegistrationForm(forms.Form):
         """
         form = cls()
         form.cleaned_data = {}
-        form._errors = forms.utils.ErrorDict()
+        form._errors = forms.utils.ErrorDict()  # type: ignore[attr-defined]  # what full_clean() starts with
         form.add_error("kubeconfig", too_large())
         return form
 
@@ -89,7 +97,7 @@ class RegistrationForm(forms.Form):
         return None
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         text: str | bytes | None = None
         try:
             text = self._kubeconfig_text()
@@ -115,7 +123,7 @@ class RegistrationForm(forms.Form):
 
     def _keep_draft(self, text: str | bytes | None) -> None:
         """Carry a readable kubeconfig to the next step sealed, and never echo it back."""
-        data = self.data.copy()
+        data = self.data.copy()  # type: ignore[attr-defined]  # a QueryDict when bound
         data["kubeconfig"] = ""
         self.data = data
         if isinstance(text, bytes):
@@ -157,3 +165,58 @@ class KubeconfigUploadHandler(FileUploadHandler):
         return InMemoryUploadedFile(
             self.buffer, self.field_name, self.file_name, self.content_type, self.size,
             self.charset, self.content_type_extra)
+
+
+def parse_labels(text: str) -> dict[str, str]:
+    """Read ``env=prod, region=eu`` into a dict; refuse malformed pairs."""
+    labels: dict[str, str] = {}
+    for part in (p.strip() for p in text.replace("\n", ",").split(",")):
+        if not part:
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise forms.ValidationError(f"{part!r} is not key=value")
+        labels[key.strip()[:63]] = value.strip()[:63]
+    return labels
+
+
+class ClusterSettingsForm(forms.ModelForm):
+    labels_text = forms.CharField(required=False, label="Labels",
+                                  help_text="key=value pairs, comma-separated: env=prod, "
+                                            "team=payments")
+
+    class Meta:
+        model = Cluster
+        fields = ["poll_interval_minutes", "owners", "owner_teams"]
+        widgets = {"owners": forms.CheckboxSelectMultiple,
+                   "owner_teams": forms.CheckboxSelectMultiple}
+
+    def __init__(self, *args: Any, can_assign: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["labels_text"].initial = ", ".join(
+            f"{k}={v}" for k, v in sorted((self.instance.labels or {}).items()))
+        teams, owners = self.fields["owner_teams"], self.fields["owners"]
+        assert isinstance(teams, forms.ModelMultipleChoiceField)
+        assert isinstance(owners, forms.ModelMultipleChoiceField)
+        teams.queryset = Group.objects.exclude(name__in=ROLE_GROUPS)
+        owners.queryset = get_user_model().objects.filter(is_active=True)
+        if not can_assign:
+            # Only the security team hands clusters to other people.
+            del self.fields["owners"]
+            del self.fields["owner_teams"]
+
+    def clean_labels_text(self) -> dict[str, str]:
+        return parse_labels(self.cleaned_data.get("labels_text") or "")
+
+    def save(self, commit: bool = True) -> Cluster:
+        self.instance.labels = self.cleaned_data["labels_text"]
+        return super().save(commit)
+
+
+class ReplaceKubeconfigForm(RegistrationForm):
+    """The registration form's kubeconfig handling, without the name."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        del self.fields["name"]
+        del self.fields["poll_interval_minutes"]

@@ -337,7 +337,7 @@ class _RestClient(rest.RESTClientObject):
                 post_params: Any = None, _request_timeout: Any = None) -> rest.RESTResponse:
         self.guard.check_deadline()
         try:
-            response: rest.RESTResponse = super().request(  # type: ignore[no-untyped-call]
+            response: rest.RESTResponse = super().request(
                 method, url, headers=headers, body=body, post_params=post_params,
                 _request_timeout=self.guard.cap(_request_timeout))
         except GuardError:

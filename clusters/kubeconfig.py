@@ -329,8 +329,8 @@ def credentials(
     if token is not None and (not isinstance(token, str) or not token.strip()):
         raise KubeconfigError("The user's token is empty.")
     cert = _pem(user.get("client-certificate-data"), "client-certificate-data")
-    key = _pem(user.get("client-key-data"), "client-key-data")
-    if bool(cert) != bool(key):
+    client_key = _pem(user.get("client-key-data"), "client-key-data")
+    if bool(cert) != bool(client_key):
         raise KubeconfigError(
             "The user has only one of client-certificate-data and client-key-data; both are needed."
         )
@@ -346,7 +346,7 @@ def credentials(
         ca_pem=ca_pem,
         token=token.strip() if token else None,
         client_cert_pem=cert,
-        client_key_pem=key,
+        client_key_pem=client_key,
         tls_server_name=tls_server_name if isinstance(tls_server_name, str) else None,
     )
 

@@ -5,14 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from clusters import kube
 from clusters.kubeconfig import ClusterCredentials, KubeconfigError, credentials
 from clusters.models import CLUSTER_NAME, Cluster
+
+# Sent inside the registration's transaction with ``cluster``, ``actor`` (who registered it, or
+# None) and ``via`` (how, when not through the web form): the domain records it in the audit
+# trail, so the registry needs no knowledge of auditing and every caller gets the same row.
+cluster_registered = Signal()
 
 
 class RegistrationError(ValueError):
@@ -59,13 +65,15 @@ def register(
     *,
     name: str,
     creds: ClusterCredentials,
-    owner: AbstractBaseUser | None,
+    owner: User | None,
     poll_interval_minutes: int | None = None,
     verify: bool = False,
+    via: str | None = None,
 ) -> Registered:
     """Store a new cluster with its sealed kubeconfig; optionally verify the connection first.
 
-    With ``verify`` a failed ``/version`` call refuses the registration.
+    With ``verify`` a failed ``/version`` call refuses the registration. ``via`` says where the
+    registration came from when it is not the web form (the audit row keeps it).
     """
     name = check_name(name)
     interval = poll_interval_minutes or settings.POSTURE_POLL_INTERVAL_DEFAULT
@@ -85,4 +93,5 @@ def register(
         cluster.save()
         if owner is not None:
             cluster.owners.add(owner)
+        cluster_registered.send(sender=Cluster, cluster=cluster, actor=owner, via=via)
     return Registered(cluster=cluster, verified=result)

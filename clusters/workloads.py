@@ -52,9 +52,9 @@ def _labels(meta: dict[str, Any]) -> dict[str, str]:
 
 def pod_template_of(obj: KubeObject) -> KubeObject:
     """Return the Pod-shaped template of a workload object (metadata + spec)."""
-    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    spec: Any = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
     if obj.get("kind") == "CronJob":
-        job = spec.get("jobTemplate") if isinstance(spec.get("jobTemplate"), dict) else {}
+        job: Any = spec.get("jobTemplate") if isinstance(spec.get("jobTemplate"), dict) else {}
         spec = job.get("spec") if isinstance(job.get("spec"), dict) else {}
     template = spec.get("template") if isinstance(spec, dict) else None
     if not isinstance(template, dict):

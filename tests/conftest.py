@@ -93,7 +93,7 @@ def anon() -> Client:
 @pytest.fixture
 def emulate():
     """Start emulated clusters by scenario name; all are stopped after the test."""
-    from clusters.emulator import start_emulator
+    from emulator import start_emulator
 
     running = []
 

@@ -2,7 +2,7 @@
 
 It answers like an API server would for one behaviour at a time (ok, 401, 403, slow), and can
 demand a client certificate signed by its CA. The full cluster emulator lives in
-``clusters.emulator``; this exists to test the client's failure paths in isolation.
+``emulator``; this exists to test the client's failure paths in isolation.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from clusters.emulator.tls import KeyPair, issue_server_cert, make_ca, server_context
+from emulator.tls import KeyPair, issue_server_cert, make_ca, server_context
 
 VERSION = {
     "major": "1", "minor": "35", "gitVersion": "v1.35.9", "gitCommit": "0" * 40,

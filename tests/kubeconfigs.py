@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from clusters.emulator.tls import make_ca
+from emulator.tls import make_ca
 
 TOKEN = "tok-3f9a1c0e7b2d4a6f8e1c"
 

@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from posture.models import Finding, RiskAcceptance, Snapshot
+from posture.domain.models import Finding, RiskAcceptance, Snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,7 @@ RULES: dict[str, tuple[str, dict[str, object]]] = {
     "audit": ("GET", _fleet_readers),
     "audit-csv": ("GET", _fleet_readers),
     "findings-csv": ("GET", _any_user),
-    "cluster-findings-csv": ("GET", _cluster_read),
+    "clusters:findings-csv": ("GET", _cluster_read),
     "metrics": ("GET", {p: 404 for p in PERSONAS}),  # off until POSTURE_METRICS_TOKEN is set
     "vocabulary-css": ("GET", _public),
     "clusters:list": ("GET", _any_user),
@@ -56,10 +56,10 @@ RULES: dict[str, tuple[str, dict[str, object]]] = {
     "clusters:poll-status": ("GET", _cluster_read),
     "clusters:settings": ("GET", _cluster_write_get),
     "clusters:delete": ("GET", _cluster_write_get),
-    "cluster-trends": ("GET", _cluster_read),
-    "cluster-checklist": ("GET", _cluster_read),
-    "accept-risk": ("POST", _form_post),
-    "revoke-risk": ("POST", _cluster_write_post),
+    "clusters:trends": ("GET", _cluster_read),
+    "clusters:checklist": ("GET", _cluster_read),
+    "clusters:accept-risk": ("POST", _form_post),
+    "clusters:revoke-risk": ("POST", _cluster_write_post),
     "finding": ("GET", _cluster_read),
     # Fleet-wide pages answer everyone, each with only the clusters they may see (bob: none of
     # A's findings — tests/posture/test_fleet_findings.py reads the bodies).
@@ -67,8 +67,8 @@ RULES: dict[str, tuple[str, dict[str, object]]] = {
     "fleet-findings-csv": ("GET", _any_user),
     "fleet-check": ("GET", _any_user),
     "fleet-check-csv": ("GET", _any_user),
-    "cluster-vulnerabilities": ("GET", _cluster_read),
-    "cluster-vulnerabilities-csv": ("GET", _cluster_read),
+    "clusters:vulnerabilities": ("GET", _cluster_read),
+    "clusters:vulnerabilities-csv": ("GET", _cluster_read),
     "digest:preferences": ("GET", _any_user),
     "digest:unsubscribe": ("GET", {p: {400, 404} for p in PERSONAS}),  # a forged token
     "api:openapi": ("GET", _public),
@@ -159,7 +159,7 @@ def test_who_gets_what(world, name):
     method, expectations = RULES[name]
     failures = []
     for persona in PERSONAS:
-        if name == "revoke-risk":  # each persona gets an acceptance still there to revoke
+        if name == "clusters:revoke-risk":  # each persona gets an acceptance still there to revoke
             world["acceptance"] = RiskAcceptance.objects.create(
                 cluster=world["cluster"], check_id="workload.privileged", reason="r",
                 expires_at=timezone.now() + timedelta(days=5))

@@ -29,8 +29,8 @@ import yaml
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
-from posture import env
 from posture.checks import pss
+from posture.site import env
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"

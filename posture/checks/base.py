@@ -7,11 +7,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from posture.checks.advice import Action
-from posture.checks.results import FindingRow
+from posture.checks.results import FindingRow, Ordered
 from posture.checks.vocabulary import Category, Severity
 
 if TYPE_CHECKING:
+    # One way only: the context needs nothing from here (``Ordered`` lives in results).
     from posture.checks.context import Context
+
+__all__ = ["Check", "Hit", "NotEvaluated", "Ordered"]
 
 
 class Hit(NamedTuple):
@@ -27,16 +30,6 @@ class Hit(NamedTuple):
     container: str
     message: str
     evidence: dict[str, Any]
-
-
-class Ordered(list[FindingRow]):
-    """Rows a check reports already in identity order, one per identity.
-
-    The engine sorts and deduplicates every check's rows. A rule that reports rows workload by
-    workload, in ``Context.workloads`` order, knows they are in order when the context says so
-    (``Context.workloads_in_order``, ``Context.containers_in_order``), and returns them as
-    ``Ordered`` to spare the engine the work.
-    """
 
 
 class NotEvaluated(Exception):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+from posture.checks import policy
 from posture.checks.base import Check
 from posture.checks.rules import access, images, network, nodes, version, vulnerabilities, workloads
 
@@ -21,6 +22,7 @@ CHECKS: tuple[Check, ...] = (
 )
 
 CATALOG: dict[str, Check] = {check.id: check for check in CHECKS}
+policy.know_checks(CATALOG)
 if len(CATALOG) != len(CHECKS):
     raise RuntimeError("two checks share an id")
 

@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TextIO
 
-from posture.checks import pss
+from posture.checks import frameworks, pss
+from posture.checks.frameworks import scan as framework_scan
 from posture.checks.hidden import visible
 from posture.checks.manifests import InputError
 from posture.checks.policy import PSS_TARGET_LEVELS, Policy, PolicyError
@@ -66,6 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SEVERITY",
         help="exit 1 when a finding at or above this severity exists "
         "(critical, high, medium, low, info; default: high)",
+    )
+    cmd.add_argument(
+        "--framework",
+        choices=frameworks.FRAMEWORK_IDS,
+        help="report by control of a compliance framework (cis: CIS Kubernetes Benchmark, "
+        "nsa: NSA/CISA Kubernetes Hardening Guide); only findings under its controls are "
+        "reported and decide --fail-on",
     )
     cmd.add_argument(
         "--allow-errors",
@@ -128,13 +136,21 @@ def _scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return ExitCode.USAGE
         policy = replace(policy, pss_version=args.pss_version)
     result = scan(args.paths, policy)
+    fw = frameworks.framework(args.framework) if args.framework else None
+    if fw is not None:
+        result = framework_scan.filtered(result, fw)
     code = result.exit_code(Severity(args.fail_on), allow_errors=args.allow_errors)
     if args.format == "json":
-        json.dump(result.to_dict(code), out, indent=2, ensure_ascii=False)
+        doc = result.to_dict(code)
+        if fw is not None:
+            doc["framework"] = framework_scan.to_dict(framework_scan.assess_scan(result, fw))
+        json.dump(doc, out, indent=2, ensure_ascii=False)
         out.write("\n")
     elif args.format == "sarif":
-        json.dump(render_sarif(result, code), out, indent=2, ensure_ascii=False)
+        json.dump(render_sarif(result, code, fw), out, indent=2, ensure_ascii=False)
         out.write("\n")
+    elif fw is not None:
+        framework_scan.write_text(result, framework_scan.assess_scan(result, fw), out)
     else:
         write_text(result, out)
     verdict = input_verdict(result, code)

@@ -9,10 +9,9 @@ from operator import itemgetter, lt
 from typing import Any, NamedTuple
 
 from posture.checks import pss
-from posture.checks.base import Ordered
 from posture.checks.pod import PodFacts, TemplateIndex
 from posture.checks.policy import Policy
-from posture.checks.results import FindingRow
+from posture.checks.results import FindingRow, Ordered
 from posture.checks.safe import dicts, dig, mapping, string_map, text
 
 ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"

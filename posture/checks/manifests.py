@@ -258,6 +258,8 @@ def _yaml_documents(content: str) -> list[_Document]:
     try:
         while loader.check_node():
             node = loader.get_node()
+            if node is None:  # check_node() said a document follows; never None here
+                break
             _check_size(node)
             data = loader.construct_document(node)
             docs.append((node.start_mark.line + 1, data, _item_lines(node)))

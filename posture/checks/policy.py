@@ -10,7 +10,7 @@ import dataclasses
 import fnmatch
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -257,16 +257,25 @@ class Policy:
         return not self.score_platform_findings and self.platform_managed(kind, namespace, name)
 
     def _check_ids(self) -> None:
-        # Imported here: the catalog imports the checks, which import this module.
-        from posture.checks.catalog import CATALOG
-
         for key, ids in (
             ("disabled_checks", self.disabled_checks),
             ("severity_overrides", tuple(self.severity_overrides)),
         ):
-            unknown = sorted(i for i in ids if i not in CATALOG)
+            unknown = sorted(i for i in ids if i not in _check_ids)
             if unknown:
                 raise PolicyError(f"policy.{key}: unknown check id(s) {', '.join(unknown)}")
+
+
+# The catalog's check ids, which a policy may name. The catalog hands them over when it is built
+# (importing any of posture.checks builds it first), so this module imports nothing above it:
+# the catalog imports the rules, which import the context, which imports this module.
+_check_ids: frozenset[str] = frozenset()
+
+
+def know_checks(ids: Iterable[str]) -> None:
+    """Set the check ids a policy may name (``posture.checks.catalog`` calls it)."""
+    global _check_ids
+    _check_ids = frozenset(ids)
 
 
 @lru_cache(maxsize=64)

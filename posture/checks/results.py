@@ -127,3 +127,13 @@ class Evaluation:
     counts_by_severity: dict[str, int]
     counts_by_category: dict[str, int]
     vulnerabilities: VulnerabilityScan | None = None
+
+
+class Ordered(list[FindingRow]):
+    """Rows a check reports already in identity order, one per identity.
+
+    The engine sorts and deduplicates every check's rows. A rule that reports rows workload by
+    workload, in ``Context.workloads`` order, knows they are in order when the context says so
+    (``Context.workloads_in_order``, ``Context.containers_in_order``), and returns them as
+    ``Ordered`` to spare the engine the work.
+    """

@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from posture.checks.base import Check
 from posture.checks.catalog import CHECKS, CHECKSET_VERSION
+from posture.checks.frameworks import Framework
 from posture.checks.manifests import InputError
 from posture.checks.scan import ExitCode, ScanResult
 from posture.checks.vocabulary import Severity
@@ -31,8 +32,13 @@ _SECURITY_SEVERITY = {
 }
 
 
-def render(result: ScanResult, exit_code: ExitCode) -> dict[str, Any]:
+def render(
+    result: ScanResult, exit_code: ExitCode, framework: Framework | None = None
+) -> dict[str, Any]:
     """Return the SARIF log of ``result``: one run, every catalog check as a rule.
+
+    With a ``framework``, each rule and result names the framework's controls it falls under:
+    as a property (``{"cis": ["5.2.2"]}``) and as tags (``cis/5.2.2``).
 
     Input that could not be scanned becomes a tool execution notification, at its file and
     line. The invocation succeeded unless the scan exits for unreadable input: then
@@ -51,6 +57,10 @@ def render(result: ScanResult, exit_code: ExitCode) -> dict[str, Any]:
                 "message": {"text": _message(obj.kind, obj.namespace, obj.name, finding.message)},
                 "properties": {"severity": str(finding.severity)},
             }
+            if framework is not None:
+                entry["properties"][framework.id] = list(
+                    framework.controls_of(finding.check, finding.message)
+                )
             if obj.source:
                 entry["locations"] = [_location(obj.source, obj.line, None)]
             results.append(entry)
@@ -74,7 +84,7 @@ def render(result: ScanResult, exit_code: ExitCode) -> dict[str, Any]:
                     "driver": {
                         "name": "posture",
                         "version": CHECKSET_VERSION,
-                        "rules": [_rule(check) for check in CHECKS],
+                        "rules": [_rule(check, framework) for check in CHECKS],
                         "notifications": [
                             {
                                 "id": f"input.{kind}",
@@ -103,9 +113,9 @@ def _message(kind: str, namespace: str, name: str, text: str) -> str:
     return f"{kind} {where}: {text}" if where else text
 
 
-def _rule(check: Check) -> dict[str, Any]:
+def _rule(check: Check, framework: Framework | None) -> dict[str, Any]:
     refs = "\n".join(f"- {url}" for url in check.references)
-    return {
+    rule: dict[str, Any] = {
         "id": check.id,
         "name": check.id,
         "shortDescription": {"text": check.title},
@@ -123,6 +133,12 @@ def _rule(check: Check) -> dict[str, Any]:
             "tags": ["security", "kubernetes", str(check.category)],
         },
     }
+    if framework is not None:
+        controls = framework.controls_of(check.id)
+        properties = rule["properties"]
+        properties[framework.id] = list(controls)
+        properties["tags"] = [*properties["tags"], *(f"{framework.id}/{c}" for c in controls)]
+    return rule
 
 
 def _location(source: str, line: int | None, column: int | None) -> dict[str, Any]:

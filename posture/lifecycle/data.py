@@ -23,7 +23,7 @@ try:
     # where PyYAML was built without libyaml.
     from yaml import CSafeLoader as _SafeLoader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _SafeLoader
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]  # same interface
 
 DATA_FILES: tuple[str, ...] = ("kubernetes.yaml", "os.yaml", "runtimes.yaml")
 

@@ -510,6 +510,8 @@ def _edited(
 
 def _edits(text: str, plans: Mapping[str, _Plan], as_of: date | None) -> list[tuple[int, int, str]]:
     root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if root is None:  # parse_file() above read a document from this very text
+        raise RefreshError("the data file is empty")
     top = _pairs(root)
     edits: list[tuple[int, int, str]] = []
     if as_of is not None:

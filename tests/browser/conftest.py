@@ -25,10 +25,10 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from clusters.emulator.server import Emulator
 from clusters.models import Cluster
-from clusters.polling import poll
-from posture.models import Trigger
+from emulator.server import Emulator
+from posture.domain.models import Trigger
+from posture.domain.polling import poll
 from tests.emulated import register
 from tests.factories import UserFactory
 
@@ -163,7 +163,7 @@ def worker(settings: Any) -> Iterator[None]:
     """A Celery worker thread consuming this run's queue on the real Redis broker."""
     from celery.contrib.testing.worker import start_worker
 
-    from posture.celery import app
+    from posture.site.celery import app
 
     assert app.conf.broker_url.startswith("redis://"), "the suite must run on Redis"
     with app.connection_for_write() as conn:
@@ -209,7 +209,7 @@ def main_pages(fleet, sam) -> list[tuple[str, str]]:
     ``sam`` (security team) sees every page and every control; the login page is first and is
     meant to be opened logged out.
     """
-    from posture.models import Finding
+    from posture.domain.models import Finding
 
     typical = fleet(sam, days=2, scenarios=("typical", "neglected"))["typical"]
     finding = Finding.objects.filter(cluster=typical).order_by("pk").first()

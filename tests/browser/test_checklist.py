@@ -8,7 +8,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from posture.checks import CATALOG
-from posture.models import Finding
+from posture.domain.models import Finding
 
 REASON = "Break-glass binding for the on-call rota until SSO groups land"
 

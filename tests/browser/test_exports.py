@@ -7,8 +7,8 @@ import io
 
 from playwright.sync_api import Download, Error, Page
 
-from posture.exports import COLUMNS
-from posture.models import Finding
+from posture.domain.models import Finding
+from posture.web.exports import COLUMNS
 from tests.browser.conftest import log_in
 
 

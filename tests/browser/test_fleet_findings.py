@@ -8,7 +8,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from posture.checks import CATALOG
-from posture.models import Finding
+from posture.domain.models import Finding
 
 
 def test_filter_by_severity_drill_into_a_check_and_reach_a_checklist(signed_in, alice, fleet):

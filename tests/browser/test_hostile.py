@@ -6,8 +6,8 @@ import pytest
 import yaml
 from playwright.sync_api import Browser, Dialog, Page, expect
 
-from clusters.polling import poll
-from posture.models import Finding, Trigger
+from posture.domain.models import Finding, Trigger
+from posture.domain.polling import poll
 from tests.browser.conftest import DESKTOP, open_page, sign_in
 from tests.emulated import register
 

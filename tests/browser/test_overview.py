@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from posture.models import Snapshot
+from posture.domain.models import Snapshot
 
 
 def row_names(page: Page) -> list[str]:

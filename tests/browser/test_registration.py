@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from clusters.emulator import load_scenario
-from posture.models import Snapshot, SnapshotStatus
+from emulator import load_scenario
+from posture.domain.models import Snapshot, SnapshotStatus
 
 POLL_TIMEOUT_MS = 60_000
 
@@ -75,7 +75,7 @@ def test_without_javascript_the_page_refreshes_into_the_first_poll(browser, live
         page = context.new_page()
         page.goto(f"/clusters/{cluster.pk}/")
         expect(page.locator("#poll-progress")).to_contain_text("First poll queued")
-        from clusters.tasks import poll_cluster
+        from posture.domain.polling_tasks import poll_cluster
 
         poll_cluster.delay(cluster.pk)
         expect(page.locator("#poll-history tbody tr")).to_have_count(1, timeout=POLL_TIMEOUT_MS)

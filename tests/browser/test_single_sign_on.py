@@ -18,8 +18,8 @@ import requests
 from playwright.sync_api import Page, Request, expect
 
 from clusters.access import AUDITORS, SECURITY_TEAM
-from posture.models import AuditEvent
-from posture.oidc.models import Identity
+from posture.domain.models import AuditEvent
+from posture.domain.oidc.models import Identity
 from tests.factories import ClusterFactory, UserFactory
 from tests.oidc.fixtures import (
     AUDITORS_GROUP,

@@ -38,7 +38,7 @@ def test_reports_arrive_slim_and_named_after_their_workloads(emulate):
 
 
 def test_a_huge_report_keeps_its_most_urgent_entries_and_says_so(emulate, tmp_path):
-    scenario = yaml.safe_load(open("clusters/emulator/scenarios/well-kept.yaml"))
+    scenario = yaml.safe_load(open("emulator/scenarios/well-kept.yaml"))
     scenario.pop("timeline")
     entries = [{"vulnerabilityID": f"CVE-2024-{i:05}", "resource": f"pkg{i % 300}",
                 "installedVersion": "1.0", "fixedVersion": "", "severity": "LOW",

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from clusters import collector, kube
 from clusters.models import Cluster
-from clusters.polling import claim_due_clusters, poll
-from posture.models import Finding, Snapshot, SnapshotStatus
+from posture.domain.models import Finding, Snapshot, SnapshotStatus
+from posture.domain.polling import claim_due_clusters, poll
 from tests.emulated import register
 
 pytestmark = pytest.mark.django_db
@@ -74,7 +74,7 @@ def test_an_open_finding_says_what_the_newest_poll_saw_and_keeps_its_lifetime(em
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from posture.models import Trigger
+    from posture.domain.models import Trigger
 
     emulator = emulate("neglected")
     cluster = register(emulator)
@@ -107,8 +107,8 @@ def test_forbidden_resource_gives_a_partial_snapshot_with_coverage(emulate):
 
 
 def test_wrong_ca_is_recorded_as_a_tls_failure(emulate):
-    from clusters.emulator.tls import make_ca
     from clusters.kubeconfig import ClusterCredentials
+    from emulator.tls import make_ca
 
     emulator = emulate("well-kept")
     cluster = register(emulator)

@@ -139,7 +139,7 @@ def test_registration_still_needs_the_csrf_token(alice):
 
 
 def test_registering_queues_the_first_poll_once(as_alice):
-    from posture.celery import app
+    from posture.site.celery import app
 
     queue = app.conf.task_default_queue
     with app.connection_for_write() as conn:
@@ -149,7 +149,7 @@ def test_registering_queues_the_first_poll_once(as_alice):
     cluster = Cluster.objects.get(name="prod-eu-1")
     assert response.status_code == 302 and queued == 1
     # Beat will not hand the same poll out again: the cluster's next poll is an interval away.
-    from clusters.polling import claim_due_clusters
+    from posture.domain.polling import claim_due_clusters
 
     assert claim_due_clusters() == []
     assert cluster.next_poll_at is not None
@@ -158,7 +158,7 @@ def test_registering_queues_the_first_poll_once(as_alice):
 def test_a_new_clusters_page_follows_its_first_poll(as_alice, alice):
     """Without a finished poll the page says the first poll is queued, tells poll.js to follow
     it, and refreshes itself without JavaScript; once the poll is done, it does neither."""
-    from posture.models import Snapshot, SnapshotStatus
+    from posture.domain.models import Snapshot, SnapshotStatus
 
     post(as_alice, kubeconfig=kubeconfigs.text(kubeconfigs.kubeconfig()))
     cluster = Cluster.objects.get(name="prod-eu-1")

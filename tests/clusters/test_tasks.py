@@ -14,10 +14,10 @@ from django.db import connection
 from django.utils import timezone
 
 from clusters.models import Cluster
-from clusters.polling import poll
-from clusters.tasks import poll_cluster, poll_due_clusters
-from posture.celery import app
-from posture.models import Finding, Snapshot, SnapshotStatus
+from posture.domain.models import Finding, Snapshot, SnapshotStatus
+from posture.domain.polling import poll
+from posture.domain.polling_tasks import poll_cluster, poll_due_clusters
+from posture.site.celery import app
 from tests.emulated import register
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -67,6 +67,27 @@ def test_worker_polls_each_scenario(worker, emulate, scenario):
     assert snapshot.node_count > 0
 
 
+def test_tasks_keep_the_names_beat_and_queued_messages_carry():
+    from posture.domain.schedule import JOBS
+
+    names = {"clusters.tasks.poll_cluster", "clusters.tasks.poll_due_clusters",
+             "posture.tasks.prune_detail", "posture.tasks.send_weekly_digests"}
+    assert names <= set(app.tasks)
+    assert {job.task for job in JOBS} <= names
+    assert poll_cluster.name == "clusters.tasks.poll_cluster"
+
+
+def test_a_message_sent_by_the_old_task_name_is_run_by_the_worker(worker, emulate):
+    """A message queued before the task moved (its name is all it carries) still polls."""
+    cluster = register(emulate("well-kept"))
+    app.send_task("clusters.tasks.poll_cluster", args=[cluster.pk])
+    assert wait_for(lambda: finished(cluster))
+    assert Snapshot.objects.get(cluster=cluster).status == SnapshotStatus.OK
+    due = register(emulate("typical"), "due", next_poll_at=timezone.now() - timedelta(seconds=1))
+    app.send_task("clusters.tasks.poll_due_clusters")
+    assert wait_for(lambda: finished(due))
+
+
 def test_beat_job_enqueues_due_clusters_once(worker, emulate):
     cluster = register(emulate("well-kept"), next_poll_at=timezone.now() - timedelta(seconds=1))
     poll_due_clusters.delay()
@@ -114,7 +135,7 @@ def test_worker_killed_mid_poll_leaves_nothing_half_written(emulate, tmp_path):
            "POSTURE_POLL_LEASE_SECONDS": "120", "POSTURE_VAR_DIR": str(tmp_path)}
     purge_queue()
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "posture", "worker", "--pool", "solo",
+        [sys.executable, "-m", "celery", "-A", "posture.site", "worker", "--pool", "solo",
          "--loglevel", "WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

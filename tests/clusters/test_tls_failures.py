@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from clusters import collector, kube
 from clusters.kubeconfig import credentials
-from clusters.polling import poll
-from posture.models import SnapshotStatus
+from posture.domain.models import SnapshotStatus
+from posture.domain.polling import poll
 from tests.emulated import register
 
 FAST = kube.Timeouts(connect=2, read=3)

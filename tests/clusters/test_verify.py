@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from clusters import kube
-from clusters.emulator.tls import KeyPair, make_ca
 from clusters.kubeconfig import ClusterCredentials
+from emulator.tls import KeyPair, make_ca
 from tests.https_server import https_server
 
 FAST = kube.Timeouts(connect=2, read=1)

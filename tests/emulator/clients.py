@@ -6,7 +6,7 @@ import urllib3
 import yaml
 from kubernetes import client, config
 
-from clusters.emulator import Emulator
+from emulator import Emulator
 
 
 def api_client(emulator: Emulator, *, retries: bool = True,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from clusters.emulator import Emulator, start_emulator
+from emulator import Emulator, start_emulator
 
 
 @pytest.fixture

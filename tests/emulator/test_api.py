@@ -11,7 +11,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from clusters.emulator.tls import make_ca
+from emulator.tls import make_ca
 from tests.emulator.clients import api_client, raw_request
 
 # (API class, cluster-wide list method, resource plural) for every resource Posture reads.

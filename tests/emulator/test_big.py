@@ -17,7 +17,7 @@ _CONTINUE = re.compile(rb'"continue":"([^"]+)"')
 
 @pytest.fixture(scope="module")
 def big():
-    from clusters.emulator import start_emulator
+    from emulator import start_emulator
 
     emulator = start_emulator("big")
     yield emulator

@@ -1,4 +1,4 @@
-"""``python -m clusters.emulator``: one port per scenario, kubeconfigs written, clean exit."""
+"""``python -m emulator``: one port per scenario, kubeconfigs written, clean exit."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def free_port_pair() -> int:
 def test_serves_each_scenario_on_its_port_until_sigterm(tmp_path: Path):
     port = free_port_pair()
     process = subprocess.Popen(
-        [sys.executable, "-m", "clusters.emulator", "typical", "denied", "--port", str(port),
+        [sys.executable, "-m", "emulator", "typical", "denied", "--port", str(port),
          "--kubeconfig-dir", str(tmp_path)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         cwd=Path(__file__).resolve().parents[2])
@@ -52,7 +52,7 @@ def test_serves_each_scenario_on_its_port_until_sigterm(tmp_path: Path):
 
 def test_an_unknown_scenario_exits_with_an_error(tmp_path: Path):
     result = subprocess.run(
-        [sys.executable, "-m", "clusters.emulator", "atlantis", "--port", "0",
+        [sys.executable, "-m", "emulator", "atlantis", "--port", "0",
          "--kubeconfig-dir", str(tmp_path)],
         capture_output=True, text=True, timeout=60, check=False,
         cwd=Path(__file__).resolve().parents[2])
@@ -60,7 +60,7 @@ def test_an_unknown_scenario_exits_with_an_error(tmp_path: Path):
 
 
 def test_keep_identity_keeps_kubeconfigs_valid_across_restarts(tmp_path: Path):
-    from clusters.emulator.cli import start_all
+    from emulator.cli import start_all
 
     first = start_all(["denied"], 0, tmp_path, keep_identity=True, out=io.StringIO())
     token, ca = first[0].token, first[0].ca_pem

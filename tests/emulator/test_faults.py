@@ -10,8 +10,8 @@ import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from clusters.emulator import FaultKind
-from clusters.emulator.faults import FaultError
+from emulator import FaultKind
+from emulator.faults import FaultError
 from tests.emulator.clients import api_client, raw_request
 
 

@@ -8,9 +8,9 @@ import re
 import pytest
 import yaml
 
-from clusters.emulator import ScenarioError, load_scenario, shipped
-from clusters.emulator.objects import image_status, split_image, template_hash
-from clusters.emulator.scenario import parse, version_info
+from emulator import ScenarioError, load_scenario, shipped
+from emulator.objects import image_status, split_image, template_hash
+from emulator.scenario import parse, version_info
 
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
 RESTRICTED = "pod-security.kubernetes.io/enforce"

@@ -22,10 +22,10 @@ import yaml
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from posture import lifecycle_checks
 from posture.lifecycle import DATA_AS_OF, data_age_days
 from posture.lifecycle.data import DATA_FILES, load_catalog
 from posture.lifecycle.refresh import DATA_DIR, refresh
+from posture.site import startup_checks
 
 RECORDED = Path(__file__).resolve().parent.parent / "data" / "endoflife"
 TODAY = date(2026, 12, 1)
@@ -433,7 +433,7 @@ def test_data_age_counts_days_since_the_as_of_date() -> None:
 
 
 def test_system_check_warns_past_90_days_with_a_hint_to_refresh() -> None:
-    (warning,) = lifecycle_checks.lifecycle_data_is_fresh(
+    (warning,) = startup_checks.lifecycle_data_is_fresh(
         None, today=DATA_AS_OF + timedelta(days=91)
     )
 
@@ -445,6 +445,6 @@ def test_system_check_warns_past_90_days_with_a_hint_to_refresh() -> None:
 @pytest.mark.parametrize("days", [0, 89, 90])
 def test_system_check_is_quiet_within_90_days(days: int) -> None:
     assert (
-        lifecycle_checks.lifecycle_data_is_fresh(None, today=DATA_AS_OF + timedelta(days=days))
+        startup_checks.lifecycle_data_is_fresh(None, today=DATA_AS_OF + timedelta(days=days))
         == []
     )

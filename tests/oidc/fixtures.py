@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from posture.oidc import discovery
-from posture.oidc.config import LocalLogin, OidcSettings
+from posture.domain.oidc import discovery
+from posture.domain.oidc.provider import LocalLogin, OidcSettings
 from tests.oidc.provider import CLIENT_ID, OpenIdProvider
 
 PROVIDER_NAME = "Test provider"

@@ -9,7 +9,8 @@ import sys
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from posture.oidc.config import LocalLogin, from_environment, local_login
+from posture.domain.oidc.provider import LocalLogin
+from posture.site.oidc import from_environment, local_login
 
 BASE = {
     "POSTURE_OIDC_ISSUER": "https://login.example.com/realms/posture",

@@ -6,8 +6,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from posture.oidc.backends import OidcBackend
-from posture.oidc.config import LocalLogin, OidcSettings
+from posture.domain.oidc.backends import OidcBackend
+from posture.domain.oidc.provider import LocalLogin, OidcSettings
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,9 +6,9 @@ import pytest
 from django.contrib.auth.models import Group
 
 from clusters.access import AUDITORS, SECURITY_TEAM, is_security_team, visible_clusters
-from posture.models import AuditEvent
-from posture.oidc import roles
-from posture.oidc.config import OidcSettings
+from posture.domain.models import AuditEvent
+from posture.domain.oidc import roles
+from posture.domain.oidc.provider import OidcSettings
 from tests.factories import ClusterFactory, UserFactory
 
 OIDC = OidcSettings(issuer="https://login.example.com", client_id="posture", client_secret="x",

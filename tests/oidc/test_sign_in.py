@@ -11,11 +11,11 @@ import jwt
 import pytest
 from django.test import Client, RequestFactory
 
-from posture.models import AuditEvent
-from posture.oidc import discovery
-from posture.oidc.backends import OidcBackend, SignInRefused
-from posture.oidc.config import OidcSettings
-from posture.oidc.models import Identity
+from posture.domain.models import AuditEvent
+from posture.domain.oidc import discovery
+from posture.domain.oidc.backends import OidcBackend, SignInRefused
+from posture.domain.oidc.models import Identity
+from posture.domain.oidc.provider import OidcSettings
 from tests.factories import UserFactory
 from tests.oidc.fixtures import SECURITY_TEAM_GROUP, posture_settings
 

@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from posture.checks import CATALOG, CHECKSET_VERSION
-from posture.models import Finding, Snapshot, SnapshotStatus
-from posture.scoring import Grade
+from posture.domain.models import Finding, Snapshot, SnapshotStatus
+from posture.domain.scoring import Grade
 
 
 def snapshot(cluster: Any, taken_at: datetime, *, score: float | None = 85.0,

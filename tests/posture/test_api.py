@@ -8,9 +8,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from posture.api.auth import create_token
-from posture.api.openapi import SCHEMA
-from posture.models import Finding, RiskAcceptance, Snapshot
+from posture.domain.models import Finding, RiskAcceptance, Snapshot
+from posture.web.api.auth import create_token
+from posture.web.api.openapi import SCHEMA
 from tests.factories import ClusterFactory
 
 pytestmark = pytest.mark.django_db
@@ -151,7 +151,7 @@ def test_openapi_document_is_served_and_valid(anon):
 
 def test_scorecard_answers_the_pages_figures_and_validates(as_alice, cluster_a):
     from posture.checks import Policy
-    from posture.dashboard.scorecard import build
+    from posture.web.dashboard.scorecard import build
 
     snap = snapshot(cluster_a, kubernetes_version="v1.27.16", workload_count=4,
                     finding_counts={"severity": {}, "category": {}, "not_evaluated": {
@@ -184,7 +184,7 @@ def test_scorecard_answers_the_pages_figures_and_validates(as_alice, cluster_a):
     assert body["path"] == {"target": str(sc.path.target), "steps": sc.path.steps,
                             "score": sc.path.score, "reachable": sc.path.reachable,
                             "blocked_by": []}
-    from posture.waivers import rescore_latest
+    from posture.domain.scorecard import rescore_latest
 
     rescore_latest(cluster_a)  # as a poll would store the counts
     cluster = as_alice.get(reverse("api:cluster", args=[cluster_a.pk])).json()

@@ -12,9 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from posture.api.auth import create_token
-from posture.api.findings import encode_cursor
-from posture.models import Finding, RiskAcceptance
+from posture.domain.models import Finding, RiskAcceptance
+from posture.web.api.auth import create_token
+from posture.web.api.findings import encode_cursor
 from tests.factories import ClusterFactory
 from tests.posture.snapshot_factories import finding, snapshot
 from tests.posture.test_api import validate
@@ -198,7 +198,7 @@ def test_query_count_does_not_grow_with_the_fleet(as_sam, django_assert_max_num_
 
 
 def test_platform_managed_findings_are_flagged_by_the_policy(fleet, as_sam):
-    from posture.models import OrgPolicy
+    from posture.domain.models import OrgPolicy
 
     seen = fleet["a"].snapshots.first()
     finding(fleet["a"], seen, PRIV, kind="DaemonSet", namespace="kube-system",

@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clusters.models import Cluster
-from posture.models import AuditEvent
-from posture.waivers import accept, revoke
+from posture.domain.models import AuditEvent
+from posture.domain.risk import accept, revoke
 from tests import kubeconfigs
 
 pytestmark = pytest.mark.django_db

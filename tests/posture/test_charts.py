@@ -15,12 +15,12 @@ from django.core.management import call_command
 from django.templatetags.static import static
 from django.test import override_settings
 
-from posture import charts
-from posture.charts import BAR_WIDTH_MS, CLUSTER_COLOURS, FleetPoint, Runway, Span, TrendPoint
 from posture.checks.vocabulary import Category, Severity
+from posture.domain.scoring import NOT_EVALUATED_COLOUR, NOT_EVALUATED_LABEL, Grade
 from posture.lifecycle import SupportStatus
-from posture.scoring import NOT_EVALUATED_COLOUR, NOT_EVALUATED_LABEL, Grade
-from posture.staticfinders import PLOTLY_PATH, PlotlyFinder
+from posture.site.staticfinders import PLOTLY_PATH, PlotlyFinder
+from posture.web import charts
+from posture.web.charts import BAR_WIDTH_MS, CLUSTER_COLOURS, FleetPoint, Runway, Span, TrendPoint
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"

@@ -12,21 +12,21 @@ from django.urls import reverse
 from django.utils import timezone
 
 from posture.checks import Policy
-from posture.dashboard import checklist
-from posture.dashboard.scorecard import current_scorecard, latest_successful
-from posture.models import OrgPolicy, RiskAcceptance
-from posture.waivers import rescore_latest
+from posture.domain.models import OrgPolicy, RiskAcceptance, Snapshot
+from posture.domain.scorecard import current as current_scorecard
+from posture.domain.scorecard import rescore_latest
+from posture.web.dashboard import checklist
 from tests.posture.snapshot_factories import finding, saturated_workloads, snapshot
 
 pytestmark = pytest.mark.django_db
 
 
 def url(cluster) -> str:
-    return reverse("cluster-checklist", args=[cluster.pk])
+    return reverse("clusters:checklist", args=[cluster.pk])
 
 
 def accept_url(cluster) -> str:
-    return reverse("accept-risk", args=[cluster.pk])
+    return reverse("clusters:accept-risk", args=[cluster.pk])
 
 
 @pytest.fixture
@@ -171,7 +171,7 @@ def test_revoking_restores_the_score(messy, as_alice):
     _accept(as_alice, messy, scope="cluster", namespace="")
     acceptance = RiskAcceptance.objects.get()
     assert acceptance.namespace == ""
-    response = as_alice.post(reverse("revoke-risk", args=[messy.pk, acceptance.pk]))
+    response = as_alice.post(reverse("clusters:revoke-risk", args=[messy.pk, acceptance.pk]))
     assert response.status_code == 302
     assert messy.snapshots.first().score == before
     acceptance.refresh_from_db()
@@ -188,7 +188,7 @@ def test_auditors_see_everything_but_no_forms(messy, as_alice, as_ava):
     assert "accept-form" not in page and "Revoke" not in page
     assert _accept(as_ava, messy).status_code == 403
     acceptance = RiskAcceptance.objects.get()
-    assert as_ava.post(reverse("revoke-risk", args=[messy.pk, acceptance.pk])).status_code == 403
+    assert as_ava.post(reverse("clusters:revoke-risk", args=[messy.pk, acceptance.pk])).status_code == 403
 
 
 def test_other_owners_get_404(messy, as_bob):
@@ -216,10 +216,10 @@ def test_query_count_does_not_grow_with_findings(messy, as_alice, django_assert_
 
 def test_checklist_leaves_the_snapshots_node_list_unread(messy, as_alice,
                                                          django_assert_max_num_queries):
-    newest = latest_successful(messy)
+    newest = Snapshot.objects.latest_successful(messy)
     newest.nodes = [{"name": f"node-{i}", "os_image": "Ubuntu 24.04.1 LTS"} for i in range(500)]
     newest.save()
-    light = latest_successful(messy, detail=False)
+    light = Snapshot.objects.latest_successful(messy, detail=False)
     assert {"nodes", "coverage", "category_scores"} <= light.get_deferred_fields()
     assert (light.pk, light.score, light.grade) == (newest.pk, newest.score, newest.grade)
     with CaptureQueriesContext(connection) as counted:
@@ -253,7 +253,7 @@ def _section(page: str, check_id: str) -> str:
 @pytest.fixture
 def eks_127(emulate, alice):
     """The neglected scenario, polled for real: EKS 1.27 with old nodes."""
-    from clusters.polling import poll
+    from posture.domain.polling import poll
     from tests.emulated import register
 
     cluster = register(emulate("neglected"), "neglected")

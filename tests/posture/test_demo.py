@@ -9,7 +9,7 @@ import pytest
 from clusters import kube
 from clusters.kubeconfig import credentials
 from clusters.models import Cluster
-from posture import demo
+from posture.devtools import demo
 
 pytestmark = pytest.mark.django_db
 

@@ -7,18 +7,18 @@ from typing import Any
 
 import pytest
 
-from posture import digest
 from posture.checks import CATALOG
 from posture.checks.vocabulary import Severity
-from posture.lifecycle import SupportStatus
-from posture.models import (
+from posture.domain import digest
+from posture.domain.models import (
     DigestPreference,
     Finding,
     RiskAcceptance,
     Snapshot,
     SnapshotStatus,
 )
-from posture.scoring import Grade
+from posture.domain.scoring import Grade
+from posture.lifecycle import SupportStatus
 from tests.factories import ClusterFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -155,7 +155,7 @@ def test_only_the_first_findings_are_listed_but_all_are_counted(alice, cluster_a
 
 
 def test_platform_managed_findings_are_not_among_the_new_criticals(alice, cluster_a):
-    from posture.models import OrgPolicy
+    from posture.domain.models import OrgPolicy
 
     inside = a_week_of(cluster_a, now=50.0)  # a poll before: news, not a baseline
     finding(inside, "workload.privileged", kind="DaemonSet", namespace="kube-system",
@@ -230,7 +230,7 @@ def test_end_of_life_within_the_window_or_past(alice, cluster_a):
 
 
 def test_end_of_life_window_follows_the_policy(alice, cluster_a):
-    from posture.models import OrgPolicy
+    from posture.domain.models import OrgPolicy
 
     row = OrgPolicy.load()
     row.document = {"eol_warning_days": 30}

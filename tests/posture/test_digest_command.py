@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from posture.models import DigestDelivery, DigestPreference
+from posture.domain.models import DigestDelivery, DigestPreference
 from tests.posture.test_digest import NOW, busy_week
 
 pytestmark = pytest.mark.django_db

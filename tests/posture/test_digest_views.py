@@ -6,8 +6,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from posture import digest
-from posture.models import DigestDelivery, DigestPreference
+from posture.domain import digest
+from posture.domain.models import DigestDelivery, DigestPreference
 
 pytestmark = pytest.mark.django_db
 URL = reverse("digest:preferences")

@@ -6,7 +6,7 @@ from django.core.exceptions import ImproperlyConfigured
 from hypothesis import given
 from hypothesis import strategies as st
 
-from posture import env
+from posture.site import env
 
 
 @pytest.mark.parametrize(("value", "expected"), [("true", True), ("1", True), ("YES", True),

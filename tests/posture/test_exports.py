@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from posture.checks.hidden import visible
-from posture.exports import safe_cell
+from posture.web.exports import safe_cell
 from tests.posture.test_api import finding, snapshot
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +36,7 @@ def test_cluster_export_neutralises_hostile_names(as_alice, cluster_a):
     snap = snapshot(cluster_a)
     finding(cluster_a, snap, name='=HYPERLINK("http://evil.example","click")',
             message="@cmd|' /C calc'!A0")
-    [row] = rows(as_alice.get(reverse("cluster-findings-csv", args=[cluster_a.pk])))
+    [row] = rows(as_alice.get(reverse("clusters:findings-csv", args=[cluster_a.pk])))
     assert row["name"].startswith("'=")
     assert row["message"].startswith("'@")
     assert row["cluster"] == "cluster-a" and row["status"] == "open"
@@ -49,12 +49,12 @@ def test_fleet_export_holds_only_visible_clusters(as_alice, cluster_a, cluster_b
 
 
 def test_other_owners_cluster_export_is_404(as_bob, cluster_a):
-    assert as_bob.get(reverse("cluster-findings-csv", args=[cluster_a.pk])).status_code == 404
+    assert as_bob.get(reverse("clusters:findings-csv", args=[cluster_a.pk])).status_code == 404
 
 
 def test_resolved_rows_only_on_request(as_alice, cluster_a):
     snap = snapshot(cluster_a)
     finding(cluster_a, snap, resolved_at=snap.taken_at, resolved_in=snap)
-    url = reverse("cluster-findings-csv", args=[cluster_a.pk])
+    url = reverse("clusters:findings-csv", args=[cluster_a.pk])
     assert rows(as_alice.get(url)) == []
     assert [r["status"] for r in rows(as_alice.get(url, {"status": "all"}))] == ["resolved"]

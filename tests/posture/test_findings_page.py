@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from posture.models import RiskAcceptance
+from posture.domain.models import RiskAcceptance
 from tests.posture.snapshot_factories import finding, snapshot
 
 pytestmark = pytest.mark.django_db

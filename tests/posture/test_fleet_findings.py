@@ -15,9 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from posture.checks import CATALOG, Policy
-from posture.dashboard import fleet_findings
-from posture.exports import CHECK_COLUMNS, COLUMNS
-from posture.models import Finding, RiskAcceptance
+from posture.domain.models import Finding, RiskAcceptance
+from posture.web.dashboard import fleet_findings
+from posture.web.exports import CHECK_COLUMNS, COLUMNS
 from tests.factories import ClusterFactory, UserFactory
 from tests.posture.snapshot_factories import finding, snapshot
 
@@ -479,7 +479,7 @@ def test_drill_down_lists_every_cluster_namespace_and_container(fleet, as_sam):
     clusters = html[html.index('id="fleet-check-clusters"'):]
     clusters = clusters[:clusters.index("</table>")]
     assert re.findall(r'<tr data-cluster="(\d+)"', clusters) == [str(a.pk), str(b.pk)]
-    checklist = reverse("cluster-checklist", args=[a.pk]) + "#check-workload-privileged"
+    checklist = reverse("clusters:checklist", args=[a.pk]) + "#check-workload-privileged"
     assert f'href="{checklist}"' in clusters
     section = html[html.index(f'id="cluster-{a.pk}"'):html.index(f'id="cluster-{b.pk}"')]
     assert section.count("<bdi>Deployment</bdi>/<bdi>web</bdi>") == 1

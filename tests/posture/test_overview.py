@@ -13,12 +13,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from posture.charts import FleetPoint
 from posture.checks.vocabulary import Category
-from posture.dashboard import overview, trends
+from posture.domain.models import RiskAcceptance
+from posture.domain.scorecard import rescore_latest
 from posture.lifecycle import SupportStatus, kubernetes_support, os_support
-from posture.models import RiskAcceptance
-from posture.waivers import rescore_latest
+from posture.web.charts import FleetPoint
+from posture.web.dashboard import overview, trends
 from tests.factories import ClusterFactory
 from tests.posture.snapshot_factories import finding, snapshot
 
@@ -379,7 +379,7 @@ def test_query_count_does_not_grow_with_clusters_or_snapshots(as_sam, sam,
 
 
 def test_a_category_flagged_not_evaluated_has_no_score_even_where_sqlite_reads_0():
-    from posture.dashboard import category_scores, not_evaluated
+    from posture.web.dashboard import category_scores, not_evaluated
 
     # SQLite (embedded mode) casts a JSON null to 0.0; the flag is what says "not evaluated".
     row = {f"{c}_{part}": None for c in Category for part in ("score", "evaluated")}

@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from posture.models import OrgPolicy
+from posture.domain.models import OrgPolicy
 
 pytestmark = pytest.mark.django_db
 URL = reverse("policy")
@@ -40,7 +40,7 @@ def test_changing_the_policy_rescores_every_clusters_newest_snapshot(as_sam, ali
 
     from django.utils import timezone
 
-    from posture.waivers import rescore_latest
+    from posture.domain.scorecard import rescore_latest
     from tests.factories import ClusterFactory
     from tests.posture.snapshot_factories import finding, snapshot
 

@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from posture.models import Finding, Snapshot
-from posture.retention import prune
-from posture.tasks import prune_detail
+from posture.domain.models import Finding, Snapshot
+from posture.domain.retention import prune
+from posture.domain.tasks import prune_detail
 
 pytestmark = pytest.mark.django_db
 

@@ -11,11 +11,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from clusters.polling import poll
 from posture.checks import CATALOG, Policy
-from posture.dashboard.scorecard import build, current_scorecard, namespace_pss
+from posture.domain.polling import poll
+from posture.domain.scorecard import current as current_scorecard
+from posture.domain.scoring import Cap, Grade
 from posture.lifecycle import kubernetes_support
-from posture.scoring import Cap, Grade
+from posture.web.dashboard.scorecard import build, namespace_pss
 from tests.emulated import register
 from tests.factories import ClusterFactory
 from tests.posture.snapshot_factories import finding, saturated_workloads, snapshot

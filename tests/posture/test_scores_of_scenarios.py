@@ -3,10 +3,10 @@
 import pytest
 from django.utils import timezone
 
-from clusters.polling import policy_for, poll
-from posture.dashboard.scorecard import build
-from posture.models import Finding, RiskAcceptance
-from posture.scoring import Cap, Grade
+from posture.domain.models import Finding, RiskAcceptance
+from posture.domain.polling import policy_for, poll
+from posture.domain.scoring import Cap, Grade
+from posture.web.dashboard.scorecard import build
 from tests.emulated import register
 
 pytestmark = pytest.mark.django_db
@@ -59,8 +59,8 @@ def test_accepting_a_risk_raises_the_score_and_revoking_restores_it(emulate, ali
 
     from django.utils import timezone
 
-    from posture.models import Finding
-    from posture.waivers import accept, revoke
+    from posture.domain.models import Finding
+    from posture.domain.risk import accept, revoke
 
     cluster = register(emulate("typical"), "typical")
     before = poll(cluster.pk).snapshot.score
@@ -79,7 +79,7 @@ def test_without_trivy_vulnerabilities_are_not_evaluated_on_the_scorecard_and_it
         emulate, alice, client):
     from django.urls import reverse
 
-    from posture.dashboard import vulnerabilities
+    from posture.web.dashboard import vulnerabilities
 
     cluster = register(emulate("typical"), "typical")
     cluster.owners.add(alice)

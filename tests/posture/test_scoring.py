@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from posture.checks import CATALOG
 from posture.checks.results import Finding
 from posture.checks.vocabulary import Category, Severity
-from posture.scoring import (
+from posture.domain.scoring import (
     CATEGORY_WEIGHTS,
     CURVE_EXPONENT,
     EOL_CEILING,

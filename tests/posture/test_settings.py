@@ -11,7 +11,7 @@ PRINT = ("from django.conf import settings as s; "
 def run(tmp_path, **env):
     base = {k: v for k, v in os.environ.items()
             if not k.startswith(("DATABASE_URL", "CELERY_", "POSTURE_", "EMAIL_URL", "DEBUG"))}
-    base.update({"POSTURE_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "posture.settings"})
+    base.update({"POSTURE_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "posture.site.settings"})
     base.update(env)
     return subprocess.run([sys.executable, "-c", f"import django; django.setup(); {PRINT}"],
                           capture_output=True, text=True, env=base, timeout=60)

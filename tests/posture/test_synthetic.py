@@ -2,7 +2,7 @@ import pytest
 from django.core.management import call_command
 
 from clusters.models import Cluster
-from posture.models import Finding, Snapshot
+from posture.domain.models import Finding, Snapshot
 
 pytestmark = pytest.mark.django_db
 

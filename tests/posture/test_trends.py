@@ -12,9 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from posture.charts import Runway
-from posture.dashboard import trends
 from posture.lifecycle import kubernetes_support, os_support
+from posture.web.charts import Runway
+from posture.web.dashboard import trends
 from tests.factories import ClusterFactory
 from tests.posture.snapshot_factories import snapshot
 
@@ -24,7 +24,7 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 
 
 def url(cluster, **params) -> str:
-    return reverse("cluster-trends", args=[cluster.pk])
+    return reverse("clusters:trends", args=[cluster.pk])
 
 
 def figures(html: str) -> dict[str, dict]:
@@ -113,8 +113,8 @@ def test_checkset_changes_are_marked_on_the_day_they_first_appear(alice):
 
 def test_the_scoring_model_change_is_marked_on_the_day_its_scores_begin(alice, as_alice):
     """Old snapshots kept no scoring version (model 1); rescoring or polling stores the new one."""
-    from posture.scoring import SCORING_VERSION
-    from posture.waivers import rescore_latest
+    from posture.domain.scorecard import rescore_latest
+    from posture.domain.scoring import SCORING_VERSION
 
     cluster = ClusterFactory(owners=[alice])
     now = timezone.now()

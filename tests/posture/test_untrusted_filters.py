@@ -6,7 +6,7 @@ from datetime import date
 
 from django.template import Context, Template
 
-from posture.templatetags.untrusted import exact, untrusted, visible
+from posture.web.templatetags.untrusted import exact, untrusted, visible
 
 
 def render(source: str, **context: object) -> str:

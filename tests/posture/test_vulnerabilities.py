@@ -10,10 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from clusters import collector, kube
-from clusters.polling import poll
-from posture import vulnerabilities
 from posture.checks.trivy import scan
-from posture.models import Image, ImageVulnerability, ImageWorkload, SnapshotStatus
+from posture.domain import vulnerabilities
+from posture.domain.models import Image, ImageVulnerability, ImageWorkload, SnapshotStatus
+from posture.domain.polling import poll
 from tests.checks.test_trivy import report, vuln
 from tests.emulated import register
 from tests.factories import ClusterFactory

@@ -10,8 +10,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from posture import vulnerabilities
 from posture.checks.trivy import scan
+from posture.domain import vulnerabilities
+from posture.domain.models import Snapshot
 from tests.checks.test_trivy import report, vuln
 from tests.factories import ClusterFactory
 from tests.posture.snapshot_factories import snapshot
@@ -48,7 +49,7 @@ def shop(cluster):
 
 def test_the_page_ranks_fixable_criticals_first_and_names_the_workloads(as_alice, cluster_a):
     shop(cluster_a)
-    response = as_alice.get(reverse("cluster-vulnerabilities", args=[cluster_a.pk]))
+    response = as_alice.get(reverse("clusters:vulnerabilities", args=[cluster_a.pk]))
     assert response.status_code == 200
     html = response.content.decode()
     order = [html.index(cve) for cve in ("CVE-CRIT-FIX", "CVE-CRIT-NOFIX", "CVE-HIGH-FIX",
@@ -64,7 +65,7 @@ def test_the_page_ranks_fixable_criticals_first_and_names_the_workloads(as_alice
 
 def test_filters_narrow_to_fixable_and_to_a_severity(as_alice, cluster_a):
     shop(cluster_a)
-    url = reverse("cluster-vulnerabilities", args=[cluster_a.pk])
+    url = reverse("clusters:vulnerabilities", args=[cluster_a.pk])
     fixable = as_alice.get(url, {"fixable": "1"}).content.decode()
     assert "CVE-CRIT-FIX" in fixable and "CVE-CRIT-NOFIX" not in fixable
     high = as_alice.get(url, {"severity": "high"}).content.decode()
@@ -74,11 +75,11 @@ def test_filters_narrow_to_fixable_and_to_a_severity(as_alice, cluster_a):
 
 
 def test_an_image_page_lists_every_cve_it_stored(as_alice, cluster_a, monkeypatch):
-    from posture.dashboard import vulnerabilities as page
+    from posture.web.dashboard import vulnerabilities as page
 
     monkeypatch.setattr(page, "PER_IMAGE", 2)
     shop(cluster_a)
-    url = reverse("cluster-vulnerabilities", args=[cluster_a.pk])
+    url = reverse("clusters:vulnerabilities", args=[cluster_a.pk])
     html = as_alice.get(url).content.decode()
     assert "CVE-LOW" not in html and "2 more not listed here" in html
     image = cluster_a.images.get(repository="shop/web")
@@ -87,7 +88,7 @@ def test_an_image_page_lists_every_cve_it_stored(as_alice, cluster_a, monkeypatc
 
 def test_without_trivy_the_page_and_the_scorecard_say_not_evaluated(as_alice, cluster_a):
     snapshot(cluster_a, timezone.now(), coverage=ABSENT)
-    for name in ("cluster-vulnerabilities", "clusters:detail"):
+    for name in ("clusters:vulnerabilities", "clusters:detail"):
         html = as_alice.get(reverse(name, args=[cluster_a.pk])).content.decode()
         assert ("Not evaluated: <bdi>Trivy Operator is not installed (no VulnerabilityReport "
                 "API)</bdi>.") in html, name
@@ -101,7 +102,7 @@ def test_the_scorecard_shows_totals_and_the_images_to_fix_first(as_alice, cluste
     assert section.index("ghcr.io/shop/web:1.2.3") < section.index("ghcr.io/platform/agent")
     assert ('<bdi>shop</bdi>/<bdi>api-2</bdi></span>, <span class="mono"><bdi>shop</bdi>/'
             '<bdi>web-1</bdi>') in section
-    assert reverse("cluster-vulnerabilities", args=[cluster_a.pk]) in section
+    assert reverse("clusters:vulnerabilities", args=[cluster_a.pk]) in section
 
 
 def test_page_and_scorecard_queries_do_not_grow_with_images(as_sam, django_assert_max_num_queries):
@@ -110,12 +111,12 @@ def test_page_and_scorecard_queries_do_not_grow_with_images(as_sam, django_asser
                       repository=f"team/app-{i}") for i in range(30)]
     record(cluster, *reports)
     with django_assert_max_num_queries(9):
-        page = as_sam.get(reverse("cluster-vulnerabilities", args=[cluster.pk]))
+        page = as_sam.get(reverse("clusters:vulnerabilities", args=[cluster.pk]))
     assert page.content.decode().count('class="card vulnerable-image"') == 30
     with django_assert_max_num_queries(9):
         as_sam.get(reverse("api:vulnerabilities", args=[cluster.pk]))
     with django_assert_max_num_queries(9):
-        as_sam.get(reverse("cluster-vulnerabilities-csv", args=[cluster.pk])).getvalue()
+        as_sam.get(reverse("clusters:vulnerabilities-csv", args=[cluster.pk])).getvalue()
 
 
 def test_scorecard_summary_costs_a_fixed_number_of_queries(as_sam, django_assert_num_queries):
@@ -130,9 +131,8 @@ def test_scorecard_summary_costs_a_fixed_number_of_queries(as_sam, django_assert
     assert html.count("title=\"ghcr.io/team/app-") == 5
     assert "Images to fix first (5 of the 30 with known vulnerabilities)" in html
     # On the scorecard page the newest snapshot is at hand: not queried again.
-    from posture.dashboard.scorecard import latest_successful
 
-    scorecard = type("Card", (), {"snapshot": latest_successful(cluster)})()
+    scorecard = type("Card", (), {"snapshot": Snapshot.objects.latest_successful(cluster)})()
     with django_assert_num_queries(2):
         assert template.render(Context({"cluster": cluster, "scorecard": scorecard})) == html
 
@@ -145,7 +145,7 @@ def test_csv_has_one_row_per_cve_per_image_and_is_formula_safe(as_alice, cluster
                              vuln("CVE-F", package=FORMULA, title="@SUM(1+1)*cmd|' /C calc'!A0",
                                   fixed="-1"),
                              repository="evil/image"))
-    response = as_alice.get(reverse("cluster-vulnerabilities-csv", args=[cluster_a.pk]))
+    response = as_alice.get(reverse("clusters:vulnerabilities-csv", args=[cluster_a.pk]))
     assert response["Content-Disposition"] == (
         'attachment; filename="posture-cluster-a-vulnerabilities.csv"')
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
@@ -155,7 +155,7 @@ def test_csv_has_one_row_per_cve_per_image_and_is_formula_safe(as_alice, cluster
     # The second record replaced the first poll's images: only the evil one is open now.
     assert {r["image"] for r in rows} == {"ghcr.io/evil/image:1.2.3"}
     record(cluster_a, report("a", "Pod", "a", "c", vuln("CVE-1"), vuln("CVE-2", fixed="2")))
-    fixable = as_alice.get(reverse("cluster-vulnerabilities-csv", args=[cluster_a.pk]),
+    fixable = as_alice.get(reverse("clusters:vulnerabilities-csv", args=[cluster_a.pk]),
                            {"fixable": "1"})
     rows = list(csv.DictReader(io.StringIO(b"".join(fixable.streaming_content).decode())))
     assert [(r["vulnerability"], r["fixable"]) for r in rows] == [("CVE-2", "yes")]
@@ -203,12 +203,12 @@ def test_hostile_report_text_is_inert_on_the_page_and_in_the_api(as_alice, clust
                                   primaryLink="javascript:alert(1)"),
                              vuln("CVE-2", primaryLink='https://x.example/"><script>x</script>'),
                              repository="<b>evil</b>"))
-    for name in ("cluster-vulnerabilities", "clusters:detail"):
+    for name in ("clusters:vulnerabilities", "clusters:detail"):
         html = as_alice.get(reverse(name, args=[cluster_a.pk])).content.decode()
         assert "<script>alert(1)</script>" not in html and "<svg onload" not in html
         assert "<b>evil</b>" not in html and "&lt;b&gt;evil&lt;/b&gt;" in html
         assert "javascript:" not in html
-    page = as_alice.get(reverse("cluster-vulnerabilities", args=[cluster_a.pk])).content.decode()
+    page = as_alice.get(reverse("clusters:vulnerabilities", args=[cluster_a.pk])).content.decode()
     assert 'href="https://x.example/&quot;&gt;&lt;script&gt;x&lt;/script&gt;"' in page
     body = as_alice.get(reverse("api:vulnerabilities", args=[cluster_a.pk])).json()
     links = {v["vulnerability_id"]: v["link"] for v in body["images"][0]["vulnerabilities"]}
@@ -221,8 +221,8 @@ def test_the_checklist_points_vulnerability_findings_at_the_fixable_cves(as_alic
     snap = shop(cluster_a)
     finding(cluster_a, snap, "vulnerability.critical", namespace="shop", name="web",
             container="app")
-    html = as_alice.get(reverse("cluster-checklist", args=[cluster_a.pk])).content.decode()
-    link = reverse("cluster-vulnerabilities", args=[cluster_a.pk]) + "?fixable=1"
+    html = as_alice.get(reverse("clusters:checklist", args=[cluster_a.pk])).content.decode()
+    link = reverse("clusters:vulnerabilities", args=[cluster_a.pk]) + "?fixable=1"
     assert f'href="{link}" class="vulnerability-link"' in html
 
 
@@ -236,7 +236,7 @@ def test_the_summary_leaves_out_clean_images_and_cuts_digests(as_alice, cluster_
     assert "clean/image" not in section and "Images to fix first —" in section
     assert f'class="image-ref" title="ghcr.io/shop/web@{digest}"><bdi>ghcr.io/shop/web:1.2.3@sha256:9e425625aa2a…</bdi></a>' \
         in section
-    page = as_alice.get(reverse("cluster-vulnerabilities", args=[cluster_a.pk])).content.decode()
+    page = as_alice.get(reverse("clusters:vulnerabilities", args=[cluster_a.pk])).content.decode()
     assert "clean/image" in page  # the page lists every scanned image
 
 

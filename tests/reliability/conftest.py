@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from clusters.emulator.tls import KeyPair, issue_server_cert, server_context
+from emulator.tls import KeyPair, issue_server_cert, server_context
 from tests.reliability.results import Results, results_path
 
 _SESSION_RESULTS: list[Results] = []

@@ -29,7 +29,7 @@ tests/reliability; do not edit. A test fails when this page differs from what th
 
 What Posture does when a cluster, the network or a worker misbehaves, and when a kubeconfig or a
 cluster's data is hostile. Every row below is a case that the tests in `tests/reliability/`
-ran against the Kubernetes API emulator (`clusters/emulator/`) through the official client over
+ran against the Kubernetes API emulator (`emulator/`) through the official client over
 HTTPS, with the outcome they observed.
 """
 

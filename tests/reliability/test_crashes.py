@@ -19,10 +19,10 @@ from django.utils import timezone
 
 from clusters import collector, kube
 from clusters.models import Cluster
-from clusters.polling import PollError, poll
-from clusters.tasks import poll_cluster
-from posture.celery import app
-from posture.models import Finding, Snapshot, SnapshotStatus
+from posture.domain.models import Finding, Snapshot, SnapshotStatus
+from posture.domain.polling import PollError, poll
+from posture.domain.polling_tasks import poll_cluster
+from posture.site.celery import app
 from tests.emulated import register
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -14,10 +14,10 @@ import pytest
 from django.db import connection
 
 from clusters import collector, kube
-from clusters.emulator import Emulator
-from clusters.emulator.scenario import load_scenario
-from clusters.polling import Outcome, poll
-from posture.models import Finding, Snapshot, SnapshotStatus
+from emulator import Emulator
+from emulator.scenario import load_scenario
+from posture.domain.models import Finding, Snapshot, SnapshotStatus
+from posture.domain.polling import Outcome, poll
 from tests.emulated import register
 from tests.reliability.conftest import listen
 
@@ -128,7 +128,7 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def healthy():
-    from clusters.emulator import start_emulator
+    from emulator import start_emulator
 
     emulator = start_emulator("well-kept", port=0)
     yield emulator
@@ -337,7 +337,7 @@ def celery_worker_thread(settings):
     """A Celery worker thread on this run's Redis queue, with quick retries and timeouts."""
     from celery.contrib.testing.worker import start_worker
 
-    from posture.celery import app
+    from posture.site.celery import app
 
     with app.connection_for_write() as conn:
         conn.default_channel.queue_purge(app.conf.task_default_queue)
@@ -349,7 +349,7 @@ def celery_worker_thread(settings):
 
 
 def test_a_worker_goes_on_after_each_fault(celery_worker_thread, emulate, healthy, results):
-    from clusters.tasks import MAX_RETRIES, poll_cluster
+    from posture.domain.polling_tasks import MAX_RETRIES, poll_cluster
 
     faults = {"truncated": {}, "stall": {"seconds": 30}, "reset": {},
               "redirect": {"location": "https://127.0.0.2:9/elsewhere"}}

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from clusters import collector, kube
-from clusters.polling import poll
-from posture.models import Finding, Snapshot, SnapshotStatus
+from posture.domain.models import Finding, Snapshot, SnapshotStatus
+from posture.domain.polling import poll
 from tests.emulated import register
 
 pytestmark = pytest.mark.django_db
@@ -115,7 +115,7 @@ def test_hostile_cluster_polls_and_stores_safely(emulate, results):
 @pytest.mark.threat('Hostile Trivy reports store script, formulas or javascript: links',
                      'Report entries are bounded and checked as read: identity strings shortened with a hash, free text clipped, links kept only when plain http(s) URLs; pages escape the rest')
 def test_hostile_trivy_reports_store_bounded_and_without_script_links(emulate):
-    from posture.models import Image, ImageVulnerability
+    from posture.domain.models import Image, ImageVulnerability
 
     cluster = register(emulate("hostile"), "hostile")
     assert poll(cluster.pk, opts=FAST).snapshot.status == SnapshotStatus.OK

@@ -24,8 +24,8 @@ import yaml
 from clusters import collector, kube
 from clusters.kubeconfig import AddressPolicy, KubeconfigError, credentials
 from clusters.models import Cluster
-from clusters.polling import poll
-from posture.models import SnapshotStatus
+from posture.domain.models import SnapshotStatus
+from posture.domain.polling import poll
 
 FAST = collector.Options(timeouts=kube.Timeouts(connect=2, read=3), deadline_seconds=15)
 

@@ -22,12 +22,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clusters import collector, kube
-from clusters.polling import poll
-from posture import digest
-from posture.audit import Action, record
 from posture.checks import CHECKSET_VERSION
 from posture.checks.hidden import has_hidden, is_hidden, visible
-from posture.models import Finding, RiskAcceptance, Snapshot, SnapshotStatus
+from posture.domain import digest
+from posture.domain.audit import Action, record
+from posture.domain.models import Finding, RiskAcceptance, Snapshot, SnapshotStatus
+from posture.domain.polling import poll
 from tests.emulated import register
 from tests.test_authorization import walk
 
@@ -55,8 +55,8 @@ EXACT_ATTRIBUTES = {("input", "value"), ("option", "value")}
 TEXT_ONLY = {"title", "option", "textarea"}
 # Not pages: forms' targets, logins, the stylesheet, metrics and the progress answer (JSON,
 # checked on its own below).
-NOT_PAGES = {"logout", "login", "metrics", "vocabulary-css", "clusters:poll", "accept-risk",
-             "revoke-risk", "clusters:poll-status", "oidc:login", "oidc:callback"}
+NOT_PAGES = {"logout", "login", "metrics", "vocabulary-css", "clusters:poll", "clusters:accept-risk",
+             "clusters:revoke-risk", "clusters:poll-status", "oidc:login", "oidc:callback"}
 
 
 class Page(HTMLParser):
@@ -159,9 +159,9 @@ def pages(cluster) -> dict[str, list[str]]:
         "clusters:detail": [reverse("clusters:detail", args=pk)],
         "clusters:settings": [reverse("clusters:settings", args=pk)],
         "clusters:delete": [reverse("clusters:delete", args=pk)],
-        "cluster-trends": [reverse("cluster-trends", args=pk)],
-        "cluster-checklist": [reverse("cluster-checklist", args=pk),
-                              reverse("cluster-checklist", args=pk) + "?"
+        "clusters:trends": [reverse("clusters:trends", args=pk)],
+        "clusters:checklist": [reverse("clusters:checklist", args=pk),
+                              reverse("clusters:checklist", args=pk) + "?"
                               + urlencode({"namespace": NAMESPACE})],
         "finding": [reverse("finding", args=[f]) for f in shown],
         "fleet-findings": [reverse("fleet-findings"),
@@ -169,30 +169,30 @@ def pages(cluster) -> dict[str, list[str]]:
                                                                        "q": "\u202e"})],
         "fleet-check": [reverse("fleet-check", args=[c])
                         for c in ("workload.privileged", "access.cluster-admin-binding")],
-        "cluster-vulnerabilities": [reverse("cluster-vulnerabilities", args=pk)],
+        "clusters:vulnerabilities": [reverse("clusters:vulnerabilities", args=pk)],
         "digest:preferences": [reverse("digest:preferences")],
         "digest:unsubscribe": [reverse("digest:unsubscribe",
                                        args=[digest.unsubscribe_token(cluster.owners.get())])],
     }
 
 
-CSVS = ("audit-csv", "findings-csv", "cluster-findings-csv", "fleet-findings-csv",
-        "fleet-check-csv", "cluster-vulnerabilities-csv")
+CSVS = ("audit-csv", "findings-csv", "clusters:findings-csv", "fleet-findings-csv",
+        "fleet-check-csv", "clusters:vulnerabilities-csv")
 # What each page must show, as escapes inside <bdi>.
 SHOWN = {
     "clusters:detail": [NAME, *LABELS, *LABELS.values(), NODE, OS_IMAGE, ERROR, NAMESPACE,
                         PLATFORM_RESOURCE],
-    "cluster-checklist": [NAME, NAMESPACE, WORKLOAD, SUBJECT, REASON, PLATFORM],
+    "clusters:checklist": [NAME, NAMESPACE, WORKLOAD, SUBJECT, REASON, PLATFORM],
     "finding": [NAME, WORKLOAD, NAMESPACE],
     "home": [NAME, *LABELS, *LABELS.values()],
     "clusters:list": [NAME],
-    "cluster-vulnerabilities": [NAME, "tab in the scheme \u202edelbane\u200b שלום\U000e0041"],
+    "clusters:vulnerabilities": [NAME, "tab in the scheme \u202edelbane\u200b שלום\U000e0041"],
     "fleet-check": [NAME, NAMESPACE, WORKLOAD, PLATFORM],
     "audit": [NAME, "ctx\u202e\u200b"],
     "digest:preferences": [NAME],
     "clusters:settings": [NAME],
     "clusters:delete": [NAME],
-    "cluster-trends": [NAME],
+    "clusters:trends": [NAME],
 }
 
 
@@ -225,7 +225,7 @@ def test_every_page_digest_and_csv_shows_hidden_characters_as_escapes(hostile, a
     # The platform-managed sections are reached, each with the hostile DaemonSet in them.
     detail = as_sam.get(reverse("clusters:detail", args=[hostile.pk])).content.decode()
     assert visible(PLATFORM) in detail[detail.index('id="platform-table"'):]
-    checklist = as_sam.get(reverse("cluster-checklist", args=[hostile.pk])).content.decode()
+    checklist = as_sam.get(reverse("clusters:checklist", args=[hostile.pk])).content.decode()
     assert visible(PLATFORM) in checklist[checklist.index('id="platform-checklist"'):]
     fleet = as_sam.get(reverse("fleet-check", args=["workload.privileged"])).content.decode()
     assert "platform-managed</span>" in fleet[fleet.index(visible(PLATFORM)):]
@@ -233,7 +233,7 @@ def test_every_page_digest_and_csv_shows_hidden_characters_as_escapes(hostile, a
     # A form keeps the exact value (a character reference in the page), so saving changes nothing.
     settings = as_sam.get(reverse("clusters:settings", args=[hostile.pk])).content.decode()
     assert "value=\"team&#x2066;=&#xfeff;ops&#xe0041;\"" in settings
-    checklist = as_sam.get(reverse("cluster-checklist", args=[hostile.pk]) + "?"
+    checklist = as_sam.get(reverse("clusters:checklist", args=[hostile.pk]) + "?"
                            + urlencode({"namespace": NAMESPACE})).content.decode()
     assert 'value="bidi&#x202e;sn&#x200b;" selected>' in checklist
     registration = as_alice.post(reverse("clusters:register"), {
@@ -243,7 +243,7 @@ def test_every_page_digest_and_csv_shows_hidden_characters_as_escapes(hostile, a
     assert 'value="prod-&#x202e;gnp.exe&#x200b; שלום"' in registration
 
     for name in CSVS:
-        args = {"cluster-findings-csv": [hostile.pk], "cluster-vulnerabilities-csv": [hostile.pk],
+        args = {"clusters:findings-csv": [hostile.pk], "clusters:vulnerabilities-csv": [hostile.pk],
                 "fleet-check-csv": ["access.cluster-admin-binding"]}.get(name, [])
         response = as_sam.get(reverse(name, args=args))
         assert response.status_code == 200, name
@@ -253,7 +253,7 @@ def test_every_page_digest_and_csv_shows_hidden_characters_as_escapes(hostile, a
         if name != "fleet-findings-csv":  # one row per check: no cluster named
             assert any(visible(NAME) in c for c in cells), name
     assert "filename=\"posture-prod-_gnp.exe______-findings.csv\"" in as_sam.get(
-        reverse("cluster-findings-csv", args=[hostile.pk]))["Content-Disposition"]
+        reverse("clusters:findings-csv", args=[hostile.pk]))["Content-Disposition"]
 
     # The JSON API is data: it keeps the exact names. The page's own progress answer is display.
     api = as_sam.get(reverse("api:findings", args=[hostile.pk])).json()

@@ -19,12 +19,12 @@ WORKER_ARGS = ["worker", "--pool", "solo", "--loglevel", "CRITICAL", "--without-
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "posture.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "posture.site.settings")
     import django
 
     django.setup()
-    import clusters.tasks  # noqa: F401 — registers the tasks before any fork
-    from posture.celery import app
+    import posture.domain.polling_tasks  # noqa: F401 — registers the tasks before any fork
+    from posture.site.celery import app
 
     # Killed workers are reaped by the kernel; nobody waits for them here.
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)

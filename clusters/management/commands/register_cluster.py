@@ -34,14 +34,10 @@ class Command(BaseCommand):
         try:
             creds = read_credentials(text, options["context"])
             done = register(name=options["name"], creds=creds, owner=owner,
-                            poll_interval_minutes=options["interval"], verify=options["verify"])
+                            poll_interval_minutes=options["interval"], verify=options["verify"],
+                            via="manage.py register_cluster")
         except RegistrationError as exc:
             raise CommandError(str(exc)) from None
-        from posture.audit import Action, record
-
-        record(Action.REGISTER, actor=owner, cluster=done.cluster, target=done.cluster.name,
-               detail={"server": done.cluster.server, "context": done.cluster.context,
-                       "via": "manage.py register_cluster"})
         if done.verified is not None:
             self.stderr.write(f"verified: Kubernetes {done.verified.version}")
         self.stdout.write(str(done.cluster.pk))

@@ -1,0 +1,1 @@
+"""Development tools: the demo, synthetic history, and the emulator's command."""

@@ -1,0 +1,1 @@
+"""The domain: recording polls, scoring, risk acceptance, digest, audit, and their tasks."""

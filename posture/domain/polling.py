@@ -1,0 +1,169 @@
+"""Poll a cluster: claim it, read it, evaluate it, record it, release it.
+
+The same ``poll`` runs from the Celery task, ``manage.py poll_cluster`` and the tests. Every run
+leaves a Snapshot row: it is created as ``running`` when the poll starts (so the page can show
+progress) and completed in one transaction at the end. A worker killed in between leaves a
+``running`` row whose lease runs out; the next poll marks it failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from clusters import collector, kube
+from clusters.kubeconfig import KubeconfigError
+from clusters.models import Cluster
+from clusters.vault import VaultError
+from posture.checks import Policy, evaluate
+from posture.domain import snapshots
+from posture.domain.models import OrgPolicy, Snapshot, SnapshotStatus, Trigger
+
+log = logging.getLogger(__name__)
+
+# A poll must end before its lease runs out, or another worker may take the cluster over while
+# it still runs: reading the cluster gets at most this share of the lease.
+_LEASE_SHARE_FOR_READING = 0.8
+
+
+class PollError(StrEnum):
+    """Why a poll failed when the cluster is not to blame (see ``kube.FailureKind`` for the
+    cluster's failures); stored as a snapshot's ``error_kind``."""
+
+    KUBECONFIG = "kubeconfig"    # the stored kubeconfig cannot be unsealed or is refused
+    WORKER_LOST = "worker-lost"  # the worker died mid-poll; found by the next poll
+    INTERNAL = "internal"        # Posture failed processing what it read (see the log)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one call of ``poll`` did; ``snapshot`` is None when another poll held the lease.
+
+    ``retry_after`` is the wait the cluster asked for (429), for the retry's countdown.
+    """
+
+    snapshot: Snapshot | None
+    retryable: bool = False
+    retry_after: float | None = None
+
+    @property
+    def skipped(self) -> bool:
+        return self.snapshot is None
+
+
+def lease() -> timedelta:
+    return timedelta(seconds=settings.POSTURE_POLL_LEASE_SECONDS)
+
+
+def options() -> collector.Options:
+    """Return the collector's options from settings."""
+    return collector.Options(
+        timeouts=kube.Timeouts(connect=settings.POSTURE_POLL_CONNECT_TIMEOUT,
+                               read=settings.POSTURE_POLL_READ_TIMEOUT),
+        limits=kube.Limits.from_settings(),
+        deadline_seconds=min(float(settings.POSTURE_POLL_DEADLINE_SECONDS),
+                             settings.POSTURE_POLL_LEASE_SECONDS * _LEASE_SHARE_FOR_READING),
+    )
+
+
+def policy_for(cluster: Cluster) -> Policy:
+    """The organisation's policy as it applies to ``cluster`` (its labels pick the PSS level)."""
+    return OrgPolicy.load().policy().for_cluster(cluster.labels or {})
+
+
+def _abandon_stale_runs(cluster: Cluster) -> None:
+    """Mark ``running`` rows left by a dead worker as failed (we hold the lease now)."""
+    Snapshot.objects.filter(cluster=cluster, status=SnapshotStatus.RUNNING).update(
+        status=SnapshotStatus.FAILED, error_kind=PollError.WORKER_LOST,
+        error="The worker running this poll stopped before it finished.",
+        finished_at=timezone.now())
+
+
+def poll(
+    cluster_id: int,
+    trigger: str = Trigger.SCHEDULE,
+    *,
+    attempt: int = 1,
+    taken_at: datetime | None = None,
+    opts: collector.Options | None = None,
+) -> Outcome:
+    """Poll one cluster now, unless another poll of it is running. Never raises for a
+    cluster's failure, nor for Posture's own failure to process what it read: either becomes a
+    failed snapshot, so no poll leaves a ``running`` row behind."""
+    cluster = Cluster.objects.get(pk=cluster_id)
+    lease_id = cluster.claim_poll(lease())
+    if lease_id is None:
+        return Outcome(snapshot=None)
+    failure: kube.Failure | None = None
+    try:
+        _abandon_stale_runs(cluster)
+        started = time.monotonic()
+        snapshot = Snapshot.objects.create(
+            cluster=cluster, taken_at=taken_at or timezone.now(), trigger=trigger,
+            attempt=attempt, status=SnapshotStatus.RUNNING)
+        try:
+            inventory = collector.collect(cluster.credentials(), opts or options())
+            policy = policy_for(cluster)
+            evaluation = evaluate(inventory, policy, snapshot.taken_at.date())
+            snapshots.record(snapshot, inventory, evaluation, _finished(snapshot, started),
+                             policy)
+        except collector.ClusterUnavailable as exc:
+            failure = exc.failure
+            snapshots.record_failure(snapshot, failure.kind, failure.message,
+                                     _finished(snapshot, started))
+        except (KubeconfigError, VaultError) as exc:
+            snapshots.record_failure(snapshot, PollError.KUBECONFIG, str(exc),
+                                     _finished(snapshot, started))
+        except Exception as exc:  # noqa: BLE001 — logged in full; the row says where to look
+            log.exception("poll of cluster=%s failed while processing its data", cluster.pk)
+            # record() may have filled in aggregates before it failed: start from the row as
+            # stored, so a failed snapshot never carries half of a successful one.
+            snapshot = Snapshot.objects.get(pk=snapshot.pk)
+            snapshots.record_failure(
+                snapshot, PollError.INTERNAL,
+                f"Posture could not process what the cluster sent ({type(exc).__name__}); "
+                "the worker's log has the details.", _finished(snapshot, started))
+        log.info("polled cluster=%s status=%s duration_ms=%s", cluster.pk, snapshot.status,
+                 snapshot.duration_ms)
+        return Outcome(snapshot=snapshot, retryable=bool(failure and failure.retryable),
+                       retry_after=failure.retry_after if failure else None)
+    finally:
+        cluster.release_poll(lease_id, timezone.now() + cluster.poll_interval)
+
+
+def _finished(snapshot: Snapshot, started: float) -> datetime:
+    # Replayed history has a taken_at in the past: finish it by its own duration, not "now".
+    return snapshot.taken_at + timedelta(seconds=time.monotonic() - started)
+
+
+def claim_due_clusters(now: datetime | None = None) -> list[int]:
+    """Return the clusters due for a poll, moving each one's next poll forward so that a
+    cluster is handed out once even if beat fires again before the poll runs."""
+    now = now or timezone.now()
+    due: list[int] = []
+    candidates = Cluster.objects.filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now))
+    for cluster in candidates.only("pk", "poll_interval_minutes", "next_poll_at"):
+        with transaction.atomic():
+            moved = Cluster.objects.filter(pk=cluster.pk, next_poll_at=cluster.next_poll_at
+                                           ).update(next_poll_at=now + cluster.poll_interval)
+        if moved == 1:
+            due.append(cluster.pk)
+    return due
+
+
+def claim_first_poll(cluster: Cluster, now: datetime | None = None) -> bool:
+    """Take a newly registered cluster's due poll to run it at once; False if beat took it.
+
+    The same conditional UPDATE as ``claim_due_clusters``: the poll is handed out once.
+    """
+    now = now or timezone.now()
+    return Cluster.objects.filter(pk=cluster.pk, next_poll_at=cluster.next_poll_at).update(
+        next_poll_at=now + cluster.poll_interval) == 1

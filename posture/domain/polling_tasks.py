@@ -1,0 +1,47 @@
+"""Celery tasks: thin wrappers adding retries and scheduling to ``posture.domain.polling``.
+
+The registered names are the ones beat schedules and queued messages carry
+(``clusters.tasks.*``): they stay when the module moves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+from django.conf import settings
+
+from posture.domain.models import Trigger
+
+MAX_RETRIES = 3
+
+
+def backoff(retries: int) -> float:
+    """Seconds before retry number ``retries + 1``: by default 30 s, 2 min, 8 min."""
+    return float(settings.POSTURE_POLL_RETRY_SECONDS * 4**retries)
+
+
+@shared_task(name="clusters.tasks.poll_cluster", bind=True, max_retries=MAX_RETRIES,
+             acks_late=True)
+def poll_cluster(self: Any, cluster_id: int, trigger: str = Trigger.SCHEDULE) -> str:
+    from posture.domain.polling import poll
+
+    outcome = poll(cluster_id, trigger, attempt=self.request.retries + 1)
+    if outcome.skipped:
+        return "skipped: another poll holds the lease"
+    if outcome.retryable and self.request.retries < MAX_RETRIES:
+        # A 429's Retry-After is honoured when it asks for more patience than the backoff.
+        raise self.retry(countdown=max(backoff(self.request.retries),
+                                       outcome.retry_after or 0.0))
+    assert outcome.snapshot is not None
+    return str(outcome.snapshot.status)
+
+
+@shared_task(name="clusters.tasks.poll_due_clusters")
+def poll_due_clusters() -> int:
+    from posture.domain.polling import claim_due_clusters
+
+    due = claim_due_clusters()
+    for cluster_id in due:
+        poll_cluster.delay(cluster_id)
+    return len(due)

@@ -1,0 +1,1 @@
+"""Pages and the JSON API: views parse, call a domain function, respond."""

@@ -1,0 +1,35 @@
+"""Every page under ``/clusters/``: the registry's pages and each cluster's own pages, named
+``clusters:<page>``."""
+
+from django.urls import path
+
+from posture.web.views import (
+    checklist,
+    cluster_settings,
+    clusters,
+    exports,
+    scorecard,
+    vulnerabilities,
+)
+
+app_name = "clusters"
+
+urlpatterns = [
+    path("", clusters.cluster_list, name="list"),
+    path("register/", clusters.cluster_register, name="register"),
+    path("<int:pk>/", clusters.cluster_detail, name="detail"),
+    path("<int:pk>/poll/", clusters.cluster_poll_now, name="poll"),
+    path("<int:pk>/poll-status/", clusters.cluster_poll_status, name="poll-status"),
+    path("<int:pk>/settings/", cluster_settings.cluster_settings, name="settings"),
+    path("<int:pk>/delete/", cluster_settings.cluster_delete, name="delete"),
+    path("<int:pk>/trends/", scorecard.cluster_trends, name="trends"),
+    path("<int:pk>/checklist/", checklist.cluster_checklist, name="checklist"),
+    path("<int:pk>/checklist/accept/", checklist.accept_risk, name="accept-risk"),
+    path("<int:pk>/acceptances/<int:acceptance_pk>/revoke/", checklist.revoke_risk,
+         name="revoke-risk"),
+    path("<int:pk>/findings.csv", exports.cluster_findings_csv, name="findings-csv"),
+    path("<int:pk>/vulnerabilities/", vulnerabilities.cluster_vulnerabilities,
+         name="vulnerabilities"),
+    path("<int:pk>/vulnerabilities.csv", vulnerabilities.cluster_vulnerabilities_csv,
+         name="vulnerabilities-csv"),
+]

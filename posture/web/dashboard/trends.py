@@ -1,0 +1,186 @@
+"""One cluster over time, from snapshot aggregates: one point per day, the day's last poll.
+
+One query finds each day's last successful snapshot and reads only the parts of its aggregates
+the charts show; a second finds when history starts and when the check set or the scoring model
+changed. Lifecycle
+data is judged as of each day, so "minors behind" is what the cluster trailed then, not what it
+would trail today.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple
+
+from django.db.models import F, Min, Q, QuerySet, Window
+from django.db.models.fields.json import KT
+from django.db.models.functions import Lead, TruncDate
+
+from clusters.models import Cluster
+from posture.domain import scoring
+from posture.domain.models import Snapshot
+from posture.lifecycle import kubernetes_support, os_support
+from posture.web import charts as chart_builders
+from posture.web.charts import Chart, Runway, Span, TrendPoint
+from posture.web.dashboard import aggregate_parts, category_scores, today
+
+DEFAULT_DAYS = 90
+RANGES = (30, 90, 365)
+
+_COLUMNS = ("taken_at", "score", "kubernetes_version", "provider")
+
+
+def parse_days(value: str | None) -> int:
+    """Return the chosen range in days (one of ``RANGES``), else the default."""
+    try:
+        days = int(value or DEFAULT_DAYS)
+    except ValueError:
+        return DEFAULT_DAYS
+    return days if days in RANGES else DEFAULT_DAYS
+
+
+def daily_snapshots(cluster: Cluster, now: datetime, days: int) -> list[dict[str, Any]]:
+    """Return the last successful snapshot of each day in the range, oldest first.
+
+    Each row holds its ``day``, the columns the charts read and the ``aggregate_parts``.
+    """
+    recent = Snapshot.objects.successful().filter(cluster=cluster,
+                                                  taken_at__gte=now - timedelta(days=days))
+    return list(last_of_each_day_by_pk(recent).order_by("taken_at")
+                .values(*_COLUMNS, day=TruncDate("taken_at"), **aggregate_parts()))
+
+
+def last_of_each_day(snapshots: QuerySet[Snapshot]) -> QuerySet[Snapshot]:
+    """Return ``snapshots`` narrowed to the last of each cluster and calendar day (site time).
+
+    The trends page and the overview's fleet chart both plot these, so one cluster's day reads
+    the same on both. Django evaluates the window in a subquery and filters outside it, so the
+    query reads every column it selects for each snapshot in range: select few, or go through
+    ``last_of_each_day_by_pk``.
+    """
+    # A poll is its day's last when the cluster's next one (in ``snapshots``) falls on another
+    # day or does not exist. Comparing with the next row needs one sort by cluster and time;
+    # the day's Max(taken_at) over a (cluster, day) partition took a second sort, and about
+    # half as long again on a fleet's 90 days.
+    day = TruncDate("taken_at")
+    following = Window(Lead(day), partition_by=[F("cluster_id")],
+                       order_by=[F("taken_at").asc(), F("pk").asc()])
+    return (snapshots.annotate(poll_day=day, next_poll_day=following)
+            .filter(Q(next_poll_day__isnull=True) | ~Q(next_poll_day=F("poll_day"))))
+
+
+def last_of_each_day_by_pk(snapshots: QuerySet[Snapshot]) -> QuerySet[Snapshot]:
+    """Return ``last_of_each_day`` as a plain queryset of those rows, to read wide columns of.
+
+    The window marks each day's last poll in a subquery of the query that reads it (grouping by
+    day would take a second query to fetch the rows it found); the outer query reads the
+    aggregates of those rows only.
+    """
+    return Snapshot.objects.filter(pk__in=last_of_each_day(snapshots).values("pk"))
+
+
+def _runway(images: object, day: date) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    if isinstance(images, dict):
+        for image, count in images.items():
+            if isinstance(count, int):
+                support = os_support(str(image), day)
+                bucket = Runway.of(support.status, support.days_left)
+                counts[str(bucket)] += count
+    return dict(counts)
+
+
+def point(row: Mapping[str, Any]) -> TrendPoint:
+    """Return a row of ``daily_snapshots`` as a trend point, judged as of its day."""
+    day = row["day"]
+    support = kubernetes_support(row["kubernetes_version"] or None, day, row["provider"] or None)
+    severities = row["severity_counts"] or {}
+    return TrendPoint(
+        day=day,
+        score=row["score"],
+        categories=category_scores(row),
+        severities={str(k): int(v) for k, v in severities.items()},
+        version=row["kubernetes_version"],
+        minors_behind=support.minors_behind,
+        patches_behind=support.patches_behind,
+        os_runway=_runway(row["os_images"], day),
+    )
+
+
+def points(cluster: Cluster, now: datetime, days: int = DEFAULT_DAYS) -> list[TrendPoint]:
+    """Return one trend point per day with a successful poll, oldest first."""
+    return [point(row) for row in daily_snapshots(cluster, now, days)]
+
+
+class History(NamedTuple):
+    """When a cluster's history starts, and the days its rules changed (oldest first)."""
+
+    start: date | None
+    # Days a new check set version was first used, with the version.
+    checks: list[tuple[date, str]]
+    # Days a new scoring model was first used, with its version (docs/scoring.md).
+    scoring: list[tuple[date, str]]
+
+
+def _changes(firsts: Mapping[str, datetime], since: datetime) -> list[tuple[date, str]]:
+    ordered = sorted(firsts.items(), key=lambda item: item[1])
+    # The first version ever used is where history starts, not a change.
+    return [(today(first), version) for version, first in ordered[1:] if first >= since]
+
+
+def history(cluster: Cluster, now: datetime, days: int) -> History:
+    """Return when history starts and the rules' changes of the last ``days`` days.
+
+    The start is the day of the first successful poll ever, or None when that is before the
+    range. The changes are the days a new check set version, or a new scoring model, was first
+    used (``scoring_version`` is kept with each score; a snapshot scored before it was kept is
+    model ``SCORING_VERSION_UNSTORED``).
+    """
+    groups = list(Snapshot.objects.successful().filter(cluster=cluster)
+                  .annotate(model=KT("finding_counts__scoring_version"))
+                  .values("checkset_version", "model").annotate(first=Min("taken_at"))
+                  .order_by())
+    since = now - timedelta(days=days)
+    first_poll = min((row["first"] for row in groups), default=None)
+    start = today(first_poll) if first_poll is not None and first_poll >= since else None
+    checks: dict[str, datetime] = {}
+    models: dict[str, datetime] = {}
+    for row in groups:
+        if row["checkset_version"]:
+            version = row["checkset_version"]
+            checks[version] = min(row["first"], checks.get(version, row["first"]))
+        model = str(row["model"] or scoring.SCORING_VERSION_UNSTORED)
+        models[model] = min(row["first"], models.get(model, row["first"]))
+    return History(start, _changes(checks, since), _changes(models, since))
+
+
+def checkset_changes(cluster: Cluster, now: datetime, days: int) -> list[tuple[date, str]]:
+    """Return the days (in range) when a new check set version was first used, oldest first."""
+    return history(cluster, now, days).checks
+
+
+def charts(cluster: Cluster, now: datetime, days: int = DEFAULT_DAYS) -> list[Chart]:
+    """Return the trend charts of ``cluster`` over the last ``days`` days (none without data)."""
+    series = points(cluster, now, days)
+    if not series:
+        return []
+    past = history(cluster, now, days)
+    span = Span(until=today(now), history_start=past.start)
+    return [
+        chart_builders.score_trend(series, past.checks, span, scoring=past.scoring),
+        chart_builders.severity_trend(series, past.checks, span, scoring=past.scoring),
+        chart_builders.version_lag_trend(series, span),
+        chart_builders.os_runway_trend(series, span),
+    ]
+
+
+def score_chart(cluster: Cluster, now: datetime, days: int = DEFAULT_DAYS) -> Chart | None:
+    """Return the score chart alone (for the scorecard page), or None without data."""
+    series = points(cluster, now, days)
+    if not series:
+        return None
+    past = history(cluster, now, days)
+    return chart_builders.score_trend(series, past.checks, Span(today(now), past.start),
+                                      scoring=past.scoring)
