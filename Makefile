@@ -11,13 +11,18 @@ TEST_ENV := DATABASE_URL=$(DATABASE_URL) CELERY_BROKER_URL=$(REDIS_URL) REDIS_UR
 
 .PHONY: setup demo test lint bench clean docs
 
-# The browser tests drive Debian's Chromium and inject axe-core from npm.
-setup: $(VENV)/.installed tests/browser/node_modules/.package-lock.json
+# The browser tests drive Debian's Chromium and inject axe-core from npm; the single sign-on
+# tests run a real OpenID provider (oidc-provider, from npm).
+setup: $(VENV)/.installed tests/browser/node_modules/.package-lock.json \
+	tests/oidc/node_modules/.package-lock.json
 	@test -x /usr/bin/chromium || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json
 	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+
+tests/oidc/node_modules/.package-lock.json: tests/oidc/package-lock.json
+	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -38,6 +38,9 @@ RULES: dict[str, tuple[str, dict[str, object]]] = {
     "home": ("GET", _any_user),
     "login": ("GET", {"anon": 200, "alice": 302, "bob": 302, "sam": 302, "ava": 302}),
     "logout": ("POST", {p: 302 for p in PERSONAS}),
+    # Single sign-on answers 404 until POSTURE_OIDC_ISSUER is set (tests/oidc/ switch it on).
+    "oidc:login": ("GET", {p: 404 for p in PERSONAS}),
+    "oidc:callback": ("GET", {p: 404 for p in PERSONAS}),
     "policy": ("GET", _any_user),
     "audit": ("GET", _fleet_readers),
     "audit-csv": ("GET", _fleet_readers),

@@ -41,6 +41,18 @@ CONTENT_SECURITY_POLICY = "; ".join((
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 
 
+def _policy() -> str:
+    from django.conf import settings
+
+    # Logging out ends with a redirect to the OpenID provider, which browsers check against
+    # the logging-out page's form-action.
+    oidc = getattr(settings, "POSTURE_OIDC", None)
+    if oidc is None:
+        return CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY.replace("form-action 'self'",
+                                           f"form-action 'self' {oidc.origin}")
+
+
 class SecurityHeadersMiddleware:
     """Headers Django's SecurityMiddleware does not set: CSP and Permissions-Policy."""
 
@@ -49,6 +61,6 @@ class SecurityHeadersMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.setdefault("Content-Security-Policy", _policy())
         response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         return response

@@ -20,6 +20,7 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from posture.site import env
+from posture.site import oidc as oidc_config
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = Path(env.string("POSTURE_VAR_DIR", str(BASE_DIR / "var")))
@@ -90,6 +91,7 @@ INSTALLED_APPS = [
     "posture.web.apps.WebConfig",
     "posture.devtools.apps.DevtoolsConfig",
     "posture.domain.apps.PostureConfig",
+    "posture.domain.oidc.apps.OidcConfig",  # single sign-on: provider identities
     "clusters.apps.ClustersConfig",
 ]
 
@@ -159,6 +161,14 @@ POSTURE_LOGIN_LOCKOUT_SECONDS = env.integer("POSTURE_LOGIN_LOCKOUT_SECONDS", 900
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Single sign-on with an OpenID provider (posture/domain/oidc/), off unless POSTURE_OIDC_ISSUER is
+# set; POSTURE_LOCAL_LOGIN says who may still log in with a password (on/superusers/off).
+POSTURE_OIDC = oidc_config.from_environment()
+POSTURE_LOCAL_LOGIN = oidc_config.local_login(POSTURE_OIDC)
+AUTHENTICATION_BACKENDS = [
+    "posture.domain.oidc.backends.LocalPasswordBackend",
+    "posture.domain.oidc.backends.OidcBackend",
+]
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -1,7 +1,6 @@
 """The site's pages and API: the overview (home), fleet findings, a finding, the policy, the
 audit log, accounts, metrics; ``/clusters/`` (``cluster_urls``), ``/digest/`` and ``/api/v1/``."""
 
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from posture.web.views import (
@@ -15,11 +14,13 @@ from posture.web.views.audit import audit_log, audit_log_csv
 from posture.web.views.exports import fleet_findings_csv
 from posture.web.views.metrics import metrics
 from posture.web.views.policy import policy_view
+from posture.web.views.sign_in import SignOutView
 
 urlpatterns = [
     path("", overview.home, name="home"),
     path("login/", PostureLoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", SignOutView.as_view(), name="logout"),
+    path("oidc/", include("posture.web.oidc_urls")),
     path("clusters/", include("posture.web.cluster_urls")),
     path("findings/<int:pk>/", findings.finding_detail, name="finding"),
     # Every check across the fleet; /findings/<pk>/ above is one finding of one cluster.

@@ -56,7 +56,7 @@ TEXT_ONLY = {"title", "option", "textarea"}
 # Not pages: forms' targets, logins, the stylesheet, metrics and the progress answer (JSON,
 # checked on its own below).
 NOT_PAGES = {"logout", "login", "metrics", "vocabulary-css", "clusters:poll", "clusters:accept-risk",
-             "clusters:revoke-risk", "clusters:poll-status"}
+             "clusters:revoke-risk", "clusters:poll-status", "oidc:login", "oidc:callback"}
 
 
 class Page(HTMLParser):
