@@ -143,7 +143,8 @@ def build(cluster: Cluster, now: datetime, policy: Policy) -> WhoCanPage:
 
 def _holder(finding: Finding, policy: Policy, active: list[RiskAcceptance]) -> Holder:
     evidence: dict[str, Any] = finding.evidence if isinstance(finding.evidence, dict) else {}
-    raw_paths = evidence.get("paths") if isinstance(evidence.get("paths"), list) else []
+    stored = evidence.get("paths")
+    raw_paths: list[Any] = stored if isinstance(stored, list) else []
     paths = [p for p in map(PathRow.from_evidence, raw_paths) if p is not None]
     if evidence.get("cluster_wide") is True:
         scope = "cluster-wide"
