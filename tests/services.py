@@ -8,10 +8,12 @@ belongs to the ``postgres`` system user and its commands run through ``runuser``
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,12 +68,17 @@ class OwnRedis:
 
 
 class OwnPostgres:
-    """A PostgreSQL 15 cluster in ``directory``, listening on 127.0.0.1:``port``."""
+    """A PostgreSQL 15 cluster listening on 127.0.0.1:``port``, in a directory of its own.
 
-    def __init__(self, directory: Path, port: int) -> None:
-        self.directory = directory
+    The directory is made directly under the system's temporary directory rather than under
+    pytest's, whose root pytest keeps private to root (the ``postgres`` user could not reach
+    it); ``remove`` deletes it.
+    """
+
+    def __init__(self, port: int) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="posture-test-pg-"))
         self.port = port
-        self.data = directory / "data"
+        self.data = self.directory / "data"
         self.as_root = os.geteuid() == 0
 
     def url(self, database: str = "posture") -> str:
@@ -82,14 +89,8 @@ class OwnPostgres:
         subprocess.run([*prefix, *command], check=True, capture_output=True, timeout=120)
 
     def init(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
         if self.as_root:
             shutil.chown(self.directory, PG_USER, PG_USER)
-            # The test's own tmp_path is root's; the cluster's user must reach its directory.
-            for parent in self.directory.parents:
-                if parent == Path("/") or parent.stat().st_mode & 0o001:
-                    break
-                os.chmod(parent, parent.stat().st_mode | 0o001)
         self._run(str(PG_BIN / "initdb"), "-D", str(self.data), "-U", PG_USER, "-A", "trust",
                   "--no-sync")
 
@@ -107,3 +108,9 @@ class OwnPostgres:
         subprocess.run([*prefix, str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p",
                         str(self.port), "-U", PG_USER, name], check=True, capture_output=True,
                        timeout=60)
+
+    def remove(self) -> None:
+        """Stop the server if it runs, and delete its directory."""
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.stop("immediate")
+        shutil.rmtree(self.directory, ignore_errors=True)

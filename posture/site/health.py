@@ -66,8 +66,10 @@ def readyz(request: HttpRequest) -> JsonResponse:
         try:
             check()
         except Exception as exc:  # noqa: BLE001 — any failure means "not ready"; logged in full
-            log.warning("readiness check %s failed after %.1f s: %s", name,
-                        time.monotonic() - started, type(exc).__name__, exc_info=True)
+            # One line, no traceback: the probe repeats every few seconds during an outage.
+            log.warning("readiness check %s failed after %.1f s: %s: %s", name,
+                        time.monotonic() - started, type(exc).__name__,
+                        str(exc).strip().splitlines()[0] if str(exc).strip() else "")
             checks[name] = "failed"
         else:
             checks[name] = "ok"

@@ -58,6 +58,17 @@ the tests checked the database as another process sees it.
 | what | checked | result |
 |---|---|---|
 """,
+    "service": """\
+## When a service fails
+
+PostgreSQL and Redis are stopped and started again under running Posture processes: a real
+gunicorn, real Celery workers and beat. The tests start servers of their own on free ports for
+this (`tests/services.py`), never the ones the rest of the suite shares. The soak run of the
+Redis case, with a 60 s outage, is `make soak`; its last result is at the end of this page.
+
+| what failed | while | what Posture did | then |
+|---|---|---|---|
+""",
     "endpoint": """\
 ## Hostile endpoints
 
@@ -120,6 +131,10 @@ def _crash(row: dict[str, Any]) -> list[str]:
     return [row["what"], _scrub(row["checked"]), row["result"]]
 
 
+def _service(row: dict[str, Any]) -> list[str]:
+    return [row["what"], row["during"], _scrub(row["outcome"]), _scrub(row["after"])]
+
+
 def _endpoint(row: dict[str, Any]) -> list[str]:
     server = row["server"]
     return [_code(server) if server.startswith("https://") else server,
@@ -136,7 +151,7 @@ def _data(row: dict[str, Any]) -> list[str]:
 
 
 _CELLS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
-    "fault": _fault, "crash": _crash, "endpoint": _endpoint, "kubeconfig": _kubeconfig,
+    "fault": _fault, "crash": _crash, "service": _service, "endpoint": _endpoint, "kubeconfig": _kubeconfig,
     "data": _data,
 }
 
