@@ -273,6 +273,9 @@ POSTURE_BEAT_HEARTBEAT_FILE = env.string("POSTURE_BEAT_HEARTBEAT_FILE",
 CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Polls running when the broker connection drops go on and record their snapshots; should the
+# message come back, the poll lease and the schedule keep the cluster from being polled twice.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 
 from posture.domain.schedule import beat_schedule  # noqa: E402  (needs TIME_ZONE above)
 
