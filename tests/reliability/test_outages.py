@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -17,10 +18,22 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.conf import settings
 
+from posture.domain.polling_tasks import poll_cluster
+
 from tests.services import OwnPostgres, free_port, wait_for_port
+
+
+def wait_for(predicate, timeout: float, step: float = 0.2) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -115,3 +128,81 @@ def test_web_answers_503_while_postgresql_is_down_and_200_once_it_is_back(postgr
                 after="the four requests answered within 10 s in all; once "
                       "PostgreSQL was started again the same requests answered 200, with no "
                       "restart of the web server")
+
+
+REGISTER = """
+import os
+from tests.emulated import credentials
+from clusters.models import Cluster
+cluster = Cluster(name="restarted-database")
+cluster.store_kubeconfig(credentials(os.environ.pop("POSTURE_TEST_KUBECONFIG")))
+cluster.save()
+print(cluster.pk)
+"""
+
+
+def rows(postgres: OwnPostgres, sql: str) -> list[tuple]:
+    """Read the test's own PostgreSQL directly, as another process would."""
+    try:
+        with psycopg.connect(postgres.url(), connect_timeout=2) as conn:
+            return conn.execute(sql).fetchall()
+    except psycopg.OperationalError:
+        return []
+
+
+def test_postgresql_restarted_mid_poll_keeps_nothing_of_it_and_the_poll_is_retried(
+        postgres, emulate, tmp_path, results):
+    emulator = emulate("typical")
+    env = {**os.environ, "DATABASE_URL": postgres.url(), "POSTURE_VAR_DIR": str(tmp_path / "var"),
+           "POSTURE_DATABASE_CONNECT_TIMEOUT": "2", "POSTURE_POLL_RETRY_SECONDS": "1",
+           "CELERY_TASK_DEFAULT_QUEUE": f"{settings.CELERY_TASK_DEFAULT_QUEUE}-pg-restart"}
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True, timeout=300)
+    # The kubeconfig goes through the environment of one process, never a file.
+    pk = int(subprocess.run([*manage, "shell", "-c", REGISTER],
+                            env={**env, "POSTURE_TEST_KUBECONFIG": emulator.kubeconfig()},
+                            cwd=ROOT, check=True, capture_output=True, text=True,
+                            timeout=120).stdout.split()[-1])
+    # Every answer 0.2 s late: the poll reads for a few seconds, and the restart lands there.
+    emulator.set_fault("delay", seconds=0.2)
+    log = tmp_path / "worker.log"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "posture.site", "worker", "--pool", "solo",
+         "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        env=env, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        start_new_session=True)
+    try:
+        poll_cluster.apply_async((pk,), queue=env["CELERY_TASK_DEFAULT_QUEUE"])
+        assert wait_for(lambda: rows(postgres, "SELECT 1 FROM posture_snapshot WHERE status = "
+                                               "'running'"), 90), log.read_text()[-3000:]
+        time.sleep(0.5)
+        postgres.stop("fast")
+        time.sleep(1)
+        postgres.start()
+
+        def settled() -> list[tuple]:
+            found = rows(postgres, "SELECT status, error_kind, attempt, node_count, score, "
+                                   "finished_at IS NOT NULL FROM posture_snapshot ORDER BY id")
+            return found if found and found[-1][0] == "ok" else []
+
+        assert wait_for(settled, 90), log.read_text()[-3000:]
+        snapshots = settled()
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=20)
+    failed, done = snapshots
+    # The interrupted run: failed, finished, with no aggregate of a completed poll.
+    assert failed[:2] == ("failed", "database") and failed[3:] == (None, None, True), failed
+    assert done[0] == "ok" and done[2] == 2 and done[3] is not None, done
+    # No finding came from the interrupted run; the lease is free.
+    assert rows(postgres, f"SELECT count(*) FROM posture_finding WHERE first_seen_id = "
+                          f"(SELECT min(id) FROM posture_snapshot)") == [(0,)]
+    assert rows(postgres, f"SELECT poll_lease_id, poll_lease_until FROM clusters_cluster "
+                          f"WHERE id = {pk}") == [("", None)]
+    results.add("service", "postgres-poll", 2, what="PostgreSQL restarted (fast shutdown, 1 s "
+                "down)", during="a poll, by a real worker, while it read a slow cluster",
+                outcome="the poll wrote nothing of its results (one transaction); once the "
+                        "database answered it marked its run `failed` (`database`) and "
+                        "released the lease",
+                after="the task retried the poll after its backoff: attempt 2 `ok`, with the "
+                      "cluster's findings; no half-written snapshot, no running row left")
