@@ -24,9 +24,7 @@ def backoff(retries: int) -> float:
 @shared_task(name="clusters.tasks.poll_cluster", bind=True, max_retries=MAX_RETRIES,
              acks_late=True)
 def poll_cluster(self: Any, cluster_id: int, trigger: str = Trigger.SCHEDULE) -> str:
-    from posture.domain.polling import poll
-
-    from posture.domain.polling import DATABASE_ERRORS
+    from posture.domain.polling import DATABASE_ERRORS, poll
 
     try:
         outcome = poll(cluster_id, trigger, attempt=self.request.retries + 1)

@@ -74,7 +74,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
         else:
             checks[name] = "ok"
     failed = sorted(name for name, state in checks.items() if state != "ok")
-    body = {"status": "unavailable" if failed else "ok", "checks": checks}
+    body: dict[str, object] = {"status": "unavailable" if failed else "ok", "checks": checks}
     if failed:
         body["failed"] = failed
     return JsonResponse(body, status=503 if failed else 200)

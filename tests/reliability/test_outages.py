@@ -23,7 +23,6 @@ import pytest
 from django.conf import settings
 
 from posture.domain.polling_tasks import poll_cluster
-
 from tests.services import OwnPostgres, free_port, wait_for_port
 
 
@@ -51,9 +50,10 @@ print(create_token(user, "outage test")[1])
 
 def fetch(url: str, headers: dict[str, str]) -> tuple[int, str, str]:
     """GET ``url``; return the status, the content type and the body, whatever the status."""
-    request = urllib.request.Request(url, headers=headers)
+    assert url.startswith("http://127.0.0.1:"), url
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310  (checked just above)
     try:
-        with urllib.request.urlopen(request, timeout=15) as response:
+        with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310
             return response.status, response.headers["Content-Type"], response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.headers["Content-Type"], error.read().decode()
@@ -141,11 +141,11 @@ print(cluster.pk)
 """
 
 
-def rows(postgres: OwnPostgres, sql: str) -> list[tuple]:
+def rows(postgres: OwnPostgres, sql: str, *params: object) -> list[tuple]:
     """Read the test's own PostgreSQL directly, as another process would."""
     try:
         with psycopg.connect(postgres.url(), connect_timeout=2) as conn:
-            return conn.execute(sql).fetchall()
+            return conn.execute(sql, params).fetchall()
     except psycopg.OperationalError:
         return []
 
@@ -195,10 +195,10 @@ def test_postgresql_restarted_mid_poll_keeps_nothing_of_it_and_the_poll_is_retri
     assert failed[:2] == ("failed", "database") and failed[3:] == (None, None, True), failed
     assert done[0] == "ok" and done[2] == 2 and done[3] is not None, done
     # No finding came from the interrupted run; the lease is free.
-    assert rows(postgres, f"SELECT count(*) FROM posture_finding WHERE first_seen_id = "
-                          f"(SELECT min(id) FROM posture_snapshot)") == [(0,)]
-    assert rows(postgres, f"SELECT poll_lease_id, poll_lease_until FROM clusters_cluster "
-                          f"WHERE id = {pk}") == [("", None)]
+    assert rows(postgres, "SELECT count(*) FROM posture_finding WHERE first_seen_id = "
+                          "(SELECT min(id) FROM posture_snapshot)") == [(0,)]
+    assert rows(postgres, "SELECT poll_lease_id, poll_lease_until FROM clusters_cluster "
+                          "WHERE id = %s", pk) == [("", None)]
     results.add("service", "postgres-poll", 2, what="PostgreSQL restarted (fast shutdown, 1 s "
                 "down)", during="a poll, by a real worker, while it read a slow cluster",
                 outcome="the poll wrote nothing of its results (one transaction); once the "
