@@ -64,7 +64,7 @@ the tests checked the database as another process sees it.
 PostgreSQL and Redis are stopped and started again under running Posture processes: a real
 gunicorn, real Celery workers and beat. The tests start servers of their own on free ports for
 this (`tests/services.py`), never the ones the rest of the suite shares. The soak run of the
-Redis case, with a 60 s outage, is `make soak`; its last result is at the end of this page.
+Redis case, with a 60 s outage, is `make soak`; its last result follows the table.
 
 | what failed | while | what Posture did | then |
 |---|---|---|---|
@@ -181,8 +181,8 @@ def render(rows: Iterable[dict[str, Any]]) -> str:
             continue
         lines = ["| " + " | ".join(_CELLS[section](row)) + " |" for row in found]
         parts.append(_INTROS[section] + "\n".join(lines) + "\n")
-    if by_section["service"]:
-        parts.append(_SOAK)
+        if section == "service":
+            parts.append(_SOAK)
     return "\n".join(parts)
 
 
