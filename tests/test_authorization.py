@@ -48,6 +48,9 @@ RULES: dict[str, tuple[str, dict[str, object]]] = {
     "clusters:findings-csv": ("GET", _cluster_read),
     "metrics": ("GET", {p: 404 for p in PERSONAS}),  # off until POSTURE_METRICS_TOKEN is set
     "vocabulary-css": ("GET", _public),
+    # The health probes: no login, they show nothing about clusters (docs/operations.md).
+    "healthz": ("GET", _public),
+    "readyz": ("GET", _public),
     "clusters:list": ("GET", _any_user),
     "clusters:register": ("GET", {"anon": LOGIN, "alice": 200, "bob": 200, "sam": 200,
                                   "ava": 403}),

@@ -42,7 +42,7 @@ def test_services_are_separate_and_references_resolve():
             source = volume.split(":", 1)[0]
             if not source.startswith((".", "/")):
                 assert source in document["volumes"], f"{name} uses undeclared volume {source}"
-    for name in ("postgres", "redis", "web", "worker"):
+    for name in ("postgres", "redis", "web", "worker", "beat"):
         assert "healthcheck" in services[name], f"{name} has no healthcheck"
     assert "migrate" in services["web"]["command"]
     assert "worker" in services["worker"]["command"]
@@ -55,3 +55,14 @@ def test_env_example_names_every_variable_compose_needs():
     for variable in ("POSTGRES_PASSWORD", "POSTURE_SECRET_KEY", "POSTURE_KUBECONFIG_KEYS",
                      "ALLOWED_HOSTS"):
         assert f"{variable}=" in example
+
+
+def test_healthchecks_use_the_probes():
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    web = " ".join(services["web"]["healthcheck"]["test"])
+    assert "http://127.0.0.1:8000/readyz" in web
+    assert "inspect ping" in " ".join(services["worker"]["healthcheck"]["test"])
+    # Compose doubles $ to escape it; the container's shell sees single ones.
+    beat = services["beat"]["healthcheck"]["test"][1].replace("$$", "$")
+    assert "/var/lib/posture/beat-heartbeat" in beat
+    assert "/var/lib/posture" in [v.split(":", 1)[1] for v in services["beat"]["volumes"]]

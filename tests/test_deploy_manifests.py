@@ -18,6 +18,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -326,22 +327,54 @@ def test_worker_is_a_plain_scalable_deployment() -> None:
     assert any("migrate" in " ".join(c["command"]) for c in spec["initContainers"])
 
 
-def test_web_migrates_before_it_serves_and_probes_the_login_page() -> None:
+def test_web_migrates_before_it_serves_and_probes_health_and_readiness() -> None:
     web = deployments()["posture-web"]
     assert web["spec"]["replicas"] == 2
     spec = web["spec"]["template"]["spec"]
     steps = [c["command"][2] for c in spec["initContainers"]]
     assert steps == ["migrate", "collectstatic"]
-    allowed_hosts = one("ConfigMap", "posture-config")["data"]["ALLOWED_HOSTS"].split(",")
     container = spec["containers"][0]
     port_names = {p["name"] for p in container["ports"]}
-    for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+    # Liveness never depends on PostgreSQL or Redis (an outage must not restart every pod);
+    # readiness does.
+    paths = {"startupProbe": "/healthz", "livenessProbe": "/healthz", "readinessProbe": "/readyz"}
+    for probe, path in paths.items():
         get = container[probe]["httpGet"]
-        assert get["path"] == "/login/", probe
+        assert get["path"] == path, probe
         assert get["port"] in port_names, probe
-        # Django refuses a Host outside ALLOWED_HOSTS, which would fail the probe.
-        host = {h["name"]: h["value"] for h in get["httpHeaders"]}["Host"]
-        assert host in allowed_hosts, probe
+        # /readyz spends up to 2 s on each of its two checks.
+        assert container[probe]["timeoutSeconds"] >= 5, probe
+
+
+def test_worker_liveness_pings_the_worker_through_the_broker() -> None:
+    container = deployments()["posture-worker"]["spec"]["template"]["spec"]["containers"][0]
+    probe = container["livenessProbe"]
+    command = " ".join(probe["exec"]["command"])
+    assert "inspect ping" in command and "celery@$HOSTNAME" in command
+    assert probe["exec"]["command"][:2] == ["sh", "-c"], "$HOSTNAME needs a shell"
+    # A Redis outage of a few minutes is ridden out by reconnecting, not by a restart.
+    assert probe["periodSeconds"] * probe["failureThreshold"] >= 300
+    assert probe["timeoutSeconds"] > 10
+
+
+def test_beat_liveness_reads_the_heartbeat_file_beat_touches(tmp_path: Path) -> None:
+    container = deployments()["posture-beat"]["spec"]["template"]["spec"]["containers"][0]
+    # The settings' default, under the var dir the image names.
+    heartbeat = f"{VAR_DIR}/beat-heartbeat"
+    config = one("ConfigMap", "posture-config")["data"]
+    assert config.get("POSTURE_VAR_DIR", VAR_DIR) == VAR_DIR
+    assert "POSTURE_BEAT_HEARTBEAT_FILE" not in config
+    assert VAR_DIR in {m["mountPath"] for m in container["volumeMounts"]}
+    command = container["livenessProbe"]["exec"]["command"]
+    # The probe's own shell command passes on a fresh file and fails on a stale or missing one.
+    local = tmp_path / "beat-heartbeat"
+    script = command[2].replace(heartbeat, str(local))
+    assert subprocess.run(["sh", "-c", script]).returncode != 0
+    local.touch()
+    assert subprocess.run(["sh", "-c", script]).returncode == 0
+    old = time.time() - 600
+    os.utime(local, (old, old))
+    assert subprocess.run(["sh", "-c", script]).returncode != 0
 
 
 def test_selectors_match_their_pods() -> None:

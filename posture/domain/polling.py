@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -41,6 +42,16 @@ class PollError(StrEnum):
     KUBECONFIG = "kubeconfig"    # the stored kubeconfig cannot be unsealed or is refused
     WORKER_LOST = "worker-lost"  # the worker died mid-poll; found by the next poll
     INTERNAL = "internal"        # Posture failed processing what it read (see the log)
+    DATABASE = "database"        # the database went away mid-poll; the task polls again
+
+
+# Errors of the connection to the database, not of a query: the database is restarting or
+# unreachable. A poll that meets one writes nothing more and is retried by its task.
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+# How long a poll that lost the database keeps trying to release its lease, so that the retry
+# can claim the cluster at once rather than after the lease runs out.
+_CLEANUP_ATTEMPTS = 5
+_CLEANUP_WAIT_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -97,12 +108,16 @@ def poll(
 ) -> Outcome:
     """Poll one cluster now, unless another poll of it is running. Never raises for a
     cluster's failure, nor for Posture's own failure to process what it read: either becomes a
-    failed snapshot, so no poll leaves a ``running`` row behind."""
+    failed snapshot, so no poll leaves a ``running`` row behind. Raises ``DATABASE_ERRORS``
+    when the database goes away mid-poll, after marking the run failed and releasing the lease
+    if it came back within a few seconds (else the lease runs out)."""
     cluster = Cluster.objects.get(pk=cluster_id)
     lease_id = cluster.claim_poll(lease())
     if lease_id is None:
         return Outcome(snapshot=None)
     failure: kube.Failure | None = None
+    snapshot: Snapshot | None = None
+    released = False
     try:
         _abandon_stale_runs(cluster)
         started = time.monotonic()
@@ -122,6 +137,8 @@ def poll(
         except (KubeconfigError, VaultError) as exc:
             snapshots.record_failure(snapshot, PollError.KUBECONFIG, str(exc),
                                      _finished(snapshot, started))
+        except DATABASE_ERRORS:
+            raise  # not the cluster's data: handled below, once the database answers again
         except Exception as exc:  # noqa: BLE001 — logged in full; the row says where to look
             log.exception("poll of cluster=%s failed while processing its data", cluster.pk)
             # record() may have filled in aggregates before it failed: start from the row as
@@ -135,8 +152,47 @@ def poll(
                  snapshot.duration_ms)
         return Outcome(snapshot=snapshot, retryable=bool(failure and failure.retryable),
                        retry_after=failure.retry_after if failure else None)
+    except DATABASE_ERRORS as exc:
+        # record() runs in one transaction, so nothing of this poll's results was kept. Mark
+        # the run failed and give the lease back once the database answers (a restart takes
+        # seconds); the task retries the poll. If it stays away, the lease runs out and the
+        # next poll marks the run worker-lost.
+        log.warning("poll of cluster=%s interrupted: the database is unavailable (%s)",
+                    cluster.pk, type(exc).__name__)
+        running = snapshot.pk if snapshot is not None else None
+        released = True
+        _when_database_answers(lambda: _give_up(cluster, lease_id, running))
+        raise
     finally:
-        cluster.release_poll(lease_id, timezone.now() + cluster.poll_interval)
+        if not released:
+            cluster.release_poll(lease_id, timezone.now() + cluster.poll_interval)
+
+
+def _give_up(cluster: Cluster, lease_id: str, snapshot_pk: int | None) -> None:
+    """Mark the interrupted run failed and release the lease (the task's retry claims it
+    again; beat's schedule moves on as after any poll)."""
+    if snapshot_pk is not None:
+        Snapshot.objects.filter(pk=snapshot_pk, status=SnapshotStatus.RUNNING).update(
+            status=SnapshotStatus.FAILED, error_kind=PollError.DATABASE,
+            error="The database became unavailable during the poll; nothing from it was kept "
+                  "and the poll is retried.", finished_at=timezone.now())
+    cluster.release_poll(lease_id, timezone.now() + cluster.poll_interval)
+
+
+def _when_database_answers(step: Callable[[], None]) -> bool:
+    """Run ``step`` on a fresh connection, trying a few times; False if it never could."""
+    for attempt in range(_CLEANUP_ATTEMPTS):
+        # The broken connection is dropped; the next query opens a new one.
+        connection.close()
+        try:
+            step()
+        except DATABASE_ERRORS:
+            if attempt + 1 < _CLEANUP_ATTEMPTS:
+                time.sleep(_CLEANUP_WAIT_SECONDS)
+        else:
+            return True
+    log.warning("could not release a poll's lease: the database is still unavailable")
+    return False
 
 
 def _finished(snapshot: Snapshot, started: float) -> datetime:

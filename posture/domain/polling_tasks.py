@@ -24,9 +24,15 @@ def backoff(retries: int) -> float:
 @shared_task(name="clusters.tasks.poll_cluster", bind=True, max_retries=MAX_RETRIES,
              acks_late=True)
 def poll_cluster(self: Any, cluster_id: int, trigger: str = Trigger.SCHEDULE) -> str:
-    from posture.domain.polling import poll
+    from posture.domain.polling import DATABASE_ERRORS, poll
 
-    outcome = poll(cluster_id, trigger, attempt=self.request.retries + 1)
+    try:
+        outcome = poll(cluster_id, trigger, attempt=self.request.retries + 1)
+    except DATABASE_ERRORS:
+        # The database went away mid-poll (poll() kept nothing and released what it could).
+        if self.request.retries < MAX_RETRIES:
+            raise self.retry(countdown=backoff(self.request.retries)) from None
+        raise
     if outcome.skipped:
         return "skipped: another poll holds the lease"
     if outcome.retryable and self.request.retries < MAX_RETRIES:

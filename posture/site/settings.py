@@ -96,8 +96,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # The health probes, answered before the host check, the HTTPS redirect and the session.
+    "posture.site.health.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "posture.site.middleware.SecurityHeadersMiddleware",
+    # Outermost of those that can touch the database: a view's OperationalError becomes a 503.
+    "posture.site.outage.DatabaseOutageMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -146,6 +150,11 @@ else:
     DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
     # The database the test runner creates; distinct names let test runs share a server.
     DATABASES["default"]["TEST"] = {"NAME": env.string("DATABASE_TEST_NAME", "test_posture")}
+    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        # A database that does not answer fails a request (and /readyz) in seconds, not when
+        # the kernel gives up on the TCP handshake minutes later.
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+            "connect_timeout", env.integer("POSTURE_DATABASE_CONNECT_TIMEOUT", 3, minimum=1))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -205,6 +214,8 @@ SECURE_HSTS_SECONDS = env.integer(
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean("POSTURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env.boolean("POSTURE_HSTS_PRELOAD", False)
 SECURE_SSL_REDIRECT = env.boolean("POSTURE_SSL_REDIRECT", False)
+# Probes come over plain HTTP from the kubelet or Docker: a redirect to https would fail them.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 # Submitting a domain to the browsers' HSTS preload list binds every subdomain for good: an
 # organisation's decision, not Posture's, so the reminder (security.W021) is silenced.
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
@@ -262,6 +273,19 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULER = "posture.site.beat.HeartbeatScheduler"
+# Touched by every beat tick; the liveness probe of beat checks its age (docs/operations.md).
+POSTURE_BEAT_HEARTBEAT_FILE = env.string("POSTURE_BEAT_HEARTBEAT_FILE",
+                                         str(VAR_DIR / "beat-heartbeat"))
+# A broker outage must not end a worker or beat: they reconnect for as long as it lasts (kombu
+# backs off to one attempt every few seconds), at start-up too, and a worker keeps its running
+# tasks meanwhile. Messages taken but not acknowledged come back after the visibility timeout.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Polls running when the broker connection drops go on and record their snapshots; should the
+# message come back, the poll lease and the schedule keep the cluster from being polled twice.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 
 from posture.domain.schedule import beat_schedule  # noqa: E402  (needs TIME_ZONE above)
 

@@ -22,7 +22,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 FILE_NAME = "reliability-results.json"
 # Sections of the report, in page order.
-SECTIONS = ("fault", "crash", "endpoint", "kubeconfig", "data")
+SECTIONS = ("fault", "crash", "service", "endpoint", "kubeconfig", "data")
 
 
 ENV = "POSTURE_RELIABILITY_RESULTS"

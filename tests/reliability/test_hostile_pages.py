@@ -53,10 +53,11 @@ ERROR = "connection reset\u202e by peer\u2066\U000e0041"
 EXACT_ATTRIBUTES = {("input", "value"), ("option", "value")}
 # Elements whose text cannot hold <bdi> (the parser drops tags there): visible form only.
 TEXT_ONLY = {"title", "option", "textarea"}
-# Not pages: forms' targets, logins, the stylesheet, metrics and the progress answer (JSON,
-# checked on its own below).
+# Not pages: forms' targets, logins, the stylesheet, metrics, the health probes (they show no
+# cluster text) and the progress answer (JSON, checked on its own below).
 NOT_PAGES = {"logout", "login", "metrics", "vocabulary-css", "clusters:poll", "clusters:accept-risk",
-             "clusters:revoke-risk", "clusters:poll-status", "oidc:login", "oidc:callback"}
+             "clusters:revoke-risk", "clusters:poll-status", "oidc:login", "oidc:callback",
+             "healthz", "readyz"}
 
 
 class Page(HTMLParser):
