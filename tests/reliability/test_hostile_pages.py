@@ -171,6 +171,7 @@ def pages(cluster) -> dict[str, list[str]]:
         "fleet-check": [reverse("fleet-check", args=[c])
                         for c in ("workload.privileged", "access.cluster-admin-binding")],
         "clusters:vulnerabilities": [reverse("clusters:vulnerabilities", args=pk)],
+        "clusters:who-can": [reverse("clusters:who-can", args=pk)],
         "digest:preferences": [reverse("digest:preferences")],
         "digest:unsubscribe": [reverse("digest:unsubscribe",
                                        args=[digest.unsubscribe_token(cluster.owners.get())])],
