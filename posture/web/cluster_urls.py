@@ -8,7 +8,9 @@ from posture.web.views import (
     cluster_settings,
     clusters,
     exports,
+    report,
     scorecard,
+    tickets,
     vulnerabilities,
 )
 
@@ -27,6 +29,9 @@ urlpatterns = [
     path("<int:pk>/checklist/accept/", checklist.accept_risk, name="accept-risk"),
     path("<int:pk>/acceptances/<int:acceptance_pk>/revoke/", checklist.revoke_risk,
          name="revoke-risk"),
+    path("<int:pk>/checklist/<str:check_id>/issue.md", tickets.cluster_issue_markdown,
+         name="issue-markdown"),
+    path("<int:pk>/report/", report.cluster_report, name="report"),
     path("<int:pk>/findings.csv", exports.cluster_findings_csv, name="findings-csv"),
     path("<int:pk>/vulnerabilities/", vulnerabilities.cluster_vulnerabilities,
          name="vulnerabilities"),
