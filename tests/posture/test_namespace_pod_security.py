@@ -138,3 +138,26 @@ def test_a_hostile_namespace_name_is_quoted_and_shown_visible(alice, as_alice):
     page = as_alice.get(reverse("clusters:detail", args=[cluster.pk])).content.decode()
     assert "\u202e" not in page
     assert "kubectl label --overwrite ns &#x27;x; rm -rf /\\u202e&#x27;" in page
+
+
+def test_trends_chart_namespaces_enforcing_each_level_per_day(alice, as_alice):
+    from datetime import timedelta
+
+    from tests.factories import ClusterFactory
+    from tests.posture.snapshot_factories import snapshot
+
+    cluster = ClusterFactory(name="trending", owners=[alice])
+    now = timezone.now()
+    snapshot(cluster, now - timedelta(days=3))  # recorded before the labels were kept
+    snapshot(cluster, now - timedelta(days=2), pod_security={
+        "a": {}, "b": {"enforce": "baseline"}, "c": {"enforce": "restricted"}})
+    snapshot(cluster, now - timedelta(days=1), pod_security={
+        "a": {"enforce": "restricted"}, "b": {"enforce": "baseline"},
+        "c": {"enforce": "restricted"}, "d": {"enforce": "not-a-level"}})
+    page = as_alice.get(reverse("clusters:trends", args=[cluster.pk])).content.decode()
+    assert 'id="figure-pss-enforcement"' in page
+    from posture.web.dashboard import trends
+
+    chart = next(c for c in trends.charts(cluster, now, 30) if c.key == "pss-enforcement")
+    assert [row[1:] for row in chart.table.rows] == [(1, 1, 1), (0, 1, 3)]
+    assert chart.empty == ""
