@@ -19,8 +19,8 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Lead, TruncDate
 
 from clusters.models import Cluster
-from posture.domain import scoring
 from posture.checks.namespaces import enforced_level
+from posture.domain import scoring
 from posture.domain.models import Snapshot
 from posture.lifecycle import kubernetes_support, os_support
 from posture.web import charts as chart_builders
