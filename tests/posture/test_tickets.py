@@ -39,6 +39,8 @@ def _render(markdown: str) -> str:
     return MarkdownIt("gfm-like", {"linkify": False}).render(markdown)
 
 
+@pytest.mark.threat("A cluster's names inject links or formatting into an issue copied from Posture",
+                     "Cluster text is written visible, every ASCII punctuation mark escaped")
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_escaped_text_renders_as_itself_and_nothing_else(name):
     html = _render(f"Workload {escape(name)} here")
@@ -158,6 +160,9 @@ def test_open_fixes_are_one_row_per_check_and_workload_of_my_clusters_only(
     assert any(f["name"] == "nimda\u202e\u200b" for f in body["fixes"])
 
 
+@pytest.mark.threat("A user reads or changes another owner's cluster (IDOR)",
+                     "One access helper per object type; 404 for what the user may not see, "
+                     "403 for read-only roles; every URL checked for every persona")
 def test_bob_sees_only_his_fixes_and_the_security_team_all(hostile, bobs, as_bob, as_sam):
     assert {r["cluster"] for r in _csv(as_bob)} == {"bobs-secret-cluster"}
     assert {r["cluster"] for r in _csv(as_sam)} == {hostile.name, "bobs-secret-cluster"}
