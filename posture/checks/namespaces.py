@@ -11,7 +11,8 @@ The shape is small on purpose — it is kept on every snapshot::
     {"web": {"enforce": "baseline", "enforce-version": "v1.30", "meets": "restricted",
              "version": "v1.30", "workloads": 3}}
 
-``meets`` is absent when the pods could not be read (nothing is known about the workloads).
+``meets`` is absent when the pods could not be read (nothing is known about the workloads),
+or when a workload's template could not be evaluated.
 """
 
 from __future__ import annotations
@@ -38,7 +39,11 @@ _VALUE_LIMIT = 100
 
 def pod_security(inventory: Mapping[str, Any], today: date | None = None) -> dict[str, Any]:
     """Return every read namespace's PSA labels and the level its workloads meet."""
-    ctx = Context(inventory, Policy(), today or date.today())
+    return pod_security_of(Context(inventory, Policy(), today or date.today()))
+
+
+def pod_security_of(ctx: Context) -> dict[str, Any]:
+    """Return ``pod_security`` from an evaluation's context, sharing its templates' verdicts."""
     pods_read = ctx.coverage("pods")[0] == "read"
     out: dict[str, dict[str, Any]] = {}
     for name, ns in sorted(ctx.namespaces.items()):
@@ -55,11 +60,18 @@ def pod_security(inventory: Mapping[str, Any], today: date | None = None) -> dic
         return out
     met: dict[str, int] = defaultdict(lambda: 2)
     counts: dict[str, int] = defaultdict(int)
+    unknown: set[str] = set()
     for view in ctx.workloads:
         if view.namespace not in out:
             continue
         version = text(out[view.namespace].get("enforce-version")) or "latest"
-        levels = ctx.pod_security(view, version)
+        try:
+            levels = ctx.pod_security(view, version)
+        except Exception:
+            # The Pod Security checks report the same failure as not evaluated; here the
+            # namespace's level is left unknown rather than guessed.
+            unknown.add(view.namespace)
+            continue
         counts[view.namespace] += 1
         if levels is None or levels.baseline is None or levels.baseline:
             # A template admission could not judge would be refused at any level but privileged.
@@ -72,8 +84,9 @@ def pod_security(inventory: Mapping[str, Any], today: date | None = None) -> dic
             entry["version"] = pss.effective_version(version)
         except ValueError:
             entry["version"] = pss.effective_version("latest")
-        entry["meets"] = LEVEL_ORDER[met[name]] if counts[name] else "restricted"
-        entry["workloads"] = counts[name]
+        if name not in unknown:
+            entry["meets"] = LEVEL_ORDER[met[name]] if counts[name] else "restricted"
+            entry["workloads"] = counts[name]
     return out
 
 

@@ -18,7 +18,6 @@ from django.utils import timezone
 
 from posture.checks import Evaluation, Policy
 from posture.checks.inventory import Inventory
-from posture.checks.namespaces import pod_security
 from posture.domain import vulnerabilities
 from posture.domain.models import Finding, Snapshot, SnapshotStatus
 from posture.domain.scorecard import apply_score, os_unknown
@@ -99,10 +98,7 @@ def record(snapshot: Snapshot, inventory: Inventory, evaluation: Evaluation,
     snapshot.pod_count = sum(w["pods"] for w in inventory["workloads"])
     snapshot.node_summary = summary
     snapshot.nodes = nodes
-    read = inventory["coverage"].get("namespaces")
-    namespaces_read = read is not None and read["state"] == "read"
-    snapshot.pod_security = (pod_security(inventory, snapshot.taken_at.date())
-                             if namespaces_read else None)
+    snapshot.pod_security = evaluation.pod_security
     snapshot.checkset_version = evaluation.checkset_version
     snapshot.finding_counts = {
         "severity": evaluation.counts_by_severity,
