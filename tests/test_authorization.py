@@ -63,6 +63,13 @@ RULES: dict[str, tuple[str, dict[str, object]]] = {
     "clusters:checklist": ("GET", _cluster_read),
     "clusters:accept-risk": ("POST", _form_post),
     "clusters:revoke-risk": ("POST", _cluster_write_post),
+    "clusters:issue-markdown": ("GET", _cluster_read),
+    "clusters:report": ("GET", _cluster_read),
+    # The user's open fixes and the fleet report: only the clusters each may see (bob: none of
+    # A's — tests/posture/test_tickets.py and test_report.py read the bodies).
+    "fixes-csv": ("GET", _any_user),
+    "fixes-json": ("GET", _any_user),
+    "fleet-report": ("GET", _any_user),
     "finding": ("GET", _cluster_read),
     # Fleet-wide pages answer everyone, each with only the clusters they may see (bob: none of
     # A's findings — tests/posture/test_fleet_findings.py reads the bodies).

@@ -13,6 +13,7 @@ from typing import Any
 from posture.checks.base import Check, NotEvaluated, Ordered
 from posture.checks.catalog import CHECKS, CHECKSET_VERSION
 from posture.checks.context import Context
+from posture.checks.namespaces import pod_security_of
 from posture.checks.policy import Policy
 from posture.checks.results import Evaluation, Finding, FindingRow, build_findings
 from posture.checks.rules.vulnerabilities import vulnerability_scan
@@ -97,6 +98,9 @@ def _evaluate(inventory: Mapping[str, Any], policy: Policy, today: date) -> Eval
         counts_by_severity={str(s): by_severity.get(str(s), 0) for s in Severity.ordered()},
         counts_by_category={str(c): by_category.get(str(c), 0) for c in Category.ordered()},
         vulnerabilities=vulnerability_scan(ctx) if read else None,
+        # From the same context: the templates' verdicts are shared with the Pod Security checks.
+        pod_security=(pod_security_of(ctx) if ctx.coverage("namespaces")[0] == "read"
+                      else None),
     )
 
 

@@ -127,6 +127,9 @@ class Evaluation:
     counts_by_severity: dict[str, int]
     counts_by_category: dict[str, int]
     vulnerabilities: VulnerabilityScan | None = None
+    # Per namespace, its Pod Security Admission labels and the level its workloads meet
+    # (``posture.checks.namespaces``); None when the namespaces could not be read.
+    pod_security: dict[str, Any] | None = None
 
 
 class Ordered(list[FindingRow]):

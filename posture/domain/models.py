@@ -45,7 +45,7 @@ class Trigger(models.TextChoices):
 # The heaviest fields of a snapshot (a big cluster's node list runs to hundreds of kB), which only
 # the scorecard itself shows. The node summary stays: scoring reads its count of nodes whose OS
 # support is unknown, and it is a few hundred bytes.
-DETAIL_FIELDS = ("nodes", "coverage", "category_scores")
+DETAIL_FIELDS = ("nodes", "coverage", "category_scores", "pod_security")
 
 
 class SnapshotQuerySet(models.QuerySet["Snapshot"]):
@@ -101,6 +101,10 @@ class Snapshot(models.Model):
     # Compact node detail (name, OS, kernel, kubelet, runtime, created); pruned after the
     # retention window, while the aggregates above stay forever.
     nodes = models.JSONField(null=True, blank=True)
+    # Per namespace, its Pod Security Admission labels and the level its workloads meet
+    # (``posture.checks.namespaces``); kept forever, like the aggregates. Null before it was
+    # recorded, and when the namespaces could not be read.
+    pod_security = models.JSONField(null=True, blank=True)
 
     checkset_version = models.CharField(max_length=64, blank=True, default="")
     # {"severity": {"critical": n, ...}, "category": {"workloads": n, ...}, "not_evaluated": {...}}

@@ -98,6 +98,7 @@ def record(snapshot: Snapshot, inventory: Inventory, evaluation: Evaluation,
     snapshot.pod_count = sum(w["pods"] for w in inventory["workloads"])
     snapshot.node_summary = summary
     snapshot.nodes = nodes
+    snapshot.pod_security = evaluation.pod_security
     snapshot.checkset_version = evaluation.checkset_version
     snapshot.finding_counts = {
         "severity": evaluation.counts_by_severity,

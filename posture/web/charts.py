@@ -692,3 +692,37 @@ def os_runway_trend(points: Sequence[TrendPoint], span: Span | None = None) -> C
     )
     return Chart("os-runway", "Node OS support", figure, table, note=_history_note(span),
                  empty="" if _any_nonzero(values) else "No nodes were read in this period.")
+
+
+# Pod Security levels a namespace enforces, by what it lets in: colours borrowed from the
+# severity, or grade, they correspond to.
+PSS_ENFORCEMENT: tuple[tuple[str, str, str], ...] = (
+    ("privileged", "None (privileged)", Severity.HIGH.colour),
+    ("baseline", "Baseline", Severity.LOW.colour),
+    ("restricted", "Restricted", Grade.A.colour),
+)
+
+
+def pss_enforcement_trend(days: Sequence[date], counts: Sequence[Mapping[str, int]],
+                          span: Span | None = None) -> Chart:
+    """Plot, per day, how many namespaces enforce each Pod Security level (stacked)."""
+    span = span or Span()
+    x = [_day(day) for day in days]
+    values = [[c.get(level, 0) for c in counts] for level, _, _ in PSS_ENFORCEMENT]
+    traces = [
+        _trace("bar", x=x, y=y, name=label, marker={"color": colour}, width=BAR_WIDTH_MS,
+               hovertemplate=f"{label}: %{{y}}<extra></extra>")
+        for y, (_, label, colour) in zip(values, PSS_ENFORCEMENT, strict=True)
+    ]
+    shade, note_label = _history_shade(days, span)
+    figure = _figure(traces, xaxis=_day_axis(days, span), shapes=shade,
+                     annotations=note_label, margin=_GRADED_MARGIN, barmode="stack",
+                     yaxis={**_LAYOUT["yaxis"], "title": _title("Namespaces"),
+                            "rangemode": "tozero"})
+    table = Table(("Day", *(label for _, label, _ in PSS_ENFORCEMENT)),
+                  [(day, *(c.get(level, 0) for level, _, _ in PSS_ENFORCEMENT))
+                   for day, c in zip(days, counts, strict=True)])
+    return Chart("pss-enforcement", "Namespaces enforcing each Pod Security level", figure,
+                 table, note=_history_note(span),
+                 empty="" if _any_nonzero(values) else
+                 "No poll in this period recorded the namespaces' Pod Security labels.")

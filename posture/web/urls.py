@@ -7,6 +7,8 @@ from posture.web.views import (
     findings,
     fleet_findings,
     overview,
+    report,
+    tickets,
     vocabulary,
 )
 from posture.web.views.accounts import PostureLoginView
@@ -30,6 +32,9 @@ urlpatterns = [
     path("fleet/findings/<str:check_id>/findings.csv", fleet_findings.fleet_check_csv,
          name="fleet-check-csv"),
     path("findings.csv", fleet_findings_csv, name="findings-csv"),
+    path("report/", report.fleet_report, name="fleet-report"),
+    path("fixes.csv", tickets.open_fixes_csv, name="fixes-csv"),
+    path("fixes.json", tickets.open_fixes_json, name="fixes-json"),
     path("policy/", policy_view, name="policy"),
     path("digest/", include("posture.web.digest_urls")),
     path("api/v1/", include("posture.web.api.urls")),

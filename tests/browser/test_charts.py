@@ -38,7 +38,7 @@ def test_a_new_clusters_trends_after_one_poll_show_dated_points(signed_in, alice
     cluster = fleet(alice, scenarios=("typical",))["typical"]  # registered, then polled once
     page: Page = signed_in(alice)
     page.goto(f"/clusters/{cluster.pk}/trends/")
-    assert expect_drawn_charts(page) == 4
+    assert expect_drawn_charts(page) == 5
     for plot in page.locator(".plot[data-figure]").all():
         ticks = plot.locator(".xaxislayer-above .xtick text").all_text_contents()
         # Days, not the fractions of a second plotly chose for a single day's points.

@@ -85,7 +85,7 @@ def test_copy_button_copies_the_snippet_from_the_keyboard(signed_in, alice, flee
     button = group.get_by_role("button", name="Copy the fix for Kubernetes version past end of life")
     button.focus()
     page.keyboard.press("Enter")
-    expect(group.get_by_role("status")).to_have_text("Copied")
+    expect(group.locator(".snippet-tools").get_by_role("status")).to_have_text("Copied")
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied == snippet.text_content()
     assert "aws eks update-cluster-version --name CLUSTER --kubernetes-version 1.28" in copied

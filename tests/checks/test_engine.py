@@ -386,6 +386,8 @@ def test_a_pod_security_failure_leaves_the_other_workload_checks_evaluated(
     assert "failed" in result.not_evaluated["workload.privileged"]
     assert "workload.root-filesystem-writable" in result.evaluated
     assert [f.check for f in result.findings] == ["workload.root-filesystem-writable"]
+    # The namespace's level met is left unknown, not guessed.
+    assert all("meets" not in entry for entry in (result.pod_security or {}).values())
 
 
 def test_disabled_checks_do_not_run() -> None:

@@ -233,7 +233,7 @@ def test_a_new_clusters_one_poll_is_a_dated_point_on_a_week_with_a_history_note(
         assert last == day and (last - first).days >= 6, key
     score = found["figure-score-trend"]["data"][0]
     assert (score["x"], score["y"], score["mode"]) == ([day.isoformat()], [72.0], "lines+markers")
-    assert page.count(f"History starts on {day.isoformat()}") == 4
+    assert page.count(f"History starts on {day.isoformat()}") == 5
 
 
 def test_history_note_only_when_the_first_poll_falls_in_the_range(alice):

@@ -57,7 +57,9 @@ TEXT_ONLY = {"title", "option", "textarea"}
 # cluster text) and the progress answer (JSON, checked on its own below).
 NOT_PAGES = {"logout", "login", "metrics", "vocabulary-css", "clusters:poll", "clusters:accept-risk",
              "clusters:revoke-risk", "clusters:poll-status", "oidc:login", "oidc:callback",
-             "healthz", "readyz"}
+             "healthz", "readyz",
+             # Markdown and JSON, read below: the issue shows escapes, the JSON is data.
+             "clusters:issue-markdown", "fixes-json"}
 
 
 class Page(HTMLParser):
@@ -172,6 +174,8 @@ def pages(cluster) -> dict[str, list[str]]:
                         for c in ("workload.privileged", "access.cluster-admin-binding")],
         "clusters:vulnerabilities": [reverse("clusters:vulnerabilities", args=pk)],
         "clusters:who-can": [reverse("clusters:who-can", args=pk)],
+        "clusters:report": [reverse("clusters:report", args=pk)],
+        "fleet-report": [reverse("fleet-report")],
         "digest:preferences": [reverse("digest:preferences")],
         "digest:unsubscribe": [reverse("digest:unsubscribe",
                                        args=[digest.unsubscribe_token(cluster.owners.get())])],
@@ -179,7 +183,7 @@ def pages(cluster) -> dict[str, list[str]]:
 
 
 CSVS = ("audit-csv", "findings-csv", "clusters:findings-csv", "fleet-findings-csv",
-        "fleet-check-csv", "clusters:vulnerabilities-csv")
+        "fleet-check-csv", "clusters:vulnerabilities-csv", "fixes-csv")
 # What each page must show, as escapes inside <bdi>.
 SHOWN = {
     "clusters:detail": [NAME, *LABELS, *LABELS.values(), NODE, OS_IMAGE, ERROR, NAMESPACE,
@@ -195,6 +199,8 @@ SHOWN = {
     "clusters:settings": [NAME],
     "clusters:delete": [NAME],
     "clusters:trends": [NAME],
+    "clusters:report": [NAME, REASON, NAMESPACE],
+    "fleet-report": [NAME, REASON],
 }
 
 
@@ -257,6 +263,13 @@ def test_every_page_digest_and_csv_shows_hidden_characters_as_escapes(hostile, a
     assert "filename=\"posture-prod-_gnp.exe______-findings.csv\"" in as_sam.get(
         reverse("clusters:findings-csv", args=[hostile.pk]))["Content-Disposition"]
 
+    # An issue copied out of Posture shows the escapes too, Markdown-escaped.
+    shown_check = Finding.objects.filter(cluster=hostile, name=WORKLOAD,
+                                         resolved_at__isnull=True).first().check_id
+    issue = as_sam.get(reverse("clusters:issue-markdown",
+                               args=[hostile.pk, shown_check])).content.decode()
+    assert not has_hidden(issue.replace("\n", "")), issue
+    assert "web\\-\\\\u2066" in issue
     # The JSON API is data: it keeps the exact names. The page's own progress answer is display.
     api = as_sam.get(reverse("api:findings", args=[hostile.pk])).json()
     assert WORKLOAD in {f["name"] for f in api["findings"]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from clusters.models import Cluster
 from posture.checks import CATALOG, Policy
 from posture.checks import pss as pss_rules
 from posture.checks.base import Check
+from posture.checks.namespaces import LEVEL_ORDER, enforced_level
 from posture.checks.rules.workloads import CONTROL_CHECKS
 from posture.checks.vocabulary import Category, Severity
 from posture.domain import scorecard as scoring_now
@@ -77,6 +79,31 @@ class NamespacePSS:
     # the policy counts them anyway.
     platform: bool = False
     scored: bool = True
+    # Recorded with the poll (``Snapshot.pod_security``): the labels as set, the policy version
+    # the workloads were evaluated at, and how many there are. Old snapshots have none.
+    recorded: bool = False
+    labels: Mapping[str, str] = field(default_factory=dict)
+    met_version: str = ""
+    workloads: int = 0
+    exempt: bool = False
+
+    @property
+    def enforce_version(self) -> str:
+        return self.labels.get("enforce-version", "")
+
+    @property
+    def audit_warn(self) -> list[tuple[str, str, str]]:
+        """Return (mode, level, version) of the audit and warn labels that are set."""
+        return [(mode, self.labels[mode], self.labels.get(f"{mode}-version", ""))
+                for mode in ("audit", "warn") if mode in self.labels]
+
+    @property
+    def command(self) -> str:
+        """Return the kubectl command that enforces the level met, when it is stricter."""
+        if not self.gap:
+            return ""
+        return (f"kubectl label --overwrite ns {shlex.quote(self.namespace)} "
+                f"pod-security.kubernetes.io/enforce={self.met}")
 
     @property
     def failing_titles(self) -> list[str]:
@@ -150,6 +177,39 @@ def namespace_pss(rows: Iterable[Mapping[str, Any]], policy: Policy) -> list[Nam
         ns.platform = policy.platform_managed("Namespace", "", name)
         ns.scored = not ns.platform or policy.score_platform_findings
     return sorted(found.values(), key=lambda n: n.namespace)
+
+
+def namespace_pss_recorded(stored: Mapping[str, Any], rows: Iterable[Mapping[str, Any]],
+                           policy: Policy) -> list[NamespacePSS]:
+    """Return the Pod Security of EVERY namespace a poll recorded (``Snapshot.pod_security``):
+    its labels, the level admission enforces, the level its workloads meet at the
+    enforce-version (the rules engine's evaluator, at the poll), and the failing checks of its
+    open findings."""
+    failing = {ns.namespace: ns for ns in namespace_pss(rows, policy)}
+    out = []
+    for name, entry in sorted(stored.items()):
+        if not isinstance(entry, dict):
+            continue
+        labels = {k: str(v) for k, v in entry.items()
+                  if k not in ("meets", "version", "workloads")}
+        met = str(entry.get("meets", ""))
+        from_findings = failing.get(name)
+        ns = NamespacePSS(
+            namespace=name,
+            enforced=enforced_level(entry),
+            met=met if met in LEVEL_ORDER else "",
+            failing=from_findings.failing if from_findings else set(),
+            violating_workloads=from_findings.violating_workloads if from_findings else 0,
+            recorded=True,
+            labels=labels,
+            met_version=str(entry.get("version", "")),
+            workloads=int(entry.get("workloads", 0) or 0),
+            exempt=policy.pss_exempt(name),
+        )
+        ns.platform = policy.platform_managed("Namespace", "", name)
+        ns.scored = not ns.platform or policy.score_platform_findings
+        out.append(ns)
+    return out
 
 
 # --- The scorecard ----------------------------------------------------------------------------
@@ -245,6 +305,7 @@ class ClusterScorecard:
     os_unjudged: int = 0
     namespaces: list[NamespacePSS] = field(default_factory=list)
     pss_target: str = ""
+    pss_recorded: bool = False
     fixes: list[FixRow] = field(default_factory=list)
     path: GradePath | None = None
     caps: list[CapRow] = field(default_factory=list)
@@ -372,7 +433,10 @@ def build(cluster: Cluster, now: datetime, policy: Policy) -> ClusterScorecard:
         nodes=nodes,
         os_images=os_rows((snapshot.node_summary or {}).get("os_images"), day),
         os_unjudged=os_unjudged_nodes(snapshot, snapshot.taken_at.date()),
-        namespaces=namespace_pss(pss_rows, policy),
+        namespaces=(namespace_pss_recorded(snapshot.pod_security, pss_rows, policy)
+                    if isinstance(snapshot.pod_security, dict)
+                    else namespace_pss(pss_rows, policy)),
+        pss_recorded=isinstance(snapshot.pod_security, dict),
         pss_target=policy.pss_level,
         fixes=fix_rows(card, path),
         path=path,

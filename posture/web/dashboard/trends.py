@@ -19,6 +19,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Lead, TruncDate
 
 from clusters.models import Cluster
+from posture.checks.namespaces import enforced_level
 from posture.domain import scoring
 from posture.domain.models import Snapshot
 from posture.lifecycle import kubernetes_support, os_support
@@ -29,7 +30,8 @@ from posture.web.dashboard import aggregate_parts, category_scores, today
 DEFAULT_DAYS = 90
 RANGES = (30, 90, 365)
 
-_COLUMNS = ("taken_at", "score", "kubernetes_version", "provider")
+# ``pod_security`` is small (a few labels per namespace) and feeds the Pod Security chart.
+_COLUMNS = ("taken_at", "score", "kubernetes_version", "provider", "pod_security")
 
 
 def parse_days(value: str | None) -> int:
@@ -161,9 +163,25 @@ def checkset_changes(cluster: Cluster, now: datetime, days: int) -> list[tuple[d
     return history(cluster, now, days).checks
 
 
+def pss_enforcement(rows: list[dict[str, Any]], span: Span) -> Chart:
+    """Return the chart of namespaces enforcing each Pod Security level, from the rows of
+    ``daily_snapshots``; days polled before the labels were recorded are left out."""
+    per_day: list[date] = []
+    counts: list[dict[str, int]] = []
+    for row in rows:
+        stored = row.get("pod_security")
+        if not isinstance(stored, dict):
+            continue
+        per_day.append(row["day"])
+        counts.append(dict(Counter(enforced_level(entry) for entry in stored.values()
+                                   if isinstance(entry, dict))))
+    return chart_builders.pss_enforcement_trend(per_day, counts, span)
+
+
 def charts(cluster: Cluster, now: datetime, days: int = DEFAULT_DAYS) -> list[Chart]:
     """Return the trend charts of ``cluster`` over the last ``days`` days (none without data)."""
-    series = points(cluster, now, days)
+    rows = daily_snapshots(cluster, now, days)
+    series = [point(row) for row in rows]
     if not series:
         return []
     past = history(cluster, now, days)
@@ -173,6 +191,7 @@ def charts(cluster: Cluster, now: datetime, days: int = DEFAULT_DAYS) -> list[Ch
         chart_builders.severity_trend(series, past.checks, span, scoring=past.scoring),
         chart_builders.version_lag_trend(series, span),
         chart_builders.os_runway_trend(series, span),
+        pss_enforcement(rows, span),
     ]
 
 

@@ -33,7 +33,7 @@ def scorecard_context(request: HttpRequest, cluster: Cluster) -> dict[str, Any]:
     """Return what the cluster detail page shows: the scorecard, nodes, polls and coverage."""
     now = timezone.now()
     history = list(cluster.snapshots.defer("nodes", "coverage", "node_summary", "category_scores",
-                                           "finding_counts")[:HISTORY_ROWS])
+                                           "finding_counts", "pod_security")[:HISTORY_ROWS])
     return {
         "cluster": cluster,
         "scorecard": scorecard.build(cluster, now, policy_for(cluster)),
