@@ -10,6 +10,7 @@ from posture.web.views import (
     overview,
     vocabulary,
 )
+from posture.web.views import alerts as alert_views
 from posture.web.views.accounts import PostureLoginView
 from posture.web.views.audit import audit_log, audit_log_csv
 from posture.web.views.exports import fleet_findings_csv
@@ -31,6 +32,9 @@ urlpatterns = [
     path("findings.csv", fleet_findings_csv, name="findings-csv"),
     path("policy/", policy_view, name="policy"),
     path("digest/", include("posture.web.digest_urls")),
+    path("alerts/", alert_views.rules_page, name="alert-rules"),
+    path("alerts/<int:pk>/", alert_views.rule_edit, name="alert-rule-edit"),
+    path("alerts/outbox/", alert_views.outbox, name="alert-outbox"),
     path("api/v1/", include("posture.web.api.urls")),
     path("metrics", metrics, name="metrics"),
     path("audit/", audit_log, name="audit"),
