@@ -384,7 +384,7 @@ def attempt(pk: int, now: datetime | None = None) -> bool:
             after = getattr(exc, "after", None)
             if after:
                 wait = max(wait, timedelta(seconds=min(after, MAX_BACKOFF.total_seconds())))
-            mine.update(state=DeliveryState.PENDING, next_attempt_at=timezone.now() + wait,
+            mine.update(state=DeliveryState.PENDING, next_attempt_at=now + wait,
                         lease_until=None, last_error=reason[:500])
         else:
             mine.update(state=DeliveryState.FAILED, next_attempt_at=None, lease_until=None,
