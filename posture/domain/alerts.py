@@ -301,7 +301,7 @@ def message_for(event: AlertEvent) -> Message:
     if event.kind == AlertKind.NEW_CRITICAL and "more" in d:
         return Message((name, f": {d['more']} more new critical findings"), (), url, data)
     if event.kind == AlertKind.NEW_CRITICAL:
-        url = _absolute(reverse("clusters:finding", args=[event.cluster_id, d["finding"]]))
+        url = _absolute(reverse("finding", args=[d["finding"]]))
         return Message((name, ": new critical finding"),
                        ((Untrusted(d["title"]), " on ", Untrusted(d["workload"])),
                         ("Check ", Untrusted(d["check_id"]), ".")), url, data)
