@@ -9,7 +9,6 @@ event: the outbox row a worker claims before it sends (docs/alerts.md).
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from django.conf import settings
 from django.db import models
@@ -115,6 +114,9 @@ class AlertEvent(models.Model):
         constraints = [models.UniqueConstraint(fields=["cluster", "kind", "key"],
                                                name="alert_event_natural_key")]
 
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}"
+
 
 class AlertDelivery(models.Model):
     """The outbox: one rule's message about one event, claimed before it is sent."""
@@ -140,9 +142,5 @@ class AlertDelivery(models.Model):
         indexes = [models.Index(fields=["state", "next_attempt_at"],
                                 name="alert_delivery_due")]
 
-    def due(self, now: datetime) -> bool:
-        """Say whether a worker may claim this row at ``now``."""
-        if self.state == DeliveryState.PENDING:
-            return self.next_attempt_at is None or self.next_attempt_at <= now
-        return (self.state == DeliveryState.SENDING and self.lease_until is not None
-                and self.lease_until <= now)
+    def __str__(self) -> str:
+        return str(self.uid)

@@ -36,6 +36,7 @@ from posture.checks import CATALOG
 from posture.checks.vocabulary import Severity
 from posture.domain import alert_channels as channels
 from posture.domain import audit
+from posture.domain.alert_channels import Message, Untrusted
 from posture.domain.alert_models import (
     THRESHOLD_UNITS,
     WEBHOOK_CHANNELS,
@@ -46,7 +47,6 @@ from posture.domain.alert_models import (
     AlertRule,
     DeliveryState,
 )
-from posture.domain.alert_channels import Message, Untrusted
 from posture.domain.models import AuditEvent, Finding, Snapshot, SnapshotStatus
 from posture.domain.scoring import Grade
 from posture.lifecycle import SupportStatus, kubernetes_support

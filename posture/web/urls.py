@@ -4,13 +4,13 @@ audit log, accounts, metrics; ``/clusters/`` (``cluster_urls``), ``/digest/`` an
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from posture.web.views import alerts as alert_views
 from posture.web.views import (
     findings,
     fleet_findings,
     overview,
     vocabulary,
 )
-from posture.web.views import alerts as alert_views
 from posture.web.views.accounts import PostureLoginView
 from posture.web.views.audit import audit_log, audit_log_csv
 from posture.web.views.exports import fleet_findings_csv
