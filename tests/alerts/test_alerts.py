@@ -55,6 +55,8 @@ def test_a_better_grade_or_a_first_poll_is_not_news(alice, cluster_a):
     assert not AlertEvent.objects.exists()
 
 
+@pytest.mark.threat('An alert tells a user about a cluster they may not see',
+                     "A rule's scope is its recipient's visibility (clusters.access), checked when each event happens")
 def test_owners_are_told_about_their_clusters_only(alice, bob, sam, cluster_a, cluster_b):
     rule(alice), rule(bob), rule(sam)
     first, second = polled(cluster_a)
@@ -143,6 +145,8 @@ def test_a_recovered_cluster_is_not_failing(alice, cluster_a):
     assert alerts.detect(NOW) == 0
 
 
+@pytest.mark.threat('A webhook URL (a credential) leaks through a page, the audit log or an error',
+                     'Sealed with the vault keys; shown as scheme and host only; errors name the host and status, never the URL')
 def test_a_webhook_url_is_sealed_shown_as_its_host_and_never_audited(alice, cluster_a):
     url = "https://hooks.slack.com/services/T000/B000/XXXXSECRET"
     made = rule(alice, channel=AlertChannel.SLACK, url=url)

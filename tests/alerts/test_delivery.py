@@ -58,6 +58,8 @@ def test_an_endpoint_failing_twice_gets_exactly_one_successful_delivery(
 
 
 @pytest.mark.django_db
+@pytest.mark.threat('A webhook URL (a credential) leaks through a page, the audit log or an error',
+                     'Sealed with the vault keys; shown as scheme and host only; errors name the host and status, never the URL')
 def test_failures_wait_longer_each_time_and_say_why_without_the_url(
         receiver_factory, settings, alice, cluster_a):
     settings.POSTURE_ALERT_RETRY_SECONDS = 30

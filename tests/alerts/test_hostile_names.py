@@ -30,6 +30,8 @@ FAST = collector.Options(timeouts=kube.Timeouts(connect=2, read=5), deadline_sec
 NAME = "<!channel> @here <@U024BE7LH> *bold* [x](javascript:alert(1)) <b>b</b> \u202eevil&"
 
 
+@pytest.mark.threat('Cluster text in an alert pings a whole channel or forges a link (@channel, here-mentions, markup)',
+                     'Slack mrkdwn escaped (&, <, >), @ neutralised, values in code spans; Teams Markdown quoted; hidden characters shown as escapes')
 def test_slack_escaping_leaves_no_mention_link_or_markup():
     text = slack_escape(NAME)
     for live in ("<!channel>", "<@U", "@here", "<b>", "\u202e"):
@@ -65,6 +67,8 @@ def hostile_polled(emulate, alice):
     return cluster
 
 
+@pytest.mark.threat('Cluster text in an alert pings a whole channel or forges a link (@channel, here-mentions, markup)',
+                     'Slack mrkdwn escaped (&, <, >), @ neutralised, values in code spans; Teams Markdown quoted; hidden characters shown as escapes')
 def test_a_hostile_clusters_events_arrive_inert_on_every_channel(
         hostile_polled, receiver_factory, smtp, alice):  # noqa: F811
     slack, teams, generic = receiver_factory(), receiver_factory(), receiver_factory()
