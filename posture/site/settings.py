@@ -288,6 +288,12 @@ POSTURE_ALERT_LEASE_SECONDS = env.integer("POSTURE_ALERT_LEASE_SECONDS", 120, mi
 POSTURE_ALERT_RETRY_SECONDS = env.integer("POSTURE_ALERT_RETRY_SECONDS", 30, minimum=0)
 POSTURE_ALERT_MAX_ATTEMPTS = env.integer("POSTURE_ALERT_MAX_ATTEMPTS", 8, minimum=1)
 POSTURE_ALERT_ALLOW_HTTP = env.boolean("POSTURE_ALERT_ALLOW_HTTP", False)
+# A worker still waiting for a slow endpoint must not lose its claim to another worker.
+if POSTURE_ALERT_LEASE_SECONDS <= 2 * POSTURE_ALERT_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured(
+        f"POSTURE_ALERT_LEASE_SECONDS={POSTURE_ALERT_LEASE_SECONDS} must be more than twice "
+        f"POSTURE_ALERT_TIMEOUT_SECONDS={POSTURE_ALERT_TIMEOUT_SECONDS} (connect and read)"
+    )
 
 LOGGING = {
     "version": 1,

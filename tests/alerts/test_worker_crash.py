@@ -27,7 +27,7 @@ def start_worker(tmp_path) -> subprocess.Popen[bytes]:
     env = {**os.environ,
            "DATABASE_URL": f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
            "POSTURE_VAR_DIR": str(tmp_path), "POSTURE_ALERT_ALLOW_HTTP": "true",
-           "POSTURE_ALERT_TIMEOUT_SECONDS": "30", "POSTURE_ALERT_LEASE_SECONDS": "60",
+           "POSTURE_ALERT_TIMEOUT_SECONDS": "30", "POSTURE_ALERT_LEASE_SECONDS": "90",
            "POSTURE_BASE_URL": "https://posture.example"}
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "posture.site", "worker", "--pool", "solo",
