@@ -234,8 +234,8 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> int:
     raise SendError(f"HTTP {status} from {host}", retry=False)
 
 
-def send_webhook(channel: str, url: str, payload: dict[str, Any], delivery: str,
-                 secret: str = "", now: datetime | None = None) -> int:
+def send_webhook(url: str, payload: dict[str, Any], delivery: str, secret: str = "",
+                 now: datetime | None = None) -> int:
     """POST ``payload`` as JSON, with the delivery id (and, given a secret, the signature)."""
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     headers = {"Content-Type": "application/json; charset=utf-8",

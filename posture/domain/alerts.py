@@ -47,6 +47,7 @@ from posture.domain.alert_models import (
     AlertRule,
     DeliveryState,
 )
+from posture.domain.digest import absolute
 from posture.domain.models import AuditEvent, Finding, Snapshot, SnapshotStatus
 from posture.domain.scoring import Grade
 from posture.lifecycle import SupportStatus, kubernetes_support
@@ -57,10 +58,6 @@ log = logging.getLogger(__name__)
 NEW_CRITICAL_EVENTS = 20
 # The longest wait between two attempts, however many have failed.
 MAX_BACKOFF = timedelta(hours=6)
-
-
-def _absolute(path: str) -> str:
-    return settings.POSTURE_BASE_URL.rstrip("/") + path
 
 
 # --- Rules ------------------------------------------------------------------------------------
@@ -292,7 +289,7 @@ def message_for(event: AlertEvent) -> Message:
     """Return the message about ``event``: Posture's words, the cluster's text marked untrusted."""
     d = event.detail
     name = Untrusted(event.cluster.name)
-    url = _absolute(reverse("clusters:detail", args=[event.cluster_id]))
+    url = absolute(reverse("clusters:detail", args=[event.cluster_id]))
     data: dict[str, Any] = {"cluster": {"id": event.cluster_id, "name": event.cluster.name},
                             **d}
     if event.kind == AlertKind.GRADE_DROPPED:
@@ -301,7 +298,7 @@ def message_for(event: AlertEvent) -> Message:
     if event.kind == AlertKind.NEW_CRITICAL and "more" in d:
         return Message((name, f": {d['more']} more new critical findings"), (), url, data)
     if event.kind == AlertKind.NEW_CRITICAL:
-        url = _absolute(reverse("finding", args=[d["finding"]]))
+        url = absolute(reverse("finding", args=[d["finding"]]))
         return Message((name, ": new critical finding"),
                        ((Untrusted(d["title"]), " on ", Untrusted(d["workload"])),
                         ("Check ", Untrusted(d["check_id"]), ".")), url, data)
@@ -359,7 +356,7 @@ def _send(delivery: AlertDelivery, now: datetime) -> None:
     else:
         payload = channels.generic_payload(message, uid, event.kind, event.occurred_at)
     key = vault.unseal(rule.secret_sealed) if rule.channel == AlertChannel.WEBHOOK else ""
-    channels.send_webhook(rule.channel, url, payload, uid, key, now)
+    channels.send_webhook(url, payload, uid, key, now)
 
 
 def attempt(pk: int, now: datetime | None = None) -> bool:
