@@ -15,6 +15,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from posture.domain.alerts import create_rule
 from posture.domain.models import Finding, RiskAcceptance, Snapshot
 
 pytestmark = pytest.mark.django_db
@@ -81,6 +82,11 @@ RULES: dict[str, tuple[str, dict[str, object]]] = {
     "clusters:vulnerabilities-csv": ("GET", _cluster_read),
     "clusters:who-can": ("GET", _cluster_read),
     "digest:preferences": ("GET", _any_user),
+    # Each persona sees their own rules and deliveries (fleet-wide roles: all); alice's rule
+    # is changed by alice and the security team only.
+    "alert-rules": ("GET", _any_user),
+    "alert-outbox": ("GET", _any_user),
+    "alert-rule-edit": ("GET", _cluster_write_get),
     "digest:unsubscribe": ("GET", {p: {400, 404} for p in PERSONAS}),  # a forged token
     "api:openapi": ("GET", _public),
     "api:clusters": ("GET", {"anon": 401, "alice": 200, "bob": 200, "sam": 200, "ava": 200}),
@@ -131,18 +137,21 @@ def world(alice, bob, sam, ava, cluster_a, cluster_b):
     acceptance = RiskAcceptance.objects.create(
         cluster=cluster_a, check_id="workload.privileged", reason="r", created_by=alice,
         expires_at=timezone.now() + timedelta(days=5))
+    rule, _ = create_rule(alice, recipient=alice, name="drops", kind="grade-dropped",
+                          threshold=0, channel="email")
     clients = {"anon": Client()}
     for user in (alice, bob, sam, ava):
         clients[user.username] = Client()
         clients[user.username].force_login(user)
     return {"clients": clients, "cluster": cluster_a, "finding": finding,
-            "acceptance": acceptance}
+            "acceptance": acceptance, "rule": rule}
 
 
 def url_for(name: str, route: str, world) -> str:
     kwargs: dict[str, object] = {}
     if "<int:pk>" in route:
-        kwargs["pk"] = world["finding"].pk if name == "finding" else world["cluster"].pk
+        kwargs["pk"] = {"finding": world["finding"].pk,
+                        "alert-rule-edit": world["rule"].pk}.get(name, world["cluster"].pk)
     if "<int:acceptance_pk>" in route:
         kwargs["acceptance_pk"] = world["acceptance"].pk
     if "<str:check_id>" in route:

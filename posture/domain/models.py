@@ -314,6 +314,8 @@ class AuditEvent(models.Model):
         ROLE_CHANGE = "role-change", "Changed roles"
         TOKEN_CREATE = "token-create", "Created an API token"
         TOKEN_REVOKE = "token-revoke", "Revoked an API token"
+        ALERT_RULE_CREATE = "alert-rule-create", "Created an alert rule"
+        ALERT_RULE_CHANGE = "alert-rule-change", "Changed an alert rule"
 
     at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL,
@@ -499,3 +501,11 @@ class ImageVulnerability(models.Model):
         from posture.checks.trivy import safe_link
 
         return safe_link(self.link)
+
+
+# Alert rules, events and the outbox live in their own module; imported here so Django finds them.
+from posture.domain.alert_models import (  # noqa: E402, F401
+    AlertDelivery,
+    AlertEvent,
+    AlertRule,
+)

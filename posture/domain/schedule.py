@@ -35,6 +35,10 @@ JOBS: tuple[Job, ...] = (
     Job("weekly-digest", "posture.tasks.send_weekly_digests",
         cron={"minute": "0", "hour": "7", "day_of_week": "mon"},
         env_override="POSTURE_DIGEST_CRON"),
+    # Due alert deliveries (retries, and anything a poll queued while the broker was away).
+    Job("deliver-alerts", "posture.tasks.deliver_alerts", every=timedelta(seconds=30)),
+    # End of life within a rule's days, polls failing for a rule's hours.
+    Job("detect-alerts", "posture.tasks.detect_alerts", every=timedelta(minutes=5)),
 )
 
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from posture.checks import Evaluation, Policy
 from posture.checks.inventory import Inventory
-from posture.domain import vulnerabilities
+from posture.domain import alerts, vulnerabilities
 from posture.domain.models import Finding, Snapshot, SnapshotStatus
 from posture.domain.scorecard import apply_score, os_unknown
 from posture.lifecycle import SupportStatus, detect_provider, os_support, parse_kubernetes_version
@@ -111,7 +111,13 @@ def record(snapshot: Snapshot, inventory: Inventory, evaluation: Evaluation,
     _update_findings(snapshot, evaluation)
     vulnerabilities.record(snapshot, evaluation.vulnerabilities)
     apply_score(snapshot, snapshot.taken_at, policy)
+    # The successful poll before this one: a grade drop and new findings are measured from it.
+    previous = (Snapshot.objects.successful_of(snapshot.cluster_id)
+                .filter(taken_at__lt=snapshot.taken_at).exclude(pk=snapshot.pk)
+                .only("grade", "checkset_version").first())
     snapshot.save()
+    # Events (a grade drop, new criticals) are written in this same transaction.
+    alerts.snapshot_recorded(snapshot, previous)
     return snapshot
 
 

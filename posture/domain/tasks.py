@@ -39,3 +39,17 @@ def prune_detail() -> dict[str, int]:
 
     done = prune()
     return {"node_details": done.node_details, "failed_polls": done.failed_polls}
+
+
+@shared_task(name="posture.tasks.deliver_alerts")
+def deliver_alerts() -> int:
+    from posture.domain.alerts import deliver_due
+
+    return deliver_due()
+
+
+@shared_task(name="posture.tasks.detect_alerts")
+def detect_alerts() -> int:
+    from posture.domain.alerts import detect
+
+    return detect()

@@ -314,6 +314,21 @@ POSTURE_POLL_DEADLINE_SECONDS = env.integer("POSTURE_POLL_DEADLINE_SECONDS", 300
 POSTURE_ALLOW_LOOPBACK = env.boolean("POSTURE_ALLOW_LOOPBACK", True)
 POSTURE_ALLOW_PRIVATE_NETWORKS = env.boolean("POSTURE_ALLOW_PRIVATE_NETWORKS", True)
 
+# Alerts (docs/alerts.md): a webhook's answer is awaited this long; a claimed delivery whose
+# worker died is claimable again after the lease; failures retry with doubling waits from the
+# first, up to the attempts allowed. Plain-http webhook URLs are refused unless allowed.
+POSTURE_ALERT_TIMEOUT_SECONDS = env.integer("POSTURE_ALERT_TIMEOUT_SECONDS", 10, minimum=1)
+POSTURE_ALERT_LEASE_SECONDS = env.integer("POSTURE_ALERT_LEASE_SECONDS", 120, minimum=1)
+POSTURE_ALERT_RETRY_SECONDS = env.integer("POSTURE_ALERT_RETRY_SECONDS", 30, minimum=0)
+POSTURE_ALERT_MAX_ATTEMPTS = env.integer("POSTURE_ALERT_MAX_ATTEMPTS", 8, minimum=1)
+POSTURE_ALERT_ALLOW_HTTP = env.boolean("POSTURE_ALERT_ALLOW_HTTP", False)
+# A worker still waiting for a slow endpoint must not lose its claim to another worker.
+if POSTURE_ALERT_LEASE_SECONDS <= 2 * POSTURE_ALERT_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured(
+        f"POSTURE_ALERT_LEASE_SECONDS={POSTURE_ALERT_LEASE_SECONDS} must be more than twice "
+        f"POSTURE_ALERT_TIMEOUT_SECONDS={POSTURE_ALERT_TIMEOUT_SECONDS} (connect and read)"
+    )
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

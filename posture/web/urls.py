@@ -3,6 +3,7 @@ audit log, accounts, metrics; ``/clusters/`` (``cluster_urls``), ``/digest/`` an
 
 from django.urls import include, path
 
+from posture.web.views import alerts as alert_views
 from posture.web.views import (
     findings,
     fleet_findings,
@@ -37,6 +38,9 @@ urlpatterns = [
     path("fixes.json", tickets.open_fixes_json, name="fixes-json"),
     path("policy/", policy_view, name="policy"),
     path("digest/", include("posture.web.digest_urls")),
+    path("alerts/", alert_views.rules_page, name="alert-rules"),
+    path("alerts/<int:pk>/", alert_views.rule_edit, name="alert-rule-edit"),
+    path("alerts/outbox/", alert_views.outbox, name="alert-outbox"),
     path("api/v1/", include("posture.web.api.urls")),
     path("metrics", metrics, name="metrics"),
     path("audit/", audit_log, name="audit"),

@@ -71,7 +71,8 @@ def test_tasks_keep_the_names_beat_and_queued_messages_carry():
     from posture.domain.schedule import JOBS
 
     names = {"clusters.tasks.poll_cluster", "clusters.tasks.poll_due_clusters",
-             "posture.tasks.prune_detail", "posture.tasks.send_weekly_digests"}
+             "posture.tasks.prune_detail", "posture.tasks.send_weekly_digests",
+             "posture.tasks.deliver_alerts", "posture.tasks.detect_alerts"}
     assert names <= set(app.tasks)
     assert {job.task for job in JOBS} <= names
     assert poll_cluster.name == "clusters.tasks.poll_cluster"

@@ -62,3 +62,9 @@ def test_manage_py_check_is_clean():
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "no issues" in done.stdout
+
+
+def test_an_alert_lease_shorter_than_two_timeouts_is_refused(tmp_path):
+    done = run(tmp_path, POSTURE_ALERT_LEASE_SECONDS="15", POSTURE_ALERT_TIMEOUT_SECONDS="10")
+    assert done.returncode != 0
+    assert "POSTURE_ALERT_LEASE_SECONDS=15 must be more than twice" in done.stderr

@@ -179,7 +179,27 @@ def pages(cluster) -> dict[str, list[str]]:
         "digest:preferences": [reverse("digest:preferences")],
         "digest:unsubscribe": [reverse("digest:unsubscribe",
                                        args=[digest.unsubscribe_token(cluster.owners.get())])],
+        **alert_pages(cluster),
     }
+
+
+def alert_pages(cluster) -> dict[str, list[str]]:
+    """A rule named with hidden characters, and a delivery about the hostile cluster."""
+    from django.contrib.auth.models import User
+
+    from posture.domain import alerts
+    from posture.domain.alert_models import AlertEvent
+
+    sam = User.objects.get(username="sam")
+    rule, _ = alerts.create_rule(sam, recipient=sam, name=REASON, kind="grade-dropped",
+                                 threshold=0, channel="email")
+    event = AlertEvent.objects.create(cluster=cluster, kind="grade-dropped", key="hostile",
+                                      occurred_at=timezone.now(),
+                                      detail={"from": "B", "to": "F", "score": 40})
+    alerts.fan_out(event, timezone.now())
+    return {"alert-rules": [reverse("alert-rules")],
+            "alert-rule-edit": [reverse("alert-rule-edit", args=[rule.pk])],
+            "alert-outbox": [reverse("alert-outbox")]}
 
 
 CSVS = ("audit-csv", "findings-csv", "clusters:findings-csv", "fleet-findings-csv",
@@ -190,6 +210,8 @@ SHOWN = {
                         PLATFORM_RESOURCE],
     "clusters:checklist": [NAME, NAMESPACE, WORKLOAD, SUBJECT, REASON, PLATFORM],
     "finding": [NAME, WORKLOAD, NAMESPACE],
+    "alert-rules": [REASON],
+    "alert-outbox": [NAME, REASON],
     "home": [NAME, *LABELS, *LABELS.values()],
     "clusters:list": [NAME],
     "clusters:vulnerabilities": [NAME, "tab in the scheme \u202edelbane\u200b שלום\U000e0041"],
