@@ -5,11 +5,11 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from posture.checks import generated_page
 from posture.checks.catalog import CHECKS, CHECKSET_VERSION
 from posture.checks.vocabulary import Category, Severity
 
@@ -87,18 +87,7 @@ def _anchor(check_id: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Write the page, or with ``--check`` report whether the committed page is current."""
-    parser = argparse.ArgumentParser(prog="python -m posture.checks.docs")
-    parser.add_argument("--check", action="store_true", help="exit 1 if the page is stale")
-    args = parser.parse_args(argv)
-    content = render()
-    if args.check:
-        current = DOC_PATH.read_text(encoding="utf-8") if DOC_PATH.exists() else ""
-        if current != content:
-            sys.stderr.write(f"{DOC_PATH} is stale: run python -m posture.checks.docs\n")
-            return 1
-        return 0
-    DOC_PATH.write_text(content, encoding="utf-8")
-    return 0
+    return generated_page.main("posture.checks.docs", DOC_PATH, render, argv)
 
 
 if __name__ == "__main__":

@@ -9,11 +9,11 @@ stale.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from posture.checks import generated_page
 from posture.checks.frameworks.data import Control, Framework, frameworks
 
 DOC_PATH = Path(__file__).resolve().parents[3] / "docs" / "frameworks.md"
@@ -187,18 +187,7 @@ def _cell(text: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Write the page, or with ``--check`` report whether the committed page is current."""
-    parser = argparse.ArgumentParser(prog="python -m posture.checks.frameworks.docs")
-    parser.add_argument("--check", action="store_true", help="exit 1 if the page is stale")
-    args = parser.parse_args(argv)
-    content = render()
-    if args.check:
-        current = DOC_PATH.read_text(encoding="utf-8") if DOC_PATH.exists() else ""
-        if current != content:
-            sys.stderr.write(f"{DOC_PATH} is stale: run python -m posture.checks.frameworks.docs\n")
-            return 1
-        return 0
-    DOC_PATH.write_text(content, encoding="utf-8")
-    return 0
+    return generated_page.main("posture.checks.frameworks.docs", DOC_PATH, render, argv)
 
 
 if __name__ == "__main__":
