@@ -106,6 +106,9 @@ def record(snapshot: Snapshot, inventory: Inventory, evaluation: Evaluation,
         "not_evaluated": evaluation.not_evaluated,
         # Switched off by the policy: as little evaluated as a check that could not run.
         "disabled": list(evaluation.disabled),
+        # The checks that ran: a framework control passes only when all of its checks did,
+        # and the catalog of the day may hold checks this poll's check set had not.
+        "evaluated": list(evaluation.evaluated),
     }
     snapshot.open_findings = len(evaluation.findings)
     _update_findings(snapshot, evaluation)

@@ -8,6 +8,7 @@ from posture.web.views import (
     cluster_settings,
     clusters,
     exports,
+    frameworks,
     report,
     scorecard,
     tickets,
@@ -39,4 +40,9 @@ urlpatterns = [
     path("<int:pk>/vulnerabilities.csv", vulnerabilities.cluster_vulnerabilities_csv,
          name="vulnerabilities-csv"),
     path("<int:pk>/who-can/", who_can.cluster_who_can, name="who-can"),
+    path("<int:pk>/frameworks/", frameworks.cluster_frameworks, name="frameworks"),
+    path("<int:pk>/frameworks/<str:framework_id>/", frameworks.cluster_framework,
+         name="framework"),
+    path("<int:pk>/frameworks/<str:framework_id>/controls.csv", frameworks.cluster_framework_csv,
+         name="framework-csv"),
 ]

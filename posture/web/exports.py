@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from posture.checks import Policy
 from posture.checks.hidden import visible
@@ -21,6 +21,7 @@ from posture.domain.waivers import accepting
 
 if TYPE_CHECKING:
     from clusters.models import Cluster
+    from posture.checks.frameworks.assess import Assessment
     from posture.web.dashboard.fleet_findings import CheckRow
     from posture.web.dashboard.vulnerabilities import ImageRow
 
@@ -118,3 +119,31 @@ def vulnerabilities_csv(cluster: Cluster, images: Iterable[ImageRow]) -> Iterato
                 v.vulnerability_id, v.package, v.installed_version, v.fixed_version,
                 "" if v.score is None else v.score, v.title, v.safe_link, workloads,
                 _iso(v.first_seen_at))])
+
+
+FRAMEWORK_COLUMNS = ("cluster", "framework", "version", "control", "title", "section", "status",
+                     "reason", "checks", "findings", "set_apart_findings", "as_of",
+                     "checkset_version")
+
+
+def frameworks_csv(rows: Iterable[tuple[str, datetime | None, str, Assessment[Any]]]
+                   ) -> Iterator[str]:
+    """Yield CSV lines: a header, then one row per control of each (cluster name, as of, check
+    set version, assessment).
+
+    ``findings`` counts the open findings that fail the control; ``set_apart_findings`` those
+    left out as accepted risks or platform-managed. Reasons quote the clusters' own words
+    (why a check could not run), so every text cell goes through ``safe_cell``.
+    """
+    writer = csv.writer(_Echo())
+    yield writer.writerow(FRAMEWORK_COLUMNS)
+    for cluster, as_of, checkset, assessment in rows:
+        fw = assessment.framework
+        for r in assessment.results:
+            c = r.control
+            yield writer.writerow([
+                *(safe_cell(v) for v in (cluster, fw.id, fw.version, c.id, c.title,
+                                         c.section, str(r.status), r.reason,
+                                         " ".join(c.checks))),
+                len(r.findings), len(r.set_apart),
+                safe_cell(_iso(as_of)), safe_cell(checkset)])

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from posture.checks.frameworks.assess import ControlStatus
+from posture.checks.frameworks.data import FRAMEWORK_IDS
 from posture.checks.vocabulary import Category, Severity
 
 _nullable_str = {"type": ["string", "null"]}
@@ -294,6 +296,85 @@ SCORECARD: dict[str, Any] = {
 }
 
 
+_control_status = {"type": "string", "enum": [str(s) for s in ControlStatus.ordered()]}
+_status_counts = {"type": "object", "required": [str(s) for s in ControlStatus.ordered()],
+                  "properties": {str(s): {"type": "integer"} for s in ControlStatus.ordered()},
+                  "additionalProperties": False}
+_control_finding = {"type": "object", "required": ["id", "check", "kind", "namespace", "name",
+                                                   "container", "severity", "message"],
+                    "properties": {"id": {"type": "integer"}, "check": {"type": "string"},
+                                   "kind": {"type": "string"}, "namespace": {"type": "string"},
+                                   "name": {"type": "string"}, "container": {"type": "string"},
+                                   "severity": _severity, "message": {"type": "string"},
+                                   "set_apart": {"type": "string"}}}
+_framework = {"type": "object", "required": ["id", "title", "version"], "properties": {
+    "id": {"type": "string"}, "title": {"type": "string"}, "version": {"type": "string"}}}
+
+CONTROL_RESULT: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "title", "section", "status", "reason", "checks", "findings",
+                 "set_apart", "findings_count", "set_apart_count", "findings_truncated"],
+    "properties": {
+        "id": {"type": "string"}, "title": {"type": "string"}, "section": {"type": "string"},
+        "status": _control_status, "status_label": {"type": "string"},
+        "reason": {"type": "string", "description": "Why it is not evaluated or not checkable"},
+        "partial": {"type": "string", "description": "What its checks leave out, if anything"},
+        "checks": {"type": "array", "items": {"type": "string"}},
+        "not_evaluated_checks": {"type": "object",
+                                 "additionalProperties": {"type": "string"}},
+        "findings": {"type": "array", "items": _control_finding,
+                     "description": "The first open findings that fail the control"},
+        "set_apart": {"type": "array", "items": _control_finding,
+                      "description": "Accepted risks and platform-managed findings: they "
+                                     "fail no control, as they cost no points"},
+        "findings_count": {"type": "integer"}, "set_apart_count": {"type": "integer"},
+        "findings_truncated": {"type": "boolean"},
+    },
+}
+
+CLUSTER_FRAMEWORK: dict[str, Any] = {
+    "type": "object",
+    "required": ["cluster", "framework", "snapshot", "counts", "controls"],
+    "properties": {
+        "cluster": {"type": "object", "required": ["id", "name"], "properties": {
+            "id": {"type": "integer"}, "name": {"type": "string"}}},
+        "framework": _framework,
+        "snapshot": {"type": ["object", "null"], "required": ["id", "taken_at",
+                                                              "checkset_version"],
+                     "properties": {"id": {"type": "integer"},
+                                    "taken_at": {"type": "string", "format": "date-time"},
+                                    "checkset_version": {"type": "string"}}},
+        "counts": {"oneOf": [_status_counts, {"type": "null"}]},
+        "controls": {"type": "array", "items": {"$ref": "#/components/schemas/ControlResult"}},
+        "findings_per_control": {"type": "integer"},
+    },
+}
+
+FLEET_FRAMEWORK: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "title", "version", "clusters_assessed", "clusters_not_polled",
+                 "controls"],
+    "properties": {
+        **_framework["properties"],
+        "clusters_assessed": {"type": "integer"},
+        "clusters_not_polled": {"type": "array", "items": {
+            "type": "object", "required": ["id", "name"],
+            "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}},
+        "controls": {"type": "array", "items": {
+            "type": "object", "required": ["id", "title", "section", "clusters",
+                                           "failed_clusters"],
+            "properties": {
+                "id": {"type": "string"}, "title": {"type": "string"},
+                "section": {"type": "string"}, "not_checkable": {"type": "string"},
+                "clusters": _status_counts,
+                "failed_clusters": {"type": "array", "items": {
+                    "type": "object", "required": ["id", "name", "findings"],
+                    "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
+                                   "findings": {"type": "integer"}}}}}}},
+    },
+}
+
+
 def _ok(schema_ref: str, key: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {"type": "object", "required": [key], "properties": {
         key: {"type": "array", "items": {"$ref": f"#/components/schemas/{schema_ref}"}}}}
@@ -312,6 +393,16 @@ def _fleet_findings_responses() -> dict[str, Any]:
 
 
 _pk = [{"name": "pk", "in": "path", "required": True, "schema": {"type": "integer"}}]
+_framework_param = {"name": "framework", "in": "path", "required": True,
+                    "schema": {"type": "string", "enum": list(FRAMEWORK_IDS)}}
+
+
+def _one(schema_ref: str, missing: str) -> dict[str, Any]:
+    return {"200": {"description": "OK", "content": {"application/json": {
+                "schema": {"$ref": f"#/components/schemas/{schema_ref}"}}}},
+            "401": {"description": "Not logged in and no valid bearer token"},
+            "404": {"description": missing}}
+
 
 SCHEMA: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -328,7 +419,9 @@ SCHEMA: dict[str, Any] = {
         "schemas": {"Cluster": CLUSTER, "Snapshot": SNAPSHOT, "Finding": FINDING,
                     "Scorecard": SCORECARD, "Category": CATEGORY, "Deduction": DEDUCTION,
                     "Fix": FIX, "FleetFinding": FLEET_FINDING,
-                    "Image": IMAGE, "ImageVulnerability": IMAGE_VULNERABILITY},
+                    "Image": IMAGE, "ImageVulnerability": IMAGE_VULNERABILITY,
+                    "ControlResult": CONTROL_RESULT, "ClusterFramework": CLUSTER_FRAMEWORK,
+                    "FleetFramework": FLEET_FRAMEWORK},
     },
     "security": [{"bearer": []}, {"session": []}],
     "paths": {
@@ -394,5 +487,17 @@ SCHEMA: dict[str, Any] = {
                  "schema": {"type": "boolean"}}],
             "responses": _ok("Image", "images", {
                 "evaluated": {"type": "boolean"}, "reason": _nullable_str})}},
+        "/api/v1/clusters/{pk}/frameworks/{framework}/": {"get": {
+            "summary": "Where the cluster stands on each control of a framework",
+            "description": "From the newest successful poll's open findings, as the score "
+                           "reads them; `snapshot` is null before the first. `framework` is "
+                           "`cis` or `nsa` (docs/frameworks.md).",
+            "parameters": _pk + [_framework_param],
+            "responses": _one("ClusterFramework", "No such cluster or framework, or a "
+                                                  "cluster the caller may not see")}},
+        "/api/v1/frameworks/{framework}/": {"get": {
+            "summary": "Per control, how many visible clusters pass, fail or are not evaluated",
+            "parameters": [_framework_param],
+            "responses": _one("FleetFramework", "No such framework")}},
     },
 }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from posture.web.api import findings, views
+from posture.web.api import findings, frameworks, views
 
 app_name = "api"
 
@@ -12,5 +12,8 @@ urlpatterns = [
     path("clusters/<int:pk>/snapshots/", views.snapshots, name="snapshots"),
     path("clusters/<int:pk>/findings/", views.findings, name="findings"),
     path("findings/", findings.fleet_findings, name="fleet-findings"),
+    path("clusters/<int:pk>/frameworks/<str:framework_id>/", frameworks.cluster_framework,
+         name="cluster-framework"),
+    path("frameworks/<str:framework_id>/", frameworks.fleet_framework, name="framework"),
     path("clusters/<int:pk>/vulnerabilities/", views.vulnerabilities, name="vulnerabilities"),
 ]

@@ -2,8 +2,8 @@
 in force with their reasons and expiry, as of its newest successful poll; for the fleet, the
 same for every cluster the user may see, after a summary table.
 
-Frameworks (CIS, NSA/CISA) join the report through ``frameworks_section``: it returns None
-until the site shows a framework view of a cluster, and the template leaves the section out.
+Each cluster's part ends with where it stands on the frameworks (CIS, NSA/CISA): the controls
+counted by status and the failed ones (``frameworks_section``), from the same poll and findings.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from clusters.models import Cluster
+from posture.checks import Policy
 from posture.domain.models import RiskAcceptance
 from posture.domain.polling import policy_for
-from posture.web.dashboard import scorecard
+from posture.web.dashboard import frameworks, scorecard
 
 
 @dataclass
@@ -27,7 +27,7 @@ class ClusterReport:
     cluster: Cluster
     scorecard: scorecard.ClusterScorecard
     acceptances: list[RiskAcceptance] = field(default_factory=list)
-    frameworks: Any = None
+    frameworks: list[frameworks.FrameworkView] = field(default_factory=list)
 
     @property
     def as_of(self) -> datetime | None:
@@ -35,9 +35,13 @@ class ClusterReport:
         return self.scorecard.snapshot.taken_at if self.scorecard.snapshot else None
 
 
-def frameworks_section(cluster: Cluster, card: scorecard.ClusterScorecard) -> Any:
-    """Return the cluster's framework view for the report, or None while there is none."""
-    return None
+def frameworks_section(cluster: Cluster, card: scorecard.ClusterScorecard, now: datetime,
+                       policy: Policy) -> list[frameworks.FrameworkView]:
+    """Return the cluster's standing on every framework, from the poll its scorecard read
+    (none when it has no successful poll: the template then leaves the section out)."""
+    if card.snapshot is None:
+        return []
+    return frameworks.cluster_frameworks(cluster, policy, now, snapshot=card.snapshot).views
 
 
 def _reports(clusters: Iterable[Cluster], now: datetime) -> list[ClusterReport]:
@@ -49,9 +53,10 @@ def _reports(clusters: Iterable[Cluster], now: datetime) -> list[ClusterReport]:
         active[acceptance.cluster_id].append(acceptance)
     reports = []
     for cluster in clusters:
-        card = scorecard.build(cluster, now, policy_for(cluster))
+        policy = policy_for(cluster)
+        card = scorecard.build(cluster, now, policy)
         reports.append(ClusterReport(cluster, card, active.get(cluster.pk, []),
-                                     frameworks_section(cluster, card)))
+                                     frameworks_section(cluster, card, now, policy)))
     return reports
 
 

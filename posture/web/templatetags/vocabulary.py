@@ -141,3 +141,24 @@ def problem_trend_class(value: int | float | None) -> str:
     if value is None or value == 0:
         return "flat"
     return "down" if value > 0 else "up"
+
+
+@register.filter
+def check_title(check_id: str) -> str:
+    """Return the catalog title of ``check_id``, or the id when the catalog has no such check."""
+    from posture.checks import CATALOG
+
+    check = CATALOG.get(str(check_id))
+    return check.title if check is not None else str(check_id)
+
+
+@register.simple_tag
+def control_status(status: str) -> SafeString:
+    """Return a framework control's status as a coloured label (``ControlStatus``)."""
+    from posture.checks.frameworks.assess import ControlStatus
+
+    try:
+        s = ControlStatus(str(status))
+    except ValueError:
+        return format_html("<span class=\"control-status\">{}</span>", status)
+    return format_html('<span class="control-status control-{}">{}</span>', s.value, s.label)
