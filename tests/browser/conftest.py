@@ -223,6 +223,8 @@ def main_pages(fleet, sam) -> list[tuple[str, str]]:
         ("trends", f"/clusters/{typical.pk}/trends/"),
         ("checklist", f"/clusters/{typical.pk}/checklist/"),
         ("who can", f"/clusters/{typical.pk}/who-can/"),
+        ("frameworks", f"/clusters/{typical.pk}/frameworks/cis/"),
+        ("fleet frameworks", "/frameworks/nsa/"),
         ("finding", f"/findings/{finding.pk}/"),
         ("fleet findings", "/fleet/findings/"),
         ("fleet check", f"/fleet/findings/{finding.check_id}/"),

@@ -95,7 +95,10 @@ def test_hostile_names_and_labels_stay_text(browser: Browser, live_server, signe
     sign_in(context, live_server.url, alice)
     pages = ["/", "/clusters/", cluster.get_absolute_url(), f"/clusters/{cluster.pk}/checklist/",
              f"/clusters/{cluster.pk}/trends/", f"/findings/{finding.pk}/",
-             f"/clusters/{cluster.pk}/settings/", f"/clusters/{cluster.pk}/vulnerabilities/"]
+             f"/clusters/{cluster.pk}/settings/", f"/clusters/{cluster.pk}/vulnerabilities/",
+             f"/clusters/{cluster.pk}/frameworks/", f"/clusters/{cluster.pk}/frameworks/cis/",
+             f"/clusters/{cluster.pk}/frameworks/nsa/", "/frameworks/", "/frameworks/cis/",
+             "/frameworks/cis/5.2.2/", f"/clusters/{cluster.pk}/report/"]
     try:
         for url in pages:
             open_page(page, url)
@@ -109,6 +112,13 @@ def test_hostile_names_and_labels_stay_text(browser: Browser, live_server, signe
         page.goto(f"/clusters/{cluster.pk}/vulnerabilities/")
         expect(page.locator(".cve-table").first).to_contain_text(payload(13))
         expect(page.locator("a[href^='javascript']")).to_have_count(0)
+        page.goto(f"/clusters/{cluster.pk}/frameworks/cis/")
+        page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
+        expect(page.locator('tr[data-control="5.2.2"] .control-findings')).to_contain_text(
+            payload(7))
+        expect(page.locator(INJECTED)).to_have_count(0)
+        page.goto("/frameworks/cis/5.2.2/")
+        expect(page.locator("#failing-clusters")).to_contain_text(NAME)
     finally:
         context.close()
     assert dialogs == []

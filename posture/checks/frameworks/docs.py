@@ -66,6 +66,15 @@ gets one of four statuses:
 - `posture scan --framework cis|nsa` groups a scan's findings by control in text, JSON and SARIF
   (control ids as rule properties and tags); only findings under the framework's controls decide
   `--fail-on` (docs/scan.md).
+- On the site, **Frameworks**: `/clusters/<id>/frameworks/` counts a cluster's controls by
+  status for each framework, and `/clusters/<id>/frameworks/cis/` (or `nsa/`) lists the controls
+  in the framework's order with their status, why, the checks behind each and their findings,
+  as of the newest successful poll and with its check set version. `/frameworks/cis/` counts,
+  per control, the clusters you may see that fail, pass or could not be evaluated, and
+  `/frameworks/cis/<control>/` lists the clusters failing it. Each page has a CSV download (one
+  row per control and cluster: status, reason, checks, finding counts), the API answers
+  `/api/v1/clusters/<id>/frameworks/<framework>/` and `/api/v1/frameworks/<framework>/`, and the
+  printable reports end each cluster with its counts and failed controls.
 - In code: `posture.checks.frameworks.assess()` gives the statuses from any evaluation's
   findings, pure Python like the rest of the engine.
 
