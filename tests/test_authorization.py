@@ -81,6 +81,14 @@ RULES: dict[str, tuple[str, dict[str, object]]] = {
     "clusters:vulnerabilities": ("GET", _cluster_read),
     "clusters:vulnerabilities-csv": ("GET", _cluster_read),
     "clusters:who-can": ("GET", _cluster_read),
+    "clusters:frameworks": ("GET", _cluster_read),
+    "clusters:framework": ("GET", _cluster_read),
+    "clusters:framework-csv": ("GET", _cluster_read),
+    # Per control, only the clusters each may see (tests/posture/test_frameworks_pages.py).
+    "frameworks": ("GET", _any_user),
+    "framework": ("GET", _any_user),
+    "framework-csv": ("GET", _any_user),
+    "framework-control": ("GET", _any_user),
     "digest:preferences": ("GET", _any_user),
     # Each persona sees their own rules and deliveries (fleet-wide roles: all); alice's rule
     # is changed by alice and the security team only.
@@ -97,6 +105,8 @@ RULES: dict[str, tuple[str, dict[str, object]]] = {
     "api:fleet-findings": ("GET", {"anon": 401, "alice": 200, "bob": 200, "sam": 200,
                                    "ava": 200}),
     "api:vulnerabilities": ("GET", _api_read),
+    "api:cluster-framework": ("GET", _api_read),
+    "api:framework": ("GET", {"anon": 401, "alice": 200, "bob": 200, "sam": 200, "ava": 200}),
 }
 
 
@@ -156,6 +166,10 @@ def url_for(name: str, route: str, world) -> str:
         kwargs["acceptance_pk"] = world["acceptance"].pk
     if "<str:check_id>" in route:
         kwargs["check_id"] = world["finding"].check_id
+    if "<str:framework_id>" in route:
+        kwargs["framework_id"] = "cis"
+    if "<str:control_id>" in route:
+        kwargs["control_id"] = "5.2.2"
     if "<str:token>" in route:
         kwargs["token"] = "forged-token"
     return reverse(name, kwargs=kwargs)

@@ -174,6 +174,13 @@ def pages(cluster) -> dict[str, list[str]]:
                         for c in ("workload.privileged", "access.cluster-admin-binding")],
         "clusters:vulnerabilities": [reverse("clusters:vulnerabilities", args=pk)],
         "clusters:who-can": [reverse("clusters:who-can", args=pk)],
+        "clusters:frameworks": [reverse("clusters:frameworks", args=pk)],
+        "clusters:framework": [reverse("clusters:framework", args=[cluster.pk, fw])
+                               for fw in ("cis", "nsa")],
+        "frameworks": [reverse("frameworks")],
+        "framework": [reverse("framework", args=[fw]) for fw in ("cis", "nsa")],
+        "framework-control": [reverse("framework-control", args=["cis", c])
+                              for c in ("5.1.1", "5.2.2")],
         "clusters:report": [reverse("clusters:report", args=pk)],
         "fleet-report": [reverse("fleet-report")],
         "digest:preferences": [reverse("digest:preferences")],
@@ -203,7 +210,8 @@ def alert_pages(cluster) -> dict[str, list[str]]:
 
 
 CSVS = ("audit-csv", "findings-csv", "clusters:findings-csv", "fleet-findings-csv",
-        "fleet-check-csv", "clusters:vulnerabilities-csv", "fixes-csv")
+        "fleet-check-csv", "clusters:vulnerabilities-csv", "fixes-csv", "clusters:framework-csv",
+        "framework-csv")
 # What each page must show, as escapes inside <bdi>.
 SHOWN = {
     "clusters:detail": [NAME, *LABELS, *LABELS.values(), NODE, OS_IMAGE, ERROR, NAMESPACE,
@@ -221,6 +229,9 @@ SHOWN = {
     "clusters:settings": [NAME],
     "clusters:delete": [NAME],
     "clusters:trends": [NAME],
+    "clusters:frameworks": [NAME],
+    "clusters:framework": [NAME, SUBJECT, NAMESPACE, PLATFORM],
+    "framework-control": [NAME],
     "clusters:report": [NAME, REASON, NAMESPACE],
     "fleet-report": [NAME, REASON],
 }
@@ -274,7 +285,9 @@ def test_every_page_digest_and_csv_shows_hidden_characters_as_escapes(hostile, a
 
     for name in CSVS:
         args = {"clusters:findings-csv": [hostile.pk], "clusters:vulnerabilities-csv": [hostile.pk],
-                "fleet-check-csv": ["access.cluster-admin-binding"]}.get(name, [])
+                "fleet-check-csv": ["access.cluster-admin-binding"],
+                "clusters:framework-csv": [hostile.pk, "cis"],
+                "framework-csv": ["cis"]}.get(name, [])
         response = as_sam.get(reverse(name, args=args))
         assert response.status_code == 200, name
         text = b"".join(response.streaming_content).decode()
