@@ -307,8 +307,10 @@ _control_finding = {"type": "object", "required": ["id", "check", "kind", "names
                                    "name": {"type": "string"}, "container": {"type": "string"},
                                    "severity": _severity, "message": {"type": "string"},
                                    "set_apart": {"type": "string"}}}
-_framework = {"type": "object", "required": ["id", "title", "version"], "properties": {
-    "id": {"type": "string"}, "title": {"type": "string"}, "version": {"type": "string"}}}
+_framework_properties: dict[str, Any] = {
+    "id": {"type": "string"}, "title": {"type": "string"}, "version": {"type": "string"}}
+_framework = {"type": "object", "required": ["id", "title", "version"],
+              "properties": _framework_properties}
 
 CONTROL_RESULT: dict[str, Any] = {
     "type": "object",
@@ -355,7 +357,7 @@ FLEET_FRAMEWORK: dict[str, Any] = {
     "required": ["id", "title", "version", "clusters_assessed", "clusters_not_polled",
                  "controls"],
     "properties": {
-        **_framework["properties"],
+        **_framework_properties,
         "clusters_assessed": {"type": "integer"},
         "clusters_not_polled": {"type": "array", "items": {
             "type": "object", "required": ["id", "name"],
