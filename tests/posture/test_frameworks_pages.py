@@ -147,6 +147,9 @@ def test_cluster_pages_link_here(cluster_a, as_alice):
     assert f'href="{reverse("clusters:frameworks", args=[cluster_a.pk])}" id="open-frameworks"' \
         in html
     assert f'href="{reverse("frameworks")}" id="nav-frameworks"' in html
+    html = _cluster_page(as_alice, cluster_a)
+    assert 'id="nav-clusters" aria-current="page"' in html
+    assert 'id="nav-frameworks" aria-current' not in html
 
 
 @pytest.mark.parametrize("name", ["frameworks", "framework", "framework-csv"])
