@@ -7,6 +7,7 @@ distinct template once and reuses the result for every workload that has it.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from operator import lt
 from typing import Any, NamedTuple
 
@@ -14,8 +15,12 @@ import orjson
 
 from posture.checks.images import ImageRef, parse_image
 from posture.checks.safe import MAX_TEXT, clip, integer, mapping, text
+from posture.checks.secrets import looks_secret, name_looks_secret
 
 _WINDOWS = "windows"
+# The service account a pod runs as when its spec names none (upstream: the admission
+# controller sets serviceAccountName to "default").
+DEFAULT_ACCOUNT = "default"
 _EMPTY: dict[str, Any] = {}
 
 # A pod's container lists, in the order the checks read them (init containers run first), and
@@ -28,13 +33,61 @@ CONTAINER_LISTS: tuple[tuple[str, str], ...] = (
     ("ephemeralContainers", "Ephemeral container"),
 )
 _NO_LIMITS_APPLY = "ephemeralContainers"
-# Indexed by (cpu limit missing, memory limit missing).
+# Indexed by (cpu limit missing, memory limit missing); the same table serves requests.
 _MISSING_LIMITS: dict[tuple[bool, bool], tuple[str, ...]] = {
     (False, False): (),
     (True, False): ("cpu",),
     (False, True): ("memory",),
     (True, True): ("cpu", "memory"),
 }
+_MISSING_REQUESTS = _MISSING_LIMITS
+_MAX_SECRET_ENV = 50
+
+
+# Env var names repeat across templates far more than values do (the same chart, the same
+# framework's settings), so the name's verdict is kept for the next template.
+_secret_name = lru_cache(maxsize=8192)(name_looks_secret)
+
+
+def _may_be_credential(value: str) -> bool:
+    """Say whether ``value`` could have a credential's shape (``secrets.value_looks_secret``).
+
+    A cheap test that is never False where the matcher could say yes: every shape it knows
+    holds a ``_`` (GitHub tokens, ``"private_key"``), a ``-`` (PEM armour, Slack tokens) or an
+    AWS key id's ``AKIA``/``ASIA`` prefix. Most values (numbers, hosts, flags) have none of
+    them and skip the matcher's regular expressions, which would cost more than the rest of a
+    container's facts together.
+    """
+    return "_" in value or "-" in value or "AKIA" in value or "ASIA" in value
+
+
+def _secret_env(env: object) -> tuple[str, ...]:
+    """Return the names of the env vars whose literal ``value`` looks like a credential.
+
+    Only ``value`` is read: ``valueFrom`` takes the value from a Secret, a ConfigMap or a
+    field, which is what the finding asks for. The values never leave this function.
+    """
+    if not isinstance(env, list):
+        return ()
+    found: list[str] = []
+    for var in env:
+        if not isinstance(var, dict):
+            continue
+        value = var.get("value")
+        if not value or not isinstance(value, str):
+            continue
+        name = var.get("name")
+        if not isinstance(name, str):
+            name = ""
+        # The cheap tests first; looks_secret has the last word.
+        if not _secret_name(name) and not _may_be_credential(value):
+            continue
+        if looks_secret(name, value):
+            found.append(name if len(name) <= MAX_TEXT else clip(name))
+            # Findings stay bounded however many variables a hostile template lists.
+            if len(found) == _MAX_SECRET_ENV:
+                break
+    return tuple(found)
 
 
 # Named tuples rather than frozen dataclasses: as immutable, and several times cheaper to build,
@@ -46,7 +99,8 @@ class ContainerFacts(NamedTuple):
     ``run_as_non_root`` are the effective values, the container's own when set, else the pod's
     (upstream: a container's securityContext overrides the pod's field by field);
     ``run_as_user_from`` and ``run_as_non_root_from`` say which (``"container"``, ``"pod"``,
-    or ``""`` when neither sets it).
+    or ``""`` when neither sets it). ``missing_limits`` and ``missing_requests`` are empty for
+    ephemeral containers, which upstream forbids resources.
     """
 
     name: str
@@ -68,6 +122,10 @@ class ContainerFacts(NamedTuple):
     run_as_non_root_from: str
     # "Container app", "Init container setup", "Ephemeral container debugger".
     label: str
+    # Resources with neither a request nor a limit the request would default to.
+    missing_requests: tuple[str, ...]
+    # Names (cut for messages) of env vars holding a literal credential-looking value.
+    secret_env: tuple[str, ...]
 
 
 class PodFacts(NamedTuple):
@@ -183,6 +241,14 @@ def pod_facts(template: object) -> PodFacts:
     pod_user_from = "" if pod_user is None else "pod"
     pod_non_root = _bool(pod_sc.get("runAsNonRoot"))
     pod_non_root_from = "" if pod_non_root is None else "pod"
+    # Pod-level resources (spec.resources): a pod-level request, or a pod-level limit it
+    # defaults to, reserves the resource for every container that sets none of its own.
+    pod_resources = mapping(spec.get("resources"))
+    pod_requests, pod_limits = mapping(pod_resources.get("requests")), mapping(
+        pod_resources.get("limits")
+    )
+    pod_requests_cpu = bool(pod_requests.get("cpu") or pod_limits.get("cpu"))
+    pod_requests_memory = bool(pod_requests.get("memory") or pod_limits.get("memory"))
     containers: list[ContainerFacts] = []
     # The type tests below are written out rather than calling the helpers of safe.py: this runs
     # for every container of every distinct template, and the calls would double its cost.
@@ -214,9 +280,27 @@ def pod_facts(template: object) -> PodFacts:
                 image = ""
             pull_policy = c.get("imagePullPolicy")
             resources = c.get("resources")
-            limits = resources.get("limits") if isinstance(resources, dict) else None
+            env = c.get("env")
+            limits = requests = None
+            if isinstance(resources, dict):
+                limits, requests = resources.get("limits"), resources.get("requests")
             if not isinstance(limits, dict):
                 limits = _EMPTY
+            if not isinstance(requests, dict):
+                requests = _EMPTY
+            missing_limits: tuple[str, ...]
+            missing_requests: tuple[str, ...]
+            if field == _NO_LIMITS_APPLY:
+                missing_limits = missing_requests = ()
+            else:
+                no_cpu, no_memory = not limits.get("cpu"), not limits.get("memory")
+                missing_limits = _MISSING_LIMITS[(no_cpu, no_memory)]
+                # Upstream: a limit without a request makes the request default to the
+                # limit, so only a resource with neither lacks a request.
+                missing_requests = _MISSING_REQUESTS[(
+                    no_cpu and not requests.get("cpu") and not pod_requests_cpu,
+                    no_memory and not requests.get("memory") and not pod_requests_memory,
+                )]
             ref = parse_image(image)
             shown_name = name if len(name) <= MAX_TEXT else clip(name)
             facts = (
@@ -228,9 +312,7 @@ def pod_facts(template: object) -> PodFacts:
                 user,
                 non_root,
                 sc.get("readOnlyRootFilesystem") is True,
-                ()
-                if field == _NO_LIMITS_APPLY
-                else _MISSING_LIMITS[(not limits.get("cpu"), not limits.get("memory"))],
+                missing_limits,
                 shown_name,
                 image if len(image) <= MAX_TEXT else clip(image),
                 ref.floating,
@@ -238,10 +320,15 @@ def pod_facts(template: object) -> PodFacts:
                 user_from,
                 non_root_from,
                 f"{kind} {shown_name}",
+                missing_requests,
+                _secret_env(env) if env else (),
             )
             # The named tuple's own __new__ is a Python function; tuple.__new__ builds the same.
             containers.append(tuple.__new__(ContainerFacts, facts))
-    sa = text(spec.get("serviceAccountName")) or text(spec.get("serviceAccount")) or "default"
+    # serviceAccount is the deprecated alias of serviceAccountName, read when the latter is unset.
+    sa = (
+        text(spec.get("serviceAccountName")) or text(spec.get("serviceAccount")) or DEFAULT_ACCOUNT
+    )
     names = [c.name for c in containers]
     pod = (
         tuple(containers),
