@@ -49,23 +49,18 @@ _MAX_SECRET_ENV = 50
 _secret_name = lru_cache(maxsize=8192)(name_looks_secret)
 
 
-def _may_be_credential(value: str) -> bool:
-    """Say whether ``value`` could have a credential's shape (``secrets.value_looks_secret``).
-
-    A cheap test that is never False where the matcher could say yes: every shape it knows
-    holds a ``_`` (GitHub tokens, ``"private_key"``), a ``-`` (PEM armour, Slack tokens) or an
-    AWS key id's ``AKIA``/``ASIA`` prefix. Most values (numbers, hosts, flags) have none of
-    them and skip the matcher's regular expressions, which would cost more than the rest of a
-    container's facts together.
-    """
-    return "_" in value or "-" in value or "AKIA" in value or "ASIA" in value
-
-
 def _secret_env(env: object) -> tuple[str, ...]:
     """Return the names of the env vars whose literal ``value`` looks like a credential.
 
     Only ``value`` is read: ``valueFrom`` takes the value from a Secret, a ConfigMap or a
     field, which is what the finding asks for. The values never leave this function.
+
+    ``looks_secret`` decides, but only after a cheap test that is never false where it could
+    say yes: the name's verdict (cached), or a value holding what every credential shape the
+    matcher knows holds, a ``_`` (GitHub tokens, ``"private_key"``), a ``-`` (PEM armour,
+    Slack tokens) or an AWS key id's ``AKIA``/``ASIA``. Most values (numbers, hosts, flags)
+    fail it and skip the matcher's regular expressions, which would cost more than the rest of
+    a container's facts together.
     """
     if not isinstance(env, list):
         return ()
@@ -79,8 +74,13 @@ def _secret_env(env: object) -> tuple[str, ...]:
         name = var.get("name")
         if not isinstance(name, str):
             name = ""
-        # The cheap tests first; looks_secret has the last word.
-        if not _secret_name(name) and not _may_be_credential(value):
+        if (
+            not _secret_name(name)
+            and "_" not in value
+            and "-" not in value
+            and "AKIA" not in value
+            and "ASIA" not in value
+        ):
             continue
         if looks_secret(name, value):
             found.append(name if len(name) <= MAX_TEXT else clip(name))
@@ -243,12 +243,13 @@ def pod_facts(template: object) -> PodFacts:
     pod_non_root_from = "" if pod_non_root is None else "pod"
     # Pod-level resources (spec.resources): a pod-level request, or a pod-level limit it
     # defaults to, reserves the resource for every container that sets none of its own.
-    pod_resources = mapping(spec.get("resources"))
-    pod_requests, pod_limits = mapping(pod_resources.get("requests")), mapping(
-        pod_resources.get("limits")
-    )
-    pod_requests_cpu = bool(pod_requests.get("cpu") or pod_limits.get("cpu"))
-    pod_requests_memory = bool(pod_requests.get("memory") or pod_limits.get("memory"))
+    pod_requests_cpu = pod_requests_memory = False
+    pod_resources = spec.get("resources")
+    if pod_resources:
+        pod_requests = mapping(mapping(pod_resources).get("requests"))
+        pod_limits = mapping(mapping(pod_resources).get("limits"))
+        pod_requests_cpu = bool(pod_requests.get("cpu") or pod_limits.get("cpu"))
+        pod_requests_memory = bool(pod_requests.get("memory") or pod_limits.get("memory"))
     containers: list[ContainerFacts] = []
     # The type tests below are written out rather than calling the helpers of safe.py: this runs
     # for every container of every distinct template, and the calls would double its cost.
@@ -280,27 +281,27 @@ def pod_facts(template: object) -> PodFacts:
                 image = ""
             pull_policy = c.get("imagePullPolicy")
             resources = c.get("resources")
-            env = c.get("env")
-            limits = requests = None
-            if isinstance(resources, dict):
-                limits, requests = resources.get("limits"), resources.get("requests")
+            if not isinstance(resources, dict):
+                resources = _EMPTY
+            limits = resources.get("limits")
             if not isinstance(limits, dict):
                 limits = _EMPTY
-            if not isinstance(requests, dict):
-                requests = _EMPTY
-            missing_limits: tuple[str, ...]
-            missing_requests: tuple[str, ...]
-            if field == _NO_LIMITS_APPLY:
-                missing_limits = missing_requests = ()
-            else:
+            missing_limits: tuple[str, ...] = ()
+            missing_requests: tuple[str, ...] = ()
+            # Both limits set (the common case) means both requests are, by default.
+            if field != _NO_LIMITS_APPLY and not (limits.get("cpu") and limits.get("memory")):
                 no_cpu, no_memory = not limits.get("cpu"), not limits.get("memory")
                 missing_limits = _MISSING_LIMITS[(no_cpu, no_memory)]
+                requests = resources.get("requests")
+                if not isinstance(requests, dict):
+                    requests = _EMPTY
                 # Upstream: a limit without a request makes the request default to the
                 # limit, so only a resource with neither lacks a request.
                 missing_requests = _MISSING_REQUESTS[(
                     no_cpu and not requests.get("cpu") and not pod_requests_cpu,
                     no_memory and not requests.get("memory") and not pod_requests_memory,
                 )]
+            env = c.get("env")
             ref = parse_image(image)
             shown_name = name if len(name) <= MAX_TEXT else clip(name)
             facts = (
