@@ -295,6 +295,10 @@ def _token_automounted(ctx: Context) -> list[FindingRow]:
     return hits
 
 
+# Who decided that the token is mounted (``_token_setting``'s second value), for evidence.
+_DECIDED_BY = {"the pod": "pod", "its service account": "serviceaccount", "": "default"}
+
+
 def _default_account_token(ctx: Context) -> list[FindingRow]:
     """Report workloads that hold a token of their namespace's ``default`` service account.
 
@@ -314,10 +318,7 @@ def _default_account_token(ctx: Context) -> list[FindingRow]:
             f"token mounted ({decided}): every pod there that names no account shares this "
             "identity, and any permission granted to it"
         )
-        evidence = {
-            "serviceAccount": DEFAULT_ACCOUNT,
-            "automountFrom": "default" if setting is None else where.rpartition(" ")[2],
-        }
+        evidence = {"serviceAccount": DEFAULT_ACCOUNT, "automountFrom": _DECIDED_BY[where]}
         hits.append((view.kind, view.namespace, view.name, "", message, evidence))
     return hits
 
