@@ -136,3 +136,23 @@ def test_every_credential_shape_of_the_matcher_is_reported(value: str) -> None:
     assert facts.containers[0].secret_env == (
         ("HARMLESS",) if secrets.looks_secret("HARMLESS", value) else ()
     )
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [{"name": ["DB"], "value": "x"}, {"name": {"a": 1}}, {"value": "x"}, {"name": "N", "value": 5},
+     "DB_PASSWORD=hunter2", None],
+)
+def test_an_odd_entry_does_not_hide_the_others(odd: Any) -> None:
+    env = [odd, {"name": "DB_PASSWORD", "value": "hunter2"}, {"name": "LOG", "value": "1"}]
+    facts = pod_facts({"spec": {"containers": [{"name": "app", "env": env}]}})
+    assert facts.containers[0].secret_env == ("DB_PASSWORD",)
+
+
+def test_a_list_of_plain_settings_is_quiet_and_one_secret_name_is_not() -> None:
+    plain = [{"name": f"VAR_{i}", "value": str(i)} for i in range(6)]
+    facts = pod_facts({"spec": {"containers": [{"name": "app", "env": plain}]}})
+    assert facts.containers[0].secret_env == ()
+    env = [*plain, {"name": "API_KEY", "value": "42"}]
+    facts = pod_facts({"spec": {"containers": [{"name": "app", "env": env}]}})
+    assert facts.containers[0].secret_env == ("API_KEY",)
