@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from functools import lru_cache
 from typing import NamedTuple
@@ -108,3 +109,67 @@ def is_approved(image: ImageRef, approved: tuple[str, ...]) -> bool:
         if image.registry == entry or full.startswith(entry + "/"):
             return True
     return False
+
+
+# Why a registry's images may travel unprotected (``insecure_registry``).
+HTTP_SCHEME = "http-scheme"
+POLICY_LISTED = "policy"
+IP_ADDRESS = "ip-address"
+LOOPBACK = "loopback"
+# What parse_image makes of "http://host/repo": the scheme, colon and all, as first component.
+_HTTP_REGISTRY = "http:"
+
+
+def split_host(registry: str) -> tuple[str, str]:
+    """Split a reference's registry into (host, port); an IPv6 host keeps its brackets."""
+    if registry.startswith("["):
+        host, bracket, rest = registry.partition("]")
+        return host + bracket, rest[1:] if rest.startswith(":") else ""
+    host, _, port = registry.partition(":")
+    return host, port
+
+
+def registry_host(ref: ImageRef) -> str:
+    """Return the registry of ``ref`` as written, without an ``http://`` scheme's residue."""
+    if ref.registry == _HTTP_REGISTRY:
+        return ref.repository.lstrip("/").partition("/")[0].lower()
+    return ref.registry
+
+
+# Keyed by registry, not by reference: a cluster's thousands of images come from a few
+# registries.
+@lru_cache(maxsize=1024)
+def insecure_registry(registry: str, listed: tuple[str, ...]) -> str:
+    """Return why images from ``registry`` (an ``ImageRef.registry``) may come without TLS.
+
+    ``""`` when nothing says so. Per the distribution reference grammar a first component is a
+    registry only if it holds a ``.`` or ``:`` or is ``localhost`` (``parse_image`` follows
+    it). Reasons, first match wins: an ``http://`` scheme written into the reference (which
+    ``parse_image`` reads as the registry ``http:``); a host (any port) or host:port that
+    ``listed`` names; the node's loopback (``localhost``, 127.0.0.0/8, ``[::1]``), which
+    containerd and Docker reach over plain HTTP by default; any other IP address, which a
+    certificate rarely covers, so such registries are as a rule set up as insecure in the
+    runtime.
+    """
+    if registry == _HTTP_REGISTRY:
+        return HTTP_SCHEME
+    host, port = split_host(registry)
+    if registry in listed or (host in listed and port):
+        return POLICY_LISTED
+    if host == "localhost":
+        return LOOPBACK
+    bracketed = host.startswith("[")
+    # Most hosts are names; only what could be an address is handed to the parser.
+    if not bracketed and not _IPV4_CHARS.issuperset(host):
+        return ""
+    try:
+        address = ipaddress.ip_address(host[1:-1] if bracketed else host)
+    except ValueError:
+        return ""
+    if bracketed != (address.version == 6):
+        # "[10.0.0.1]": the grammar brackets IPv6 addresses only.
+        return ""
+    return LOOPBACK if address.is_loopback else IP_ADDRESS
+
+
+_IPV4_CHARS = frozenset("0123456789.")

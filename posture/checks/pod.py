@@ -7,6 +7,7 @@ distinct template once and reuses the result for every workload that has it.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from operator import lt
 from typing import Any, NamedTuple
 
@@ -14,8 +15,12 @@ import orjson
 
 from posture.checks.images import ImageRef, parse_image
 from posture.checks.safe import MAX_TEXT, clip, integer, mapping, text
+from posture.checks.secrets import looks_secret, name_looks_secret
 
 _WINDOWS = "windows"
+# The service account a pod runs as when its spec names none (upstream: the admission
+# controller sets serviceAccountName to "default").
+DEFAULT_ACCOUNT = "default"
 _EMPTY: dict[str, Any] = {}
 
 # A pod's container lists, in the order the checks read them (init containers run first), and
@@ -28,13 +33,61 @@ CONTAINER_LISTS: tuple[tuple[str, str], ...] = (
     ("ephemeralContainers", "Ephemeral container"),
 )
 _NO_LIMITS_APPLY = "ephemeralContainers"
-# Indexed by (cpu limit missing, memory limit missing).
+# Indexed by (cpu limit missing, memory limit missing); the same table serves requests.
 _MISSING_LIMITS: dict[tuple[bool, bool], tuple[str, ...]] = {
     (False, False): (),
     (True, False): ("cpu",),
     (False, True): ("memory",),
     (True, True): ("cpu", "memory"),
 }
+_MISSING_REQUESTS = _MISSING_LIMITS
+_MAX_SECRET_ENV = 50
+
+
+# Env var names repeat across templates far more than values do (the same chart, the same
+# framework's settings), so the name's verdict is kept for the next template.
+_secret_name = lru_cache(maxsize=8192)(name_looks_secret)
+
+
+def _secret_env(env: object) -> tuple[str, ...]:
+    """Return the names of the env vars whose literal ``value`` looks like a credential.
+
+    Only ``value`` is read: ``valueFrom`` takes the value from a Secret, a ConfigMap or a
+    field, which is what the finding asks for. The values never leave this function.
+
+    ``looks_secret`` decides, but only after a cheap test that is never false where it could
+    say yes: the name's verdict (cached), or a value holding what every credential shape the
+    matcher knows holds, a ``_`` (GitHub tokens, ``"private_key"``), a ``-`` (PEM armour,
+    Slack tokens) or an AWS key id's ``AKIA``/``ASIA``. Most values (numbers, hosts, flags)
+    fail it and skip the matcher's regular expressions, which would cost more than the rest of
+    a container's facts together.
+    """
+    if not isinstance(env, list):
+        return ()
+    found: list[str] = []
+    for var in env:
+        if not isinstance(var, dict):
+            continue
+        value = var.get("value")
+        if not value or not isinstance(value, str):
+            continue
+        name = var.get("name")
+        if not isinstance(name, str):
+            name = ""
+        if (
+            not _secret_name(name)
+            and "_" not in value
+            and "-" not in value
+            and "AKIA" not in value
+            and "ASIA" not in value
+        ):
+            continue
+        if looks_secret(name, value):
+            found.append(name if len(name) <= MAX_TEXT else clip(name))
+            # Findings stay bounded however many variables a hostile template lists.
+            if len(found) == _MAX_SECRET_ENV:
+                break
+    return tuple(found)
 
 
 # Named tuples rather than frozen dataclasses: as immutable, and several times cheaper to build,
@@ -46,7 +99,8 @@ class ContainerFacts(NamedTuple):
     ``run_as_non_root`` are the effective values, the container's own when set, else the pod's
     (upstream: a container's securityContext overrides the pod's field by field);
     ``run_as_user_from`` and ``run_as_non_root_from`` say which (``"container"``, ``"pod"``,
-    or ``""`` when neither sets it).
+    or ``""`` when neither sets it). ``missing_limits`` and ``missing_requests`` are empty for
+    ephemeral containers, which upstream forbids resources.
     """
 
     name: str
@@ -68,6 +122,10 @@ class ContainerFacts(NamedTuple):
     run_as_non_root_from: str
     # "Container app", "Init container setup", "Ephemeral container debugger".
     label: str
+    # Resources with neither a request nor a limit the request would default to.
+    missing_requests: tuple[str, ...]
+    # Names (cut for messages) of env vars holding a literal credential-looking value.
+    secret_env: tuple[str, ...]
 
 
 class PodFacts(NamedTuple):
@@ -183,6 +241,15 @@ def pod_facts(template: object) -> PodFacts:
     pod_user_from = "" if pod_user is None else "pod"
     pod_non_root = _bool(pod_sc.get("runAsNonRoot"))
     pod_non_root_from = "" if pod_non_root is None else "pod"
+    # Pod-level resources (spec.resources): a pod-level request, or a pod-level limit it
+    # defaults to, reserves the resource for every container that sets none of its own.
+    pod_requests_cpu = pod_requests_memory = False
+    pod_resources = spec.get("resources")
+    if pod_resources:
+        pod_requests = mapping(mapping(pod_resources).get("requests"))
+        pod_limits = mapping(mapping(pod_resources).get("limits"))
+        pod_requests_cpu = bool(pod_requests.get("cpu") or pod_limits.get("cpu"))
+        pod_requests_memory = bool(pod_requests.get("memory") or pod_limits.get("memory"))
     containers: list[ContainerFacts] = []
     # The type tests below are written out rather than calling the helpers of safe.py: this runs
     # for every container of every distinct template, and the calls would double its cost.
@@ -214,9 +281,27 @@ def pod_facts(template: object) -> PodFacts:
                 image = ""
             pull_policy = c.get("imagePullPolicy")
             resources = c.get("resources")
-            limits = resources.get("limits") if isinstance(resources, dict) else None
+            if not isinstance(resources, dict):
+                resources = _EMPTY
+            limits = resources.get("limits")
             if not isinstance(limits, dict):
                 limits = _EMPTY
+            missing_limits: tuple[str, ...] = ()
+            missing_requests: tuple[str, ...] = ()
+            # Both limits set (the common case) means both requests are, by default.
+            if field != _NO_LIMITS_APPLY and not (limits.get("cpu") and limits.get("memory")):
+                no_cpu, no_memory = not limits.get("cpu"), not limits.get("memory")
+                missing_limits = _MISSING_LIMITS[(no_cpu, no_memory)]
+                requests = resources.get("requests")
+                if not isinstance(requests, dict):
+                    requests = _EMPTY
+                # Upstream: a limit without a request makes the request default to the
+                # limit, so only a resource with neither lacks a request.
+                missing_requests = _MISSING_REQUESTS[(
+                    no_cpu and not requests.get("cpu") and not pod_requests_cpu,
+                    no_memory and not requests.get("memory") and not pod_requests_memory,
+                )]
+            env = c.get("env")
             ref = parse_image(image)
             shown_name = name if len(name) <= MAX_TEXT else clip(name)
             facts = (
@@ -228,9 +313,7 @@ def pod_facts(template: object) -> PodFacts:
                 user,
                 non_root,
                 sc.get("readOnlyRootFilesystem") is True,
-                ()
-                if field == _NO_LIMITS_APPLY
-                else _MISSING_LIMITS[(not limits.get("cpu"), not limits.get("memory"))],
+                missing_limits,
                 shown_name,
                 image if len(image) <= MAX_TEXT else clip(image),
                 ref.floating,
@@ -238,10 +321,15 @@ def pod_facts(template: object) -> PodFacts:
                 user_from,
                 non_root_from,
                 f"{kind} {shown_name}",
+                missing_requests,
+                _secret_env(env) if env else (),
             )
             # The named tuple's own __new__ is a Python function; tuple.__new__ builds the same.
             containers.append(tuple.__new__(ContainerFacts, facts))
-    sa = text(spec.get("serviceAccountName")) or text(spec.get("serviceAccount")) or "default"
+    # serviceAccount is the deprecated alias of serviceAccountName, read when the latter is unset.
+    sa = (
+        text(spec.get("serviceAccountName")) or text(spec.get("serviceAccount")) or DEFAULT_ACCOUNT
+    )
     names = [c.name for c in containers]
     pod = (
         tuple(containers),

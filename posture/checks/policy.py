@@ -132,6 +132,11 @@ class Policy:
         (), meaning="Registry hosts, optionally with a path prefix, that images may come from. "
         "Empty leaves the approved-registry check not evaluated.",
         type="list of strings", example="[ghcr.io/acme, registry.k8s.io]")
+    insecure_registries: tuple[str, ...] = _key(
+        (), meaning="Registry hosts (optionally host:port) that nodes pull from over plain "
+        "HTTP or without verifying TLS, as configured in the container runtime: images from "
+        "them are reported (check image.insecure-registry). A host without a port matches "
+        "every port.", type="list of strings", example="[registry.lab.internal:5000]")
     eol_warning_days: int = _key(
         90, meaning="How many days before an end of life (Kubernetes, node OS) the checks and "
         "the weekly digest warn about it.", type="integer, 0 or more", example="120")
@@ -492,6 +497,7 @@ def _overrides(key: str, value: object) -> dict[str, Severity]:
 
 _PARSERS: dict[str, Any] = {
     "approved_registries": _registries,
+    "insecure_registries": _registries,
     "eol_warning_days": _int,
     "max_node_age_days": _int,
     "patch_lag_threshold": _int,

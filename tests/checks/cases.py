@@ -173,6 +173,14 @@ def _automount_off_on_service_account() -> Inventory:
     return clean_inventory(workloads=[workload(spec=spec)], serviceaccounts=[sa])
 
 
+def _own_account_with_token() -> Inventory:
+    spec = pod_spec(serviceAccountName="web")
+    del spec["automountServiceAccountToken"]
+    return clean_inventory(workloads=[workload(spec=spec)])
+
+
+_SECRET_REF = {"secretKeyRef": {"name": "db", "key": "password"}}
+
 _clean = clean_inventory
 _ALLOW_WEB = {
     "podSelector": {"matchLabels": {"app": "web"}},
@@ -251,12 +259,28 @@ CASES: dict[str, Case] = {
     "workload.service-account-token-automounted": Case(
         _automount_off_on_service_account, _no_automount, "Deployment"
     ),
+    "workload.requests-missing": Case(
+        # Limits only: upstream, each request defaults to its limit.
+        _clean, _container(resources={"requests": {"cpu": "100m"}}), "Deployment"
+    ),
+    "workload.default-service-account-token": Case(
+        _own_account_with_token, _no_automount, "Deployment"
+    ),
+    "workload.secret-in-env": Case(
+        _container(env=[{"name": "DB_PASSWORD", "valueFrom": _SECRET_REF},
+                        {"name": "LOG_LEVEL", "value": "debug"}]),
+        _container(env=[{"name": "DB_PASSWORD", "value": "hunter2"}]),
+        "Deployment",
+    ),
     "namespace.pss-not-enforced": Case(
         _clean, lambda: clean_inventory(namespaces=[namespace(level=None)]), "Namespace"
     ),
     # Images
     "image.registry-not-approved": Case(
         _clean, _container(image=f"nginx:1.27.3@{DIGEST}"), "Deployment"
+    ),
+    "image.insecure-registry": Case(
+        _clean, _container(image=f"10.0.4.12:5000/shop/web:1.2.3@{DIGEST}"), "Deployment"
     ),
     "image.latest-tag": Case(
         _clean, _container(image="registry.example.com/shop/web:latest"), "Deployment"

@@ -125,3 +125,64 @@ def test_malformed_digest_is_reported_as_not_pinned_and_says_why() -> None:
         "image": image,
         "digest_problem": "sha256 digests are 64 lower-case hexadecimal characters",
     }
+
+
+@pytest.mark.parametrize(
+    ("reference", "reason"),
+    [
+        ("10.0.4.12:5000/app:1", "ip-address"),
+        ("10.0.4.12/app:1", "ip-address"),
+        ("[fd00::4]:5000/app:1", "ip-address"),
+        ("[fd00::4]/app:1", "ip-address"),
+        ("localhost:5000/app:1", "loopback"),
+        ("localhost/app:1", "loopback"),
+        ("127.0.0.1:5000/app:1", "loopback"),
+        ("127.8.9.10/app:1", "loopback"),
+        ("[::1]:5000/app:1", "loopback"),
+        ("http://registry.example.com/app:1", "http-scheme"),
+        ("HTTP://10.0.4.12:5000/app:1", "http-scheme"),
+        # Not registries by the grammar, or not addresses.
+        ("acme/10.0.4.12:1", ""),
+        ("localhostx/app:1", ""),
+        ("registry.example.com/app:1", ""),
+        ("[10.0.4.12]/app:1", ""),
+        ("300.1.2.3/app:1", ""),
+        ("nginx", ""),
+    ],
+)
+def test_insecure_registries_by_the_reference_grammar(reference: str, reason: str) -> None:
+    from posture.checks.images import insecure_registry
+
+    assert insecure_registry(parse_image(reference).registry, ()) == reason
+
+
+def test_policy_lists_insecure_hosts_with_or_without_a_port() -> None:
+    from posture.checks.images import insecure_registry
+
+    listed = ("registry.lab.internal", "mirror.lab.internal:8080")
+    assert insecure_registry("registry.lab.internal", listed) == "policy"
+    assert insecure_registry("registry.lab.internal:5000", listed) == "policy"
+    assert insecure_registry("mirror.lab.internal:8080", listed) == "policy"
+    assert insecure_registry("mirror.lab.internal:8443", listed) == ""
+    assert insecure_registry("mirror.lab.internal", listed) == ""
+
+
+def test_insecure_registry_finding_names_the_container_list_and_the_policy_reason() -> None:
+    from posture.checks import Policy, evaluate
+    from tests.checks.builders import TODAY, clean_inventory, container, pod_spec, workload
+
+    image = f"registry.example.com/shop/web:1.2.3@{SHA256}"
+    spec = pod_spec(initContainers=[container("setup", image=image)])
+    inv = clean_inventory(workloads=[workload(spec=spec)])
+    policy = Policy.from_dict({"approved_registries": ["registry.example.com"],
+                               "insecure_registries": ["Registry.Example.com/"]})
+    result = evaluate(inv, policy, TODAY)
+    hits = {f.container: f for f in result.findings if f.check == "image.insecure-registry"}
+    assert set(hits) == {"setup", "app"}
+    app_image = hits["app"].evidence["image"]
+    assert hits["setup"].message.startswith(
+        f"Init container setup runs image {image}, which comes from registry.example.com, "
+        "which the policy lists as insecure"
+    )
+    assert hits["app"].evidence == {"image": app_image, "registry": "registry.example.com",
+                                    "reason": "policy"}

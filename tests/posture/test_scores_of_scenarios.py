@@ -111,3 +111,18 @@ def test_without_trivy_vulnerabilities_are_not_evaluated_on_the_scorecard_and_it
     category = html[html.index('data-category="vulnerabilities"'):]
     assert "not evaluated" in category[:category.index("</summary>")]
     assert f"Not evaluated: <bdi>{page.reason}</bdi>." in html  # the reason may quote the cluster
+
+
+WORKLOAD_HYGIENE = {"workload.requests-missing", "workload.default-service-account-token",
+                    "image.insecure-registry", "workload.secret-in-env"}
+
+
+def test_typical_and_neglected_show_every_workload_hygiene_check_and_well_kept_none(emulate):
+    for name, expected in (("typical", WORKLOAD_HYGIENE), ("neglected", WORKLOAD_HYGIENE),
+                           ("well-kept", set())):
+        cluster = register(emulate(name), name)
+        poll(cluster.pk)
+        found = set(Finding.objects.filter(cluster=cluster, check_id__in=WORKLOAD_HYGIENE,
+                                           resolved_at__isnull=True)
+                    .values_list("check_id", flat=True))
+        assert found == expected, name

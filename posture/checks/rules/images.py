@@ -7,7 +7,15 @@ from __future__ import annotations
 
 from posture.checks.base import Check, NotEvaluated
 from posture.checks.context import Context
-from posture.checks.images import is_approved
+from posture.checks.images import (
+    HTTP_SCHEME,
+    IP_ADDRESS,
+    LOOPBACK,
+    POLICY_LISTED,
+    insecure_registry,
+    is_approved,
+    registry_host,
+)
 from posture.checks.results import FindingRow
 from posture.checks.safe import clip
 from posture.checks.vocabulary import Category, Severity
@@ -17,12 +25,30 @@ _ALL_CONTAINERS = " Init, regular and ephemeral (debug) containers are checked."
 _PULL_POLICY_DOC = "https://kubernetes.io/docs/concepts/containers/images/#image-pull-policy"
 _IMAGE_NAMES_DOC = "https://kubernetes.io/docs/concepts/containers/images/#image-names"
 _OCI_DIGEST_DOC = "https://github.com/opencontainers/image-spec/blob/main/descriptor.md#digests"
+_REFERENCE_GRAMMAR_DOC = (
+    "https://github.com/distribution/reference/blob/main/reference.go"
+)
+_CONTAINERD_HOSTS_DOC = "https://github.com/containerd/containerd/blob/main/docs/hosts.md"
 
 
 _UNAPPROVED = "image.registry-not-approved"
 _FLOATING = "image.latest-tag"
 _UNPINNED = "image.not-pinned-by-digest"
 _STALE_PULL = "image.floating-tag-not-pulled"
+_INSECURE = "image.insecure-registry"
+
+# How each reason of ``insecure_registry`` reads in a finding, after "... runs image X, which".
+_INSECURE_MESSAGES = {
+    HTTP_SCHEME: "names its registry {registry} with an http:// scheme: plain HTTP, which "
+    "anyone on the path can read and alter (the reference grammar has no scheme, so a runtime "
+    "also refuses the reference as written)",
+    POLICY_LISTED: "comes from {registry}, which the policy lists as insecure: pulled over "
+    "plain HTTP or without verifying TLS, so anyone on the path can swap the image",
+    IP_ADDRESS: "comes from a registry addressed by IP ({registry}): certificates rarely "
+    "cover an address, so nodes are as a rule set to pull from it without TLS verification",
+    LOOPBACK: "comes from the node's own loopback address ({registry}): runtimes pull from it "
+    "over plain HTTP by default, from whatever listens on that port of the node",
+}
 
 
 def _image_rows(ctx: Context) -> dict[str, list[FindingRow]]:
@@ -38,12 +64,24 @@ def _image_rows(ctx: Context) -> dict[str, list[FindingRow]]:
     rows = {check.id: ctx.rows_per_container() for check in CHECKS}
     unapproved, floating = rows[_UNAPPROVED], rows[_FLOATING]
     unpinned, stale_pull = rows[_UNPINNED], rows[_STALE_PULL]
+    insecure, listed = rows[_INSECURE], ctx.policy.insecure_registries
+    # A cluster's images come from a handful of registries: each is judged once.
+    reasons: dict[str, str] = {}
     for view in ctx.workloads:
         kind, ns, name = view.kind, view.namespace, view.name
         for c in view.facts.containers:
             if not c.image:
                 continue
             image = c.shown_image
+            reason = reasons.get(c.ref.registry)
+            if reason is None:
+                reason = reasons[c.ref.registry] = insecure_registry(c.ref.registry, listed)
+            if reason:
+                registry = clip(registry_host(c.ref))
+                detail = _INSECURE_MESSAGES[reason].format(registry=registry)
+                message = f"{c.label} runs image {image}, which {detail}"
+                evidence = {"image": image, "registry": registry, "reason": reason}
+                insecure.append((kind, ns, name, c.name, message, evidence))
             if approved and not is_approved(c.ref, approved):
                 registry = clip(c.ref.registry)
                 message = f"Image {image} comes from {registry}, which is not an approved registry"
@@ -92,6 +130,10 @@ def _unpinned(ctx: Context) -> list[FindingRow]:
 
 def _stale_pull(ctx: Context) -> list[FindingRow]:
     return _image_rows(ctx)[_STALE_PULL]
+
+
+def _insecure(ctx: Context) -> list[FindingRow]:
+    return _image_rows(ctx)[_INSECURE]
 
 
 CHECKS: tuple[Check, ...] = (
@@ -165,5 +207,29 @@ CHECKS: tuple[Check, ...] = (
         run=_stale_pull,
         # 2: a malformed digest pins nothing, so the tag decides; ephemeral containers too.
         revision=2,
+    ),
+    Check(
+        id=_INSECURE,
+        category=Category.IMAGES,
+        severity=Severity.MEDIUM,
+        title="Image from a registry reached without TLS",
+        why="An image pulled over plain HTTP, or over TLS that is not verified, can be read and "
+        "replaced by anyone on the network path: the node then runs their code. A reference's "
+        "registry is its first component when that holds a `.` or `:` or is `localhost` (the "
+        "distribution reference grammar); it is reported when it is an IP address (IPv4, or "
+        "IPv6 in brackets, with or without a port), since certificates rarely cover an address "
+        "and such registries are as a rule set up as insecure in the runtime; when the "
+        "reference is written with an `http://` scheme; or when the policy's "
+        "`insecure_registries` names it. Images from `localhost`, 127.0.0.0/8 or `[::1]` are "
+        "reported too: containerd and Docker pull from the loopback over plain HTTP by default, "
+        "and on a node that means from whatever process or host-network pod holds the port."
+        + _ALL_CONTAINERS,
+        fix="Serve the registry over TLS with a certificate for its DNS name, reference it by "
+        "that name, and remove it from the runtime's insecure or skip-verify settings; or "
+        "mirror the image into a registry that has one.",
+        snippet="image: registry.example.com/team/app:1.4.2",
+        references=(_IMAGE_NAMES_DOC, _REFERENCE_GRAMMAR_DOC, _CONTAINERD_HOSTS_DOC),
+        needs=_NEEDS,
+        run=_insecure,
     ),
 )

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 
 from posture.checks import pss
 from posture.checks.base import Check, Hit
-from posture.checks.context import ENFORCE_LABEL, Context
-from posture.checks.pod import ContainerFacts
+from posture.checks.context import ENFORCE_LABEL, Context, WorkloadView
+from posture.checks.pod import DEFAULT_ACCOUNT, ContainerFacts
 from posture.checks.policy import SYSTEM_NAMESPACES
 from posture.checks.results import FindingRow
 from posture.checks.safe import clip, dig, string_map
@@ -28,6 +28,22 @@ _AUTOMOUNT_DOC = (
     "https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/"
     "#opt-out-of-api-credential-automounting"
 )
+_DEFAULT_SA_DOC = (
+    "https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/"
+    "#use-the-default-service-account-to-access-the-api-server"
+)
+_SA_ADMIN_DOC = "https://kubernetes.io/docs/reference/access-authn-authz/service-accounts-admin/"
+_POD_RESOURCES_DOC = (
+    "https://kubernetes.io/docs/tasks/configure-pod-container/assign-pod-level-resources/"
+)
+_ENV_DOC = (
+    "https://kubernetes.io/docs/tasks/inject-data-application/"
+    "define-environment-variable-container/"
+)
+_CREDENTIALS_DOC = (
+    "https://kubernetes.io/docs/tasks/inject-data-application/distribute-credentials-secure/"
+)
+_GOOD_PRACTICE_DOC = "https://kubernetes.io/docs/concepts/security/secrets-good-practices/"
 _WORKLOAD_NEEDS = ("pods",)
 # Detail text quotes container and volume names from the cluster; keep messages bounded.
 _DETAIL_LIMIT = 1000
@@ -149,6 +165,8 @@ def _violates_namespace(ctx: Context) -> Iterator[Hit]:
 _WRITABLE_ROOT = "workload.root-filesystem-writable"
 _NO_LIMITS = "workload.no-resource-limits"
 _RUNS_AS_ROOT = "workload.runs-as-root"
+_NO_REQUESTS = "workload.requests-missing"
+_SECRET_ENV = "workload.secret-in-env"  # noqa: S105 (a check id, not a password)
 
 
 def _container_rows(ctx: Context) -> dict[str, list[FindingRow]]:
@@ -162,9 +180,10 @@ def _container_rows(ctx: Context) -> dict[str, list[FindingRow]]:
         return memo
     rows = {
         check_id: ctx.rows_per_container()
-        for check_id in (_WRITABLE_ROOT, _NO_LIMITS, _RUNS_AS_ROOT)
+        for check_id in (_WRITABLE_ROOT, _NO_LIMITS, _RUNS_AS_ROOT, _NO_REQUESTS, _SECRET_ENV)
     }
     writable, no_limits, runs_as_root = rows[_WRITABLE_ROOT], rows[_NO_LIMITS], rows[_RUNS_AS_ROOT]
+    no_requests, secret_env = rows[_NO_REQUESTS], rows[_SECRET_ENV]
     for view in ctx.workloads:
         kind, ns, name, facts = view.kind, view.namespace, view.name, view.facts
         for c in facts.containers:
@@ -178,6 +197,19 @@ def _container_rows(ctx: Context) -> dict[str, list[FindingRow]]:
                 message = f"{c.label} has no {missing} limit"
                 evidence = {"missing": list(c.missing_limits)}
                 no_limits.append((kind, ns, name, c.name, message, evidence))
+            if c.missing_requests:
+                missing = " and ".join(c.missing_requests)
+                message = f"{c.label} has no {missing} request, nor a limit it would default to"
+                evidence = {"missing": list(c.missing_requests)}
+                no_requests.append((kind, ns, name, c.name, message, evidence))
+            if c.secret_env:
+                # The names only: the values never reach a finding (see posture.checks.secrets).
+                keys = ", ".join(c.secret_env)
+                message = f"{c.label} sets a credential-looking literal value in env: {keys}"
+                if len(message) > _DETAIL_LIMIT:
+                    message = clip(message, _DETAIL_LIMIT)
+                evidence = {"env": list(c.secret_env)}
+                secret_env.append((kind, ns, name, c.name, message, evidence))
             # Root in a user namespace is an unprivileged user on the node.
             if facts.user_namespace or c.run_as_non_root is True and c.run_as_user != 0:
                 continue
@@ -224,17 +256,35 @@ def _runs_as_root(ctx: Context) -> list[FindingRow]:
     return _container_rows(ctx)[_RUNS_AS_ROOT]
 
 
+def _requests_missing(ctx: Context) -> list[FindingRow]:
+    return _container_rows(ctx)[_NO_REQUESTS]
+
+
+def _secret_in_env(ctx: Context) -> list[FindingRow]:
+    return _container_rows(ctx)[_SECRET_ENV]
+
+
+def _token_setting(ctx: Context, view: WorkloadView) -> tuple[bool | None, str]:
+    """Return whether ``view``'s pods ask for a token (None: nobody says) and who decides.
+
+    Upstream: the pod's ``automountServiceAccountToken`` wins when set, else the service
+    account's, else the token is mounted.
+    """
+    facts = view.facts
+    if facts.automount_token is not None:
+        return facts.automount_token, "the pod"
+    sa = ctx.service_accounts.get((view.namespace, facts.service_account))
+    value = None if sa is None else sa.get("automountServiceAccountToken")
+    if isinstance(value, bool):
+        return value, "its service account"
+    return None, ""
+
+
 def _token_automounted(ctx: Context) -> list[FindingRow]:
     hits = ctx.rows_per_workload()
-    accounts = ctx.service_accounts
     for view in ctx.workloads:
         facts = view.facts
-        setting, where = facts.automount_token, "the pod"
-        if setting is None:
-            sa = accounts.get((view.namespace, facts.service_account))
-            value = None if sa is None else sa.get("automountServiceAccountToken")
-            if isinstance(value, bool):
-                setting, where = value, "its service account"
+        setting, where = _token_setting(ctx, view)
         if setting is False:
             continue
         reason = "by default" if setting is None else f"because {where} asks for it"
@@ -242,6 +292,34 @@ def _token_automounted(ctx: Context) -> list[FindingRow]:
         message = f"Pods get a token for service account {account} mounted {reason}"
         hit = (view.kind, view.namespace, view.name, "", message, {"serviceAccount": account})
         hits.append(hit)
+    return hits
+
+
+# Who decided that the token is mounted (``_token_setting``'s second value), for evidence.
+_DECIDED_BY = {"the pod": "pod", "its service account": "serviceaccount", "": "default"}
+
+
+def _default_account_token(ctx: Context) -> list[FindingRow]:
+    """Report workloads that hold a token of their namespace's ``default`` service account.
+
+    ``workload.service-account-token-automounted`` reports the token itself, for any account;
+    this reports the identity being shared, so its message and fix are about the account.
+    """
+    hits = ctx.rows_per_workload()
+    for view in ctx.workloads:
+        if view.facts.service_account != DEFAULT_ACCOUNT:
+            continue
+        setting, where = _token_setting(ctx, view)
+        if setting is False:
+            continue
+        decided = "by default" if setting is None else f"because {where} asks for it"
+        message = (
+            f"Runs as the default service account of namespace {clip(view.namespace)} with its "
+            f"token mounted ({decided}): every pod there that names no account shares this "
+            "identity, and any permission granted to it"
+        )
+        evidence = {"serviceAccount": DEFAULT_ACCOUNT, "automountFrom": _DECIDED_BY[where]}
+        hits.append((view.kind, view.namespace, view.name, "", message, evidence))
     return hits
 
 
@@ -526,6 +604,73 @@ OTHER_CHECKS: tuple[Check, ...] = (
         references=(_AUTOMOUNT_DOC,),
         needs=("pods", "serviceaccounts"),
         run=_token_automounted,
+    ),
+    Check(
+        id=_NO_REQUESTS,
+        category=Category.WORKLOADS,
+        severity=Severity.LOW,
+        title="Container without a CPU or memory request",
+        why="The scheduler places pods by their requests: a container that requests nothing "
+        "is placed as if it used nothing, so nodes fill up past what they can run, and it is "
+        "the first to be evicted or starved when they do. Upstream, a container that sets a "
+        "limit but no request gets a request equal to the limit, so only a resource with "
+        "neither is reported; a pod-level request or limit (`spec.resources`) covers the "
+        "containers that set none. A LimitRange's default request is applied when a pod is "
+        "created, so it shows in a cluster's pods but not in manifests. Init and regular "
+        "containers are checked; ephemeral (debug) containers are not, because Kubernetes "
+        "does not allow them resources at all.",
+        fix="Set a CPU and a memory request on every container (what it uses under normal "
+        "load), or a LimitRange with default requests for the namespace.",
+        snippet="resources:\n  requests: {cpu: 100m, memory: 128Mi}",
+        references=(_LIMITS_DOC, _POD_RESOURCES_DOC),
+        needs=_WORKLOAD_NEEDS,
+        run=_requests_missing,
+    ),
+    Check(
+        id="workload.default-service-account-token",
+        category=Category.WORKLOADS,
+        severity=Severity.MEDIUM,
+        title="Runs as the namespace's default service account, with its token",
+        why="A pod that names no service account (neither `serviceAccountName` nor the "
+        "deprecated `serviceAccount`) runs as its namespace's `default` account, and so does "
+        "every other such pod there: a permission granted to `default` for one workload is "
+        "granted to all of them, and a compromise of any of them yields it. Only workloads "
+        "that also get the token mounted are reported: the pod's "
+        "`automountServiceAccountToken` decides when set, else the service account's, else "
+        "the token is mounted. `workload.service-account-token-automounted` reports the "
+        "mounted token itself, for any account; this check reports the shared identity.",
+        fix="Create a service account for the workload and name it in the pod template; and "
+        "set `automountServiceAccountToken: false` on each namespace's `default` account so "
+        "that pods which name none get no token.",
+        snippet="apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: web\n"
+        "automountServiceAccountToken: false\n---\n# in the pod template:\nspec:\n"
+        "  serviceAccountName: web",
+        references=(_DEFAULT_SA_DOC, _SA_ADMIN_DOC, _AUTOMOUNT_DOC),
+        needs=("pods", "serviceaccounts"),
+        run=_default_account_token,
+    ),
+    Check(
+        id=_SECRET_ENV,
+        category=Category.WORKLOADS,
+        severity=Severity.HIGH,
+        title="Credential written as a literal value in an environment variable",
+        why="An env var's literal `value` is part of the pod template: anyone who may read "
+        "the Deployment (or its ReplicaSets, or the pods) reads the credential, it lands in "
+        "manifests, Helm values and version control, and it cannot be rotated without a "
+        "rollout. A variable is reported when its name says it holds a secret (`*PASSWORD*`, "
+        "`*TOKEN*`, `*SECRET*`, `*_KEY`, `*API_KEY*`, `*CREDENTIAL*` ...) or its value has the "
+        "shape of a well-known credential (an AWS access key id, a PEM private key, a GCP "
+        "service-account key, a GitHub or Slack token); empty values, `$(VAR)` references and "
+        "`valueFrom` are not. Findings name the variable, never its value. Init, regular and "
+        "ephemeral (debug) containers are checked.",
+        fix="Move the value into a Secret and refer to it with `valueFrom.secretKeyRef` (or "
+        "mount the Secret as a file), then rotate the credential: it has been readable in the "
+        "pod template.",
+        snippet="env:\n  - name: DB_PASSWORD\n    valueFrom:\n      secretKeyRef:\n"
+        "        name: db\n        key: password",
+        references=(_CREDENTIALS_DOC, _ENV_DOC, _GOOD_PRACTICE_DOC),
+        needs=_WORKLOAD_NEEDS,
+        run=_secret_in_env,
     ),
     Check(
         id="namespace.pss-not-enforced",
