@@ -37,7 +37,7 @@ from kubernetes.client.exceptions import ApiException
 from clusters import kube
 from clusters.kubeconfig import ClusterCredentials
 from clusters.workloads import WorkloadIndex
-from posture.checks import trivy
+from posture.checks import sensitive, trivy
 from posture.checks.inventory import Coverage, Inventory, KubeObject, empty_inventory
 
 PAGE_SIZE = 500
@@ -100,7 +100,29 @@ def _listers(api: k8s.ApiClient) -> dict[str, Lister]:
         "clusterroles": rbac.list_cluster_role,
         "clusterrolebindings": rbac.list_cluster_role_binding,
         "vulnerabilityreports": lambda **kw: custom.list_cluster_custom_object(*TRIVY, **kw),
+        "ingresses": net.list_ingress_for_all_namespaces,
+        "resourcequotas": core.list_resource_quota_for_all_namespaces,
+        "limitranges": core.list_limit_range_for_all_namespaces,
+        "configmaps": core.list_config_map_for_all_namespaces,
+        # The server filters by type; the reducer filters again, whatever the server sent.
+        "secrets": partial(core.list_secret_for_all_namespaces,
+                           field_selector=f"type={sensitive.TOKEN_TYPE}"),
     }
+
+
+def _reduce_secret(obj: Any) -> KubeObject | None:
+    return sensitive.reduce_token_secret(obj)
+
+
+# Resources whose items are reduced as soon as a page is parsed, in place of ``_trim``: their
+# values (ConfigMap data, Secret data) must not reach anything else. None drops the item.
+_REDUCERS: dict[str, Callable[[Any], KubeObject | None]] = {
+    "configmaps": sensitive.reduce_configmap,
+    "secrets": _reduce_secret,
+}
+# Resources parsed only as raw JSON, even in the "models" benchmark mode: models would hold
+# every value of every ConfigMap and Secret in memory.
+_RAW_ONLY = frozenset({"vulnerabilityreports", "configmaps", "secrets"})
 
 
 @dataclass(frozen=True)
@@ -116,6 +138,9 @@ class Options:
     # Vulnerability entries kept per Trivy report and per poll (the most urgent of each report).
     report_entries: int = trivy.REPORT_ENTRIES
     cluster_entries: int = trivy.CLUSTER_ENTRIES
+    # List service-account token Secrets (metadata only); off, their coverage says how to
+    # switch it on (POSTURE_READ_TOKEN_SECRETS).
+    read_token_secrets: bool = False
 
 
 @contextmanager
@@ -232,7 +257,7 @@ class Collector:
         if token:
             kwargs["_continue"] = token
         lister = self.listers[resource]
-        if self.options.parse == "models" and resource != "vulnerabilityreports":
+        if self.options.parse == "models" and resource not in _RAW_ONLY:
             result = lister(**kwargs)
             body = self.api.sanitize_for_serialization(result)
         else:
@@ -248,8 +273,13 @@ class Collector:
                                               message="the API server's answer is not a list"))
         meta = body.get("metadata")
         token = (meta.get("continue") if isinstance(meta, dict) else None) or None
-        return [_trim(item) for item in body.get("items") or []], (
-            token if isinstance(token, str) else None)
+        reduce = _REDUCERS.get(resource)
+        if reduce is None:
+            items = [_trim(item) for item in body.get("items") or []]
+        else:
+            # The page's full objects are released with ``body`` right after this.
+            items = [_trim(r) for r in map(reduce, body.get("items") or []) if r is not None]
+        return items, (token if isinstance(token, str) else None)
 
     def read_all(self, resource: str, sink: Callable[[KubeObject], None],
                  reset: Callable[[], None]) -> Coverage:
@@ -355,9 +385,16 @@ def collect(creds: ClusterCredentials, options: Options) -> Inventory:
                 partial(index.forget_controllers, kind))
         coverage["pods"] = collector.read_all("pods", index.add_pod, index.forget_pods)
         for resource in ("services", "serviceaccounts", "networkpolicies", "roles",
-                         "rolebindings", "clusterroles", "clusterrolebindings"):
+                         "rolebindings", "clusterroles", "clusterrolebindings", "ingresses",
+                         "resourcequotas", "limitranges", "configmaps"):
             items = inventory[resource]  # type: ignore[literal-required]  # one of the two keys above
             coverage[resource] = collector.read_all(resource, items.append, items.clear)
+        if options.read_token_secrets:
+            secrets = inventory["secrets"]
+            coverage["secrets"] = collector.read_all("secrets", secrets.append, secrets.clear)
+        else:
+            coverage["secrets"] = Coverage(state="absent", count=0,
+                                           message=sensitive.SECRETS_NOT_READ)
         reports = _Reports(inventory["vulnerabilityreports"], options.cluster_entries,
                            options.report_entries)
         coverage["vulnerabilityreports"] = reports.coverage(

@@ -77,6 +77,11 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("rolebindings", "rolebinding", "RoleBinding", "rbac.authorization.k8s.io", "v1",
              True),
     Resource("roles", "role", "Role", "rbac.authorization.k8s.io", "v1", True),
+    Resource("configmaps", "configmap", "ConfigMap", "", "v1", True, ("cm",)),
+    Resource("secrets", "secret", "Secret", "", "v1", True),
+    Resource("resourcequotas", "resourcequota", "ResourceQuota", "", "v1", True, ("quota",)),
+    Resource("limitranges", "limitrange", "LimitRange", "", "v1", True, ("limits",)),
+    Resource("ingresses", "ingress", "Ingress", "networking.k8s.io", "v1", True, ("ing",)),
     Resource("vulnerabilityreports", "vulnerabilityreport", "VulnerabilityReport", TRIVY_GROUP,
              "v1alpha1", True, ("vuln", "vulns"), ("all",)),
 )

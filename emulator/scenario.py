@@ -52,6 +52,11 @@ SECTIONS: dict[str, tuple[Callable[[Mapping[str, Any]], str], tuple[str, ...]]] 
     "clusterrolebindings": (_name, ("name", "roleRef")),
     "vulnerabilityreports": (lambda e: f"{e['namespace']}/{e['workload']}/{e['container']}",
                              ("namespace", "workload", "container")),
+    "ingresses": (_ns_name, ("namespace", "name")),
+    "resourcequotas": (_ns_name, ("namespace", "name")),
+    "limitranges": (_ns_name, ("namespace", "name")),
+    "configmaps": (_ns_name, ("namespace", "name")),
+    "secrets": (_ns_name, ("namespace", "name")),
 }
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "ReplicaSet")

@@ -22,6 +22,7 @@ import yaml
 
 from posture.checks.inventory import RESOURCES, Coverage, Inventory, Workload, empty_inventory
 from posture.checks.safe import dig, mapping, string_map, text
+from posture.checks.sensitive import reduce_configmap, reduce_token_secret
 
 EXTENSIONS = (".yaml", ".yml", ".json")
 # Manifests are small; a bigger file is more likely an accident (or an attack on the parser).
@@ -51,6 +52,11 @@ _RESOURCE_OF_KIND = {
     "RoleBinding": "rolebindings",
     "ClusterRole": "clusterroles",
     "ClusterRoleBinding": "clusterrolebindings",
+    "Ingress": "ingresses",
+    "ResourceQuota": "resourcequotas",
+    "LimitRange": "limitranges",
+    "ConfigMap": "configmaps",
+    "Secret": "secrets",
 }
 _CLUSTER_SCOPED = frozenset({"Namespace", "ClusterRole", "ClusterRoleBinding"})
 # What a set of manifests can tell: everything but what only a live cluster has.
@@ -349,6 +355,15 @@ def build_inventory(objects: Iterable[SourcedObject]) -> Inventory:
         if resource is None:
             continue
         obj = o.obj
+        # Values are dropped here as the collector drops them: a scan's output, like a poll's,
+        # must never repeat a ConfigMap's values or a Secret's data.
+        if o.kind == "ConfigMap":
+            obj = reduce_configmap(obj)
+        elif o.kind == "Secret":
+            reduced = reduce_token_secret(obj)
+            if reduced is None:
+                continue
+            obj = reduced
         if o.kind not in _CLUSTER_SCOPED:
             obj = {**obj, "metadata": {**mapping(obj.get("metadata")), "namespace": o.namespace}}
         lists[resource].append(obj)
@@ -362,6 +377,11 @@ def build_inventory(objects: Iterable[SourcedObject]) -> Inventory:
     inventory["rolebindings"] = lists["rolebindings"]
     inventory["clusterroles"] = lists["clusterroles"]
     inventory["clusterrolebindings"] = lists["clusterrolebindings"]
+    inventory["ingresses"] = lists["ingresses"]
+    inventory["resourcequotas"] = lists["resourcequotas"]
+    inventory["limitranges"] = lists["limitranges"]
+    inventory["configmaps"] = lists["configmaps"]
+    inventory["secrets"] = lists["secrets"]
     inventory["coverage"] = {
         r: Coverage(state="absent" if r in _NOT_IN_MANIFESTS else "read", message="", count=0)
         for r in RESOURCES
