@@ -37,11 +37,28 @@ from kubernetes.client.exceptions import ApiException
 from clusters import kube
 from clusters.kubeconfig import ClusterCredentials
 from clusters.workloads import WorkloadIndex
-from posture.checks import sensitive, trivy
+from posture.checks import admission, sensitive, trivy
 from posture.checks.inventory import Coverage, Inventory, KubeObject, empty_inventory
 
 PAGE_SIZE = 500
 TRIVY = ("aquasecurity.github.io", "v1alpha1", "vulnerabilityreports")
+KYVERNO = ("kyverno.io", "v1")
+GATEKEEPER_TEMPLATES = ("templates.gatekeeper.sh", "v1", "constrainttemplates")
+GATEKEEPER_CONSTRAINTS = ("constraints.gatekeeper.sh", "v1beta1")
+# Gatekeeper's constraints are listed per kind, under this prefix plus the kind.
+_CONSTRAINTS = "constraints:"
+# APIs a cluster serves only when an add-on is installed (or, for ValidatingAdmissionPolicy,
+# from Kubernetes 1.30): a 404 on them means "not there", not an error.
+_OPTIONAL = {
+    "vulnerabilityreports": "Trivy Operator is not installed (no VulnerabilityReport API)",
+    "validatingadmissionpolicies": "the ValidatingAdmissionPolicy API is not served "
+    "(admissionregistration.k8s.io/v1, Kubernetes 1.30 and later)",
+    "validatingadmissionpolicybindings": "the ValidatingAdmissionPolicy API is not served "
+    "(admissionregistration.k8s.io/v1, Kubernetes 1.30 and later)",
+    "kyvernoclusterpolicies": "Kyverno is not installed (no kyverno.io/v1 API)",
+    "kyvernopolicies": "Kyverno is not installed (no kyverno.io/v1 API)",
+    "constrainttemplates": "Gatekeeper is not installed (no templates.gatekeeper.sh/v1 API)",
+}
 
 # Keys that can be large and that no check reads.
 _DROP_META = ("managedFields",)
@@ -82,6 +99,7 @@ def _listers(api: k8s.ApiClient) -> dict[str, Lister]:
     core, apps, batch = k8s.CoreV1Api(api), k8s.AppsV1Api(api), k8s.BatchV1Api(api)
     rbac, net = k8s.RbacAuthorizationV1Api(api), k8s.NetworkingV1Api(api)
     custom = k8s.CustomObjectsApi(api)
+    admission_api = k8s.AdmissionregistrationV1Api(api)
     return {
         "nodes": core.list_node,
         "namespaces": core.list_namespace,
@@ -107,7 +125,23 @@ def _listers(api: k8s.ApiClient) -> dict[str, Lister]:
         # The server filters by type; the reducer filters again, whatever the server sent.
         "secrets": partial(core.list_secret_for_all_namespaces,
                            field_selector=f"type={sensitive.TOKEN_TYPE}"),
+        "validatingadmissionpolicies": admission_api.list_validating_admission_policy,
+        "validatingadmissionpolicybindings":
+            admission_api.list_validating_admission_policy_binding,
+        "kyvernoclusterpolicies": partial(custom.list_cluster_custom_object, *KYVERNO,
+                                          "clusterpolicies"),
+        "kyvernopolicies": partial(custom.list_cluster_custom_object, *KYVERNO, "policies"),
+        "constrainttemplates": partial(custom.list_cluster_custom_object,
+                                       *GATEKEEPER_TEMPLATES),
     }
+
+
+def _template_kind(obj: Any) -> KubeObject | None:
+    # A ConstraintTemplate defines the constraint kind named in spec.crd.spec.names.kind.
+    kind = _dig(obj, "spec", "crd", "spec", "names", "kind")
+    if not isinstance(kind, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,62}", kind):
+        return None
+    return {"kind": kind}
 
 
 def _reduce_secret(obj: Any) -> KubeObject | None:
@@ -119,10 +153,17 @@ def _reduce_secret(obj: Any) -> KubeObject | None:
 _REDUCERS: dict[str, Callable[[Any], KubeObject | None]] = {
     "configmaps": sensitive.reduce_configmap,
     "secrets": _reduce_secret,
+    # Admission policies keep only what recognising their guardrails reads.
+    "validatingadmissionpolicies": admission.slim_policy,
+    "validatingadmissionpolicybindings": admission.slim_binding,
+    "kyvernoclusterpolicies": admission.slim_kyverno,
+    "kyvernopolicies": admission.slim_kyverno,
+    "constrainttemplates": _template_kind,
 }
 # Resources parsed only as raw JSON, even in the "models" benchmark mode: models would hold
-# every value of every ConfigMap and Secret in memory.
-_RAW_ONLY = frozenset({"vulnerabilityreports", "configmaps", "secrets"})
+# every value of every ConfigMap and Secret in memory, and custom resources have none.
+_RAW_ONLY = frozenset({"vulnerabilityreports", "configmaps", "secrets", "kyvernoclusterpolicies",
+                       "kyvernopolicies", "constrainttemplates"})
 
 
 @dataclass(frozen=True)
@@ -213,6 +254,7 @@ class Collector:
         self.api = api
         self.options = options
         self.listers = _listers(api)
+        self._custom = k8s.CustomObjectsApi(api)
 
     def version(self) -> dict[str, Any]:
         try:
@@ -257,7 +299,8 @@ class Collector:
         if token:
             kwargs["_continue"] = token
         lister = self.listers[resource]
-        if self.options.parse == "models" and resource not in _RAW_ONLY:
+        if self.options.parse == "models" and resource not in _RAW_ONLY and not (
+                resource.startswith(_CONSTRAINTS)):
             result = lister(**kwargs)
             body = self.api.sanitize_for_serialization(result)
         else:
@@ -273,7 +316,8 @@ class Collector:
                                               message="the API server's answer is not a list"))
         meta = body.get("metadata")
         token = (meta.get("continue") if isinstance(meta, dict) else None) or None
-        reduce = _REDUCERS.get(resource)
+        reduce = (admission.slim_constraint if resource.startswith(_CONSTRAINTS)
+                  else _REDUCERS.get(resource))
         if reduce is None:
             items = [_trim(item) for item in body.get("items") or []]
         else:
@@ -314,6 +358,31 @@ class Collector:
             return Coverage(state="read", count=count, message="")
         raise AssertionError("unreachable")
 
+    def constraints(self, items: list[KubeObject]) -> Coverage:
+        """Read Gatekeeper's constraints: the templates name the kinds, each kind is listed.
+
+        The coverage is the templates' when they cannot be read (``absent`` when Gatekeeper
+        is not installed), else the first constraint kind that cannot be read, else ``read``.
+        """
+        templates: list[KubeObject] = []
+        read = self.read_all("constrainttemplates", templates.append, templates.clear)
+        if read["state"] != "read":
+            return read
+        kinds = sorted({text for t in templates if isinstance(text := t.get("kind"), str)})
+        worst: Coverage | None = None
+        for kind in kinds:
+            resource = _CONSTRAINTS + kind
+            self.listers[resource] = partial(self._custom.list_cluster_custom_object,
+                                             *GATEKEEPER_CONSTRAINTS, kind.lower())
+            got: list[KubeObject] = []
+            state = self.read_all(resource, got.append, got.clear)
+            if state["state"] == "read":
+                items.extend(got)
+            elif state["state"] != "absent" and worst is None:
+                worst = Coverage(state=state["state"], count=0,
+                                 message=f"{kind} constraints: {state['message']}")
+        return worst or Coverage(state="read", count=len(items), message="")
+
     def _api_failure(self, resource: str, exc: ApiException) -> Coverage:
         """Return the coverage of a resource the server refused; raise if the whole cluster
         is concerned (401, a redirect, 429 and 5xx: the server is overloaded or unwell)."""
@@ -324,9 +393,11 @@ class Collector:
         message = kube.status_message(exc)
         if status == 403:
             return Coverage(state="forbidden", count=0, message=message or "403 Forbidden")
-        if status == 404 and resource == "vulnerabilityreports":
-            return Coverage(state="absent", count=0,
-                            message="Trivy Operator is not installed (no VulnerabilityReport API)")
+        if status == 404 and resource in _OPTIONAL:
+            return Coverage(state="absent", count=0, message=_OPTIONAL[resource])
+        if status == 404 and resource.startswith(_CONSTRAINTS):
+            # The template exists but Gatekeeper has not created its constraint CRD yet.
+            return Coverage(state="absent", count=0, message="")
         if status == 404:
             return Coverage(state="error", count=0, message=message or "404 Not Found")
         return Coverage(state="error", count=0, message=f"HTTP {status}: {message}".strip(": "))
@@ -395,6 +466,12 @@ def collect(creds: ClusterCredentials, options: Options) -> Inventory:
         else:
             coverage["secrets"] = Coverage(state="absent", count=0,
                                            message=sensitive.SECRETS_NOT_READ)
+        for resource in ("validatingadmissionpolicies", "validatingadmissionpolicybindings",
+                         "kyvernoclusterpolicies", "kyvernopolicies"):
+            items = inventory[resource]  # type: ignore[literal-required]  # one of the keys above
+            coverage[resource] = collector.read_all(resource, items.append, items.clear)
+        coverage["gatekeeperconstraints"] = collector.constraints(
+            inventory["gatekeeperconstraints"])
         reports = _Reports(inventory["vulnerabilityreports"], options.cluster_entries,
                            options.report_entries)
         coverage["vulnerabilityreports"] = reports.coverage(

@@ -8,6 +8,7 @@ from posture.checks import policy
 from posture.checks.base import Check
 from posture.checks.rules import (
     access,
+    admission,
     configuration,
     images,
     network,
@@ -29,6 +30,7 @@ CHECKS: tuple[Check, ...] = (
     *access.CHECKS,
     *vulnerabilities.CHECKS,
     *configuration.CHECKS,
+    *admission.CHECKS,
 )
 
 CATALOG: dict[str, Check] = {check.id: check for check in CHECKS}

@@ -39,6 +39,13 @@ RESOURCES: tuple[str, ...] = (
     # Only Secrets of type kubernetes.io/service-account-token, metadata only, and only when
     # the reading is switched on (``sensitive.SECRETS_NOT_READ`` otherwise).
     "secrets",
+    # Admission policies (``posture.checks.admission``), slimmed as they are read. A policy
+    # engine that is not installed is ``absent``.
+    "validatingadmissionpolicies",
+    "validatingadmissionpolicybindings",
+    "kyvernoclusterpolicies",
+    "kyvernopolicies",
+    "gatekeeperconstraints",
 )
 
 CoverageState = Literal["read", "forbidden", "error", "absent"]
@@ -90,6 +97,11 @@ class Inventory(TypedDict):
     limitranges: list[KubeObject]
     configmaps: list[KubeObject]
     secrets: list[KubeObject]
+    validatingadmissionpolicies: list[KubeObject]
+    validatingadmissionpolicybindings: list[KubeObject]
+    kyvernoclusterpolicies: list[KubeObject]
+    kyvernopolicies: list[KubeObject]
+    gatekeeperconstraints: list[KubeObject]
     coverage: dict[str, Coverage]
 
 
@@ -113,5 +125,10 @@ def empty_inventory() -> Inventory:
         limitranges=[],
         configmaps=[],
         secrets=[],
+        validatingadmissionpolicies=[],
+        validatingadmissionpolicybindings=[],
+        kyvernoclusterpolicies=[],
+        kyvernopolicies=[],
+        gatekeeperconstraints=[],
         coverage={r: Coverage(state="absent", message="", count=0) for r in RESOURCES},
     )

@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from posture.checks import admission
 from posture.checks.inventory import RESOURCES, Coverage, Inventory, Workload, empty_inventory
 from posture.checks.safe import dig, mapping, string_map, text
 from posture.checks.sensitive import reduce_configmap, reduce_token_secret
@@ -58,7 +59,28 @@ _RESOURCE_OF_KIND = {
     "ConfigMap": "configmaps",
     "Secret": "secrets",
 }
-_CLUSTER_SCOPED = frozenset({"Namespace", "ClusterRole", "ClusterRoleBinding"})
+_CLUSTER_SCOPED = frozenset({"Namespace", "ClusterRole", "ClusterRoleBinding",
+                             "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+                             "ClusterPolicy"})
+_ADMISSION_RESOURCES = tuple(r for rs in admission.ENGINES.values() for r in rs) + (
+    "kyvernopolicies",)
+
+
+def _admission(obj: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """Return (resource, slimmed object) for an admission policy manifest, else None."""
+    group = text(obj.get("apiVersion")).partition("/")[0]
+    kind = text(obj.get("kind"))
+    if group == "admissionregistration.k8s.io" and kind == "ValidatingAdmissionPolicy":
+        return "validatingadmissionpolicies", admission.slim_policy(obj)
+    if group == "admissionregistration.k8s.io" and kind == "ValidatingAdmissionPolicyBinding":
+        return "validatingadmissionpolicybindings", admission.slim_binding(obj)
+    if group == "kyverno.io" and kind == "ClusterPolicy":
+        return "kyvernoclusterpolicies", admission.slim_kyverno(obj)
+    if group == "kyverno.io" and kind == "Policy":
+        return "kyvernopolicies", admission.slim_kyverno(obj)
+    if group == "constraints.gatekeeper.sh":
+        return "gatekeeperconstraints", admission.slim_constraint(obj)
+    return None
 # What a set of manifests can tell: everything but what only a live cluster has.
 _NOT_IN_MANIFESTS = frozenset({"nodes", "vulnerabilityreports"})
 
@@ -336,8 +358,13 @@ def build_inventory(objects: Iterable[SourcedObject]) -> Inventory:
     checks that need them are not evaluated.
     """
     lists: dict[str, list[dict[str, Any]]] = {r: [] for r in _RESOURCE_OF_KIND.values()}
+    policies: dict[str, list[dict[str, Any]]] = {r: [] for r in _ADMISSION_RESOURCES}
     workloads: list[Workload] = []
     for o in objects:
+        policy = _admission(o.obj)
+        if policy is not None:
+            policies[policy[0]].append(policy[1])
+            continue
         template = pod_template(o.obj)
         if template is not None:
             workloads.append(
@@ -386,4 +413,12 @@ def build_inventory(objects: Iterable[SourcedObject]) -> Inventory:
         r: Coverage(state="absent" if r in _NOT_IN_MANIFESTS else "read", message="", count=0)
         for r in RESOURCES
     }
+    if any(policies.values()):
+        for resource, items in policies.items():
+            inventory[resource] = items  # type: ignore[literal-required]  # an admission resource
+    else:
+        # An application's manifests say nothing about the cluster's admission control.
+        for resource in _ADMISSION_RESOURCES:
+            inventory["coverage"][resource] = Coverage(
+                state="absent", message=admission.NOT_IN_MANIFESTS, count=0)
     return inventory

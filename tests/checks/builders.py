@@ -131,6 +131,15 @@ def ingress(tls: list[dict[str, Any]] | None = None, *hosts: str) -> dict[str, A
             "metadata": {"name": "web", "namespace": "shop"}, "spec": spec}
 
 
+def constraint(kind: str, action: str | None = None, **parameters: Any) -> dict[str, Any]:
+    """Return a Gatekeeper constraint as the collector keeps it."""
+    spec: dict[str, Any] = {"parameters": parameters}
+    if action is not None:
+        spec["enforcementAction"] = action
+    return {"apiVersion": "constraints.gatekeeper.sh/v1beta1", "kind": kind,
+            "metadata": {"name": kind.lower()}, "spec": spec}
+
+
 def node(
     name: str = "node-a",
     os_image: str = "Ubuntu 24.04.1 LTS",
@@ -195,6 +204,12 @@ def clean_inventory(**overrides: Any) -> Inventory:
         "ingresses": [ingress([{"hosts": ["shop.example.com"], "secretName": "shop-tls"}])],
         "configmaps": [],
         "secrets": [],
+        # Admission refuses unapproved registries and :latest (and Pod Security Admission at
+        # restricted refuses privileged containers).
+        "gatekeeperconstraints": [
+            constraint("K8sAllowedRepos", repos=["registry.example.com/"]),
+            constraint("K8sDisallowedTags", "deny", tags=["latest"]),
+        ],
     }
     resources.update(overrides)
     return inventory(**resources)

@@ -386,6 +386,9 @@ CASES: dict[str, Case] = {
     "access.service-account-token-secret": Case(
         _secret("kubernetes.io/tls"), _secret(TOKEN_TYPE), "Secret"
     ),
+    "admission.no-guardrails": Case(
+        _clean, lambda: clean_inventory(gatekeeperconstraints=[]), "Cluster"
+    ),
 }
 
 

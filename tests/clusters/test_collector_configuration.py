@@ -114,3 +114,43 @@ def test_a_poll_stores_no_value(emulate, caplog):
     for value in _served_values(emulator):
         assert value not in stored
         assert value not in caplog.text
+
+
+def _guardrail_findings(inventory) -> list[str]:
+    result = evaluate(inventory, Policy())
+    assert "admission.no-guardrails" in result.evaluated, result.not_evaluated
+    return sorted(f.container for f in result.findings if f.check == "admission.no-guardrails")
+
+
+def test_admission_policies_of_every_engine_are_read(emulate):
+    inventory = _collect(emulate("well-kept"), page_size=1)
+    coverage = inventory["coverage"]
+    assert coverage["validatingadmissionpolicies"]["count"] == 1
+    assert coverage["validatingadmissionpolicybindings"]["count"] == 1
+    assert coverage["kyvernoclusterpolicies"]["count"] == 2
+    assert coverage["kyvernopolicies"]["state"] == "read"
+    # Gatekeeper is not installed there: its API answers 404.
+    assert coverage["gatekeeperconstraints"]["state"] == "absent"
+    assert "Gatekeeper is not installed" in coverage["gatekeeperconstraints"]["message"]
+    assert _guardrail_findings(inventory) == []
+
+
+def test_gatekeeper_constraints_are_listed_per_template_kind(emulate):
+    inventory = _collect(emulate("typical"), page_size=1)
+    assert inventory["coverage"]["kyvernoclusterpolicies"]["state"] == "absent"
+    kinds = sorted(c["kind"] for c in inventory["gatekeeperconstraints"])
+    assert kinds == ["K8sAllowedRepos", "K8sDisallowedTags"]
+    # The registry constraint only audits (dryrun); the :latest one denies.
+    assert _guardrail_findings(inventory) == ["privileged", "registries"]
+
+
+def test_a_cluster_without_admission_policies_misses_every_guardrail(emulate):
+    inventory = _collect(emulate("neglected"))
+    assert _guardrail_findings(inventory) == ["latest-tag", "privileged", "registries"]
+
+
+def test_forbidden_admission_policies_leave_the_check_unevaluated(emulate):
+    inventory = _collect(emulate("denied"))
+    assert inventory["coverage"]["validatingadmissionpolicies"]["state"] == "forbidden"
+    result = evaluate(inventory, Policy())
+    assert "could not be read" in result.not_evaluated["admission.no-guardrails"]
