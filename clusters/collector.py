@@ -359,7 +359,8 @@ class Collector:
         raise AssertionError("unreachable")
 
     def constraints(self, items: list[KubeObject]) -> Coverage:
-        """Read Gatekeeper's constraints: the templates name the kinds, each kind is listed.
+        """Read Gatekeeper's constraints: the templates name the kinds, each recognised kind
+        (``admission.GATEKEEPER_KINDS``) is listed.
 
         The coverage is the templates' when they cannot be read (``absent`` when Gatekeeper
         is not installed), else the first constraint kind that cannot be read, else ``read``.
@@ -368,7 +369,10 @@ class Collector:
         read = self.read_all("constrainttemplates", templates.append, templates.clear)
         if read["state"] != "read":
             return read
-        kinds = sorted({text for t in templates if isinstance(text := t.get("kind"), str)})
+        # Only kinds whose constraints the checks recognise: the others would cost a request
+        # each and tell nothing (and the reader role names only these).
+        kinds = sorted({kind for t in templates if isinstance(kind := t.get("kind"), str)
+                        and kind.lower() in admission.GATEKEEPER_KINDS})
         worst: Coverage | None = None
         for kind in kinds:
             resource = _CONSTRAINTS + kind

@@ -59,6 +59,9 @@ _GATEKEEPER_KINDS = {
     # Requiring a digest leaves no tag to float.
     LATEST_TAG: frozenset({"k8sdisallowedtags", "k8simagedigests"}),
 }
+# The constraint kinds recognised (lower-cased, as their resources are named): the collector
+# lists only these, so the reader needs no wildcard on constraints.gatekeeper.sh.
+GATEKEEPER_KINDS: frozenset[str] = frozenset().union(*_GATEKEEPER_KINDS.values())
 # Bounds on what is kept of one policy object.
 _MAX_ITEMS = 50
 _MAX_TEXT = 4000

@@ -139,6 +139,7 @@ def test_gatekeeper_constraints_are_listed_per_template_kind(emulate):
     inventory = _collect(emulate("typical"), page_size=1)
     assert inventory["coverage"]["kyvernoclusterpolicies"]["state"] == "absent"
     kinds = sorted(c["kind"] for c in inventory["gatekeeperconstraints"])
+    # K8sRequiredLabels is installed too, but says nothing about the guardrails: not listed.
     assert kinds == ["K8sAllowedRepos", "K8sDisallowedTags"]
     # The registry constraint only audits (dryrun); the :latest one denies.
     assert _guardrail_findings(inventory) == ["privileged", "registries"]
@@ -154,3 +155,19 @@ def test_forbidden_admission_policies_leave_the_check_unevaluated(emulate):
     assert inventory["coverage"]["validatingadmissionpolicies"]["state"] == "forbidden"
     result = evaluate(inventory, Policy())
     assert "could not be read" in result.not_evaluated["admission.no-guardrails"]
+
+
+def test_the_reader_role_grants_exactly_the_gatekeeper_kinds_that_are_read():
+    from pathlib import Path
+
+    import yaml
+
+    from posture.checks.admission import GATEKEEPER_KINDS
+
+    path = Path(__file__).resolve().parents[2] / "deploy" / "posture-reader.yaml"
+    (role,) = [d for d in yaml.safe_load_all(path.read_text()) if d["kind"] == "ClusterRole"]
+    rules = {tuple(r["apiGroups"]): set(r["resources"]) for r in role["rules"]}
+    assert rules[("constraints.gatekeeper.sh",)] == GATEKEEPER_KINDS
+    assert {"configmaps", "resourcequotas", "limitranges"} <= rules[("",)]
+    assert "secrets" not in rules[("",)]  # opt-in: commented out in the file
+    assert "ingresses" in rules[("networking.k8s.io",)]

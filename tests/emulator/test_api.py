@@ -361,7 +361,7 @@ def test_gatekeeper_serves_one_constraint_resource_per_template(emulate):
     templates = custom.list_cluster_custom_object("templates.gatekeeper.sh", "v1",
                                                   "constrainttemplates")["items"]
     kinds = sorted(t["spec"]["crd"]["spec"]["names"]["kind"] for t in templates)
-    assert kinds == ["K8sAllowedRepos", "K8sDisallowedTags"]
+    assert kinds == ["K8sAllowedRepos", "K8sDisallowedTags", "K8sRequiredLabels"]
     constraints = custom.list_cluster_custom_object("constraints.gatekeeper.sh", "v1beta1",
                                                     "k8sdisallowedtags")["items"]
     assert [c["metadata"]["name"] for c in constraints] == ["no-latest"]
