@@ -16,7 +16,10 @@ characters, which PostgreSQL refuses in text and jsonb, are dropped, and names t
 finding's identity are shortened (with a hash, so they stay distinct) when longer than
 Kubernetes allows. Trivy reports are kept only in the parts Posture reads
 (``posture.checks.trivy.slim_report``), with a limit on vulnerability entries per report and
-per poll.
+per poll. ConfigMaps and Secrets are reduced as each page is parsed, before anything else sees
+them (``posture.checks.sensitive``): no value and no Secret data is kept. Secrets are listed
+only when ``Options.read_token_secrets`` is on. Admission policies are slimmed the same way
+(``posture.checks.admission``); an add-on API that answers 404 is ``absent``.
 """
 
 from __future__ import annotations
