@@ -132,6 +132,11 @@ def _from_text(body: str) -> set[str]:
     """Guess the guardrails a policy's text enforces from the fields it names."""
     lowered = body.lower()
     found = set()
+    if '"podsecurity"' in lowered:
+        # Kyverno's podSecurity rule applies a Pod Security Standard (its level and version
+        # are not image rules): both levels above privileged forbid privileged containers.
+        levels = ("baseline", "restricted")
+        return {PRIVILEGED} if any(f'"level": "{lv}"' in lowered for lv in levels) else set()
     if "privileged" in lowered:
         found.add(PRIVILEGED)
     if "latest" in lowered:

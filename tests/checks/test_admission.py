@@ -102,6 +102,20 @@ def test_kyverno_rules_are_recognised_by_what_they_validate() -> None:
     assert PRIVILEGED not in _missing(_kyverno("house-rules", "Enforce", pattern=pattern))
 
 
+@pytest.mark.parametrize(("level", "counts"), [
+    ("baseline", True), ("restricted", True), ("privileged", False),
+])
+def test_kyverno_pod_security_rules_refuse_privileged_above_the_privileged_level(
+    level: str, counts: bool
+) -> None:
+    policy = slim_kyverno({"kind": "ClusterPolicy", "metadata": {"name": "psa"}, "spec": {
+        "validationFailureAction": "Enforce",
+        "rules": [{"name": "baseline", "validate": {"podSecurity": {
+            "level": level, "version": "latest"}}}]}})
+    inv = _bare(kyvernoclusterpolicies=[policy])
+    assert (PRIVILEGED not in _missing(inv)) is counts
+
+
 def test_a_namespaced_kyverno_policy_guards_no_cluster() -> None:
     inv = _kyverno("disallow-latest-tag", "Enforce", kind="Policy")
     assert LATEST_TAG in _missing(inv)
