@@ -16,7 +16,10 @@ characters, which PostgreSQL refuses in text and jsonb, are dropped, and names t
 finding's identity are shortened (with a hash, so they stay distinct) when longer than
 Kubernetes allows. Trivy reports are kept only in the parts Posture reads
 (``posture.checks.trivy.slim_report``), with a limit on vulnerability entries per report and
-per poll.
+per poll. ConfigMaps and Secrets are reduced as each page is parsed, before anything else sees
+them (``posture.checks.sensitive``): no value and no Secret data is kept. Secrets are listed
+only when ``Options.read_token_secrets`` is on. Admission policies are slimmed the same way
+(``posture.checks.admission``); an add-on API that answers 404 is ``absent``.
 """
 
 from __future__ import annotations
@@ -37,11 +40,28 @@ from kubernetes.client.exceptions import ApiException
 from clusters import kube
 from clusters.kubeconfig import ClusterCredentials
 from clusters.workloads import WorkloadIndex
-from posture.checks import trivy
+from posture.checks import admission, sensitive, trivy
 from posture.checks.inventory import Coverage, Inventory, KubeObject, empty_inventory
 
 PAGE_SIZE = 500
 TRIVY = ("aquasecurity.github.io", "v1alpha1", "vulnerabilityreports")
+KYVERNO = ("kyverno.io", "v1")
+GATEKEEPER_TEMPLATES = ("templates.gatekeeper.sh", "v1", "constrainttemplates")
+GATEKEEPER_CONSTRAINTS = ("constraints.gatekeeper.sh", "v1beta1")
+# Gatekeeper's constraints are listed per kind, under this prefix plus the kind.
+_CONSTRAINTS = "constraints:"
+# APIs a cluster serves only when an add-on is installed (or, for ValidatingAdmissionPolicy,
+# from Kubernetes 1.30): a 404 on them means "not there", not an error.
+_OPTIONAL = {
+    "vulnerabilityreports": "Trivy Operator is not installed (no VulnerabilityReport API)",
+    "validatingadmissionpolicies": "the ValidatingAdmissionPolicy API is not served "
+    "(admissionregistration.k8s.io/v1, Kubernetes 1.30 and later)",
+    "validatingadmissionpolicybindings": "the ValidatingAdmissionPolicy API is not served "
+    "(admissionregistration.k8s.io/v1, Kubernetes 1.30 and later)",
+    "kyvernoclusterpolicies": "Kyverno is not installed (no kyverno.io/v1 API)",
+    "kyvernopolicies": "Kyverno is not installed (no kyverno.io/v1 API)",
+    "constrainttemplates": "Gatekeeper is not installed (no templates.gatekeeper.sh/v1 API)",
+}
 
 # Keys that can be large and that no check reads.
 _DROP_META = ("managedFields",)
@@ -82,6 +102,7 @@ def _listers(api: k8s.ApiClient) -> dict[str, Lister]:
     core, apps, batch = k8s.CoreV1Api(api), k8s.AppsV1Api(api), k8s.BatchV1Api(api)
     rbac, net = k8s.RbacAuthorizationV1Api(api), k8s.NetworkingV1Api(api)
     custom = k8s.CustomObjectsApi(api)
+    admission_api = k8s.AdmissionregistrationV1Api(api)
     return {
         "nodes": core.list_node,
         "namespaces": core.list_namespace,
@@ -100,7 +121,52 @@ def _listers(api: k8s.ApiClient) -> dict[str, Lister]:
         "clusterroles": rbac.list_cluster_role,
         "clusterrolebindings": rbac.list_cluster_role_binding,
         "vulnerabilityreports": lambda **kw: custom.list_cluster_custom_object(*TRIVY, **kw),
+        "ingresses": net.list_ingress_for_all_namespaces,
+        "resourcequotas": core.list_resource_quota_for_all_namespaces,
+        "limitranges": core.list_limit_range_for_all_namespaces,
+        "configmaps": core.list_config_map_for_all_namespaces,
+        # The server filters by type; the reducer filters again, whatever the server sent.
+        "secrets": partial(core.list_secret_for_all_namespaces,
+                           field_selector=f"type={sensitive.TOKEN_TYPE}"),
+        "validatingadmissionpolicies": admission_api.list_validating_admission_policy,
+        "validatingadmissionpolicybindings":
+            admission_api.list_validating_admission_policy_binding,
+        "kyvernoclusterpolicies": partial(custom.list_cluster_custom_object, *KYVERNO,
+                                          "clusterpolicies"),
+        "kyvernopolicies": partial(custom.list_cluster_custom_object, *KYVERNO, "policies"),
+        "constrainttemplates": partial(custom.list_cluster_custom_object,
+                                       *GATEKEEPER_TEMPLATES),
     }
+
+
+def _template_kind(obj: Any) -> KubeObject | None:
+    # A ConstraintTemplate defines the constraint kind named in spec.crd.spec.names.kind.
+    kind = _dig(obj, "spec", "crd", "spec", "names", "kind")
+    if not isinstance(kind, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,62}", kind):
+        return None
+    return {"kind": kind}
+
+
+def _reduce_secret(obj: Any) -> KubeObject | None:
+    return sensitive.reduce_token_secret(obj)
+
+
+# Resources whose items are reduced as soon as a page is parsed, in place of ``_trim``: their
+# values (ConfigMap data, Secret data) must not reach anything else. None drops the item.
+_REDUCERS: dict[str, Callable[[Any], KubeObject | None]] = {
+    "configmaps": sensitive.reduce_configmap,
+    "secrets": _reduce_secret,
+    # Admission policies keep only what recognising their guardrails reads.
+    "validatingadmissionpolicies": admission.slim_policy,
+    "validatingadmissionpolicybindings": admission.slim_binding,
+    "kyvernoclusterpolicies": admission.slim_kyverno,
+    "kyvernopolicies": admission.slim_kyverno,
+    "constrainttemplates": _template_kind,
+}
+# Resources parsed only as raw JSON, even in the "models" benchmark mode: models would hold
+# every value of every ConfigMap and Secret in memory, and custom resources have none.
+_RAW_ONLY = frozenset({"vulnerabilityreports", "configmaps", "secrets", "kyvernoclusterpolicies",
+                       "kyvernopolicies", "constrainttemplates"})
 
 
 @dataclass(frozen=True)
@@ -116,6 +182,9 @@ class Options:
     # Vulnerability entries kept per Trivy report and per poll (the most urgent of each report).
     report_entries: int = trivy.REPORT_ENTRIES
     cluster_entries: int = trivy.CLUSTER_ENTRIES
+    # List service-account token Secrets (metadata only); off, their coverage says how to
+    # switch it on (POSTURE_READ_TOKEN_SECRETS).
+    read_token_secrets: bool = False
 
 
 @contextmanager
@@ -188,6 +257,7 @@ class Collector:
         self.api = api
         self.options = options
         self.listers = _listers(api)
+        self._custom = k8s.CustomObjectsApi(api)
 
     def version(self) -> dict[str, Any]:
         try:
@@ -232,7 +302,8 @@ class Collector:
         if token:
             kwargs["_continue"] = token
         lister = self.listers[resource]
-        if self.options.parse == "models" and resource != "vulnerabilityreports":
+        if self.options.parse == "models" and resource not in _RAW_ONLY and not (
+                resource.startswith(_CONSTRAINTS)):
             result = lister(**kwargs)
             body = self.api.sanitize_for_serialization(result)
         else:
@@ -248,8 +319,14 @@ class Collector:
                                               message="the API server's answer is not a list"))
         meta = body.get("metadata")
         token = (meta.get("continue") if isinstance(meta, dict) else None) or None
-        return [_trim(item) for item in body.get("items") or []], (
-            token if isinstance(token, str) else None)
+        reduce = (admission.slim_constraint if resource.startswith(_CONSTRAINTS)
+                  else _REDUCERS.get(resource))
+        if reduce is None:
+            items = [_trim(item) for item in body.get("items") or []]
+        else:
+            # The page's full objects are released with ``body`` right after this.
+            items = [_trim(r) for r in map(reduce, body.get("items") or []) if r is not None]
+        return items, (token if isinstance(token, str) else None)
 
     def read_all(self, resource: str, sink: Callable[[KubeObject], None],
                  reset: Callable[[], None]) -> Coverage:
@@ -284,6 +361,35 @@ class Collector:
             return Coverage(state="read", count=count, message="")
         raise AssertionError("unreachable")
 
+    def constraints(self, items: list[KubeObject]) -> Coverage:
+        """Read Gatekeeper's constraints: the templates name the kinds, each recognised kind
+        (``admission.GATEKEEPER_KINDS``) is listed.
+
+        The coverage is the templates' when they cannot be read (``absent`` when Gatekeeper
+        is not installed), else the first constraint kind that cannot be read, else ``read``.
+        """
+        templates: list[KubeObject] = []
+        read = self.read_all("constrainttemplates", templates.append, templates.clear)
+        if read["state"] != "read":
+            return read
+        # Only kinds whose constraints the checks recognise: the others would cost a request
+        # each and tell nothing (and the reader role names only these).
+        kinds = sorted({kind for t in templates if isinstance(kind := t.get("kind"), str)
+                        and kind.lower() in admission.GATEKEEPER_KINDS})
+        worst: Coverage | None = None
+        for kind in kinds:
+            resource = _CONSTRAINTS + kind
+            self.listers[resource] = partial(self._custom.list_cluster_custom_object,
+                                             *GATEKEEPER_CONSTRAINTS, kind.lower())
+            got: list[KubeObject] = []
+            state = self.read_all(resource, got.append, got.clear)
+            if state["state"] == "read":
+                items.extend(got)
+            elif state["state"] != "absent" and worst is None:
+                worst = Coverage(state=state["state"], count=0,
+                                 message=f"{kind} constraints: {state['message']}")
+        return worst or Coverage(state="read", count=len(items), message="")
+
     def _api_failure(self, resource: str, exc: ApiException) -> Coverage:
         """Return the coverage of a resource the server refused; raise if the whole cluster
         is concerned (401, a redirect, 429 and 5xx: the server is overloaded or unwell)."""
@@ -294,9 +400,11 @@ class Collector:
         message = kube.status_message(exc)
         if status == 403:
             return Coverage(state="forbidden", count=0, message=message or "403 Forbidden")
-        if status == 404 and resource == "vulnerabilityreports":
-            return Coverage(state="absent", count=0,
-                            message="Trivy Operator is not installed (no VulnerabilityReport API)")
+        if status == 404 and resource in _OPTIONAL:
+            return Coverage(state="absent", count=0, message=_OPTIONAL[resource])
+        if status == 404 and resource.startswith(_CONSTRAINTS):
+            # The template exists but Gatekeeper has not created its constraint CRD yet.
+            return Coverage(state="absent", count=0, message="")
         if status == 404:
             return Coverage(state="error", count=0, message=message or "404 Not Found")
         return Coverage(state="error", count=0, message=f"HTTP {status}: {message}".strip(": "))
@@ -355,9 +463,22 @@ def collect(creds: ClusterCredentials, options: Options) -> Inventory:
                 partial(index.forget_controllers, kind))
         coverage["pods"] = collector.read_all("pods", index.add_pod, index.forget_pods)
         for resource in ("services", "serviceaccounts", "networkpolicies", "roles",
-                         "rolebindings", "clusterroles", "clusterrolebindings"):
+                         "rolebindings", "clusterroles", "clusterrolebindings", "ingresses",
+                         "resourcequotas", "limitranges", "configmaps"):
             items = inventory[resource]  # type: ignore[literal-required]  # one of the two keys above
             coverage[resource] = collector.read_all(resource, items.append, items.clear)
+        if options.read_token_secrets:
+            secrets = inventory["secrets"]
+            coverage["secrets"] = collector.read_all("secrets", secrets.append, secrets.clear)
+        else:
+            coverage["secrets"] = Coverage(state="absent", count=0,
+                                           message=sensitive.SECRETS_NOT_READ)
+        for resource in ("validatingadmissionpolicies", "validatingadmissionpolicybindings",
+                         "kyvernoclusterpolicies", "kyvernopolicies"):
+            items = inventory[resource]  # type: ignore[literal-required]  # one of the keys above
+            coverage[resource] = collector.read_all(resource, items.append, items.clear)
+        coverage["gatekeeperconstraints"] = collector.constraints(
+            inventory["gatekeeperconstraints"])
         reports = _Reports(inventory["vulnerabilityreports"], options.cluster_entries,
                            options.report_entries)
         coverage["vulnerabilityreports"] = reports.coverage(

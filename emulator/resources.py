@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,8 @@ class Resource:
     namespaced: bool
     short_names: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
+    # A custom resource: served only when its add-on is installed, items carry kind/apiVersion.
+    custom: bool = False
 
     @property
     def group_version(self) -> str:
@@ -55,6 +58,10 @@ class Resource:
 
 
 TRIVY_GROUP = "aquasecurity.github.io"
+KYVERNO_GROUP = "kyverno.io"
+GATEKEEPER_TEMPLATES = "templates.gatekeeper.sh"
+GATEKEEPER_CONSTRAINTS = "constraints.gatekeeper.sh"
+_ADMISSION = "admissionregistration.k8s.io"
 
 RESOURCES: tuple[Resource, ...] = (
     Resource("namespaces", "namespace", "Namespace", "", "v1", False, ("ns",)),
@@ -77,16 +84,47 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("rolebindings", "rolebinding", "RoleBinding", "rbac.authorization.k8s.io", "v1",
              True),
     Resource("roles", "role", "Role", "rbac.authorization.k8s.io", "v1", True),
+    Resource("configmaps", "configmap", "ConfigMap", "", "v1", True, ("cm",)),
+    Resource("secrets", "secret", "Secret", "", "v1", True),
+    Resource("resourcequotas", "resourcequota", "ResourceQuota", "", "v1", True, ("quota",)),
+    Resource("limitranges", "limitrange", "LimitRange", "", "v1", True, ("limits",)),
+    Resource("ingresses", "ingress", "Ingress", "networking.k8s.io", "v1", True, ("ing",)),
+    Resource("validatingadmissionpolicies", "validatingadmissionpolicy",
+             "ValidatingAdmissionPolicy", _ADMISSION, "v1", False),
+    Resource("validatingadmissionpolicybindings", "validatingadmissionpolicybinding",
+             "ValidatingAdmissionPolicyBinding", _ADMISSION, "v1", False),
     Resource("vulnerabilityreports", "vulnerabilityreport", "VulnerabilityReport", TRIVY_GROUP,
-             "v1alpha1", True, ("vuln", "vulns"), ("all",)),
+             "v1alpha1", True, ("vuln", "vulns"), ("all",), custom=True),
+    Resource("clusterpolicies", "clusterpolicy", "ClusterPolicy", KYVERNO_GROUP, "v1", False,
+             ("cpol",), ("kyverno", "policies"), custom=True),
+    Resource("policies", "policy", "Policy", KYVERNO_GROUP, "v1", True, ("pol",),
+             ("kyverno", "policies"), custom=True),
+    Resource("constrainttemplates", "constrainttemplate", "ConstraintTemplate",
+             GATEKEEPER_TEMPLATES, "v1", False, (), ("all",), custom=True),
 )
 
 BY_PLURAL: dict[str, Resource] = {r.plural: r for r in RESOURCES}
 
 
-def served(with_trivy: bool) -> tuple[Resource, ...]:
-    """Return the resources a cluster serves: Trivy's only when its CRD is installed."""
-    return tuple(r for r in RESOURCES if with_trivy or r.group != TRIVY_GROUP)
+def constraint_kind(template: Mapping[str, Any]) -> str:
+    """Return the constraint kind a Gatekeeper ConstraintTemplate defines."""
+    return str(template["spec"]["crd"]["spec"]["names"]["kind"])
+
+
+def served(objects: Mapping[str, Any]) -> tuple[Resource, ...]:
+    """Return the resources a cluster serves.
+
+    A custom resource's group is served when the objects hold a list (even empty) for one of
+    its resources, as when the add-on's CRDs are installed; Gatekeeper serves one constraint
+    resource per ConstraintTemplate.
+    """
+    installed = {r.group for r in RESOURCES if r.custom and objects.get(r.plural) is not None}
+    out = [r for r in RESOURCES if not r.custom or r.group in installed]
+    for template in objects.get("constrainttemplates") or []:
+        kind = constraint_kind(template)
+        out.append(Resource(kind.lower(), kind.lower(), kind, GATEKEEPER_CONSTRAINTS,
+                            "v1beta1", False, (), ("constraint", "constraints"), custom=True))
+    return tuple(out)
 
 
 def find(group_version: str, plural: str, resources: tuple[Resource, ...]) -> Resource | None:

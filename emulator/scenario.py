@@ -52,7 +52,21 @@ SECTIONS: dict[str, tuple[Callable[[Mapping[str, Any]], str], tuple[str, ...]]] 
     "clusterrolebindings": (_name, ("name", "roleRef")),
     "vulnerabilityreports": (lambda e: f"{e['namespace']}/{e['workload']}/{e['container']}",
                              ("namespace", "workload", "container")),
+    "ingresses": (_ns_name, ("namespace", "name")),
+    "resourcequotas": (_ns_name, ("namespace", "name")),
+    "limitranges": (_ns_name, ("namespace", "name")),
+    "configmaps": (_ns_name, ("namespace", "name")),
+    "secrets": (_ns_name, ("namespace", "name")),
+    "validatingadmissionpolicies": (_name, ("name", "spec")),
+    "validatingadmissionpolicybindings": (_name, ("name", "spec")),
+    "kyvernoclusterpolicies": (_name, ("name", "spec")),
+    "kyvernopolicies": (_ns_name, ("namespace", "name", "spec")),
+    "constrainttemplates": (lambda e: str(e["kind"]), ("kind",)),
+    "gatekeeperconstraints": (lambda e: f"{e['kind']}/{e['name']}", ("kind", "name")),
 }
+# Sections that install an add-on when present, even empty (its CRDs exist).
+ADD_ON_SECTIONS = ("vulnerabilityreports", "kyvernoclusterpolicies", "kyvernopolicies",
+                   "constrainttemplates")
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "ReplicaSet")
 
@@ -265,9 +279,10 @@ def parse(data: Mapping[str, Any], source: str = "<scenario>") -> Scenario:
     sa_ns, sa_name = sa.split("/")
     sections = {s: _check_items(s, data[s], source) if data[s] is not None else None
                 for s in SECTIONS if s in data}
-    # Trivy's CRD is installed when the section is present, even empty; absent means absent.
-    if "vulnerabilityreports" in data and data["vulnerabilityreports"] is None:
-        sections["vulnerabilityreports"] = []
+    # An add-on's CRDs are installed when its section is present, even empty.
+    for section in ADD_ON_SECTIONS:
+        if section in data and data[section] is None:
+            sections[section] = []
     denied = tuple(str(d) for d in data.get("denied") or ())
     for plural in denied:
         _require(plural in BY_PLURAL, source, f"denied: unknown resource {plural!r}")

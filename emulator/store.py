@@ -17,7 +17,6 @@ import orjson
 
 from emulator.objects import ClusterView
 from emulator.resources import (
-    TRIVY_GROUP,
     Resource,
     api_group,
     api_group_list,
@@ -54,7 +53,7 @@ class Listing:
             resource=resource,
             keys=[k for k, _ in pairs],
             items=[orjson.dumps(o) for _, o in pairs],
-            get_prefix=b"" if resource.group == TRIVY_GROUP else prefix[:-1] + b",",
+            get_prefix=b"" if resource.custom else prefix[:-1] + b",",
         )
 
     def span(self, namespace: str | None) -> tuple[int, int]:
@@ -95,7 +94,7 @@ class State:
     def build(cls, view: ClusterView, objects: Mapping[str, list[dict[str, Any]]],
               resource_version: int) -> State:
         """Serialise a built cluster."""
-        resources = served(objects.get("vulnerabilityreports") is not None)
+        resources = served(objects)
         listings = {r.plural: Listing.build(r, list(objects.get(r.plural) or []))
                     for r in resources}
         discovery: dict[str, bytes] = {

@@ -5,7 +5,8 @@ the builder derives what a real cluster would also hold and show: server-side de
 ReplicaSets and pods with realistic names, owner references, the service-account token
 volume, node and pod status. Every value is derived from names by hashing, so the same
 scenario always yields the same objects. One module per resource family, each a layer of
-the ``Builder``: common, nodes, namespaces, workloads, network, rbac, vulnerabilities.
+the ``Builder``: common, nodes, namespaces, workloads, network, rbac, vulnerabilities,
+config.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from emulator.objects.common import (
     split_image,
     template_hash,
 )
-from emulator.objects.vulnerabilities import VulnerabilityReports
+from emulator.objects.config import Configuration
 
 __all__ = [
     "Builder", "Built", "ClusterView", "Entry", "Obj", "Provider", "clone", "default_pod_spec",
@@ -39,7 +40,7 @@ __all__ = [
 ]
 
 
-class Builder(VulnerabilityReports):
+class Builder(Configuration):
     """Turn a :class:`ClusterView` into API objects."""
 
     # -- build ---------------------------------------------------------------------------
@@ -69,3 +70,4 @@ class Builder(VulnerabilityReports):
         if self.view.sections.get("vulnerabilityreports") is not None:
             self.out.objects.setdefault("vulnerabilityreports", [])
             self.build_vulnerability_reports()
+        self.build_configuration()

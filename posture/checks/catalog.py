@@ -6,7 +6,17 @@ import hashlib
 
 from posture.checks import policy
 from posture.checks.base import Check
-from posture.checks.rules import access, images, network, nodes, version, vulnerabilities, workloads
+from posture.checks.rules import (
+    access,
+    admission,
+    configuration,
+    images,
+    network,
+    nodes,
+    version,
+    vulnerabilities,
+    workloads,
+)
 
 # Bump on a change that the hash below cannot see (e.g. how the engine groups findings).
 CHECKSET_SEMVER = "1.0.0"
@@ -19,6 +29,8 @@ CHECKS: tuple[Check, ...] = (
     *network.CHECKS,
     *access.CHECKS,
     *vulnerabilities.CHECKS,
+    *configuration.CHECKS,
+    *admission.CHECKS,
 )
 
 CATALOG: dict[str, Check] = {check.id: check for check in CHECKS}

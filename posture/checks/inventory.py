@@ -31,6 +31,21 @@ RESOURCES: tuple[str, ...] = (
     "clusterroles",
     "clusterrolebindings",
     "vulnerabilityreports",
+    "ingresses",
+    "resourcequotas",
+    "limitranges",
+    # Reduced by ``posture.checks.sensitive`` as they are read: no value is ever kept.
+    "configmaps",
+    # Only Secrets of type kubernetes.io/service-account-token, metadata only, and only when
+    # the reading is switched on (``sensitive.SECRETS_NOT_READ`` otherwise).
+    "secrets",
+    # Admission policies (``posture.checks.admission``), slimmed as they are read. A policy
+    # engine that is not installed is ``absent``.
+    "validatingadmissionpolicies",
+    "validatingadmissionpolicybindings",
+    "kyvernoclusterpolicies",
+    "kyvernopolicies",
+    "gatekeeperconstraints",
 )
 
 CoverageState = Literal["read", "forbidden", "error", "absent"]
@@ -77,6 +92,16 @@ class Inventory(TypedDict):
     clusterroles: list[KubeObject]
     clusterrolebindings: list[KubeObject]
     vulnerabilityreports: list[KubeObject]
+    ingresses: list[KubeObject]
+    resourcequotas: list[KubeObject]
+    limitranges: list[KubeObject]
+    configmaps: list[KubeObject]
+    secrets: list[KubeObject]
+    validatingadmissionpolicies: list[KubeObject]
+    validatingadmissionpolicybindings: list[KubeObject]
+    kyvernoclusterpolicies: list[KubeObject]
+    kyvernopolicies: list[KubeObject]
+    gatekeeperconstraints: list[KubeObject]
     coverage: dict[str, Coverage]
 
 
@@ -95,5 +120,15 @@ def empty_inventory() -> Inventory:
         clusterroles=[],
         clusterrolebindings=[],
         vulnerabilityreports=[],
+        ingresses=[],
+        resourcequotas=[],
+        limitranges=[],
+        configmaps=[],
+        secrets=[],
+        validatingadmissionpolicies=[],
+        validatingadmissionpolicybindings=[],
+        kyvernoclusterpolicies=[],
+        kyvernopolicies=[],
+        gatekeeperconstraints=[],
         coverage={r: Coverage(state="absent", message="", count=0) for r in RESOURCES},
     )

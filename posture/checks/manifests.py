@@ -20,8 +20,10 @@ from typing import Any
 
 import yaml
 
+from posture.checks import admission
 from posture.checks.inventory import RESOURCES, Coverage, Inventory, Workload, empty_inventory
 from posture.checks.safe import dig, mapping, string_map, text
+from posture.checks.sensitive import reduce_configmap, reduce_token_secret
 
 EXTENSIONS = (".yaml", ".yml", ".json")
 # Manifests are small; a bigger file is more likely an accident (or an attack on the parser).
@@ -51,8 +53,34 @@ _RESOURCE_OF_KIND = {
     "RoleBinding": "rolebindings",
     "ClusterRole": "clusterroles",
     "ClusterRoleBinding": "clusterrolebindings",
+    "Ingress": "ingresses",
+    "ResourceQuota": "resourcequotas",
+    "LimitRange": "limitranges",
+    "ConfigMap": "configmaps",
+    "Secret": "secrets",
 }
-_CLUSTER_SCOPED = frozenset({"Namespace", "ClusterRole", "ClusterRoleBinding"})
+_CLUSTER_SCOPED = frozenset({"Namespace", "ClusterRole", "ClusterRoleBinding",
+                             "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+                             "ClusterPolicy"})
+_ADMISSION_RESOURCES = tuple(r for rs in admission.ENGINES.values() for r in rs) + (
+    "kyvernopolicies",)
+
+
+def _admission(obj: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """Return (resource, slimmed object) for an admission policy manifest, else None."""
+    group = text(obj.get("apiVersion")).partition("/")[0]
+    kind = text(obj.get("kind"))
+    if group == "admissionregistration.k8s.io" and kind == "ValidatingAdmissionPolicy":
+        return "validatingadmissionpolicies", admission.slim_policy(obj)
+    if group == "admissionregistration.k8s.io" and kind == "ValidatingAdmissionPolicyBinding":
+        return "validatingadmissionpolicybindings", admission.slim_binding(obj)
+    if group == "kyverno.io" and kind == "ClusterPolicy":
+        return "kyvernoclusterpolicies", admission.slim_kyverno(obj)
+    if group == "kyverno.io" and kind == "Policy":
+        return "kyvernopolicies", admission.slim_kyverno(obj)
+    if group == "constraints.gatekeeper.sh":
+        return "gatekeeperconstraints", admission.slim_constraint(obj)
+    return None
 # What a set of manifests can tell: everything but what only a live cluster has.
 _NOT_IN_MANIFESTS = frozenset({"nodes", "vulnerabilityreports"})
 
@@ -330,8 +358,13 @@ def build_inventory(objects: Iterable[SourcedObject]) -> Inventory:
     checks that need them are not evaluated.
     """
     lists: dict[str, list[dict[str, Any]]] = {r: [] for r in _RESOURCE_OF_KIND.values()}
+    policies: dict[str, list[dict[str, Any]]] = {r: [] for r in _ADMISSION_RESOURCES}
     workloads: list[Workload] = []
     for o in objects:
+        policy = _admission(o.obj)
+        if policy is not None:
+            policies[policy[0]].append(policy[1])
+            continue
         template = pod_template(o.obj)
         if template is not None:
             workloads.append(
@@ -349,6 +382,15 @@ def build_inventory(objects: Iterable[SourcedObject]) -> Inventory:
         if resource is None:
             continue
         obj = o.obj
+        # Values are dropped here as the collector drops them: a scan's output, like a poll's,
+        # must never repeat a ConfigMap's values or a Secret's data.
+        if o.kind == "ConfigMap":
+            obj = reduce_configmap(obj)
+        elif o.kind == "Secret":
+            reduced = reduce_token_secret(obj)
+            if reduced is None:
+                continue
+            obj = reduced
         if o.kind not in _CLUSTER_SCOPED:
             obj = {**obj, "metadata": {**mapping(obj.get("metadata")), "namespace": o.namespace}}
         lists[resource].append(obj)
@@ -362,8 +404,21 @@ def build_inventory(objects: Iterable[SourcedObject]) -> Inventory:
     inventory["rolebindings"] = lists["rolebindings"]
     inventory["clusterroles"] = lists["clusterroles"]
     inventory["clusterrolebindings"] = lists["clusterrolebindings"]
+    inventory["ingresses"] = lists["ingresses"]
+    inventory["resourcequotas"] = lists["resourcequotas"]
+    inventory["limitranges"] = lists["limitranges"]
+    inventory["configmaps"] = lists["configmaps"]
+    inventory["secrets"] = lists["secrets"]
     inventory["coverage"] = {
         r: Coverage(state="absent" if r in _NOT_IN_MANIFESTS else "read", message="", count=0)
         for r in RESOURCES
     }
+    if any(policies.values()):
+        for resource, items in policies.items():
+            inventory[resource] = items  # type: ignore[literal-required]  # an admission resource
+    else:
+        # An application's manifests say nothing about the cluster's admission control.
+        for resource in _ADMISSION_RESOURCES:
+            inventory["coverage"][resource] = Coverage(
+                state="absent", message=admission.NOT_IN_MANIFESTS, count=0)
     return inventory

@@ -82,6 +82,7 @@ def options() -> collector.Options:
         limits=kube.Limits.from_settings(),
         deadline_seconds=min(float(settings.POSTURE_POLL_DEADLINE_SECONDS),
                              settings.POSTURE_POLL_LEASE_SECONDS * _LEASE_SHARE_FOR_READING),
+        read_token_secrets=settings.POSTURE_READ_TOKEN_SECRETS,
     )
 
 

@@ -309,6 +309,10 @@ POSTURE_POLL_MAX_PAGE_BYTES = env.integer(
 )
 # Reading a cluster stops after this long however slowly it answers (at most 80% of the lease).
 POSTURE_POLL_DEADLINE_SECONDS = env.integer("POSTURE_POLL_DEADLINE_SECONDS", 300, minimum=1)
+# List Secrets of type kubernetes.io/service-account-token (metadata only) for the long-lived
+# token check. Off by default: it needs the list right on Secrets, which reveals their values
+# to whoever holds the reader's token, so an operator must choose it.
+POSTURE_READ_TOKEN_SECRETS = env.boolean("POSTURE_READ_TOKEN_SECRETS", False)
 # Cluster servers on loopback and private addresses are allowed by default (most clusters are
 # private); link-local ones are not (POSTURE_ALLOW_LINK_LOCAL). Checked after DNS resolution.
 POSTURE_ALLOW_LOOPBACK = env.boolean("POSTURE_ALLOW_LOOPBACK", True)

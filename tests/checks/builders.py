@@ -91,6 +91,55 @@ def default_deny(namespace: str = "shop") -> dict[str, Any]:
     }
 
 
+def default_deny_egress(namespace: str = "shop") -> dict[str, Any]:
+    """Return a NetworkPolicy that denies all egress in ``namespace``."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "default-deny-egress", "namespace": namespace},
+        "spec": {"podSelector": {}, "policyTypes": ["Egress"]},
+    }
+
+
+def quota(namespace: str = "shop") -> dict[str, Any]:
+    """Return a ResourceQuota in ``namespace``."""
+    return {"apiVersion": "v1", "kind": "ResourceQuota",
+            "metadata": {"name": "compute", "namespace": namespace},
+            "spec": {"hard": {"requests.cpu": "4", "pods": "20"}}}
+
+
+def limit_range(namespace: str = "shop") -> dict[str, Any]:
+    """Return a LimitRange in ``namespace``."""
+    return {"apiVersion": "v1", "kind": "LimitRange",
+            "metadata": {"name": "defaults", "namespace": namespace},
+            "spec": {"limits": [{"type": "Container", "default": {"memory": "512Mi"}}]}}
+
+
+def ingress(tls: list[dict[str, Any]] | None = None, *hosts: str) -> dict[str, Any]:
+    """Return an Ingress with one rule per host ("" for a rule without host) and ``tls``."""
+    rules = []
+    for host in hosts or ("shop.example.com",):
+        rule: dict[str, Any] = {"http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
+            "service": {"name": "web", "port": {"number": 80}}}}]}}
+        if host:
+            rule["host"] = host
+        rules.append(rule)
+    spec: dict[str, Any] = {"rules": rules}
+    if tls is not None:
+        spec["tls"] = tls
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": "web", "namespace": "shop"}, "spec": spec}
+
+
+def constraint(kind: str, action: str | None = None, **parameters: Any) -> dict[str, Any]:
+    """Return a Gatekeeper constraint as the collector keeps it."""
+    spec: dict[str, Any] = {"parameters": parameters}
+    if action is not None:
+        spec["enforcementAction"] = action
+    return {"apiVersion": "constraints.gatekeeper.sh/v1beta1", "kind": kind,
+            "metadata": {"name": kind.lower()}, "spec": spec}
+
+
 def node(
     name: str = "node-a",
     os_image: str = "Ubuntu 24.04.1 LTS",
@@ -141,7 +190,7 @@ def clean_inventory(**overrides: Any) -> Inventory:
         "nodes": [node()],
         "namespaces": [namespace()],
         "workloads": [workload()],
-        "networkpolicies": [default_deny()],
+        "networkpolicies": [default_deny(), default_deny_egress()],
         "services": [
             {
                 "kind": "Service",
@@ -150,6 +199,17 @@ def clean_inventory(**overrides: Any) -> Inventory:
             }
         ],
         "vulnerabilityreports": [],
+        "resourcequotas": [quota()],
+        "limitranges": [limit_range()],
+        "ingresses": [ingress([{"hosts": ["shop.example.com"], "secretName": "shop-tls"}])],
+        "configmaps": [],
+        "secrets": [],
+        # Admission refuses unapproved registries and :latest (and Pod Security Admission at
+        # restricted refuses privileged containers).
+        "gatekeeperconstraints": [
+            constraint("K8sAllowedRepos", repos=["registry.example.com/"]),
+            constraint("K8sDisallowedTags", "deny", tags=["latest"]),
+        ],
     }
     resources.update(overrides)
     return inventory(**resources)

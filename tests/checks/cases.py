@@ -10,10 +10,13 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from posture.checks.inventory import Inventory
+from posture.checks.sensitive import TOKEN_TYPE, reduce_configmap, reduce_token_secret
 from tests.checks.builders import (
     DIGEST,
     clean_inventory,
     container,
+    default_deny,
+    ingress,
     namespace,
     node,
     pod_spec,
@@ -180,6 +183,22 @@ def _own_account_with_token() -> Inventory:
 
 
 _SECRET_REF = {"secretKeyRef": {"name": "db", "key": "password"}}
+
+
+def _configmap(**data: str) -> Callable[[], Inventory]:
+    cm = {"kind": "ConfigMap", "metadata": {"name": "web-config", "namespace": "shop"},
+          "data": data}
+    # The inventory holds ConfigMaps as the collector and the manifest reader reduce them.
+    return lambda: clean_inventory(configmaps=[reduce_configmap(cm)])
+
+
+def _secret(kind: str) -> Callable[[], Inventory]:
+    secret = {"kind": "Secret", "type": kind, "data": {"token": "ZXlK"},
+              "metadata": {"name": "web-token", "namespace": "shop",
+                           "annotations": {"kubernetes.io/service-account.name": "web"}}}
+    reduced = reduce_token_secret(secret)
+    return lambda: clean_inventory(secrets=[reduced] if reduced else [])
+
 
 _clean = clean_inventory
 _ALLOW_WEB = {
@@ -368,6 +387,33 @@ CASES: dict[str, Case] = {
     # Vulnerabilities
     "vulnerability.critical": Case(_report(0, 5), _report(2, 0), "Deployment"),
     "vulnerability.high": Case(_report(1, 0), _report(0, 3), "Deployment"),
+    # Namespace configuration
+    "network.no-default-deny-egress": Case(
+        _clean, lambda: clean_inventory(networkpolicies=[default_deny()]), "Namespace"
+    ),
+    "network.ingress-without-tls": Case(
+        _clean, lambda: clean_inventory(ingresses=[ingress()]), "Ingress"
+    ),
+    "network.service-selects-nothing": Case(
+        _clean, _service(type="ClusterIP", selector={"app": "web-v1"}), "Service"
+    ),
+    "workload.namespace-without-quota": Case(
+        _clean, lambda: clean_inventory(resourcequotas=[]), "Namespace"
+    ),
+    "workload.namespace-without-limitrange": Case(
+        _clean, lambda: clean_inventory(limitranges=[]), "Namespace"
+    ),
+    "workload.secret-in-configmap": Case(
+        _configmap(DB_HOST="db", DB_PASSWORD_FILE="/run/secrets/db"),
+        _configmap(DB_HOST="db", DB_PASSWORD="hunter2-but-longer"),
+        "ConfigMap",
+    ),
+    "access.service-account-token-secret": Case(
+        _secret("kubernetes.io/tls"), _secret(TOKEN_TYPE), "Secret"
+    ),
+    "admission.no-guardrails": Case(
+        _clean, lambda: clean_inventory(gatekeeperconstraints=[]), "Cluster"
+    ),
 }
 
 

@@ -94,8 +94,12 @@ def test_discovery_describes_the_served_resources(emulate):
     emulator = emulate("typical")
     api = api_client(emulator)
     groups = client.ApisApi(api).get_api_versions()
+    # typical runs Gatekeeper: its templates' group and the constraints' group are served.
     assert {g.name for g in groups.groups} == {"apps", "batch", "networking.k8s.io",
-                                               "rbac.authorization.k8s.io"}
+                                               "rbac.authorization.k8s.io",
+                                               "admissionregistration.k8s.io",
+                                               "templates.gatekeeper.sh",
+                                               "constraints.gatekeeper.sh"}
     core = {r.name: r for r in client.CoreV1Api(api).get_api_resources().resources}
     assert core["pods"].kind == "Pod" and core["pods"].namespaced
     assert core["nodes"].short_names == ["no"] and not core["nodes"].namespaced
@@ -324,3 +328,41 @@ def test_requests_are_counted(emulate):
     core.list_node()
     core.list_namespace()
     assert emulator.requests_served == before + 2
+
+
+def test_new_resources_are_listed_by_the_real_client_in_pages(emulate):
+    emulator = emulate("neglected")
+    api = api_client(emulator)
+    core = client.CoreV1Api(api)
+    names: list[str] = []
+    token = None
+    while True:
+        page = core.list_config_map_for_all_namespaces(limit=1, _continue=token)
+        names += [p.metadata.name for p in page.items]
+        token = page.metadata._continue
+        if not token:
+            break
+    assert sorted(names) == ["billing-env", "wordpress-config"]
+    (ingress,) = client.NetworkingV1Api(api).list_ingress_for_all_namespaces().items
+    assert ingress.spec.rules[0].host == "blog.example.com" and ingress.spec.tls is None
+    token_secret = core.read_namespaced_secret("ops-bot-token", "tools")
+    assert token_secret.type == "kubernetes.io/service-account-token"
+    assert token_secret.metadata.annotations["kubernetes.io/service-account.name"] == "ops-bot"
+    # Kyverno and Gatekeeper are not installed here: their APIs answer 404.
+    custom = client.CustomObjectsApi(api)
+    with pytest.raises(ApiException) as missing:
+        custom.list_cluster_custom_object("kyverno.io", "v1", "clusterpolicies")
+    assert missing.value.status == 404
+
+
+def test_gatekeeper_serves_one_constraint_resource_per_template(emulate):
+    api = api_client(emulate("typical"))
+    custom = client.CustomObjectsApi(api)
+    templates = custom.list_cluster_custom_object("templates.gatekeeper.sh", "v1",
+                                                  "constrainttemplates")["items"]
+    kinds = sorted(t["spec"]["crd"]["spec"]["names"]["kind"] for t in templates)
+    assert kinds == ["K8sAllowedRepos", "K8sDisallowedTags", "K8sRequiredLabels"]
+    constraints = custom.list_cluster_custom_object("constraints.gatekeeper.sh", "v1beta1",
+                                                    "k8sdisallowedtags")["items"]
+    assert [c["metadata"]["name"] for c in constraints] == ["no-latest"]
+    assert constraints[0]["kind"] == "K8sDisallowedTags"

@@ -151,7 +151,7 @@ def base(**extra):
      "kind must be one of"),
     (base(timeline=[{"day": 5}]), "day must be <= 0"),
     (base(timeline=[{"day": -1, "remove": {"nodes": ["ghost"]}}]), "does not exist"),
-    (base(denied=["secrets"]), "unknown resource"),
+    (base(denied=["widgets"]), "unknown resource"),
     (base(provider="openstack"), "provider must be one of"),
 ])
 def test_bad_scenarios_fail_with_a_clear_message(data, message):

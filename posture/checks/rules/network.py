@@ -16,6 +16,11 @@ from posture.checks.vocabulary import Category, Severity
 _NETPOL_DOC = "https://kubernetes.io/docs/concepts/services-networking/network-policies/"
 _DEFAULT_DENY_DOC = _NETPOL_DOC + "#default-deny-all-ingress-traffic"
 _SERVICE_DOC = "https://kubernetes.io/docs/concepts/services-networking/service/"
+_DEFAULT_DENY_EGRESS_DOC = _NETPOL_DOC + "#default-deny-all-egress-traffic"
+_INGRESS_DOC = "https://kubernetes.io/docs/concepts/services-networking/ingress/"
+_INGRESS_API = (
+    "https://kubernetes.io/docs/reference/kubernetes-api/service-resources/ingress-v1/"
+)
 # Listing every unselected workload would make evidence grow with the cluster.
 _EVIDENCE_NAMES = 20
 
@@ -129,6 +134,105 @@ def _no_default_deny(ctx: Context) -> Iterator[Hit]:
             )
 
 
+def _denies_all_egress(spec: dict[str, Any]) -> bool:
+    selector = _pod_selector(spec)
+    if (
+        not isinstance(selector, dict)
+        or selector.get("matchLabels")
+        or selector.get("matchExpressions")
+    ):
+        return False
+    return "Egress" in policy_types(spec) and not spec.get("egress")
+
+
+def _no_default_deny_egress(ctx: Context) -> Iterator[Hit]:
+    policies = _policies(ctx)
+    for ns in sorted(_namespaced_workloads(ctx)):
+        if not any(_denies_all_egress(spec) for spec in policies.get(ns, [])):
+            yield Hit(
+                "Namespace",
+                "",
+                ns,
+                "",
+                f"Namespace {clip(ns)} has no default-deny egress NetworkPolicy: its pods may "
+                "open connections to any address, inside the cluster or out",
+                {},
+            )
+
+
+def _tls_covers(host: str, tls_hosts: list[str], unnamed: bool) -> bool:
+    """Say whether a rule's ``host`` is among the TLS hosts (a wildcard covers one label)."""
+    if not host:
+        return unnamed
+    if host in tls_hosts:
+        return True
+    _, dot, parent = host.partition(".")
+    return bool(dot) and not host.startswith("*.") and f"*.{parent}" in tls_hosts
+
+
+def _ingress_without_tls(ctx: Context) -> Iterator[Hit]:
+    for ing in ctx.objects("ingresses"):
+        meta = mapping(ing.get("metadata"))
+        ns, name = text(meta.get("namespace")), text(meta.get("name"))
+        spec = mapping(ing.get("spec"))
+        rules = spec.get("rules")
+        if not isinstance(rules, list) or not rules:
+            continue
+        tls_hosts: list[str] = []
+        # IngressTLS.hosts defaults to the controller's wildcard host: an entry without hosts
+        # serves the certificate for requests that name no host of a rule, nothing more.
+        unnamed = False
+        for entry in spec.get("tls") or []:
+            if not isinstance(entry, dict):
+                continue
+            hosts = strings(entry.get("hosts"))
+            tls_hosts.extend(hosts)
+            unnamed = unnamed or not hosts
+        uncovered = sorted({
+            text(rule.get("host")) for rule in rules if isinstance(rule, dict)
+            and not _tls_covers(text(rule.get("host")), tls_hosts, unnamed)
+        })
+        if not uncovered:
+            continue
+        shown = ", ".join(clip(h, 253) if h else "(any host)" for h in uncovered[:5])
+        message = (
+            f"Ingress {clip(name)} serves {shown} without TLS"
+            if tls_hosts or unnamed else f"Ingress {clip(name)} has no TLS: {shown} over plain HTTP"
+        )
+        yield Hit("Ingress", ns, name, "", message,
+                  {"hosts": [clip(h, 253) for h in uncovered[:_EVIDENCE_NAMES]],
+                   "tls": bool(tls_hosts or unnamed)})
+
+
+def _selects_nothing(ctx: Context) -> Iterator[Hit]:
+    labels_by_namespace: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for view in ctx.workloads:
+        labels_by_namespace[view.namespace].append(view.labels)
+    for ns, name, spec in _services(ctx):
+        # ExternalName Services and Services without a selector (their Endpoints are written
+        # by hand or by another controller) select no pods by design.
+        selector = spec.get("selector")
+        if spec.get("type") == "ExternalName" or not isinstance(selector, dict) or not selector:
+            continue
+        wanted = {str(k): v for k, v in selector.items()}
+        if any(
+            all(labels.get(k) == v for k, v in wanted.items())
+            for labels in labels_by_namespace.get(ns, [])
+        ):
+            continue
+        pairs = sorted(wanted.items())
+        shown = ", ".join(f"{clip(k, 63)}={clip(text(v), 63)}" for k, v in pairs[:5])
+        yield Hit(
+            "Service",
+            ns,
+            name,
+            "",
+            f"Service {clip(name)} selects {shown}, which no workload's pods carry in "
+            f"namespace {clip(ns)}",
+            {"selector": {clip(k, 63): clip(text(v), 63) for k, v in pairs[:_EVIDENCE_NAMES]}},
+        )
+
+
 def _services(ctx: Context) -> Iterator[tuple[str, str, dict[str, Any]]]:
     for svc in ctx.objects("services"):
         meta = mapping(svc.get("metadata"))
@@ -240,5 +344,71 @@ CHECKS: tuple[Check, ...] = (
         ),
         needs=("services",),
         run=_external_ips,
+    ),
+    Check(
+        id="network.no-default-deny-egress",
+        category=Category.NETWORK,
+        severity=Severity.INFO,
+        title="Namespace without a default-deny egress policy",
+        why="Without a default deny for egress, a compromised pod can reach every other pod, "
+        "the cloud's metadata endpoint and the internet: exfiltration and lateral movement "
+        "meet no network barrier. A policy counts when it selects all pods (`podSelector: "
+        "{}`), has `Egress` among its `policyTypes` and allows no egress rule. The API server "
+        "defaults an absent `policyTypes` to `Ingress`, plus `Egress` only when the policy has "
+        "egress rules, so a policy that denies egress must list `Egress` explicitly. Pods on "
+        "the host network and the kube-system, kube-public and kube-node-lease namespaces are "
+        "not counted.",
+        fix="Add a policy that selects all pods and allows no egress, then allow what each "
+        "workload needs (DNS to kube-dns first).",
+        snippet="apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n"
+        "  name: default-deny-egress\n  namespace: shop\nspec:\n  podSelector: {}\n"
+        "  policyTypes: [Egress]",
+        references=(_DEFAULT_DENY_EGRESS_DOC,
+                    "https://kubernetes.io/docs/reference/kubernetes-api/policy-resources/"
+                    "network-policy-v1/"),
+        needs=("pods", "networkpolicies"),
+        run=_no_default_deny_egress,
+    ),
+    Check(
+        id="network.ingress-without-tls",
+        category=Category.NETWORK,
+        severity=Severity.MEDIUM,
+        title="Ingress serving hosts without TLS",
+        why="An Ingress host that no `spec.tls` entry lists is served over plain HTTP: "
+        "credentials and session cookies cross the network readable and alterable. A rule's "
+        "host is covered when a `tls` entry lists it, or lists the wildcard `*.` of its "
+        "parent domain (a wildcard certificate covers one label). A rule without a host is "
+        "covered only by a `tls` entry without `hosts`, which upstream defaults to the "
+        "controller's wildcard host; such an entry is not taken to cover named hosts, since "
+        "what it serves for them depends on the controller. An Ingress with only a default "
+        "backend and no rules is not judged.",
+        fix="List every rule's host in a `tls` entry with a Secret holding its certificate "
+        "(cert-manager can issue and renew it).",
+        snippet="spec:\n  tls:\n    - hosts: [shop.example.com]\n      secretName: shop-tls\n"
+        "  rules:\n    - host: shop.example.com",
+        references=(_INGRESS_DOC + "#tls", _INGRESS_API),
+        needs=("ingresses",),
+        run=_ingress_without_tls,
+    ),
+    Check(
+        id="network.service-selects-nothing",
+        category=Category.NETWORK,
+        severity=Severity.LOW,
+        title="Service whose selector matches no workload",
+        why="A Service whose selector matches no pod template in its namespace is left over: "
+        "it keeps a name, a cluster IP and often a load balancer or an Ingress route, and "
+        "the first pod anyone creates with those labels receives its traffic. A Service "
+        "selects pods whose labels include every key and value of its `selector`; Services "
+        "without a selector (Endpoints managed by hand or by another controller) and "
+        "ExternalName Services are not judged. Judged only when every kind of workload and "
+        "the pods could be read, since a workload scaled to zero is known only from its "
+        "controller.",
+        fix="Delete the Service, or correct its selector to the labels of the pods it should "
+        "reach.",
+        snippet="kubectl delete service NAME -n NAMESPACE",
+        references=(_SERVICE_DOC + "#defining-a-service",),
+        needs=("services", "pods", "replicasets", "deployments", "statefulsets", "daemonsets",
+               "jobs", "cronjobs"),
+        run=_selects_nothing,
     ),
 )
