@@ -27,7 +27,7 @@ def _collect(emulator, **options):
 
 # The neglected scenario's credentials in ConfigMaps (its other values, such as the region,
 # appear elsewhere in the cluster too).
-_CONFIGMAP_CREDENTIALS = ("s3cr3t-wp-pass", "AKIAIOSFODNN7EXAMPLE")
+_CONFIGMAP_CREDENTIALS = ("s3cr3t-wp-pass", "AKIAI44QH8DHBEXAMPLE")
 
 
 def _served_values(emulator) -> list[str]:
