@@ -25,7 +25,7 @@ from clusters.kubeconfig import KubeconfigError
 from clusters.models import Cluster
 from clusters.vault import VaultError
 from posture.checks import Policy, evaluate
-from posture.domain import snapshots
+from posture.domain import rollups, snapshots
 from posture.domain.models import OrgPolicy, Snapshot, SnapshotStatus, Trigger
 
 log = logging.getLogger(__name__)
@@ -96,6 +96,7 @@ def _abandon_stale_runs(cluster: Cluster) -> None:
         status=SnapshotStatus.FAILED, error_kind=PollError.WORKER_LOST,
         error="The worker running this poll stopped before it finished.",
         finished_at=timezone.now())
+    rollups.refresh_last_poll(cluster.pk)
 
 
 def poll(
@@ -176,6 +177,7 @@ def _give_up(cluster: Cluster, lease_id: str, snapshot_pk: int | None) -> None:
             status=SnapshotStatus.FAILED, error_kind=PollError.DATABASE,
             error="The database became unavailable during the poll; nothing from it was kept "
                   "and the poll is retried.", finished_at=timezone.now())
+        rollups.refresh_last_poll(cluster.pk)
     cluster.release_poll(lease_id, timezone.now() + cluster.poll_interval)
 
 
