@@ -37,6 +37,9 @@ class ClusterDay(models.Model):
     nodes = models.PositiveIntegerField(default=0)
     nodes_os_eol = models.PositiveIntegerField(default=0)
     nodes_os_unknown = models.PositiveIntegerField(default=0)
+    # Namespaces by the Pod Security level admission enforces on them ({level: n}); null when
+    # the poll recorded no namespace labels (before they were kept, or unreadable).
+    pss_levels = models.JSONField(null=True, blank=True)
     checkset_version = models.CharField(max_length=64, blank=True, default="")
     scoring_version = models.CharField(max_length=32, blank=True, default="")
 

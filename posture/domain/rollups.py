@@ -16,6 +16,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from posture.checks.namespaces import enforced_level
+from posture.checks.pss import LEVELS
 from posture.checks.vocabulary import Category
 from posture.domain.models import Snapshot
 from posture.domain.rollup_models import ClusterCurrent, ClusterDay
@@ -54,6 +56,18 @@ def os_eol(images: Any, day: date) -> date | None:
     ends = [end for image in images
             if (end := os_support(str(image), day).eol) is not None]
     return min(ends, default=None)
+
+
+def pss_levels(pod_security: Any) -> dict[str, int] | None:
+    """Return namespaces by the level admission enforces (None without recorded labels)."""
+    if not isinstance(pod_security, Mapping):
+        return None
+    counts: dict[str, int] = {}
+    for entry in pod_security.values():
+        if isinstance(entry, Mapping):
+            level = enforced_level(entry)
+            counts[level] = counts.get(level, 0) + 1
+    return counts
 
 
 def _counts(snapshot: Snapshot) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -109,6 +123,7 @@ def _write_day(snapshot: Snapshot) -> None:
         "nodes": snapshot.node_count or 0,
         "nodes_os_eol": _int(summary.get("eol_os_nodes")),
         "nodes_os_unknown": _int(summary.get("os_unknown_nodes")),
+        "pss_levels": pss_levels(snapshot.pod_security),
         "checkset_version": snapshot.checkset_version,
         "scoring_version": str(counts.get("scoring_version") or "")[:32],
     }
@@ -208,6 +223,16 @@ _NOT_EVALUATED = f"""COALESCE((
     FROM jsonb_each({_json_object("s.category_scores")}) e
     WHERE e.key = ANY(%(categories)s) AND jsonb_typeof(e.value) = 'object'
       AND e.value->'evaluated' = 'false'::jsonb), '[]'::jsonb)"""  # noqa: S608 (constant fragments)
+# As ``enforced_level``: no enforce label (or a null one) is privileged, an unknown value the
+# strictest level.
+_PSS_LEVELS = """CASE WHEN jsonb_typeof(s.pod_security) = 'object' THEN COALESCE((
+    SELECT jsonb_object_agg(level, n) FROM (
+        SELECT CASE WHEN e.value->'enforce' IS NULL OR e.value->'enforce' = 'null'::jsonb
+                    THEN 'privileged'
+                    WHEN e.value->>'enforce' = ANY(%(levels)s) THEN e.value->>'enforce'
+                    ELSE 'restricted' END AS level, count(*) AS n
+        FROM jsonb_each(s.pod_security) e WHERE jsonb_typeof(e.value) = 'object'
+        GROUP BY 1) levels), '{}'::jsonb) END"""
 _DAY = "(s.taken_at AT TIME ZONE %(tz)s)::date"
 _SUCCEEDED = "s.status IN ('ok', 'partial')"
 
@@ -215,10 +240,10 @@ _REBUILD_DAYS = f"""
 INSERT INTO posture_clusterday (
     cluster_id, day, snapshot_id, taken_at, score, grade, category_scores, not_evaluated,
     severity_counts, category_counts, critical, high, kubernetes_version, kubernetes_minor,
-    provider, kubernetes_eol, os_images, nodes, nodes_os_eol, nodes_os_unknown,
+    provider, kubernetes_eol, os_images, nodes, nodes_os_eol, nodes_os_unknown, pss_levels,
     checkset_version, scoring_version)
-SELECT DISTINCT ON (s.cluster_id, {_DAY})
-    s.cluster_id, {_DAY}, s.id, s.taken_at, s.score, s.grade, {_CATEGORY_SCORES},
+SELECT
+    s.cluster_id, last.day, s.id, s.taken_at, s.score, s.grade, {_CATEGORY_SCORES},
     {_NOT_EVALUATED}, {_json_object("s.finding_counts->'severity'")},
     {_json_object("s.finding_counts->'category'")},
     {_json_count("s.finding_counts->'severity'->'critical'")},
@@ -226,11 +251,16 @@ SELECT DISTINCT ON (s.cluster_id, {_DAY})
     s.kubernetes_version, s.kubernetes_minor, s.provider, NULL,
     {_json_object("s.node_summary->'os_images'")}, COALESCE(s.node_count, 0),
     {_json_count("s.node_summary->'eol_os_nodes'")},
-    {_json_count("s.node_summary->'os_unknown_nodes'")},
+    {_json_count("s.node_summary->'os_unknown_nodes'")}, {_PSS_LEVELS},
     s.checkset_version, LEFT(COALESCE(s.finding_counts->>'scoring_version', ''), 32)
-FROM posture_snapshot s
-WHERE {_SUCCEEDED} AND (%(clusters)s::bigint[] IS NULL OR s.cluster_id = ANY(%(clusters)s))
-ORDER BY s.cluster_id, {_DAY}, s.taken_at DESC, s.id DESC
+FROM (
+    -- Each day's last poll first, from narrow columns: the JSON above is then taken apart for
+    -- those rows only, not for every poll of the day.
+    SELECT DISTINCT ON (s.cluster_id, {_DAY}) s.id, {_DAY} AS day
+    FROM posture_snapshot s
+    WHERE {_SUCCEEDED} AND (%(clusters)s::bigint[] IS NULL OR s.cluster_id = ANY(%(clusters)s))
+    ORDER BY s.cluster_id, {_DAY}, s.taken_at DESC, s.id DESC
+) last JOIN posture_snapshot s ON s.id = last.id
 """  # noqa: S608 (constant fragments)
 
 _REBUILD_CURRENT = f"""
@@ -282,7 +312,8 @@ def rebuild(cursor: Any, tz: str, clusters: list[int] | None = None) -> None:
     ``cursor`` is a database cursor (a migration's, or the default connection's); ``tz`` the
     site's time zone name, whose calendar days the rollups are.
     """
-    params = {"tz": tz, "clusters": clusters, "categories": [str(c) for c in Category]}
+    params = {"tz": tz, "clusters": clusters, "categories": [str(c) for c in Category],
+              "levels": list(LEVELS)}
     for statement in (*_DELETE, _REBUILD_DAYS, _REBUILD_CURRENT):
         cursor.execute(statement, params)
     today = timezone.now().date()

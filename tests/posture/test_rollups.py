@@ -104,7 +104,10 @@ def test_the_set_based_rebuild_writes_what_saving_each_snapshot_wrote():
                                  "platform_severity": {"high": 1},
                                  "category": {"workloads": 3}, "scoring_version": 3},
                  category_scores={"workloads": {"score": 61.5, "evaluated": True},
-                                  "vulnerabilities": {"score": None, "evaluated": False}})
+                                  "vulnerabilities": {"score": None, "evaluated": False}},
+                 pod_security=None if day == 4 else {
+                     "a": {"enforce": "baseline"}, "b": {}, "c": {"enforce": "strictest"},
+                     "d": {"enforce": None}, "e": {"enforce": "baseline"}})
         snapshot(scored, now - timedelta(days=day, hours=day + 2), score=10.0)
     snapshot(scored, now, status=SnapshotStatus.FAILED)
     failing = ClusterFactory()
@@ -112,6 +115,9 @@ def test_the_set_based_rebuild_writes_what_saving_each_snapshot_wrote():
     ClusterFactory()  # never polled: no rows
     saved = _rows()
     assert len(saved) == 5 + 2
+    levels = ClusterDay.objects.filter(cluster=scored).order_by("-day")
+    assert levels[0].pss_levels == {"baseline": 2, "privileged": 2, "restricted": 1}
+    assert levels[4].pss_levels is None
     with connection.cursor() as cursor:
         rollups.rebuild(cursor, settings.TIME_ZONE)
     assert _rows() == saved

@@ -71,6 +71,7 @@ class Migration(migrations.Migration):
                 ('nodes', models.PositiveIntegerField(default=0)),
                 ('nodes_os_eol', models.PositiveIntegerField(default=0)),
                 ('nodes_os_unknown', models.PositiveIntegerField(default=0)),
+                ('pss_levels', models.JSONField(blank=True, null=True)),
                 ('checkset_version', models.CharField(blank=True, default='', max_length=64)),
                 ('scoring_version', models.CharField(blank=True, default='', max_length=32)),
                 ('cluster', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='days', to='clusters.cluster')),
