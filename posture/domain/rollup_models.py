@@ -13,8 +13,9 @@ from django.db import models
 class ClusterDay(models.Model):
     """A cluster's day: the aggregates of that day's last successful poll (site time zone)."""
 
+    # No index of its own: the unique (cluster, day) index serves every lookup by cluster.
     cluster = models.ForeignKey("clusters.Cluster", on_delete=models.CASCADE,
-                                related_name="days")
+                                related_name="days", db_index=False)
     day = models.DateField()
     snapshot = models.ForeignKey("posture.Snapshot", on_delete=models.CASCADE, related_name="+")
     taken_at = models.DateTimeField()
@@ -45,11 +46,12 @@ class ClusterDay(models.Model):
 
     class Meta:
         ordering = ["cluster_id", "day"]
+        # The overview's per-cluster chart and its 7/30-day changes read a page of clusters'
+        # days, the fleet trend every cluster's days of a window: both index-only, from these.
         constraints = [models.UniqueConstraint(fields=["cluster", "day"],
+                                               include=["taken_at", "score", "grade"],
                                                name="one_rollup_per_cluster_and_day")]
-        # The fleet chart reads a window of days for one page of clusters; the fleet trend
-        # reads a window of days for every cluster.
-        indexes = [models.Index(fields=["day"], include=["score", "grade"],
+        indexes = [models.Index(fields=["day"], include=["cluster", "score"],
                                 name="clusterday_day")]
 
     def __str__(self) -> str:

@@ -55,6 +55,9 @@ from posture.web.dashboard import today
 HISTORY_DAYS = 90
 EOL_HORIZON_DAYS = 180
 PAGE_SIZE = 50
+# The timeline lists this many of the page's entries, the most pressing first (past end of life,
+# then by date); the end-of-life chart counts the whole selection.
+EOL_SHOWN = 25
 # The severities the overview counts, most severe first.
 COUNTED = ("critical", "high")
 UPSTREAM = "upstream"
@@ -291,6 +294,16 @@ class Overview:
     trend: list[tuple[date, float, int]] = field(default_factory=list)
     eol_months: list[tuple[date, str, int]] = field(default_factory=list)
     day: date | None = None
+
+    @property
+    def eol_shown(self) -> list[EolEntry]:
+        """Return the timeline's most pressing entries, as many as the page lists."""
+        return self.eol[:EOL_SHOWN]
+
+    @property
+    def eol_more(self) -> int:
+        """Return how many timeline entries the page leaves out."""
+        return max(0, len(self.eol) - EOL_SHOWN)
 
     @property
     def first(self) -> int:
@@ -568,7 +581,7 @@ def fleet_trend(clusters: QuerySet[Cluster], now: datetime,
     """Return, per day, the mean score of ``clusters`` and how many had a score that day."""
     rows = (ClusterDay.objects.filter(cluster__in=clusters.values("pk"), score__isnull=False,
                                       day__gte=today(now) - timedelta(days=days))
-            .values("day").annotate(mean=Avg("score"), clusters=Count("pk")).order_by("day"))
+            .values("day").annotate(mean=Avg("score"), clusters=Count("score")).order_by("day"))
     return [(row["day"], round(row["mean"], 1), row["clusters"]) for row in rows]
 
 
