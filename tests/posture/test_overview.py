@@ -264,6 +264,20 @@ def test_eol_timeline_counts_days_to_an_end_of_life_within_the_horizon(alice):
     assert f"End of life in {support.days_left} days" in " ".join(html.split())
 
 
+def test_eol_timeline_lists_the_most_pressing_entries_of_the_page(alice):
+    now = datetime(2026, 9, 1, 12, tzinfo=UTC)
+    for index in range(overview.EOL_SHOWN + 5):
+        snapshot(ClusterFactory(name=f"old-{index:02}", owners=[alice]),
+                 now - timedelta(hours=1), kubernetes_version="v1.25.3",
+                 node_summary={"os_images": {}})
+    page = overview.build(ClusterFactory._meta.model.objects.all(), now, "name")
+    assert len(page.eol) == overview.EOL_SHOWN + 5 and page.eol_more == 5
+    html = render_to_string("posture/_eol_timeline.html",
+                            {"overview": page, "horizon": overview.EOL_HORIZON_DAYS})
+    assert len(re.findall(r"<tr class=", html)) == overview.EOL_SHOWN
+    assert "5 more entries" in html
+
+
 def test_heatmap_shows_each_category_score_of_the_newest_snapshot(as_alice, alice):
     cluster = ClusterFactory(owners=[alice])
     deduction = {"check": "image.latest-tag", "severity": "medium", "count": 1}
