@@ -9,7 +9,6 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.dispatch import Signal
-from django.utils import timezone
 
 from clusters import kube
 from clusters.kubeconfig import ClusterCredentials, KubeconfigError, credentials
@@ -87,8 +86,11 @@ def register(
             assert result.failure is not None
             raise RegistrationError(f"Connection check failed: {result.failure.message}")
     with transaction.atomic():
+        # The first poll is not scheduled: the registration page takes it at once
+        # (``claim_first_poll``); otherwise beat gives it a slot in the coming interval, so
+        # clusters registered in bulk are not all polled on the same tick.
         cluster = Cluster(name=name, poll_interval_minutes=interval, created_by=owner,
-                          next_poll_at=timezone.now())
+                          next_poll_at=None)
         cluster.store_kubeconfig(creds)
         cluster.save()
         if owner is not None:

@@ -503,9 +503,14 @@ class ImageVulnerability(models.Model):
         return safe_link(self.link)
 
 
-# Alert rules, events and the outbox live in their own module; imported here so Django finds them.
+# Alert rules, events and the outbox, and the fleet rollups, live in their own modules; imported
+# here so Django finds them.
 from posture.domain.alert_models import (  # noqa: E402, F401
     AlertDelivery,
     AlertEvent,
     AlertRule,
+)
+from posture.domain.rollup_models import (  # noqa: E402, F401
+    ClusterCurrent,
+    ClusterDay,
 )

@@ -17,7 +17,6 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from clusters import collector, kube
@@ -25,7 +24,7 @@ from clusters.kubeconfig import KubeconfigError
 from clusters.models import Cluster
 from clusters.vault import VaultError
 from posture.checks import Policy, evaluate
-from posture.domain import snapshots
+from posture.domain import rollups, snapshots
 from posture.domain.models import OrgPolicy, Snapshot, SnapshotStatus, Trigger
 
 log = logging.getLogger(__name__)
@@ -97,6 +96,7 @@ def _abandon_stale_runs(cluster: Cluster) -> None:
         status=SnapshotStatus.FAILED, error_kind=PollError.WORKER_LOST,
         error="The worker running this poll stopped before it finished.",
         finished_at=timezone.now())
+    rollups.refresh_last_poll(cluster.pk)
 
 
 def poll(
@@ -177,6 +177,7 @@ def _give_up(cluster: Cluster, lease_id: str, snapshot_pk: int | None) -> None:
             status=SnapshotStatus.FAILED, error_kind=PollError.DATABASE,
             error="The database became unavailable during the poll; nothing from it was kept "
                   "and the poll is retried.", finished_at=timezone.now())
+        rollups.refresh_last_poll(cluster.pk)
     cluster.release_poll(lease_id, timezone.now() + cluster.poll_interval)
 
 
@@ -201,19 +202,38 @@ def _finished(snapshot: Snapshot, started: float) -> datetime:
     return snapshot.taken_at + timedelta(seconds=time.monotonic() - started)
 
 
+# One statement hands out every due cluster: each due row is locked (rows another beat or a
+# finishing poll holds are skipped, they are being moved already) and its next poll moved an
+# interval on, so a cluster is handed out once however often beat fires. A cluster whose first
+# poll was never scheduled (``next_poll_at`` null: registered without polling at once) is not
+# handed out yet: its first poll is given a slot in the coming interval, the same slot each time
+# for a cluster (its id's golden-ratio hash), so a thousand clusters registered together are
+# polled spread over the interval rather than all on the next tick.
+_CLAIM_DUE = """
+WITH due AS (
+    SELECT id, next_poll_at IS NULL AS unscheduled FROM clusters_cluster
+    WHERE next_poll_at IS NULL OR next_poll_at <= %(now)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE clusters_cluster AS c
+SET next_poll_at = CASE
+    WHEN due.unscheduled THEN %(now)s + make_interval(secs => c.poll_interval_minutes * 60.0
+        * (mod(c.id * 2654435761, 4294967296) + 1) / 4294967297.0)
+    ELSE %(now)s + make_interval(mins => c.poll_interval_minutes::int) END
+FROM due WHERE c.id = due.id
+RETURNING c.id, due.unscheduled
+"""
+
+
 def claim_due_clusters(now: datetime | None = None) -> list[int]:
     """Return the clusters due for a poll, moving each one's next poll forward so that a
-    cluster is handed out once even if beat fires again before the poll runs."""
+    cluster is handed out once even if beat fires again before the poll runs; first polls
+    never scheduled are spread over the coming interval instead (``_CLAIM_DUE``)."""
     now = now or timezone.now()
-    due: list[int] = []
-    candidates = Cluster.objects.filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now))
-    for cluster in candidates.only("pk", "poll_interval_minutes", "next_poll_at"):
-        with transaction.atomic():
-            moved = Cluster.objects.filter(pk=cluster.pk, next_poll_at=cluster.next_poll_at
-                                           ).update(next_poll_at=now + cluster.poll_interval)
-        if moved == 1:
-            due.append(cluster.pk)
-    return due
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_CLAIM_DUE, {"now": now})
+        claimed = cursor.fetchall()
+    return sorted(pk for pk, unscheduled in claimed if not unscheduled)
 
 
 def claim_first_poll(cluster: Cluster, now: datetime | None = None) -> bool:

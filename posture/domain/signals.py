@@ -1,4 +1,5 @@
-"""Audit events that signals carry: logins, logouts, failed logins, role changes, registrations."""
+"""What signals carry: audit events (logins, logouts, failed logins, role changes, registrations)
+and the fleet rollups that follow every saved snapshot."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.db.models.signals import m2m_changed
+from django.db.models.signals import m2m_changed, post_save
 from django.dispatch import receiver
 
 from clusters.registration import cluster_registered
+from posture.domain import rollups
 from posture.domain.audit import Action, record
+from posture.domain.models import Snapshot
 
 
 @receiver(user_logged_in)
@@ -52,3 +55,11 @@ def _registered(sender: Any, cluster: Any, actor: Any, via: str | None = None,
     if via:
         detail["via"] = via
     record(Action.REGISTER, actor=actor, cluster=cluster, target=cluster.name, detail=detail)
+
+
+@receiver(post_save, sender=Snapshot)
+def _snapshot_saved(sender: Any, instance: Snapshot, update_fields: Any = None,
+                    raw: bool = False, **kwargs: Any) -> None:
+    # Fixtures loaded raw carry their own rollup rows, if any.
+    if not raw:
+        rollups.snapshot_saved(instance, frozenset(update_fields) if update_fields else None)

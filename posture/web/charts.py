@@ -726,3 +726,85 @@ def pss_enforcement_trend(days: Sequence[date], counts: Sequence[Mapping[str, in
                  table, note=_history_note(span),
                  empty="" if _any_nonzero(values) else
                  "No poll in this period recorded the namespaces' Pod Security labels.")
+
+
+# --- Fleet aggregates (the overview's whole selection, summed in SQL) --------------------------
+
+def fleet_grades(counts: Mapping[str, int]) -> Chart:
+    """Plot how many clusters have each grade now (``counts`` by grade, "" for none yet)."""
+    grades = Grade.ordered()
+    values = [int(counts.get(str(g), 0)) for g in grades]
+    traces = [_trace("bar", x=[g.label for g in grades], y=values,
+                     marker={"color": [g.colour for g in grades]}, name="Clusters",
+                     hovertemplate="%{x}: %{y} cluster(s)<extra></extra>")]
+    figure = _figure(traces, hovermode="closest", showlegend=False,
+                     xaxis={**_LAYOUT["xaxis"], "title": _title("Grade")},
+                     yaxis={**_LAYOUT["yaxis"], "title": _title("Clusters"),
+                            "rangemode": "tozero"})
+    rows: list[tuple[object, ...]] = [(g.label, v) for g, v in zip(grades, values, strict=True)]
+    unscored = int(counts.get("", 0))
+    if unscored:
+        rows.append(("No score yet", unscored))
+    return Chart("fleet-grades", "Clusters by grade", figure, Table(("Grade", "Clusters"), rows),
+                 note="Every cluster the filters keep, not only this page's.",
+                 empty="" if any(values) else "No cluster has a grade yet.")
+
+
+def fleet_trend(days: Sequence[tuple[date, float, int]], span: Span | None = None) -> Chart:
+    """Plot the fleet's mean score per day (``(day, mean, clusters scored)``, oldest first)."""
+    span = span or Span()
+    x = [_day(day) for day, _, _ in days]
+    traces = [_trace("scatter", x=x, y=[mean for _, mean, _ in days],
+                     customdata=[count for _, _, count in days], mode="lines+markers",
+                     name="Mean score", line={"color": CLUSTER_COLOURS[0], "width": 2},
+                     marker={"size": 4},
+                     hovertemplate="Mean %{y:.1f} over %{customdata} cluster(s)<extra></extra>")]
+    figure = _figure(
+        traces,
+        xaxis=_day_axis([day for day, _, _ in days], span),
+        yaxis={**_LAYOUT["yaxis"], "range": [0, 100], "title": _title("Score")},
+        shapes=_grade_bands(),
+        annotations=_grade_labels(),
+        margin=_GRADED_MARGIN,
+    )
+    sampled = list(days)[::-1][::7][::-1]
+    return Chart("fleet-trend", "Fleet mean score, daily", figure,
+                 Table(("Day", "Mean score", "Clusters scored"),
+                       [(day, mean, count) for day, mean, count in sampled]),
+                 note="Mean of each cluster's last successful poll of the day, over every "
+                      "cluster the filters keep. The table samples weekly.",
+                 empty="" if days else "No cluster has a score in this period.")
+
+
+def eol_months(entries: Sequence[tuple[date, str, int]], day: date | None = None) -> Chart:
+    """Plot control planes by the month their end of life falls in, stacked by what ends.
+
+    ``entries`` are (first day of the month, what ends, clusters); months before ``day``'s are
+    past end of life.
+    """
+    months = sorted({month for month, _, _ in entries})
+    kinds = sorted({what for _, what, _ in entries})
+    counts = {(month, what): count for month, what, count in entries}
+    traces = []
+    for index, what in enumerate(kinds):
+        traces.append(_trace(
+            "bar", x=[month.strftime("%Y-%m") for month in months],
+            y=[counts.get((month, what), 0) for month in months], name=_shown(what),
+            marker={"color": CLUSTER_COLOURS[index % len(CLUSTER_COLOURS)]},
+            hovertemplate="%{fullData.name}: %{y} cluster(s)<extra></extra>"))
+    figure = _figure(traces, barmode="stack",
+                     xaxis={**_LAYOUT["xaxis"], "type": "category",
+                            "title": _title("End of life (month)")},
+                     yaxis={**_LAYOUT["yaxis"], "title": _title("Clusters"),
+                            "rangemode": "tozero"})
+    this_month = day.replace(day=1) if day else None
+    rows: list[tuple[object, ...]] = [
+        (month.strftime("%Y-%m"), what, count,
+         "past" if this_month and month < this_month else "")
+        for month, what, count in entries]
+    return Chart("eol-months", "Control planes by end-of-life month", figure,
+                 Table(("Month", "What ends", "Clusters", "Past"), rows),
+                 note="Every cluster the filters keep, counted by month: not one mark per "
+                      "cluster.",
+                 empty="" if entries else "The lifecycle data has no end date for these "
+                                          "control planes.")

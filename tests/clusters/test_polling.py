@@ -252,3 +252,62 @@ def test_poll_cluster_command_fails_on_a_failed_poll(emulate):
     emulator.stop()
     with pytest.raises(CommandError, match="gone: failed .* error=Connection refused"):
         call_command("poll_cluster", "gone")
+
+
+def _due(count: int, now) -> list[int]:
+    from tests.factories import ClusterFactory
+
+    return [ClusterFactory(next_poll_at=now - timedelta(minutes=1)).pk for _ in range(count)]
+
+
+def test_claim_due_clusters_is_one_query_for_10_or_200_due_clusters():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    now = timezone.now()
+    few = _due(10, now)
+    with CaptureQueriesContext(connection) as small:
+        assert claim_due_clusters(now) == sorted(few)
+    many = _due(200, now)
+    with CaptureQueriesContext(connection) as large:
+        assert claim_due_clusters(now) == sorted(many)
+    assert len(large.captured_queries) == len(small.captured_queries)
+    # Beyond the savepoint around it, the claim is one statement.
+    statements = [q["sql"] for q in large.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == 1
+    assert claim_due_clusters(now) == []
+
+
+def test_first_polls_never_scheduled_are_spread_over_the_interval():
+    from tests.factories import ClusterFactory
+
+    now = timezone.now()
+    interval = timedelta(minutes=60)
+    fresh = [ClusterFactory(poll_interval_minutes=60).pk for _ in range(200)]
+    assert Cluster.objects.filter(pk__in=fresh, next_poll_at__isnull=True).count() == 200
+    # Not all on this tick: each gets a slot in the coming interval, the same one every time.
+    assert claim_due_clusters(now) == []
+    slots = dict(Cluster.objects.filter(pk__in=fresh).values_list("pk", "next_poll_at"))
+    assert all(now < slot < now + interval for slot in slots.values())
+    tenths = {int((slot - now) / (interval / 10)) for slot in slots.values()}
+    assert tenths == set(range(10))
+    assert claim_due_clusters(now + interval / 2) == sorted(
+        pk for pk, slot in slots.items() if slot <= now + interval / 2)
+    assert claim_due_clusters(now + interval) == sorted(
+        pk for pk, slot in slots.items() if slot > now + interval / 2)
+
+
+def test_a_cluster_registered_without_polling_at_once_gets_a_slot_from_beat():
+    from clusters.kubeconfig import credentials
+    from clusters.registration import register as register_cluster
+    from tests import kubeconfigs
+
+    now = timezone.now()
+    creds = credentials(kubeconfigs.text(kubeconfigs.kubeconfig()))
+    cluster = register_cluster(name="bulk-1", creds=creds, owner=None,
+                               poll_interval_minutes=30).cluster
+    assert cluster.next_poll_at is None
+    assert claim_due_clusters(now) == []
+    cluster.refresh_from_db()
+    assert now < cluster.next_poll_at < now + timedelta(minutes=30)
+    assert claim_due_clusters(cluster.next_poll_at) == [cluster.pk]

@@ -137,7 +137,34 @@ def test_cluster_list_query_count_does_not_grow(as_sam, django_assert_max_num_qu
             snapshot(c, days_ago=day)
     with django_assert_max_num_queries(4):
         body = as_sam.get(reverse("api:clusters")).json()
-    assert len(body["clusters"]) == 20
+    assert len(body["clusters"]) == 20 and body["next"] is None
+
+
+def test_cluster_list_pages_by_name_with_an_opaque_cursor(as_sam, django_assert_max_num_queries):
+    for i in range(7):
+        snapshot(ClusterFactory(name=f"c-{i}"), score=60.0 + i)
+    ClusterFactory(name="c-never")
+    url = reverse("api:clusters")
+    names: list[str] = []
+    query = {"limit": "3"}
+    while True:
+        with django_assert_max_num_queries(4):
+            body = as_sam.get(url, query).json()
+        validate(body, "/api/v1/clusters/")
+        names += [c["name"] for c in body["clusters"]]
+        if body["next"] is None:
+            break
+        assert body["next"].startswith("http://testserver/api/v1/clusters/?limit=3&cursor=")
+        query = {"limit": "3", "cursor": body["next"].split("cursor=")[1]}
+    assert names == sorted(f"c-{i}" for i in range(7)) + ["c-never"]
+    first = as_sam.get(url, {"limit": "1"}).json()["clusters"][0]
+    assert (first["name"], first["score"], first["open_findings_by_severity"]) == (
+        "c-0", 60.0, {"critical": 1, "high": 2})
+    never = as_sam.get(url, {"cursor": query["cursor"]}).json()["clusters"][-1]
+    assert (never["score"], never["last_poll"]) == (None, {"status": None, "at": None})
+    for bad in ("nonsense", "eyJ2IjoxLCJhZnRlciI6MX0", "e30"):
+        response = as_sam.get(url, {"cursor": bad})
+        assert response.status_code == 400 and "cursor" in response.json()["error"]
 
 
 def test_openapi_document_is_served_and_valid(anon):

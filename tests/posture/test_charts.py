@@ -206,6 +206,12 @@ def _every_builder() -> list[charts.Chart]:
         charts.severity_trend([], []),
         charts.version_lag_trend(points, NEW),
         charts.os_runway_trend(points, NEW),
+        charts.fleet_grades({"A": 3, "C": 1, "": 2}),
+        charts.fleet_grades({}),
+        charts.fleet_trend([(DAY, 71.5, 3), (DAY + timedelta(days=1), 72.0, 4)], NEW),
+        charts.fleet_trend([]),
+        charts.eol_months([(DAY.replace(day=1), HOSTILE, 3), (DAY.replace(day=1), "b", 1)], DAY),
+        charts.eol_months([]),
     ]
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from posture.checks.inventory import Coverage, empty_inventory
 from posture.checks.namespaces import pod_security
-from posture.domain.models import Snapshot
+from posture.domain.models import ClusterDay, Snapshot
 from posture.domain.polling import poll
 from tests.emulated import register
 
@@ -122,7 +122,11 @@ def test_an_unchanged_repoll_writes_only_its_snapshot_row(emulate, alice):
     writes = [q["sql"] for q in queries.captured_queries
               if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
     tables = {re.search(r'(?:INTO|UPDATE|FROM)\s+"?(\w+)"?', sql)[1] for sql in writes}
-    assert tables <= {"posture_snapshot", "clusters_cluster"}, tables
+    # The rollups follow the snapshot: the cluster's current row and today's row are written
+    # over, and no row is added for an unchanged cluster polled again the same day.
+    assert tables <= {"posture_snapshot", "clusters_cluster", "posture_clustercurrent",
+                      "posture_clusterday"}, tables
+    assert ClusterDay.objects.filter(cluster=cluster).count() == 1
     first = Snapshot.objects.filter(cluster=cluster).order_by("taken_at").first()
     assert again.pod_security == first.pod_security
 

@@ -264,6 +264,20 @@ def test_eol_timeline_counts_days_to_an_end_of_life_within_the_horizon(alice):
     assert f"End of life in {support.days_left} days" in " ".join(html.split())
 
 
+def test_eol_timeline_lists_the_most_pressing_entries_of_the_page(alice):
+    now = datetime(2026, 9, 1, 12, tzinfo=UTC)
+    for index in range(overview.EOL_SHOWN + 5):
+        snapshot(ClusterFactory(name=f"old-{index:02}", owners=[alice]),
+                 now - timedelta(hours=1), kubernetes_version="v1.25.3",
+                 node_summary={"os_images": {}})
+    page = overview.build(ClusterFactory._meta.model.objects.all(), now, "name")
+    assert len(page.eol) == overview.EOL_SHOWN + 5 and page.eol_more == 5
+    html = render_to_string("posture/_eol_timeline.html",
+                            {"overview": page, "horizon": overview.EOL_HORIZON_DAYS})
+    assert len(re.findall(r"<tr class=", html)) == overview.EOL_SHOWN
+    assert "5 more entries" in html
+
+
 def test_heatmap_shows_each_category_score_of_the_newest_snapshot(as_alice, alice):
     cluster = ClusterFactory(owners=[alice])
     deduction = {"check": "image.latest-tag", "severity": "medium", "count": 1}
@@ -364,18 +378,78 @@ def _populate(owner, clusters: int, snapshots: int, now: datetime) -> None:
                                       reason="r", expires_at=now + timedelta(days=5))
 
 
-def test_query_count_does_not_grow_with_clusters_or_snapshots(as_sam, sam,
-                                                              django_assert_max_num_queries):
+def test_query_count_is_the_same_at_10_and_at_100_clusters(as_sam, sam,
+                                                          django_assert_max_num_queries):
     now = timezone.now()
-    _populate(sam, 2, 3, now)
+    _populate(sam, 10, 3, now)
     with CaptureQueriesContext(connection) as small:
         assert as_sam.get(URL).status_code == 200
-    _populate(sam, 18, 30, now)
+    _populate(sam, 90, 5, now)
     with django_assert_max_num_queries(len(small.captured_queries)):
         page = as_sam.get(URL)
-    assert page.content.decode().count("<tr data-cluster=") == 20
-    with django_assert_max_num_queries(8):
-        as_sam.get(URL, {"sort": "-critical", "label": "env=prod"})
+    assert page.content.decode().count("<tr data-cluster=") == overview.PAGE_SIZE
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        as_sam.get(URL, {"sort": "-critical", "label": "env=prod", "page": "2"})
+
+
+def test_pages_hold_page_size_rows_and_links_keep_sort_and_filters(as_sam, sam):
+    now = timezone.now()
+    for index in range(overview.PAGE_SIZE + 5):
+        cluster = ClusterFactory(name=f"c-{index:03}", owners=[sam], labels={"env": "prod"})
+        snapshot(cluster, now - timedelta(hours=1), score=float(index % 100))
+    first = as_sam.get(URL, {"sort": "name", "label": "env=prod"}).content.decode()
+    assert _names(first) == [f"c-{i:03}" for i in range(overview.PAGE_SIZE)]
+    assert f"1–{overview.PAGE_SIZE} of {overview.PAGE_SIZE + 5} matching" in first
+    assert 'href="?sort=name&amp;label=env%3Dprod&amp;page=2"' in first
+    second = as_sam.get(URL, {"sort": "name", "label": "env=prod", "page": "2"}).content.decode()
+    assert _names(second) == [f"c-{i:03}" for i in range(overview.PAGE_SIZE,
+                                                         overview.PAGE_SIZE + 5)]
+    assert 'aria-current="page">2<' in second
+    # A page past the end shows the last one; nonsense shows the first.
+    assert _names(as_sam.get(URL, {"sort": "name", "page": "99"}).content.decode()) == \
+        _names(second)
+    assert _names(as_sam.get(URL, {"sort": "name", "page": "x"}).content.decode()) == \
+        _names(first)
+
+
+def test_filters_by_kubernetes_end_of_life_within_days_and_by_name(alice):
+    now = datetime(2026, 9, 1, 12, tzinfo=UTC)
+    for name, version in {"soon": "v1.34.2", "later": "v1.37.1", "past": "v1.25.3"}.items():
+        snapshot(ClusterFactory(name=name, owners=[alice]), now - timedelta(hours=1),
+                 kubernetes_version=version)
+    ClusterFactory(name="never-polled", owners=[alice])
+    everyone = ClusterFactory._meta.model.objects.all()
+    soon = kubernetes_support("v1.34.2", now.date())
+    assert 0 < soon.days_left <= 180 < kubernetes_support("v1.37.1", now.date()).days_left
+
+    def names(**query: str) -> list[str]:
+        page = overview.build(everyone, now, "name", overview.Filters.from_query(query))
+        return [r.cluster.name for r in page.rows]
+
+    assert names(eol_within="180") == ["past", "soon"]
+    assert names(eol_within="0") == ["past"]
+    assert names(eol_within="-5") == names() == ["later", "never-polled", "past", "soon"]
+    assert names(q="OO") == ["soon"]
+    assert names(q="o", eol_within="180") == ["soon"]
+
+
+def test_fleet_charts_add_up_the_whole_selection_not_the_page(as_sam, sam):
+    now = timezone.now()
+    for index in range(overview.PAGE_SIZE + 10):
+        cluster = ClusterFactory(owners=[sam])
+        snapshot(cluster, now - timedelta(days=2), score=40.0)
+        snapshot(cluster, now, score=95.0 if index < 10 else 55.0,
+                 kubernetes_version="v1.25.3")
+    found = figures(as_sam.get(URL).content.decode())
+    grades = found["figure-fleet-grades"]["data"][0]
+    assert dict(zip(grades["x"], grades["y"], strict=True)) == {
+        "A": 10, "B": 0, "C": 0, "D": 0, "F": overview.PAGE_SIZE}
+    trend = found["figure-fleet-trend"]["data"][0]
+    assert trend["y"][-2:] == [40.0, round((10 * 95 + 50 * 55) / 60, 1)]
+    assert trend["customdata"][-1] == overview.PAGE_SIZE + 10
+    months = found["figure-eol-months"]["data"]
+    assert len(months) == 1 and sum(months[0]["y"]) == overview.PAGE_SIZE + 10
+    assert len(found["figure-fleet-scores"]["data"]) == overview.PAGE_SIZE
 
 
 def test_a_category_flagged_not_evaluated_has_no_score_even_where_sqlite_reads_0():

@@ -18,3 +18,21 @@ def test_seed_history_builds_consistent_history(capsys):
     assert latest.open_findings == Finding.objects.filter(
         cluster=latest.cluster, resolved_at=None).count()
     assert 0 <= latest.score <= 100 and latest.grade
+
+
+def test_seeded_history_has_the_rollups_the_pages_read():
+    from posture.domain.models import ClusterCurrent, ClusterDay
+
+    call_command("seed_history", "--clusters", "3", "--days", "20", "--polls-per-day", "4")
+    assert ClusterDay.objects.count() == 3 * 20
+    for cluster in Cluster.objects.all():
+        latest = Snapshot.objects.filter(cluster=cluster).order_by("-taken_at").first()
+        now = ClusterCurrent.objects.get(cluster=cluster)
+        assert (now.snapshot_id, now.score, now.grade, now.last_poll_status) == (
+            latest.pk, latest.score, latest.grade, "ok")
+        assert now.kubernetes_eol is not None
+        newest_day = ClusterDay.objects.filter(cluster=cluster).order_by("-day").first()
+        assert newest_day.snapshot_id == latest.pk
+    # Findings point at the snapshots the COPY wrote.
+    first_seen = set(Finding.objects.values_list("first_seen_id", flat=True))
+    assert first_seen <= set(Snapshot.objects.values_list("pk", flat=True))

@@ -394,6 +394,14 @@ def _fleet_findings_responses() -> dict[str, Any]:
     return {**responses, "400": _error}
 
 
+def _clusters_responses() -> dict[str, Any]:
+    responses = _ok("Cluster", "clusters", {"next": {
+        "type": ["string", "null"], "format": "uri", "description": "The next page; null on "
+                                                                   "the last"}})
+    responses["200"]["content"]["application/json"]["schema"]["required"].append("next")
+    return {**responses, "400": _error}
+
+
 _pk = [{"name": "pk", "in": "path", "required": True, "schema": {"type": "integer"}}]
 _framework_param = {"name": "framework", "in": "path", "required": True,
                     "schema": {"type": "string", "enum": list(FRAMEWORK_IDS)}}
@@ -427,8 +435,15 @@ SCHEMA: dict[str, Any] = {
     },
     "security": [{"bearer": []}, {"session": []}],
     "paths": {
-        "/api/v1/clusters/": {"get": {"summary": "Clusters the caller may see",
-                                      "responses": _ok("Cluster", "clusters")}},
+        "/api/v1/clusters/": {"get": {
+            "summary": "Clusters the caller may see, by name, page by page",
+            "parameters": [
+                _query("limit", "Clusters per page (default 100)",
+                       {"type": "integer", "minimum": 1, "maximum": 1000}),
+                _query("cursor", "From the previous page's `next` link; opaque",
+                       {"type": "string"}),
+            ],
+            "responses": _clusters_responses()}},
         "/api/v1/clusters/{pk}/": {"get": {
             "summary": "One cluster, with category scores and coverage", "parameters": _pk,
             "responses": {"200": {"description": "OK", "content": {"application/json": {

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
@@ -11,11 +15,12 @@ from django.utils.dateparse import parse_datetime
 
 from clusters.access import get_visible_cluster, visible_clusters
 from clusters.models import Cluster
-from posture.domain.fleet import iso, kubernetes_eol, with_latest
+from posture.domain.fleet import iso, kubernetes_eol, with_current, with_latest
 from posture.domain.models import Finding, OrgPolicy, Snapshot
 from posture.domain.polling import policy_for
 from posture.domain.waivers import accepting, active_acceptances
 from posture.web.api.auth import api_view
+from posture.web.api.findings import BadRequest
 from posture.web.api.openapi import SCHEMA
 from posture.web.dashboard import scorecard as scorecards
 from posture.web.dashboard import vulnerabilities as vulnerability_pages
@@ -26,7 +31,7 @@ MAX_LIMIT = 1000
 def _cluster(cluster: Cluster, now: datetime) -> dict[str, Any]:
     eol = kubernetes_eol(cluster, now.date())
     stored = getattr(cluster, "finding_counts", None) or {}
-    counts = stored.get("severity", {})
+    counts = stored.get("severity") or {}
     return {
         "id": cluster.pk,
         "name": cluster.name,
@@ -39,7 +44,7 @@ def _cluster(cluster: Cluster, now: datetime) -> dict[str, Any]:
         "kubernetes_eol_days_left": eol.days_left,
         "open_findings_by_severity": counts,
         # Left out of the counts above (and of the score) unless the policy scores them.
-        "platform_findings_by_severity": stored.get("platform_severity", {}),
+        "platform_findings_by_severity": stored.get("platform_severity") or {},
         "last_poll": {"status": getattr(cluster, "last_poll_status", None),
                       "at": iso(getattr(cluster, "last_poll_at", None))},
         "last_success_at": iso(getattr(cluster, "last_success_at", None)),
@@ -54,11 +59,52 @@ def _limit(request: HttpRequest, default: int = 100) -> int:
         return default
 
 
+_CLUSTERS_CURSOR = 1
+
+
+def encode_clusters_cursor(after: str) -> str:
+    """Return the opaque cursor of the page that follows the cluster named ``after``."""
+    raw = json.dumps({"v": _CLUSTERS_CURSOR, "after": after}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _clusters_after(text: str) -> str:
+    if not text:
+        return ""
+    try:
+        data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        after = data["after"]
+        # Cluster names are at most 63 characters; a longer one is not a cursor we gave out.
+        if data.get("v") != _CLUSTERS_CURSOR or type(after) is not str or len(after) > 63:
+            raise ValueError
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise BadRequest("cursor is not one this API gave out: use the `next` link of the "
+                         "previous page as it is") from None
+    return after
+
+
 @api_view
 def clusters(request: HttpRequest) -> JsonResponse:
+    """By name, ``limit`` a page (100 by default), with a ``next`` link while more follow."""
     now = timezone.now()
-    rows = with_latest(visible_clusters(request.user)).order_by("name")
-    return JsonResponse({"clusters": [_cluster(c, now) for c in rows]})
+    try:
+        after = _clusters_after(request.GET.get("cursor", ""))
+    except BadRequest as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    limit = _limit(request)
+    rows = with_current(visible_clusters(request.user)).order_by("name")
+    if after:
+        rows = rows.filter(name__gt=after)
+    # One row past the page says whether another page follows, without counting them all.
+    page = list(rows[:limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    next_url = None
+    if more and page:
+        params = {k: v for k, v in request.GET.items() if k != "cursor"}
+        params["cursor"] = encode_clusters_cursor(page[-1].name)
+        next_url = request.build_absolute_uri(request.path + "?" + urlencode(params))
+    return JsonResponse({"clusters": [_cluster(c, now) for c in page], "next": next_url})
 
 
 @api_view

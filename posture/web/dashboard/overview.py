@@ -1,27 +1,42 @@
-"""The fleet overview: one row per visible cluster, the fleet's charts and its EOL timeline.
+"""The fleet overview: one page of clusters, the fleet's charts and its EOL timeline.
 
-Everything here reads snapshot aggregates (the newest successful snapshot per cluster, scores
-of older ones, each day's last score for the chart) in a fixed number of queries, whatever the
-number of clusters or snapshots. The one read of Finding rows is fleet-wide and narrow: open
-critical and high findings of checks that have an active acceptance, to count accepted risks
-apart.
+Everything here reads the rollups (``posture.domain.rollup_models``): each cluster's current
+row, and its days. Filters, sort and the count run in SQL over the whole visible fleet; only the
+page shown (``PAGE_SIZE`` rows) is turned into Python rows. The fleet charts (grades, the daily
+trend, control planes by end-of-life month) are aggregated in SQL, so their cost does not grow
+with the fleet in Python. The one read of Finding rows is for the page's clusters and narrow:
+open critical and high findings of checks that have an active acceptance, to count accepted
+risks apart.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import OuterRef, QuerySet, Subquery
-from django.db.models.functions import TruncDate
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OrderBy,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import TruncMonth
 
 from clusters.models import Cluster
-from posture.domain.models import Finding, OrgPolicy, RiskAcceptance, Snapshot
+from posture.domain.models import ClusterCurrent, ClusterDay, Finding, OrgPolicy, RiskAcceptance
 from posture.domain.scoring import Grade
 from posture.domain.waivers import accepting
 from posture.lifecycle import (
@@ -35,29 +50,40 @@ from posture.lifecycle import (
 )
 from posture.web import charts as chart_builders
 from posture.web.charts import Chart, FleetPoint, Span
-from posture.web.dashboard import (
-    aggregate_parts,
-    category_scores,
-    latest_successful_ids,
-    not_evaluated,
-    today,
-)
-from posture.web.dashboard.trends import last_of_each_day
+from posture.web.dashboard import today
 
 HISTORY_DAYS = 90
 EOL_HORIZON_DAYS = 180
+PAGE_SIZE = 50
+# The timeline lists this many of the page's entries, the most pressing first (past end of life,
+# then by date); the end-of-life chart counts the whole selection.
+EOL_SHOWN = 25
 # The severities the overview counts, most severe first.
 COUNTED = ("critical", "high")
 UPSTREAM = "upstream"
+# "Kubernetes end of life within N days" accepts up to ten years ahead.
+MAX_EOL_WITHIN = 3650
+
+
+def _positive(value: str, limit: int) -> int | None:
+    value = value.strip()
+    if not value.isdigit() or len(value) > 6:
+        return None
+    number = int(value)
+    return number if 0 <= number <= limit else None
 
 
 @dataclass(frozen=True)
 class Filters:
-    """What the overview is narrowed to; empty strings mean no filter."""
+    """What the overview is narrowed to; empty strings (and None) mean no filter."""
 
     grade: str = ""
     provider: str = ""
     label: str = ""
+    # Control planes whose end of life is at most this many days away (or past).
+    eol_within: int | None = None
+    # Part of the cluster's name.
+    search: str = ""
 
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> Filters:
@@ -69,11 +95,15 @@ class Filters:
             grade=grade if grade in {str(g) for g in Grade} else "",
             provider=provider if provider in provider_choices() else "",
             label=label if "=" in label else "",
+            eol_within=_positive(query.get("eol_within", ""), MAX_EOL_WITHIN),
+            # Cluster names are at most 63 characters: a longer search matches nothing anyway.
+            search=query.get("q", "").strip()[:63],
         )
 
     @property
     def active(self) -> bool:
-        return bool(self.grade or self.provider or self.label)
+        return bool(self.grade or self.provider or self.label or self.search
+                    or self.eol_within is not None)
 
     def label_pair(self) -> tuple[str, str] | None:
         """Return the label filter as (key, value), or None."""
@@ -81,6 +111,30 @@ class Filters:
             return None
         key, _, value = self.label.partition("=")
         return key.strip(), value.strip()
+
+    def params(self) -> dict[str, str]:
+        """Return the filters as GET parameters (to keep them in sort and page links)."""
+        return {"grade": self.grade, "provider": self.provider, "label": self.label,
+                "eol_within": "" if self.eol_within is None else str(self.eol_within),
+                "q": self.search}
+
+    def narrow(self, clusters: QuerySet[Cluster], day: date) -> QuerySet[Cluster]:
+        """Return ``clusters`` narrowed to the filters, in SQL."""
+        if self.grade:
+            clusters = clusters.filter(current__grade=self.grade)
+        if self.provider == UPSTREAM:
+            clusters = clusters.filter(Q(current__provider="") | Q(current__isnull=True))
+        elif self.provider:
+            clusters = clusters.filter(current__provider=self.provider)
+        pair = self.label_pair()
+        if pair is not None:
+            clusters = clusters.filter(labels__contains={pair[0]: pair[1]})
+        if self.eol_within is not None:
+            clusters = clusters.filter(
+                current__kubernetes_eol__lte=day + timedelta(days=self.eol_within))
+        if self.search:
+            clusters = clusters.filter(name__icontains=self.search)
+        return clusters
 
 
 def provider_choices() -> dict[str, str]:
@@ -99,10 +153,10 @@ class OSRow:
 
 @dataclass
 class Row:
-    """One cluster on the overview."""
+    """One cluster on the overview, from its current row (None before its first poll)."""
 
     cluster: Cluster
-    snapshot: Snapshot | None
+    current: ClusterCurrent | None
     change_7d: float | None
     change_30d: float | None
     support: KubeSupport | None
@@ -116,12 +170,17 @@ class Row:
     last_taken_at: datetime | None
 
     @property
+    def scored(self) -> bool:
+        """Say whether the cluster has a successful poll to show."""
+        return self.current is not None and self.current.snapshot_id is not None
+
+    @property
     def grade(self) -> Grade | None:
-        return Grade(self.snapshot.grade) if self.snapshot and self.snapshot.grade else None
+        return Grade(self.current.grade) if self.current and self.current.grade else None
 
     @property
     def score(self) -> float | None:
-        return self.snapshot.score if self.snapshot else None
+        return self.current.score if self.current else None
 
     @property
     def oldest_os(self) -> OSRow | None:
@@ -130,7 +189,7 @@ class Row:
 
     @property
     def provider(self) -> str:
-        return (self.snapshot.provider if self.snapshot else "") or UPSTREAM
+        return (self.current.provider if self.current else "") or UPSTREAM
 
 
 class Milestone(StrEnum):
@@ -178,25 +237,28 @@ class EolEntry:
 
 @dataclass(frozen=True)
 class Column:
-    """A sortable column: its key in ``?sort=``, its header, and how its rows compare."""
+    """A sortable column: its key in ``?sort=``, its header, and what SQL orders its rows by."""
 
     key: str
     label: str
-    value: Callable[[Row], Any]
+    order: Any
 
+
+# A grade's rank (A best) as SQL, null without a grade.
+_GRADE_RANK = Case(*(When(current__grade=str(g), then=Value(g.rank)) for g in Grade),
+                   default=None, output_field=IntegerField())
 
 COLUMNS: tuple[Column, ...] = (
-    Column("name", "Cluster", lambda r: r.cluster.name),
-    Column("grade", "Grade", lambda r: r.grade.rank if r.grade else None),
-    Column("score", "Score", lambda r: r.score),
-    Column("change7", "7 days", lambda r: r.change_7d),
-    Column("change30", "30 days", lambda r: r.change_30d),
-    Column("eol", "Kubernetes", lambda r: r.support.days_left if r.support else None),
-    Column("os", "Oldest node OS",
-           lambda r: r.oldest_os.support.days_left if r.oldest_os else None),
-    Column("critical", "Critical", lambda r: r.open_counts.get("critical")),
-    Column("high", "High", lambda r: r.open_counts.get("high")),
-    Column("polled", "Last poll", lambda r: r.last_taken_at),
+    Column("name", "Cluster", F("name")),
+    Column("grade", "Grade", _GRADE_RANK),
+    Column("score", "Score", F("current__score")),
+    Column("change7", "7 days", F("change_7d")),
+    Column("change30", "30 days", F("change_30d")),
+    Column("eol", "Kubernetes", F("current__kubernetes_eol")),
+    Column("os", "Oldest node OS", F("current__os_eol")),
+    Column("critical", "Critical", F("current__critical")),
+    Column("high", "High", F("current__high")),
+    Column("polled", "Last poll", F("current__last_poll_at")),
 )
 _COLUMNS = {c.key: c for c in COLUMNS}
 DEFAULT_SORT = "score"
@@ -213,16 +275,44 @@ def parse_sort(value: str) -> tuple[str, bool]:
 
 @dataclass
 class Overview:
-    """The overview page's content."""
+    """The overview page's content: one page of rows and what the whole selection adds up to."""
 
     rows: list[Row]
+    # Clusters the user may see, and how many of them the filters keep.
     visible: int
+    matched: int
     sort: str
     descending: bool
     filters: Filters
+    page: int = 1
+    pages: int = 1
     eol: list[EolEntry] = field(default_factory=list)
     history: dict[str, list[FleetPoint]] = field(default_factory=dict)
+    # The selection's clusters by grade ("" for no score yet), daily mean score and clusters
+    # scored, and control planes by end-of-life month and version.
+    grades: dict[str, int] = field(default_factory=dict)
+    trend: list[tuple[date, float, int]] = field(default_factory=list)
+    eol_months: list[tuple[date, str, int]] = field(default_factory=list)
     day: date | None = None
+
+    @property
+    def eol_shown(self) -> list[EolEntry]:
+        """Return the timeline's most pressing entries, as many as the page lists."""
+        return self.eol[:EOL_SHOWN]
+
+    @property
+    def eol_more(self) -> int:
+        """Return how many timeline entries the page leaves out."""
+        return max(0, len(self.eol) - EOL_SHOWN)
+
+    @property
+    def first(self) -> int:
+        """Return the position of the page's first row in the selection (1 first)."""
+        return (self.page - 1) * PAGE_SIZE + 1 if self.rows else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.rows) - 1 if self.rows else 0
 
     @property
     def headers(self) -> list[dict[str, str]]:
@@ -239,70 +329,98 @@ class Overview:
                         "query": self.query(sort=link)})
         return out
 
+    @property
+    def page_links(self) -> list[dict[str, Any]]:
+        """Return the pager's links: first, a window around this page, last (gaps as None)."""
+        shown = sorted({1, self.pages, *range(max(1, self.page - 2),
+                                               min(self.pages, self.page + 2) + 1)})
+        out: list[dict[str, Any]] = []
+        previous = 0
+        for number in shown:
+            if number - previous > 1:
+                out.append({"number": None, "query": "", "current": False})
+            out.append({"number": number, "query": self.query(page=str(number)),
+                        "current": number == self.page})
+            previous = number
+        return out
+
     def query(self, **changes: str) -> str:
-        """Return this page's query string (sort and filters) with ``changes`` applied."""
+        """Return this page's query string (sort, filters; the page only when asked) with
+        ``changes`` applied: a new sort or filter starts again from the first page."""
         params = {
             "sort": f"-{self.sort}" if self.descending else self.sort,
-            "grade": self.filters.grade,
-            "provider": self.filters.provider,
-            "label": self.filters.label,
+            **self.filters.params(),
             **changes,
         }
         return urlencode({k: v for k, v in params.items() if v})
 
 
+def parse_page(value: str | None) -> int:
+    """Return the page number asked for (1 when missing or not a number)."""
+    number = _positive(value or "", 10**6)
+    return max(1, number or 1)
+
+
 def build(clusters: QuerySet[Cluster], now: datetime, sort: str = DEFAULT_SORT,
-          filters: Filters | None = None) -> Overview:
-    """Return the overview of ``clusters`` (already limited to what the user may see)."""
+          filters: Filters | None = None, page: int = 1) -> Overview:
+    """Return one page of the overview of ``clusters`` (already limited to what the user may
+    see): a fixed number of queries, whatever the size of the fleet or of its history."""
     filters = filters or Filters()
     key, descending = parse_sort(sort)
     day = today(now)
-    annotated = list(_annotated(clusters, now))
-    # Snapshots carrying ``aggregate_parts`` (severity_counts, os_images, ...).
-    snapshots: dict[int, Any] = {s.pk: s for s in Snapshot.objects.filter(
-        pk__in=[c.latest_id for c in annotated if c.latest_id is not None]
-    ).only(*_SNAPSHOT_FIELDS).annotate(**aggregate_parts())}
-    rows = []
-    for cluster in annotated:
-        snapshot = snapshots.get(cluster.latest_id)
-        rows.append(_row(cluster, snapshot, day))
-    visible = len(rows)
-    rows = [r for r in rows if _matches(r, filters)]
+    selected = filters.narrow(clusters, day)
+    counts = clusters.aggregate(visible=Count("pk"),
+                                matched=Count("pk", filter=Q(pk__in=selected.values("pk"))))
+    visible, matched = counts["visible"], counts["matched"]
+    pages = max(1, -(-matched // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    ordered = _annotated(selected, now).order_by(*_ordering(key, descending))
+    start = (page - 1) * PAGE_SIZE
+    rows = [_row(cluster, day) for cluster in ordered[start:start + PAGE_SIZE]]
     _count_accepted(rows, now)
-    rows = _sorted(rows, key, descending)
     return Overview(
         rows=rows,
         visible=visible,
+        matched=matched,
         sort=key,
         descending=descending,
         filters=filters,
+        page=page,
+        pages=pages,
         eol=eol_timeline(rows, day),
         history=score_history([r.cluster for r in rows], now),
+        grades=grade_counts(selected),
+        trend=fleet_trend(selected, now),
+        eol_months=eol_by_month(selected),
         day=day,
     )
 
 
-# What a row reads of its snapshot, besides the ``aggregate_parts``.
-_SNAPSHOT_FIELDS = ("pk", "score", "grade", "kubernetes_version", "provider")
+def _ordering(key: str, descending: bool) -> list[OrderBy]:
+    # Rows without a value (never polled, no data) go last in either direction; the name (then
+    # the pk) breaks ties so the order, and so the pages, are stable from one request to the next.
+    expression = _COLUMNS[key].order
+    first = expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
+    return [first, F("name").asc(), F("pk").asc()]
+
+
+def _score_before(cutoff: datetime) -> Subquery:
+    """The cluster's score on the newest day whose last successful poll was at ``cutoff`` or
+    before (the day rows hold each day's last poll)."""
+    return Subquery(ClusterDay.objects.filter(cluster=OuterRef("pk"), taken_at__lte=cutoff,
+                                              score__isnull=False)
+                    .order_by("-day").values("score")[:1])
 
 
 def _annotated(clusters: QuerySet[Cluster], now: datetime) -> QuerySet[Any]:
-    succeeded = Snapshot.objects.successful_of(OuterRef("pk")).filter(score__isnull=False)
-    newest = Snapshot.objects.filter(cluster=OuterRef("pk")).order_by("-taken_at")
-    return latest_successful_ids(clusters).annotate(
-        score_7d=Subquery(succeeded.filter(taken_at__lte=now - timedelta(days=7))
-                          .values("score")[:1]),
-        score_30d=Subquery(succeeded.filter(taken_at__lte=now - timedelta(days=30))
-                           .values("score")[:1]),
-        last_status=Subquery(newest.values("status")[:1]),
-        last_taken_at=Subquery(newest.values("taken_at")[:1]),
-    ).only("pk", "name", "labels")
+    # The sealed kubeconfig is never needed to show a row: it stays in the database.
+    return (clusters.select_related("current").defer("kubeconfig_sealed")
+            .annotate(change_7d=F("current__score") - _score_before(now - timedelta(days=7)),
+                      change_30d=F("current__score") - _score_before(now - timedelta(days=30))))
 
 
-def _change(now_score: float | None, then: float | None) -> float | None:
-    if now_score is None or then is None:
-        return None
-    return round(now_score - then, 1)
+def _round_change(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 def os_rows(images: Mapping[str, Any] | None, day: date) -> list[OSRow]:
@@ -323,45 +441,40 @@ def _os_order(row: OSRow) -> tuple[int, int, str]:
     return (1, support.days_left, row.image)
 
 
-def _row(cluster: Any, snapshot: Any, day: date) -> Row:
-    """``snapshot`` is a Snapshot annotated with ``aggregate_parts``, or None."""
-    score = snapshot.score if snapshot else None
+def _row(cluster: Any, day: date) -> Row:
+    """``cluster`` carries its current row (or none yet) and the annotated changes."""
+    try:
+        current: ClusterCurrent | None = cluster.current
+    except ClusterCurrent.DoesNotExist:
+        current = None
+    scored = current is not None and current.snapshot_id is not None
     support = None
-    if snapshot is not None and snapshot.kubernetes_version:
-        support = kubernetes_support(snapshot.kubernetes_version, day, snapshot.provider or None)
-    severity = (snapshot.severity_counts or {}) if snapshot else {}
+    if current is not None and scored and current.kubernetes_version:
+        support = kubernetes_support(current.kubernetes_version, day, current.provider or None)
+    severity = (current.severity_counts if current is not None
+                and isinstance(current.severity_counts, dict) else {})
+    scores = current.category_scores if current is not None else {}
     return Row(
         cluster=cluster,
-        snapshot=snapshot,
-        change_7d=_change(score, cluster.score_7d),
-        change_30d=_change(score, cluster.score_30d),
+        current=current,
+        change_7d=_round_change(cluster.change_7d),
+        change_30d=_round_change(cluster.change_30d),
         support=support,
-        os_images=os_rows(snapshot.os_images if snapshot else None, day),
-        category_scores=category_scores(vars(snapshot)) if snapshot else {},
-        not_evaluated=not_evaluated(vars(snapshot)) if snapshot else set(),
-        open_counts={s: int(severity.get(s, 0)) for s in COUNTED} if snapshot else {},
+        os_images=os_rows(current.os_images if scored and current else None, day),
+        category_scores=({str(k): float(v) for k, v in scores.items()}
+                         if scored and isinstance(scores, dict) else {}),
+        not_evaluated=(set(current.not_evaluated) if scored and current
+                       and isinstance(current.not_evaluated, list) else set()),
+        open_counts={s: int(severity.get(s, 0)) for s in COUNTED} if scored else {},
         accepted_counts={s: 0 for s in COUNTED},
-        last_status=cluster.last_status,
-        last_taken_at=cluster.last_taken_at,
+        last_status=(current.last_poll_status or None) if current else None,
+        last_taken_at=current.last_poll_at if current else None,
     )
-
-
-def _matches(row: Row, filters: Filters) -> bool:
-    if filters.grade and (row.grade is None or str(row.grade) != filters.grade):
-        return False
-    if filters.provider and row.provider != filters.provider:
-        return False
-    pair = filters.label_pair()
-    if pair is not None:
-        labels = row.cluster.labels if isinstance(row.cluster.labels, dict) else {}
-        if str(labels.get(pair[0], "")) != pair[1] or pair[0] not in labels:
-            return False
-    return True
 
 
 def _count_accepted(rows: list[Row], now: datetime) -> None:
     """Move open critical/high findings covered by an active acceptance to ``accepted_counts``."""
-    by_id = {r.cluster.pk: r for r in rows if r.snapshot is not None}
+    by_id = {r.cluster.pk: r for r in rows if r.scored}
     acceptances = list(RiskAcceptance.objects.filter(
         cluster_id__in=list(by_id), revoked_at__isnull=True, expires_at__gt=now))
     if not acceptances:
@@ -377,7 +490,7 @@ def _count_accepted(rows: list[Row], now: datetime) -> None:
     # one takes nothing away from them. Only clusters that have some (as last scored) need the
     # policy to tell which, so a fleet without any is spared reading it.
     managed = {pk for pk, row in by_id.items() if pk in per_cluster and any(
-        (getattr(row.snapshot, "platform_counts", None) or {}).values())}
+        (getattr(row.current, "platform_counts", None) or {}).values())}
     policy = OrgPolicy.load().policy() if managed else None
     for finding in findings:
         if accepting(finding, per_cluster[finding.cluster_id]) is None:
@@ -388,18 +501,6 @@ def _count_accepted(rows: list[Row], now: datetime) -> None:
         row = by_id[finding.cluster_id]
         row.accepted_counts[finding.severity] += 1
         row.open_counts[finding.severity] = max(0, row.open_counts.get(finding.severity, 0) - 1)
-
-
-def _sorted(rows: list[Row], key: str, descending: bool) -> list[Row]:
-    value = _COLUMNS[key].value
-    known = [r for r in rows if value(r) is not None]
-    unknown = [r for r in rows if value(r) is None]
-    # Name breaks ties so the order is stable from one request to the next.
-    known.sort(key=lambda r: r.cluster.name)
-    known.sort(key=value, reverse=descending)
-    unknown.sort(key=lambda r: r.cluster.name)
-    # Rows without a value (never polled, no data) go last in either direction.
-    return known + unknown
 
 
 def eol_timeline(rows: Iterable[Row], day: date,
@@ -451,28 +552,70 @@ def score_history(clusters: list[Cluster], now: datetime,
                   days: int = HISTORY_DAYS) -> dict[str, list[FleetPoint]]:
     """Return each cluster's daily score over the last ``days`` days, oldest first.
 
-    A day's score is its last successful poll's, as on the cluster's trends page.
+    A day's score is its last successful poll's (the day rows), as on the cluster's trends page.
     """
     names = {c.pk: c.name for c in clusters}
     if not names:
         return {}
-    recent = Snapshot.objects.successful().filter(
-        cluster_id__in=list(names), score__isnull=False, taken_at__gte=now - timedelta(days=days))
-    daily = (last_of_each_day(recent).order_by("cluster_id", "taken_at")
-             .values_list("cluster_id", TruncDate("taken_at"), "score", "grade"))
+    daily = (ClusterDay.objects.filter(cluster_id__in=list(names), score__isnull=False,
+                                       taken_at__gte=now - timedelta(days=days))
+             .order_by("cluster_id", "day").values_list("cluster_id", "day", "score", "grade"))
     out: dict[str, list[FleetPoint]] = {name: [] for name in names.values()}
     for cluster_id, day, score, grade in daily:
         out[names[cluster_id]].append(FleetPoint(day, score, grade))
     return out
 
 
+def grade_counts(clusters: QuerySet[Cluster]) -> dict[str, int]:
+    """Return how many of ``clusters`` have each grade now ("" for none yet), in one query."""
+    rows = (ClusterCurrent.objects.filter(cluster__in=clusters.values("pk"))
+            .values("grade").annotate(clusters=Count("pk")).order_by())
+    counts = {str(g): 0 for g in Grade.ordered()}
+    for row in rows:
+        counts[row["grade"] or ""] = counts.get(row["grade"] or "", 0) + row["clusters"]
+    return counts
+
+
+def fleet_trend(clusters: QuerySet[Cluster], now: datetime,
+                days: int = HISTORY_DAYS) -> list[tuple[date, float, int]]:
+    """Return, per day, the mean score of ``clusters`` and how many had a score that day."""
+    rows = (ClusterDay.objects.filter(cluster__in=clusters.values("pk"), score__isnull=False,
+                                      day__gte=today(now) - timedelta(days=days))
+            .values("day").annotate(mean=Avg("score"), clusters=Count("score")).order_by("day"))
+    return [(row["day"], round(row["mean"], 1), row["clusters"]) for row in rows]
+
+
+def eol_by_month(clusters: QuerySet[Cluster]) -> list[tuple[date, str, int]]:
+    """Return control planes by the month their end of life falls in: (month, what ends,
+    clusters), oldest month first; versions whose end is not known are left out."""
+    rows = (ClusterCurrent.objects.filter(cluster__in=clusters.values("pk"),
+                                          kubernetes_eol__isnull=False)
+            .annotate(month=TruncMonth("kubernetes_eol"))
+            .values("month", "kubernetes_eol", "provider")
+            .annotate(clusters=Count("pk")).order_by("month", "kubernetes_eol", "provider"))
+    return [(row["month"], _ending(row["kubernetes_eol"], row["provider"]), row["clusters"])
+            for row in rows]
+
+
+def _ending(end: date | None, provider: str) -> str:
+    """Return what ends: the provider's control planes whose end of life is ``end`` (the
+    version itself is on each cluster's row)."""
+    label = Provider(provider).label if provider in {str(p) for p in Provider} else "upstream"
+    return f"{label}, end of life {end.isoformat() if end else 'unknown'}"
+
+
 def charts(page: Overview) -> list[Chart]:
-    """Return the fleet charts for the overview's rows (none when no cluster has a score)."""
-    scored = [r for r in page.rows if r.snapshot is not None]
+    """Return the fleet charts (none when no cluster has a score): the whole selection's grades,
+    daily mean and control planes by end-of-life month, then the page's clusters' daily scores
+    and category heat map."""
+    scored = [r for r in page.rows if r.scored]
     if not scored:
         return []
     by_name = sorted(scored, key=lambda r: r.cluster.name)
     return [
+        chart_builders.fleet_grades(page.grades),
+        chart_builders.fleet_trend(page.trend, Span(until=page.day)),
+        chart_builders.eol_months(page.eol_months, page.day),
         chart_builders.fleet_scores(
             {name: points for name, points in page.history.items() if points},
             Span(until=page.day),

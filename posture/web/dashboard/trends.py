@@ -1,10 +1,9 @@
-"""One cluster over time, from snapshot aggregates: one point per day, the day's last poll.
+"""One cluster over time, from its daily rollups: one point per day, the day's last poll.
 
-One query finds each day's last successful snapshot and reads only the parts of its aggregates
-the charts show; a second finds when history starts and when the check set or the scoring model
-changed. Lifecycle
-data is judged as of each day, so "minors behind" is what the cluster trailed then, not what it
-would trail today.
+One query reads the range's day rows (``posture.domain.rollup_models.ClusterDay``, written with
+each snapshot); a second finds when history starts and when the check set or the scoring model
+changed, from the same rows. Lifecycle data is judged as of each day, so "minors behind" is what
+the cluster trailed then, not what it would trail today.
 """
 
 from __future__ import annotations
@@ -14,24 +13,21 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from django.db.models import F, Min, Q, QuerySet, Window
-from django.db.models.fields.json import KT
-from django.db.models.functions import Lead, TruncDate
+from django.db.models import Min
 
 from clusters.models import Cluster
-from posture.checks.namespaces import enforced_level
 from posture.domain import scoring
-from posture.domain.models import Snapshot
+from posture.domain.models import ClusterDay
 from posture.lifecycle import kubernetes_support, os_support
 from posture.web import charts as chart_builders
 from posture.web.charts import Chart, Runway, Span, TrendPoint
-from posture.web.dashboard import aggregate_parts, category_scores, today
+from posture.web.dashboard import today
 
 DEFAULT_DAYS = 90
 RANGES = (30, 90, 365)
 
-# ``pod_security`` is small (a few labels per namespace) and feeds the Pod Security chart.
-_COLUMNS = ("taken_at", "score", "kubernetes_version", "provider", "pod_security")
+_COLUMNS = ("day", "taken_at", "score", "kubernetes_version", "provider", "category_scores",
+            "severity_counts", "os_images", "pss_levels")
 
 
 def parse_days(value: str | None) -> int:
@@ -44,43 +40,10 @@ def parse_days(value: str | None) -> int:
 
 
 def daily_snapshots(cluster: Cluster, now: datetime, days: int) -> list[dict[str, Any]]:
-    """Return the last successful snapshot of each day in the range, oldest first.
-
-    Each row holds its ``day``, the columns the charts read and the ``aggregate_parts``.
-    """
-    recent = Snapshot.objects.successful().filter(cluster=cluster,
-                                                  taken_at__gte=now - timedelta(days=days))
-    return list(last_of_each_day_by_pk(recent).order_by("taken_at")
-                .values(*_COLUMNS, day=TruncDate("taken_at"), **aggregate_parts()))
-
-
-def last_of_each_day(snapshots: QuerySet[Snapshot]) -> QuerySet[Snapshot]:
-    """Return ``snapshots`` narrowed to the last of each cluster and calendar day (site time).
-
-    The trends page and the overview's fleet chart both plot these, so one cluster's day reads
-    the same on both. Django evaluates the window in a subquery and filters outside it, so the
-    query reads every column it selects for each snapshot in range: select few, or go through
-    ``last_of_each_day_by_pk``.
-    """
-    # A poll is its day's last when the cluster's next one (in ``snapshots``) falls on another
-    # day or does not exist. Comparing with the next row needs one sort by cluster and time;
-    # the day's Max(taken_at) over a (cluster, day) partition took a second sort, and about
-    # half as long again on a fleet's 90 days.
-    day = TruncDate("taken_at")
-    following = Window(Lead(day), partition_by=[F("cluster_id")],
-                       order_by=[F("taken_at").asc(), F("pk").asc()])
-    return (snapshots.annotate(poll_day=day, next_poll_day=following)
-            .filter(Q(next_poll_day__isnull=True) | ~Q(next_poll_day=F("poll_day"))))
-
-
-def last_of_each_day_by_pk(snapshots: QuerySet[Snapshot]) -> QuerySet[Snapshot]:
-    """Return ``last_of_each_day`` as a plain queryset of those rows, to read wide columns of.
-
-    The window marks each day's last poll in a subquery of the query that reads it (grouping by
-    day would take a second query to fetch the rows it found); the outer query reads the
-    aggregates of those rows only.
-    """
-    return Snapshot.objects.filter(pk__in=last_of_each_day(snapshots).values("pk"))
+    """Return the last successful poll of each day in the range, oldest first: its day row's
+    ``day``, scores and counts, as the charts read them."""
+    return list(ClusterDay.objects.filter(cluster=cluster, taken_at__gte=now - timedelta(days=days))
+                .order_by("day").values(*_COLUMNS))
 
 
 def _runway(images: object, day: date) -> dict[str, int]:
@@ -99,10 +62,11 @@ def point(row: Mapping[str, Any]) -> TrendPoint:
     day = row["day"]
     support = kubernetes_support(row["kubernetes_version"] or None, day, row["provider"] or None)
     severities = row["severity_counts"] or {}
+    scores = row["category_scores"] if isinstance(row["category_scores"], dict) else {}
     return TrendPoint(
         day=day,
         score=row["score"],
-        categories=category_scores(row),
+        categories={str(k): float(v) for k, v in scores.items()},
         severities={str(k): int(v) for k, v in severities.items()},
         version=row["kubernetes_version"],
         minors_behind=support.minors_behind,
@@ -137,12 +101,11 @@ def history(cluster: Cluster, now: datetime, days: int) -> History:
 
     The start is the day of the first successful poll ever, or None when that is before the
     range. The changes are the days a new check set version, or a new scoring model, was first
-    used (``scoring_version`` is kept with each score; a snapshot scored before it was kept is
-    model ``SCORING_VERSION_UNSTORED``).
+    used by a day's last poll (``scoring_version`` is kept with each score; a snapshot scored
+    before it was kept is model ``SCORING_VERSION_UNSTORED``).
     """
-    groups = list(Snapshot.objects.successful().filter(cluster=cluster)
-                  .annotate(model=KT("finding_counts__scoring_version"))
-                  .values("checkset_version", "model").annotate(first=Min("taken_at"))
+    groups = list(ClusterDay.objects.filter(cluster=cluster)
+                  .values("checkset_version", "scoring_version").annotate(first=Min("taken_at"))
                   .order_by())
     since = now - timedelta(days=days)
     first_poll = min((row["first"] for row in groups), default=None)
@@ -153,7 +116,7 @@ def history(cluster: Cluster, now: datetime, days: int) -> History:
         if row["checkset_version"]:
             version = row["checkset_version"]
             checks[version] = min(row["first"], checks.get(version, row["first"]))
-        model = str(row["model"] or scoring.SCORING_VERSION_UNSTORED)
+        model = str(row["scoring_version"] or scoring.SCORING_VERSION_UNSTORED)
         models[model] = min(row["first"], models.get(model, row["first"]))
     return History(start, _changes(checks, since), _changes(models, since))
 
@@ -169,12 +132,11 @@ def pss_enforcement(rows: list[dict[str, Any]], span: Span) -> Chart:
     per_day: list[date] = []
     counts: list[dict[str, int]] = []
     for row in rows:
-        stored = row.get("pod_security")
+        stored = row.get("pss_levels")
         if not isinstance(stored, dict):
             continue
         per_day.append(row["day"])
-        counts.append(dict(Counter(enforced_level(entry) for entry in stored.values()
-                                   if isinstance(entry, dict))))
+        counts.append({str(level): int(n) for level, n in stored.items()})
     return chart_builders.pss_enforcement_trend(per_day, counts, span)
 
 

@@ -1,4 +1,5 @@
-"""The fleet overview (home): every visible cluster, the fleet's charts, what reaches EOL."""
+"""The fleet overview (home): a page of the visible clusters, the fleet's charts, what reaches
+EOL."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from posture.web.dashboard import overview
 def home(request: HttpRequest) -> HttpResponse:
     clusters = visible_clusters(request.user)
     page = overview.build(clusters, timezone.now(), request.GET.get("sort", overview.DEFAULT_SORT),
-                          overview.Filters.from_query(request.GET))
+                          overview.Filters.from_query(request.GET),
+                          overview.parse_page(request.GET.get("page")))
     return render(request, "posture/overview.html", {
         "overview": page,
         "charts": overview.charts(page),
