@@ -71,6 +71,23 @@ class SnapshotQuerySet(models.QuerySet["Snapshot"]):
         return snapshot
 
 
+class CheckSet(models.Model):
+    """The check ids of one check-set version, stored once per version ever used by a poll.
+
+    A snapshot keeps its ``checkset_version`` and the checks that did not run (with why); the
+    checks that did run are this row's ids less those. Kept apart so that a poll does not
+    carry the whole catalog, and so that a check added to the catalog later is known not to
+    have run in older polls (a framework control then says "not evaluated", not "passed").
+    """
+
+    version = models.CharField(max_length=64, primary_key=True)
+    checks = models.JSONField(default=list)
+    first_seen = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.version
+
+
 class Snapshot(models.Model):
     """One poll of one cluster: its outcome and aggregates. Trend charts read only these rows."""
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from posture.checks import Evaluation, Policy
 from posture.checks.inventory import Inventory
-from posture.domain import alerts, vulnerabilities
+from posture.domain import alerts, checksets, vulnerabilities
 from posture.domain.models import Finding, Snapshot, SnapshotStatus
 from posture.domain.scorecard import apply_score, os_unknown
 from posture.lifecycle import SupportStatus, detect_provider, os_support, parse_kubernetes_version
@@ -100,15 +100,13 @@ def record(snapshot: Snapshot, inventory: Inventory, evaluation: Evaluation,
     snapshot.nodes = nodes
     snapshot.pod_security = evaluation.pod_security
     snapshot.checkset_version = evaluation.checkset_version
+    checksets.remember(evaluation.checkset_version)
     snapshot.finding_counts = {
         "severity": evaluation.counts_by_severity,
         "category": evaluation.counts_by_category,
         "not_evaluated": evaluation.not_evaluated,
         # Switched off by the policy: as little evaluated as a check that could not run.
         "disabled": list(evaluation.disabled),
-        # The checks that ran: a framework control passes only when all of its checks did,
-        # and the catalog of the day may hold checks this poll's check set had not.
-        "evaluated": list(evaluation.evaluated),
     }
     snapshot.open_findings = len(evaluation.findings)
     _update_findings(snapshot, evaluation)

@@ -17,7 +17,7 @@ from django.utils import timezone
 from clusters.models import Cluster
 from posture.checks import CATALOG
 from posture.checks.frameworks.data import framework
-from posture.domain.models import RiskAcceptance
+from posture.domain.models import CheckSet, RiskAcceptance
 from posture.domain.polling import poll
 from posture.web.api.auth import create_token
 from posture.web.exports import FRAMEWORK_COLUMNS
@@ -93,11 +93,18 @@ def test_a_check_that_could_not_run_leaves_its_controls_not_evaluated_with_why(c
     assert "cannot list clusterrolebindings &lt;b&gt;" in row
 
 
-def test_a_check_missing_from_the_recorded_list_did_not_run(cluster_a, as_alice):
-    ran = [c for c in CATALOG if c != ADMIN]
-    _polled(cluster_a, finding_counts={"not_evaluated": {}, "disabled": [], "evaluated": ran})
+def test_a_check_missing_from_the_polls_check_set_did_not_run(cluster_a, as_alice):
+    CheckSet.objects.create(version="older", checks=[c for c in CATALOG if c != ADMIN])
+    _polled(cluster_a, checkset_version="older",
+            finding_counts={"not_evaluated": {}, "disabled": []})
     row = _row(_cluster_page(as_alice, cluster_a), "5.1.1")
     assert 'data-status="not_evaluated"' in row and "did not run" in row
+
+
+def test_a_poll_whose_check_set_was_never_stored_counts_as_todays_catalog(cluster_a, as_alice):
+    _polled(cluster_a, checkset_version="before-check-sets-were-kept",
+            finding_counts={"not_evaluated": {}, "disabled": []})
+    assert 'data-status="passed"' in _row(_cluster_page(as_alice, cluster_a), "5.1.1")
 
 
 def test_a_check_the_policy_switched_off_says_so(cluster_a, as_alice):
@@ -374,8 +381,9 @@ def test_a_polled_cluster_records_its_checks_and_the_pages_agree(emulate, alice,
     cluster.owners.add(alice)
     poll(cluster.pk)
     latest = cluster.snapshots.get()
-    assert set(latest.finding_counts["evaluated"]) <= set(CATALOG)
-    assert latest.finding_counts["evaluated"]
+    # The catalog is stored once per check-set version, not on each snapshot.
+    assert CheckSet.objects.get(version=latest.checkset_version).checks == sorted(CATALOG)
+    assert "evaluated" not in latest.finding_counts
     body = as_alice.get(reverse("api:cluster-framework", args=[cluster.pk, "cis"])).json()
     validate(body, "/api/v1/clusters/{pk}/frameworks/{framework}/")
     assert sum(body["counts"].values()) == len(CIS.controls)

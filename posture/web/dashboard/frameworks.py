@@ -12,7 +12,7 @@ in a fixed number of queries however many clusters there are.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -21,7 +21,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404
 
 from clusters.models import Cluster
-from posture.checks import CATALOG, CHECKSET_VERSION, Policy
+from posture.checks import CHECKSET_VERSION, Policy
 from posture.checks.frameworks.assess import (
     SWITCHED_OFF,
     Assessment,
@@ -30,6 +30,7 @@ from posture.checks.frameworks.assess import (
     assess,
 )
 from posture.checks.frameworks.data import Control, Framework, framework, frameworks
+from posture.domain import checksets
 from posture.domain.fleet import with_latest
 from posture.domain.models import Finding, OrgPolicy, RiskAcceptance, Snapshot
 from posture.domain.waivers import accepting
@@ -85,23 +86,19 @@ def get_framework(framework_id: str) -> Framework:
         raise Http404("No such framework") from None
 
 
-def checks_run(finding_counts: Mapping[str, Any] | None) -> tuple[set[str], dict[str, str]]:
-    """Return the checks a poll ran and why the others did not, from its ``finding_counts``.
+def checks_run(finding_counts: Mapping[str, Any] | None,
+               catalog: Collection[str]) -> tuple[set[str], dict[str, str]]:
+    """Return the checks a poll ran and why the others did not.
 
-    Polls recorded before the list of checks that ran was kept name only those that did not;
-    every other check of today's catalog is then taken to have run.
+    ``catalog`` is the poll's check set (``checksets.checks_of``); every check of it ran except
+    those ``finding_counts`` names as not evaluated or switched off.
     """
     counts = finding_counts or {}
     not_evaluated = counts.get("not_evaluated") or {}
     reasons: dict[str, str] = {str(c): SWITCHED_OFF for c in counts.get("disabled") or ()}
     if isinstance(not_evaluated, dict):
         reasons.update({str(c): str(why) for c, why in not_evaluated.items()})
-    recorded = counts.get("evaluated")
-    if isinstance(recorded, list):
-        ran = {str(c) for c in recorded}
-    else:
-        ran = set(CATALOG) - set(reasons)
-    return ran - set(reasons), reasons
+    return set(catalog) - set(reasons), reasons
 
 
 def _set_apart(policy: Policy, acceptances: list[RiskAcceptance]) -> Any:
@@ -116,8 +113,9 @@ def _set_apart(policy: Policy, acceptances: list[RiskAcceptance]) -> Any:
 
 
 def _assess(fw: Framework, rows: Iterable[StoredFinding], counts: Mapping[str, Any] | None,
-            policy: Policy, acceptances: list[RiskAcceptance]) -> Assessment[StoredFinding]:
-    ran, reasons = checks_run(counts)
+            catalog: Collection[str], policy: Policy,
+            acceptances: list[RiskAcceptance]) -> Assessment[StoredFinding]:
+    ran, reasons = checks_run(counts, catalog)
     return assess(fw, rows, ran=ran, not_evaluated=reasons,
                   set_apart=_set_apart(policy, acceptances))
 
@@ -212,8 +210,9 @@ def cluster_frameworks(cluster: Cluster, policy: Policy, now: datetime,
     acceptances = list(RiskAcceptance.objects.filter(
         cluster=cluster, revoked_at__isnull=True, expires_at__gt=now))
     chosen = list(only) if only is not None else list(frameworks().values())
-    views = [FrameworkView(_assess(fw, rows, snapshot.finding_counts, policy, acceptances))
-             for fw in chosen]
+    catalog = checksets.checks_of([snapshot.checkset_version])[snapshot.checkset_version]
+    views = [FrameworkView(_assess(fw, rows, snapshot.finding_counts, catalog, policy,
+                                   acceptances)) for fw in chosen]
     return ClusterFrameworks(cluster, snapshot, views)
 
 
@@ -326,13 +325,15 @@ def fleet_frameworks(fws: Sequence[Framework], clusters: QuerySet[Cluster],
                                            revoked_at__isnull=True, expires_at__gt=now):
         acceptances[a.cluster_id].append(a)
     policies = {c.pk: org_policy.for_cluster(c.labels or {}) for c in polled}
+    catalogs = checksets.checks_of(c.checkset_version for c in polled)
     out = []
     for fw in fws:
         rollups = {c.id: ControlRollup(c) for c in fw.controls}
         assessed = []
         for cluster in polled:
             assessment = _assess(fw, per_cluster.get(cluster.pk, ()), cluster.finding_counts,
-                                 policies[cluster.pk], acceptances.get(cluster.pk, []))
+                                 catalogs[cluster.checkset_version], policies[cluster.pk],
+                                 acceptances.get(cluster.pk, []))
             assessed.append((cluster, assessment))
             for result in assessment.results:
                 rollup = rollups[result.control.id]
