@@ -16,10 +16,10 @@ from posture.checks import pss
 from posture.checks.engine import evaluate
 from posture.checks.manifests import (
     InputError,
+    InventoryBuilder,
     LoadError,
     SourcedObject,
-    build_inventory,
-    load,
+    iter_objects,
     pod_template,
 )
 from posture.checks.policy import Policy
@@ -130,11 +130,24 @@ class ScanResult:
         }
 
 
-def scan(paths: Iterable[str], policy: Policy, today: date | None = None) -> ScanResult:
-    """Load manifests from ``paths``, evaluate them, and attach each finding to its object."""
-    loaded, errors = load(paths)
-    evaluation = evaluate(build_inventory(loaded), policy, today)
-    objects = [_scanned(o, policy, errors) for o in loaded]
+def scan(
+    paths: Iterable[str], policy: Policy, today: date | None = None, jobs: int = 1
+) -> ScanResult:
+    """Load manifests from ``paths``, evaluate them, and attach each finding to its object.
+
+    Objects are read file by file and only what the checks need of each is kept. ``jobs``
+    processes parse the files (1: this one); the result does not depend on it.
+    """
+    errors: list[LoadError] = []
+    malformed: list[LoadError] = []
+    builder = InventoryBuilder()
+    objects: list[ScannedObject] = []
+    for sourced in iter_objects(paths, errors, jobs):
+        builder.add(sourced)
+        objects.append(_scanned(sourced, policy, malformed))
+    # Unreadable input first, then malformed objects, each in file order.
+    errors.extend(malformed)
+    evaluation = evaluate(builder.inventory(), policy, today)
     by_identity: dict[tuple[str, str, str], list[ScannedObject]] = {}
     for o in objects:
         by_identity.setdefault((o.kind, o.namespace, o.name), []).append(o)
