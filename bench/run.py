@@ -48,6 +48,13 @@ def engine_section(repeat: int) -> tuple[str, dict]:
     return "\n".join(lines), rates
 
 
+def scan_section(repeat: int) -> tuple[str, dict]:
+    import scan_throughput
+
+    figures = scan_throughput.measure([1000, 5000, 20000], repeat)
+    return scan_throughput.section(figures, repeat), figures
+
+
 def rbac_section(repeat: int) -> tuple[str, dict]:
     import rbac_analysis
 
@@ -205,6 +212,7 @@ def main() -> int:
     for name, run in (("poll_big", lambda: poll_section(args.runs)),
                       ("engine", lambda: engine_section(args.runs)),
                       ("rbac", lambda: rbac_section(args.runs)),
+                      ("scan", lambda: scan_section(args.runs)),
                       ("pages", lambda: pages_section(30)),
                       ("growth", growth_section),
                       ("load", lambda: load_section(args.load_seconds))):

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -181,6 +181,24 @@ def iter_objects(
     ``no-manifests`` error at the end. With ``jobs`` above 1, that many processes parse the
     files, and the objects still come out in the same order as with one.
     """
+    return iter_files(paths, errors, read_file, jobs)
+
+
+T = TypeVar("T")
+
+
+def iter_files(
+    paths: Iterable[str],
+    errors: list[LoadError],
+    read: Callable[[str], tuple[list[T], list[LoadError]]],
+    jobs: int = 1,
+) -> Iterator[T]:
+    """Yield what ``read`` returns for each file of ``paths``, as ``iter_objects`` does.
+
+    ``read`` runs in the worker processes when ``jobs`` is above 1 (so it must be picklable,
+    a module-level function or a ``functools.partial`` of one): work done there per object is
+    spread over the processes too. An empty list from ``read`` means the file held no object.
+    """
     raws = list(paths)
     # The names are listed before any file is read (cheap next to parsing, and a pool needs
     # them up front); kept as strings, a small fraction of what Path objects would hold.
@@ -193,20 +211,20 @@ def iter_objects(
     examined = [0] * len(raws)
     failed = [0] * len(raws)
     found = False
-    with _reader(jobs) as read:
-        results = read(wanted)
+    with _mapper(jobs) as mapped:
+        results = mapped(read, wanted)
         for i, entry in entries:
             if isinstance(entry, LoadError):
                 errors.append(entry)
                 failed[i] += 1
                 continue
             examined[i] += 1
-            file_objects, file_errors = next(results)
+            file_items, file_errors = next(results)
             errors.extend(file_errors)
             failed[i] += len(file_errors)
-            if file_objects:
+            if file_items:
                 found = True
-                yield from file_objects
+                yield from file_items
     if not found:
         errors.extend(
             LoadError(raw, _nothing_found(examined[i], failed[i]), kind=InputError.NO_MANIFESTS)
@@ -214,20 +232,17 @@ def iter_objects(
         )
 
 
-_FileResult = tuple[list[SourcedObject], list[LoadError]]
-
-
 @contextmanager
-def _reader(jobs: int) -> Iterator[Callable[[list[str]], Iterator[_FileResult]]]:
-    """Yield a function mapping file names to their results, in order, with ``jobs`` processes."""
+def _mapper(jobs: int) -> Iterator[Callable[[Callable[[str], Any], list[str]], Iterator[Any]]]:
+    """Yield a ``map`` that runs in ``jobs`` processes and keeps the order."""
     if jobs <= 1:
-        yield lambda names: map(read_file, names)
+        yield map
         return
-    # Each file is a small task: chunks keep the pipe traffic from dominating, and imap keeps
-    # the order and bounds how far the workers run ahead only by the chunks in flight.
+    # Each file is a small task: chunks keep the pipe traffic from dominating. Results the
+    # parent has not taken yet wait in its queue; it keeps what the checks need of them anyway.
     with multiprocessing.get_context().Pool(jobs, initializer=_worker_init,
                                             initargs=(yamlload.libyaml(),)) as pool:
-        yield lambda names: pool.imap(read_file, names, chunksize=16)
+        yield lambda read, names: pool.imap(read, names, chunksize=16)
 
 
 def _worker_init(with_libyaml: bool) -> None:

@@ -32,6 +32,9 @@ _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
 
 
+_STRINGS: dict[str, str] = {}
+
+
 class TooLarge(Exception):
     """A document expands past ``MAX_NODES`` nodes, or an alias refers to a node containing it."""
 
@@ -150,7 +153,15 @@ class _Builder:
         tag = node.tag
         if type(node) is yaml.ScalarNode:
             if tag == _STR:
-                return node.value
+                # Held objects repeat the same keys and values thousands of times: one copy
+                # of each (a bounded table) keeps memory per object small.
+                value = node.value
+                kept = _STRINGS.get(value)
+                if kept is not None:
+                    return kept
+                if len(_STRINGS) < 65536:
+                    _STRINGS[value] = value
+                return value
             make = self.scalars.get(tag)
             if make is None:
                 raise _Fallback
