@@ -172,7 +172,8 @@ def measure(sizes: list[int], repeat: int) -> dict[str, dict[str, float]]:
             directory = Path(tmp)
             write_deployments(directory, count)
             parse = statistics.median(parse_cpu(directory) for _ in range(repeat))
-            figures: dict[str, float] = {"files": count, "parse_cpu_s": parse}
+            figures: dict[str, float] = {"files": count, "parse_cpu_s": parse,
+                                         "load_average": os.getloadavg()[0]}
             for fmt in ("text", "sarif"):
                 runs = [scan_run(directory, "--format", fmt) for _ in range(repeat)]
                 cpu = statistics.median(r["scan_cpu_s"] for r in runs)
@@ -206,11 +207,13 @@ def section(results: dict[str, dict[str, float]], repeat: int) -> str:
         "scan and its output, imports left out); \"command\" is the whole "
         "`python -m posture.checks scan DIR` process as CI runs it (start-up and imports "
         f"included, about 0.2 s). Medians of {repeat} runs; peak RSS is the command's "
-        "maximum. Targets: scan ≤ 1.3× the baseline; RSS flat in the number of files.",
+        "maximum. Targets: scan ≤ 1.3× the baseline; RSS flat in the number of files. Wall "
+        "times (files/s, `--jobs 2`) depend on what else runs on the machine: \"load\" is its "
+        "1-minute load average when each size started.",
         "",
         "| files | parse (baseline) s | scan text s (×) | scan SARIF s (×) | text files/s | "
-        "command s (×) | peak MB (× smallest) | `--jobs 2` wall s (speed-up) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "command s (×) | peak MB (× smallest) | `--jobs 2` wall s (speed-up) | load |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for count, f in results.items():
         lines.append(
@@ -219,7 +222,7 @@ def section(results: dict[str, dict[str, float]], repeat: int) -> str:
             f"{f['text_files_per_s']:,.0f} | {f['process_cpu_s']:.2f} "
             f"({f['process_ratio']:.2f}) | {f['peak_mb']:.0f} "
             f"({f['peak_mb'] / smallest['peak_mb']:.1f}) | {f['jobs2_wall_s']:.2f} "
-            f"({f['jobs2_speedup']:.2f}×) |")
+            f"({f['jobs2_speedup']:.2f}×) | {f['load_average']:.1f} |")
     lines.append("")
     return "\n".join(lines)
 

@@ -82,14 +82,15 @@ def documents(content: str) -> list[Document]:
     """Parse every document of ``content``: (line, data, line of each ``List`` item).
 
     Raises ``yaml.YAMLError``, ``TooLarge`` or ``RecursionError``. With libyaml, a parse error
-    is reported by the pure-Python parser, so its message and position read as they always
-    have (a broken file is rare, parsing it twice costs nothing that matters).
+    (or nesting too deep to build) is reported by the pure-Python parser, so its message and
+    position read as they always have: a broken file is rare, and parsing it twice costs
+    nothing that matters. A document too large is refused at once, with the same message.
     """
     if _CLoader is None or not libyaml():
         return python_documents(content)
     try:
         return _c_documents(content)
-    except (yaml.YAMLError, TooLarge, RecursionError):
+    except (yaml.YAMLError, RecursionError):
         return python_documents(content)
 
 

@@ -352,3 +352,15 @@ def test_iterating_many_files_holds_no_more_than_a_few(tmp_path: Path) -> None:
     many = _peak_while_iterating(tmp_path / "many", 2000)
     # Twenty times the files: only the list of their names grows (about 200 bytes a file).
     assert many < few + 2000 * 400, (few, many)
+
+
+@pytest.mark.parametrize("depth", [900, 1500])
+def test_deep_nesting_is_read_or_refused_as_without_libyaml(
+    depth: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # libyaml refuses more than 1,000 levels; the pure-Python parser then has the last word.
+    path = tmp_path / "deep.yaml"
+    path.write_text("kind: ConfigMap\ndata: " + "[" * depth + "]" * depth + "\n")
+    fast = read_file(str(path))
+    without_libyaml(monkeypatch)
+    assert read_file(str(path)) == fast
