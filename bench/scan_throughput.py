@@ -251,8 +251,8 @@ def section(results: dict[str, dict[str, float]], repeat: int) -> str:
         if "checkov_wall_s" in f:
             lines += [
                 f"checkov {f.get('checkov_version', '')} on the same {int(count):,} files "
-                f"(`checkov -d DIR --framework kubernetes --skip-download -o json`, installed in its own venv, "
-                f"one run): {f['checkov_wall_s']:.1f} s wall, {f['checkov_cpu_s']:.1f} s CPU "
+                "(`checkov -d DIR --framework kubernetes --skip-download -o json`, installed "
+                f"in its own venv, one run): {f['checkov_wall_s']:.1f} s wall, {f['checkov_cpu_s']:.1f} s CPU "
                 f"(its worker processes included); the `posture scan` command: "
                 f"{f['process_wall_s']:.2f} s wall, {f['checkov_wall_ratio']:.0f}× faster.",
                 "",
