@@ -252,7 +252,8 @@ def section(results: dict[str, dict[str, float]], repeat: int) -> str:
             lines += [
                 f"checkov {f.get('checkov_version', '')} on the same {int(count):,} files "
                 "(`checkov -d DIR --framework kubernetes --skip-download -o json`, installed "
-                f"in its own venv, one run): {f['checkov_wall_s']:.1f} s wall, {f['checkov_cpu_s']:.1f} s CPU "
+                f"in its own venv, one run): {f['checkov_wall_s']:.1f} s wall, "
+                f"{f['checkov_cpu_s']:.1f} s CPU "
                 f"(its worker processes included); the `posture scan` command: "
                 f"{f['process_wall_s']:.2f} s wall, {f['checkov_wall_ratio']:.0f}× faster.",
                 "",
