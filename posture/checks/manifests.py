@@ -238,11 +238,12 @@ def _mapper(jobs: int) -> Iterator[Callable[[Callable[[str], Any], list[str]], I
     if jobs <= 1:
         yield map
         return
-    # Each file is a small task: chunks keep the pipe traffic from dominating. Results the
-    # parent has not taken yet wait in its queue; it keeps what the checks need of them anyway.
+    # Each file is a small task: chunks of 64 keep the per-task traffic from dominating (16
+    # measured slower on 5,000 files). Results the parent has not taken yet wait in its queue;
+    # it keeps what the checks need of them anyway.
     with multiprocessing.get_context().Pool(jobs, initializer=_worker_init,
                                             initargs=(yamlload.libyaml(),)) as pool:
-        yield lambda read, names: pool.imap(read, names, chunksize=16)
+        yield lambda read, names: pool.imap(read, names, chunksize=64)
 
 
 def _worker_init(with_libyaml: bool) -> None:
