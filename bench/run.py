@@ -49,6 +49,13 @@ def engine_section(repeat: int) -> tuple[str, dict]:
     return "\n".join(lines), rates
 
 
+def scan_section(repeat: int) -> tuple[str, dict]:
+    import scan_throughput
+
+    figures = scan_throughput.measure([1000, 5000, 20000], repeat)
+    return scan_throughput.section(figures, repeat), figures
+
+
 def rbac_section(repeat: int) -> tuple[str, dict]:
     import rbac_analysis
 
@@ -248,6 +255,7 @@ def main() -> int:
         "poll_big": lambda a: poll_section(a.runs),
         "engine": lambda a: engine_section(a.runs),
         "rbac": lambda a: rbac_section(a.runs),
+        "scan": lambda a: scan_section(a.runs),
         "pages": lambda a: pages_section(30),
         "growth": lambda a: growth_section(),
         "load": lambda a: load_section(a.load_seconds),

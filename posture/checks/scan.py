@@ -10,17 +10,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from enum import IntEnum
+from functools import partial
 from typing import Any
 
 from posture.checks import pss
 from posture.checks.engine import evaluate
 from posture.checks.manifests import (
     InputError,
+    InventoryBuilder,
     LoadError,
     SourcedObject,
-    build_inventory,
-    load,
+    iter_files,
     pod_template,
+    read_file,
 )
 from posture.checks.policy import Policy
 from posture.checks.results import Evaluation, Finding
@@ -130,11 +132,26 @@ class ScanResult:
         }
 
 
-def scan(paths: Iterable[str], policy: Policy, today: date | None = None) -> ScanResult:
-    """Load manifests from ``paths``, evaluate them, and attach each finding to its object."""
-    loaded, errors = load(paths)
-    evaluation = evaluate(build_inventory(loaded), policy, today)
-    objects = [_scanned(o, policy, errors) for o in loaded]
+def scan(
+    paths: Iterable[str], policy: Policy, today: date | None = None, jobs: int = 1
+) -> ScanResult:
+    """Load manifests from ``paths``, evaluate them, and attach each finding to its object.
+
+    Objects are read file by file and only what the checks need of each is kept. ``jobs``
+    processes parse the files (1: this one); the result does not depend on it.
+    """
+    errors: list[LoadError] = []
+    malformed: list[LoadError] = []
+    builder = InventoryBuilder()
+    objects: list[ScannedObject] = []
+    for sourced, scanned, problem in iter_files(paths, errors, partial(_judged, policy), jobs):
+        builder.add(sourced)
+        objects.append(scanned)
+        if problem is not None:
+            malformed.append(problem)
+    # Unreadable input first, then malformed objects, each in file order.
+    errors.extend(malformed)
+    evaluation = evaluate(builder.inventory(), policy, today)
     by_identity: dict[tuple[str, str, str], list[ScannedObject]] = {}
     for o in objects:
         by_identity.setdefault((o.kind, o.namespace, o.name), []).append(o)
@@ -171,16 +188,25 @@ def _bindings_of(
     return found or None
 
 
-def _scanned(o: SourcedObject, policy: Policy, errors: list[LoadError]) -> ScannedObject:
+def _judged(
+    policy: Policy, name: str
+) -> tuple[list[tuple[SourcedObject, ScannedObject, LoadError | None]], list[LoadError]]:
+    """Read one file and judge each object's pod template (in a worker process with --jobs)."""
+    objects, errors = read_file(name)
+    return [(o, *_scanned(o, policy)) for o in objects], errors
+
+
+def _scanned(o: SourcedObject, policy: Policy) -> tuple[ScannedObject, LoadError | None]:
     verdict = None
+    problem = None
     template = pod_template(o.obj)
     if template is not None:
         try:
             verdict = pss.evaluate(template, policy.pss_level, policy.pss_version)
         except ValueError as exc:
             message = f"{o.kind} {o.name}: {exc}"[:500]
-            errors.append(LoadError(o.source, message, line=o.line, kind=InputError.INVALID_OBJECT))
-    return ScannedObject(o.source, o.line, o.kind, o.namespace, o.name, verdict)
+            problem = LoadError(o.source, message, line=o.line, kind=InputError.INVALID_OBJECT)
+    return ScannedObject(o.source, o.line, o.kind, o.namespace, o.name, verdict), problem
 
 
 def _first_in(objects: list[ScannedObject], namespace: str) -> tuple[str, int]:
