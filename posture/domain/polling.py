@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from clusters import collector, kube
@@ -230,10 +231,41 @@ def claim_due_clusters(now: datetime | None = None) -> list[int]:
     cluster is handed out once even if beat fires again before the poll runs; first polls
     never scheduled are spread over the coming interval instead (``_CLAIM_DUE``)."""
     now = now or timezone.now()
+    if connection.vendor != "postgresql":
+        return _claim_due_one_by_one(now)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_CLAIM_DUE, {"now": now})
         claimed = cursor.fetchall()
     return sorted(pk for pk, unscheduled in claimed if not unscheduled)
+
+
+def first_slot(cluster_id: int, interval_minutes: int) -> timedelta:
+    """Return how far into its first interval a never-scheduled cluster is polled.
+
+    The same golden-ratio hash of the id as ``_CLAIM_DUE``, so both paths give the same slot.
+    """
+    share = ((cluster_id * 2654435761) % 4294967296 + 1) / 4294967297.0
+    return timedelta(seconds=interval_minutes * 60.0 * share)
+
+
+def _claim_due_one_by_one(now: datetime) -> list[int]:
+    """``claim_due_clusters`` for the embedded demo's SQLite, which has no ``SKIP LOCKED``.
+
+    A conditional UPDATE per due cluster: SQLite runs one writer at a time, so each cluster is
+    still handed out once. Fine for a demo's handful of clusters; PostgreSQL takes one statement.
+    """
+    due = (Cluster.objects.filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now))
+           .values_list("pk", "next_poll_at", "poll_interval_minutes"))
+    claimed = []
+    with transaction.atomic():
+        for pk, next_poll_at, minutes in due:
+            if next_poll_at is None:
+                Cluster.objects.filter(pk=pk, next_poll_at__isnull=True).update(
+                    next_poll_at=now + first_slot(pk, minutes))
+            elif Cluster.objects.filter(pk=pk, next_poll_at=next_poll_at).update(
+                    next_poll_at=now + timedelta(minutes=minutes)) == 1:
+                claimed.append(pk)
+    return sorted(claimed)
 
 
 def claim_first_poll(cluster: Cluster, now: datetime | None = None) -> bool:

@@ -312,6 +312,9 @@ def rebuild(cursor: Any, tz: str, clusters: list[int] | None = None) -> None:
     ``cursor`` is a database cursor (a migration's, or the default connection's); ``tz`` the
     site's time zone name, whose calendar days the rollups are.
     """
+    if cursor.db.vendor != "postgresql":
+        _rebuild_one_by_one(clusters)
+        return
     params = {"tz": tz, "clusters": clusters, "categories": [str(c) for c in Category],
               "levels": list(LEVELS)}
     for statement in (*_DELETE, _REBUILD_DAYS, _REBUILD_CURRENT):
@@ -330,3 +333,17 @@ def rebuild(cursor: Any, tz: str, clusters: list[int] | None = None) -> None:
         end = os_eol(decoded, today)
         if end is not None:
             cursor.execute(_OS_EOL, {**params, "end": end, "images": json.dumps(decoded)})
+
+
+def _rebuild_one_by_one(clusters: list[int] | None) -> None:
+    """``rebuild`` for the embedded demo's SQLite: replay each snapshot as a poll writes it.
+
+    The set-based statements above use PostgreSQL's JSON functions; a demo database holds a few
+    thousand snapshots at most, for which writing them in order, as ``snapshot_saved`` does
+    after each poll, takes seconds and gives the same rows.
+    """
+    scope = {} if clusters is None else {"cluster_id__in": clusters}
+    ClusterDay.objects.filter(**scope).delete()
+    ClusterCurrent.objects.filter(**scope).delete()
+    for snapshot in Snapshot.objects.filter(**scope).order_by("taken_at", "pk").iterator():
+        snapshot_saved(snapshot)
