@@ -47,22 +47,29 @@ def render(
     errors; when ``--allow-errors`` let the findings decide, they are warnings.
     """
     index = {check.id: i for i, check in enumerate(CHECKS)}
+    uri = _Uris()
     results = []
     for obj in result.objects:
+        if not obj.findings:
+            continue
+        # Every finding of an object points at the same place: one location, shared by all
+        # of them (the encoder writes it out at each), and each file's URI worked out once.
+        locations = [_location(uri(obj.source), obj.line, None)] if obj.source else None
+        where = _where(obj.kind, obj.namespace, obj.name)
         for finding in obj.findings:
             entry: dict[str, Any] = {
                 "ruleId": finding.check,
                 "ruleIndex": index[finding.check],
                 "level": _LEVEL[finding.severity],
-                "message": {"text": _message(obj.kind, obj.namespace, obj.name, finding.message)},
+                "message": {"text": f"{where}: {finding.message}" if where else finding.message},
                 "properties": {"severity": str(finding.severity)},
             }
             if framework is not None:
                 entry["properties"][framework.id] = list(
                     framework.controls_of(finding.check, finding.message)
                 )
-            if obj.source:
-                entry["locations"] = [_location(obj.source, obj.line, None)]
+            if locations is not None:
+                entry["locations"] = locations
             results.append(entry)
     failed = exit_code is ExitCode.INPUT
     kinds = list(InputError)
@@ -71,7 +78,7 @@ def render(
             "descriptor": {"id": f"input.{error.kind}", "index": kinds.index(error.kind)},
             "level": "error" if failed else "warning",
             "message": {"text": error.message},
-            "locations": [_location(error.source, error.line, error.column)],
+            "locations": [_location(uri(error.source), error.line, error.column)],
         }
         for error in result.errors
     ]
@@ -108,9 +115,10 @@ def render(
     }
 
 
-def _message(kind: str, namespace: str, name: str, text: str) -> str:
+def _where(kind: str, namespace: str, name: str) -> str:
+    """Return how a result's message names its object ("" for an object without a name)."""
     where = f"{namespace}/{name}" if namespace else name
-    return f"{kind} {where}: {text}" if where else text
+    return f"{kind} {where}" if where else ""
 
 
 def _rule(check: Check, framework: Framework | None) -> dict[str, Any]:
@@ -141,8 +149,8 @@ def _rule(check: Check, framework: Framework | None) -> dict[str, Any]:
     return rule
 
 
-def _location(source: str, line: int | None, column: int | None) -> dict[str, Any]:
-    physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(source)}}
+def _location(uri: str, line: int | None, column: int | None) -> dict[str, Any]:
+    physical: dict[str, Any] = {"artifactLocation": {"uri": uri}}
     if line is not None and line >= 1:
         region: dict[str, int] = {"startLine": line}
         if column is not None and column >= 1:
@@ -151,11 +159,30 @@ def _location(source: str, line: int | None, column: int | None) -> dict[str, An
     return {"physicalLocation": physical}
 
 
-def _uri(source: str) -> str:
-    """Return ``source`` as a relative URI reference when it lies under the working directory."""
-    path = os.path.abspath(source)
+class _Uris:
+    """Turn sources into URIs, each source once, against the working directory of the call.
+
+    Findings come object by object and many objects share a file: working the URI out per
+    finding (an absolute path, a relative one, a ``PurePath`` each) cost more than the rest
+    of the SARIF log.
+    """
+
+    def __init__(self) -> None:
+        self._cwd = os.getcwd()
+        self._uris: dict[str, str] = {}
+
+    def __call__(self, source: str) -> str:
+        uri = self._uris.get(source)
+        if uri is None:
+            uri = self._uris[source] = _uri(source, self._cwd)
+        return uri
+
+
+def _uri(source: str, cwd: str) -> str:
+    """Return ``source`` as a relative URI reference when it lies under ``cwd``."""
+    path = os.path.normpath(os.path.join(cwd, source))
     try:
-        rel = os.path.relpath(path)
+        rel = os.path.relpath(path, cwd)
     except ValueError:
         rel = path
     if rel.startswith(".."):
