@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Iterator
 from pathlib import PurePath
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import quote
+
+import orjson
 
 from posture.checks.base import Check
 from posture.checks.catalog import CHECKS, CHECKSET_VERSION
@@ -46,9 +50,60 @@ def render(
     rather than closing those of a file they could not read), and the notifications are
     errors; when ``--allow-errors`` let the findings decide, they are warnings.
     """
-    index = {check.id: i for i, check in enumerate(CHECKS)}
     uri = _Uris()
-    results = []
+    return _log(result, exit_code, framework, uri, list(_results(result, framework, uri)))
+
+
+def write(
+    result: ScanResult, exit_code: ExitCode, out: TextIO, framework: Framework | None = None
+) -> None:
+    """Write ``render``'s log as ``json.dump(indent=2, ensure_ascii=False)`` would, and a newline.
+
+    The results are encoded one at a time as they are made: the log of a large scan (ten
+    results per object are common) is never held whole, neither as objects nor as text.
+    """
+    uri = _Uris()
+    # The results come last in the log: the rest of it, written with none, ends in the
+    # empty list that they go into.
+    head = dumps(_log(result, exit_code, framework, uri, []))
+    cut = head.rindex(_NO_RESULTS) + len(_NO_RESULTS) - 1
+    out.write(head[:cut])
+    written = False
+    for entry in _results(result, framework, uri):
+        out.write(_ITEM if not written else "," + _ITEM)
+        out.write(dumps(entry).replace("\n", _ITEM))
+        written = True
+    if written:
+        out.write(_END_OF_RESULTS)
+    out.write(head[cut:])
+    out.write("\n")
+
+
+# How the indented encoding lays out the results list: the key at the fourth level (in the
+# log, its one run), each item at the fifth.
+_NO_RESULTS = '"results": []'
+_ITEM = "\n" + " " * 8
+_END_OF_RESULTS = "\n" + " " * 6
+
+
+def dumps(doc: object) -> str:
+    """Return ``doc`` as ``json.dumps(indent=2, ensure_ascii=False)`` does, byte for byte.
+
+    The standard library's encoder falls back to pure Python when indenting, and took longer
+    than parsing the manifests; orjson writes the same text. What orjson refuses (a lone
+    surrogate, an integer past 64 bits) goes through the standard library instead.
+    """
+    try:
+        return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode()
+    except (orjson.JSONEncodeError, UnicodeDecodeError):
+        return json.dumps(doc, indent=2, ensure_ascii=False)
+
+
+def _results(
+    result: ScanResult, framework: Framework | None, uri: _Uris
+) -> Iterator[dict[str, Any]]:
+    """Yield the SARIF result of every finding, object by object."""
+    index = {check.id: i for i, check in enumerate(CHECKS)}
     for obj in result.objects:
         if not obj.findings:
             continue
@@ -70,7 +125,17 @@ def render(
                 )
             if locations is not None:
                 entry["locations"] = locations
-            results.append(entry)
+            yield entry
+
+
+def _log(
+    result: ScanResult,
+    exit_code: ExitCode,
+    framework: Framework | None,
+    uri: _Uris,
+    results: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Return the log around ``results`` (which must stay its last member: see ``write``)."""
     failed = exit_code is ExitCode.INPUT
     kinds = list(InputError)
     notifications = [
