@@ -59,8 +59,8 @@ def write(
 ) -> None:
     """Write ``render``'s log as ``json.dump(indent=2, ensure_ascii=False)`` would, and a newline.
 
-    The results are encoded one at a time as they are made: the log of a large scan (ten
-    results per object are common) is never held whole, neither as objects nor as text.
+    The results are made and encoded object by object: the log of a large scan (ten results
+    per object are common) is never held whole, neither as objects nor as text.
     """
     uri = _Uris()
     # The results come last in the log: the rest of it, written with none, ends in the
@@ -68,21 +68,25 @@ def write(
     head = dumps(_log(result, exit_code, framework, uri, []))
     cut = head.rindex(_NO_RESULTS) + len(_NO_RESULTS) - 1
     out.write(head[:cut])
-    written = False
-    for entry in _results(result, framework, uri):
-        out.write(_ITEM if not written else "," + _ITEM)
-        out.write(dumps(entry).replace("\n", _ITEM))
-        written = True
-    if written:
+    separator = ""
+    for entries in _results_by_object(result, framework, uri):
+        # An object's results encoded as one list (a call per result cost more than the
+        # encoding), its items moved from the list's level to the log's.
+        items = dumps(entries)
+        out.write(separator)
+        out.write(items[1 : -len(_END_OF_LIST)].replace("\n", _DEEPER))
+        separator = ","
+    if separator:
         out.write(_END_OF_RESULTS)
     out.write(head[cut:])
     out.write("\n")
 
 
 # How the indented encoding lays out the results list: the key at the fourth level (in the
-# log, its one run), each item at the fifth.
+# log, its one run), each item at the fifth; a list encoded alone has its items at the first.
 _NO_RESULTS = '"results": []'
-_ITEM = "\n" + " " * 8
+_END_OF_LIST = "\n]"
+_DEEPER = "\n" + " " * 6
 _END_OF_RESULTS = "\n" + " " * 6
 
 
@@ -103,6 +107,14 @@ def _results(
     result: ScanResult, framework: Framework | None, uri: _Uris
 ) -> Iterator[dict[str, Any]]:
     """Yield the SARIF result of every finding, object by object."""
+    for entries in _results_by_object(result, framework, uri):
+        yield from entries
+
+
+def _results_by_object(
+    result: ScanResult, framework: Framework | None, uri: _Uris
+) -> Iterator[list[dict[str, Any]]]:
+    """Yield the SARIF results of each object that has findings, in order."""
     index = {check.id: i for i, check in enumerate(CHECKS)}
     for obj in result.objects:
         if not obj.findings:
@@ -111,6 +123,7 @@ def _results(
         # of them (the encoder writes it out at each), and each file's URI worked out once.
         locations = [_location(uri(obj.source), obj.line, None)] if obj.source else None
         where = _where(obj.kind, obj.namespace, obj.name)
+        entries = []
         for finding in obj.findings:
             entry: dict[str, Any] = {
                 "ruleId": finding.check,
@@ -125,7 +138,8 @@ def _results(
                 )
             if locations is not None:
                 entry["locations"] = locations
-            yield entry
+            entries.append(entry)
+        yield entries
 
 
 def _log(
