@@ -8,7 +8,6 @@ found no manifest always exits 3).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import textwrap
@@ -17,15 +16,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TextIO
 
-import orjson
-
-from posture.checks import frameworks, pss, yamlload
+from posture.checks import frameworks, pss, sarif, yamlload
 from posture.checks.frameworks import scan as framework_scan
 from posture.checks.hidden import visible
 from posture.checks.manifests import InputError
 from posture.checks.policy import PSS_TARGET_LEVELS, Policy, PolicyError
 from posture.checks.safe import clip
-from posture.checks.sarif import render as render_sarif
 from posture.checks.scan import ExitCode, ScanResult, scan
 from posture.checks.vocabulary import Severity
 
@@ -169,7 +165,7 @@ def _scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             doc["framework"] = framework_scan.to_dict(framework_scan.assess_scan(result, fw))
         _write_json(doc, out)
     elif args.format == "sarif":
-        _write_json(render_sarif(result, code, fw), out)
+        sarif.write(result, code, out, fw)
     elif fw is not None:
         framework_scan.write_text(result, framework_scan.assess_scan(result, fw), out)
     else:
@@ -181,17 +177,8 @@ def _scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _write_json(doc: object, out: TextIO) -> None:
-    """Write ``doc`` as ``json.dump(indent=2, ensure_ascii=False)`` does, byte for byte.
-
-    The standard library's encoder falls back to pure Python when indenting, and took longer
-    than parsing the manifests; orjson writes the same text. What orjson refuses (a lone
-    surrogate, an integer past 64 bits) goes through the standard library instead.
-    """
-    try:
-        text = orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode()
-    except (orjson.JSONEncodeError, UnicodeDecodeError):
-        text = json.dumps(doc, indent=2, ensure_ascii=False)
-    out.write(text)
+    """Write ``doc`` as ``json.dump(indent=2, ensure_ascii=False)`` does, and a newline."""
+    out.write(sarif.dumps(doc))
     out.write("\n")
 
 

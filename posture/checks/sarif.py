@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Iterator
 from pathlib import PurePath
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import quote
+
+import orjson
 
 from posture.checks.base import Check
 from posture.checks.catalog import CHECKS, CHECKSET_VERSION
@@ -46,24 +50,106 @@ def render(
     rather than closing those of a file they could not read), and the notifications are
     errors; when ``--allow-errors`` let the findings decide, they are warnings.
     """
+    uri = _Uris()
+    return _log(result, exit_code, framework, uri, list(_results(result, framework, uri)))
+
+
+def write(
+    result: ScanResult, exit_code: ExitCode, out: TextIO, framework: Framework | None = None
+) -> None:
+    """Write ``render``'s log as ``json.dump(indent=2, ensure_ascii=False)`` would, and a newline.
+
+    The results are made and encoded object by object: the log of a large scan (ten results
+    per object are common) is never held whole, neither as objects nor as text.
+    """
+    uri = _Uris()
+    # The results come last in the log: the rest of it, written with none, ends in the
+    # empty list that they go into.
+    head = dumps(_log(result, exit_code, framework, uri, []))
+    cut = head.rindex(_NO_RESULTS) + len(_NO_RESULTS) - 1
+    out.write(head[:cut])
+    separator = ""
+    for entries in _results_by_object(result, framework, uri):
+        # An object's results encoded as one list (a call per result cost more than the
+        # encoding), its items moved from the list's level to the log's.
+        items = dumps(entries)
+        out.write(separator)
+        out.write(items[1 : -len(_END_OF_LIST)].replace("\n", _DEEPER))
+        separator = ","
+    if separator:
+        out.write(_END_OF_RESULTS)
+    out.write(head[cut:])
+    out.write("\n")
+
+
+# How the indented encoding lays out the results list: the key at the fourth level (in the
+# log, its one run), each item at the fifth; a list encoded alone has its items at the first.
+_NO_RESULTS = '"results": []'
+_END_OF_LIST = "\n]"
+_DEEPER = "\n" + " " * 6
+_END_OF_RESULTS = "\n" + " " * 6
+
+
+def dumps(doc: object) -> str:
+    """Return ``doc`` as ``json.dumps(indent=2, ensure_ascii=False)`` does, byte for byte.
+
+    The standard library's encoder falls back to pure Python when indenting, and took longer
+    than parsing the manifests; orjson writes the same text. What orjson refuses (a lone
+    surrogate, an integer past 64 bits) goes through the standard library instead.
+    """
+    try:
+        return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode()
+    except (orjson.JSONEncodeError, UnicodeDecodeError):
+        return json.dumps(doc, indent=2, ensure_ascii=False)
+
+
+def _results(
+    result: ScanResult, framework: Framework | None, uri: _Uris
+) -> Iterator[dict[str, Any]]:
+    """Yield the SARIF result of every finding, object by object."""
+    for entries in _results_by_object(result, framework, uri):
+        yield from entries
+
+
+def _results_by_object(
+    result: ScanResult, framework: Framework | None, uri: _Uris
+) -> Iterator[list[dict[str, Any]]]:
+    """Yield the SARIF results of each object that has findings, in order."""
     index = {check.id: i for i, check in enumerate(CHECKS)}
-    results = []
     for obj in result.objects:
+        if not obj.findings:
+            continue
+        # Every finding of an object points at the same place: one location, shared by all
+        # of them (the encoder writes it out at each), and each file's URI worked out once.
+        locations = [_location(uri(obj.source), obj.line, None)] if obj.source else None
+        where = _where(obj.kind, obj.namespace, obj.name)
+        entries = []
         for finding in obj.findings:
             entry: dict[str, Any] = {
                 "ruleId": finding.check,
                 "ruleIndex": index[finding.check],
                 "level": _LEVEL[finding.severity],
-                "message": {"text": _message(obj.kind, obj.namespace, obj.name, finding.message)},
+                "message": {"text": f"{where}: {finding.message}" if where else finding.message},
                 "properties": {"severity": str(finding.severity)},
             }
             if framework is not None:
                 entry["properties"][framework.id] = list(
                     framework.controls_of(finding.check, finding.message)
                 )
-            if obj.source:
-                entry["locations"] = [_location(obj.source, obj.line, None)]
-            results.append(entry)
+            if locations is not None:
+                entry["locations"] = locations
+            entries.append(entry)
+        yield entries
+
+
+def _log(
+    result: ScanResult,
+    exit_code: ExitCode,
+    framework: Framework | None,
+    uri: _Uris,
+    results: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Return the log around ``results`` (which must stay its last member: see ``write``)."""
     failed = exit_code is ExitCode.INPUT
     kinds = list(InputError)
     notifications = [
@@ -71,7 +157,7 @@ def render(
             "descriptor": {"id": f"input.{error.kind}", "index": kinds.index(error.kind)},
             "level": "error" if failed else "warning",
             "message": {"text": error.message},
-            "locations": [_location(error.source, error.line, error.column)],
+            "locations": [_location(uri(error.source), error.line, error.column)],
         }
         for error in result.errors
     ]
@@ -108,9 +194,10 @@ def render(
     }
 
 
-def _message(kind: str, namespace: str, name: str, text: str) -> str:
+def _where(kind: str, namespace: str, name: str) -> str:
+    """Return how a result's message names its object ("" for an object without a name)."""
     where = f"{namespace}/{name}" if namespace else name
-    return f"{kind} {where}: {text}" if where else text
+    return f"{kind} {where}" if where else ""
 
 
 def _rule(check: Check, framework: Framework | None) -> dict[str, Any]:
@@ -141,8 +228,8 @@ def _rule(check: Check, framework: Framework | None) -> dict[str, Any]:
     return rule
 
 
-def _location(source: str, line: int | None, column: int | None) -> dict[str, Any]:
-    physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(source)}}
+def _location(uri: str, line: int | None, column: int | None) -> dict[str, Any]:
+    physical: dict[str, Any] = {"artifactLocation": {"uri": uri}}
     if line is not None and line >= 1:
         region: dict[str, int] = {"startLine": line}
         if column is not None and column >= 1:
@@ -151,11 +238,30 @@ def _location(source: str, line: int | None, column: int | None) -> dict[str, An
     return {"physicalLocation": physical}
 
 
-def _uri(source: str) -> str:
-    """Return ``source`` as a relative URI reference when it lies under the working directory."""
-    path = os.path.abspath(source)
+class _Uris:
+    """Turn sources into URIs, each source once, against the working directory of the call.
+
+    Findings come object by object and many objects share a file: working the URI out per
+    finding (an absolute path, a relative one, a ``PurePath`` each) cost more than the rest
+    of the SARIF log.
+    """
+
+    def __init__(self) -> None:
+        self._cwd = os.getcwd()
+        self._uris: dict[str, str] = {}
+
+    def __call__(self, source: str) -> str:
+        uri = self._uris.get(source)
+        if uri is None:
+            uri = self._uris[source] = _uri(source, self._cwd)
+        return uri
+
+
+def _uri(source: str, cwd: str) -> str:
+    """Return ``source`` as a relative URI reference when it lies under ``cwd``."""
+    path = os.path.normpath(os.path.join(cwd, source))
     try:
-        rel = os.path.relpath(path)
+        rel = os.path.relpath(path, cwd)
     except ValueError:
         rel = path
     if rel.startswith(".."):

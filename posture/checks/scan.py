@@ -59,7 +59,8 @@ _EXIT_SUMMARIES = {
 }
 
 
-@dataclass
+# Slots: a scan holds one of these per object until its output is written.
+@dataclass(slots=True)
 class ScannedObject:
     """One manifest object (or a namespace the manifests only refer to) and its results."""
 
@@ -144,8 +145,17 @@ def scan(
     malformed: list[LoadError] = []
     builder = InventoryBuilder()
     objects: list[ScannedObject] = []
+    # Many objects get the same verdict, word for word (the same chart, the same omissions):
+    # one copy of each is kept, for they are all held until the output is written.
+    verdicts: dict[pss.PSSResult, pss.PSSResult] = {}
     for sourced, scanned, problem in iter_files(paths, errors, partial(_judged, policy), jobs):
         builder.add(sourced)
+        if scanned.pss is not None:
+            kept = verdicts.get(scanned.pss)
+            if kept is not None:
+                scanned.pss = kept
+            elif len(verdicts) < 4096:
+                verdicts[scanned.pss] = scanned.pss
         objects.append(scanned)
         if problem is not None:
             malformed.append(problem)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import time
 import tracemalloc
@@ -12,11 +13,13 @@ import pytest
 import yaml
 
 from emulator.scenario import load_scenario, shipped
-from posture.checks import yamlload
+from posture.checks import frameworks, sarif, yamlload
 from posture.checks.cli import main
+from posture.checks.frameworks import scan as framework_scan
 from posture.checks.manifests import LoadError, iter_objects, read_file
 from posture.checks.policy import Policy
 from posture.checks.scan import scan
+from posture.checks.vocabulary import Severity
 from tests.checks.test_cli import APP_YAML, LIST_JSON, POD_YML, RBAC_LIST_YAML
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -364,3 +367,33 @@ def test_deep_nesting_is_read_or_refused_as_without_libyaml(
     fast = read_file(str(path))
     without_libyaml(monkeypatch)
     assert read_file(str(path)) == fast
+
+
+@pytest.mark.parametrize("framework", [None, "cis"])
+@pytest.mark.parametrize("which", ["corpus", "scenarios", "mixed", "clean", "surrogate"])
+def test_streamed_sarif_is_the_whole_log_encoded_at_once(
+    which: str, framework: str | None, scenarios: Path, mixed: Path, tmp_path: Path
+) -> None:
+    clean = tmp_path / "clean.yaml"
+    clean.write_text("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: quiet\n  labels:\n"
+                     "    pod-security.kubernetes.io/enforce: restricted\n")
+    # orjson refuses a lone surrogate: that result (and only it) takes the standard library.
+    odd = tmp_path / "odd.json"
+    odd.write_text('{"kind": "Pod", "metadata": {"name": "x\\ud800"}, '
+                   '"spec": {"containers": [{"name": "a", "image": "nginx"}]}}')
+    root = {"corpus": CORPUS, "scenarios": scenarios, "mixed": mixed, "clean": clean,
+            "surrogate": odd}[which]
+    result = scan([str(root)], Policy())
+    fw = frameworks.framework(framework) if framework else None
+    if fw is not None:
+        result = framework_scan.filtered(result, fw)
+    code = result.exit_code(Severity.HIGH)
+    whole = sarif.render(result, code, fw)
+    expected = json.dumps(whole, indent=2, ensure_ascii=False) + "\n"
+    out = io.StringIO()
+    sarif.write(result, code, out, fw)
+    assert out.getvalue() == expected
+    results = whole["runs"][0]["results"]
+    assert bool(results) is (which != "clean")
+    if which == "surrogate":
+        assert any("\ud800" in r["message"]["text"] for r in results)
