@@ -204,6 +204,7 @@ def run(seconds: int = SECONDS, clusters: int = CLUSTERS,
     served: dict[str, int] = {}
     cpu: dict[str, float] = {}
     backlog = None
+    load_average: list[float] = []
     with tempfile.TemporaryDirectory(prefix="posture-load-") as tmp:
         logs = [Path(tmp) / f"w{n}.log" for n in range(1, workers + 1)]
         try:
@@ -243,8 +244,11 @@ def run(seconds: int = SECONDS, clusters: int = CLUSTERS,
             cpu_start = {p.pid: _cpu_seconds(p.pid) for p in worker_processes + [beat]}
             if mounted is not None:
                 cpu_start[mounted.pid] = _cpu_seconds(mounted.pid)
+            # The machine is shared: its load says how much of the page figures is ours.
+            load_average = [os.getloadavg()[0]]
             busy = _sample(session, urls, seconds)
             ended = timezone.now()
+            load_average.append(os.getloadavg()[0])
             cpu["workers"] = sum(_cpu_seconds(p.pid) - cpu_start[p.pid]
                                  for p in worker_processes)
             cpu["beat"] = _cpu_seconds(beat.pid) - cpu_start[beat.pid]
@@ -319,7 +323,7 @@ def run(seconds: int = SECONDS, clusters: int = CLUSTERS,
             "poll_ms_p95": _percentile(durations, 0.95) if durations else None,
             "polls_per_min_per_worker": polls_total / minutes / workers,
             "demand_per_min": clusters / interval_minutes,
-            "cpu_s": cpu, "timings": timings,
+            "cpu_s": cpu, "timings": timings, "load_average": load_average,
             # A worker process runs one poll at a time: its ceiling is a minute over the mean
             # time a poll task takes, queue and broker included.
             "capacity_per_min_per_worker": (60_000 / timings["task_ms"]["mean"]

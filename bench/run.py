@@ -207,10 +207,11 @@ def load_markdown(r: dict[str, Any]) -> str:
         f"≤ {2 * interval} s (2 intervals) |",
         f"| overlapping polls of one cluster | {r['overlaps']} | 0 |",
         f"| poll slots missed (gaps over 1.5 intervals) | {r['missed_slots']} | 0 |",
-        f"| polls waiting in the queue at the end | {r['backlog_at_end']} | 0 |",
+        f"| polls waiting in the queue at the end | {r['backlog_at_end']} | "
+        f"≤ one beat tick's hand-out (~{r['demand_per_min'] / 4:.0f}) |",
         f"| failed polls | {r['failed']} | 0 |",
-        f"| poll duration median / p95 | {_f(r['poll_ms_median'])} / {_f(r['poll_ms_p95'])} ms "
-        "| |",
+        "| poll duration (the snapshot's: fetch + engine) median / p95 | "
+        f"{_f(r['poll_ms_median'])} / {_f(r['poll_ms_p95'])} ms | |",
         f"| polls / min / worker, achieved (demand {r['demand_per_min']:.0f} / min in all) | "
         f"{r['polls_per_min_per_worker']:.1f} | |",
         f"| polls / min / worker, ceiling (60 s / mean poll task) | "
@@ -220,8 +221,11 @@ def load_markdown(r: dict[str, Any]) -> str:
         + " / ".join(f"{r['cpu_s'].get(k, 0):.0f}" for k in ("workers", "beat", "emulator"))
         + " | |",
         "",
-        "Where a poll's time goes (the workers' `polled cluster=…` log lines; the task is the "
-        "whole Celery task, lease and scheduling included):",
+        "Where a poll's time goes, wall clock (the workers' `polled cluster=…` log lines; the "
+        "task is the whole Celery task: lease, snapshot row and acknowledgement included). "
+        f"CPU per poll: {1000 * r['cpu_s'].get('workers', 0) / max(r['polls'], 1):.0f} ms in "
+        f"the worker, {1000 * r['cpu_s'].get('emulator', 0) / max(r['polls'], 1):.0f} ms in the "
+        "emulator; the rest of the wall time is waiting for a core, PostgreSQL or the emulator.",
         "",
         "| part | mean ms | median ms | p95 ms |",
         "|---|---:|---:|---:|",
@@ -231,13 +235,16 @@ def load_markdown(r: dict[str, Any]) -> str:
                       phases["fetch_ms"]),
                      ("engine: evaluate every check", phases["evaluate_ms"]),
                      ("DB write: store the snapshot, findings, rollups", phases["record_ms"]),
-                     ("poll (snapshot's duration)", phases["duration_ms"]),
+                     ("snapshot's duration (fetch + engine)", phases["duration_ms"]),
                      ("poll task", r["timings"]["task_ms"])):
         lines.append(f"| {label} | {_ms(f, 'mean')} | {_ms(f, 'median')} | {_ms(f, 'p95')} |")
     lines += [
         "",
         "Pages, measured idle once the workers had stopped (the same data as at the end of the "
-        "run; idle before the run, with no snapshots yet, in brackets):",
+        "run; idle before the run, with no snapshots yet, in brackets)"
+        + (f"; the machine's 1-minute load average was {r['load_average'][0]:.1f} when polling "
+           f"started and {r['load_average'][-1]:.1f} when it ended"
+           if r.get("load_average") else "") + ":",
         "",
         "| page | p95 idle ms | p95 while polling ms | ratio (target ≤ 1.5) | "
         "median while polling ms |",
