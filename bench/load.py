@@ -1,14 +1,24 @@
-"""Load: 100 emulated clusters polled by 2 Celery workers, with the web pages measured meanwhile.
+"""Load: emulated clusters polled by Celery workers, with the web pages measured meanwhile.
 
-Everything real: beat enqueues due polls every minute, two single-process workers poll the
-emulators over HTTPS into PostgreSQL through the Redis broker, gunicorn serves the pages. The run
-is bounded (``--seconds``). Reported: polls per cluster, the longest gap between two polls of one
-cluster (target: within 2 poll intervals, i.e. no cluster starves), overlapping polls of one
-cluster (target: none), and page p95 while polling vs the same pages measured idle just before.
+Everything real: beat claims due polls every tick, single-process workers poll the emulators over
+HTTPS into PostgreSQL through the Redis broker, gunicorn serves the pages. The run is bounded
+(``--seconds``). Reported: polls per cluster, the longest gap between two polls of one cluster
+(target: within 2 poll intervals, i.e. no cluster starves), overlapping polls of one cluster
+(target: none), poll slots missed, where a poll's time goes (the workers' log lines), and page
+p95 while polling vs the same pages measured idle on the same data once the workers stopped.
+
+The default (100 clusters every minute, 2 workers) runs one emulator per cluster over three
+scenarios. ``--scenario NAME`` serves every cluster from one emulator process instead, each on
+its own path (``/clusters/<name>``), which is what fits a fleet of a thousand on this machine::
+
+    python bench/load.py --clusters 1000 --interval-minutes 5 --workers 4 --seconds 900 \
+        --scenario well-kept
 """
 
 from __future__ import annotations
 
+import argparse
+import multiprocessing
 import os
 import re
 import signal
@@ -19,6 +29,8 @@ import sys
 import tempfile
 import time
 from datetime import timedelta
+from multiprocessing.connection import Connection
+from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +40,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "posture.site.settings")
 
 CLUSTERS = 100
 INTERVAL_MINUTES = 1
+WORKERS = 2
+SECONDS = 240
 SCENARIOS = ("well-kept", "typical", "neglected")
+# A gap this many intervals long means the cluster missed a poll slot: a poll runs one interval
+# after the previous one finished, plus at most a beat tick (15 s) and the queue's wait.
+_MISSED_SLOT_INTERVALS = 1.5
+IDLE_SECONDS = 30
+_POLLED = re.compile(r"polled cluster=(\d+) status=(\S+) duration_ms=(\d+|None)"
+                     r"(?: fetch_ms=(\d+) evaluate_ms=(\d+) record_ms=(\d+))?")
+_TASK_DONE = re.compile(r"Task clusters\.tasks\.poll_cluster\[[^\]]+\] succeeded in ([0-9.]+)s")
 
 
 def _free_port() -> int:
@@ -70,7 +91,59 @@ def _sample(session: Any, urls: list[str], seconds: float) -> dict[str, list[flo
     return timings
 
 
-def run(seconds: int = 240) -> dict[str, Any]:
+def _serve_mounted(scenario: str, names: list[str], conn: Connection, stop: Event) -> None:
+    """In a process of its own: serve ``scenario`` once, every name mounted on it; send the
+    kubeconfigs, then, when told to stop, the requests each mount received."""
+    from emulator import start_emulator
+
+    emulator = start_emulator(scenario)
+    try:
+        conn.send([emulator.kubeconfig(mount=name) for name in names])
+        stop.wait()
+        conn.send(emulator.requests_served_by_mount())
+    finally:
+        emulator.stop()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """Return the user + system CPU seconds of a running process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _summary(values: list[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    return {"mean": statistics.fmean(values), "median": statistics.median(values),
+            "p95": _percentile(values, 0.95)}
+
+
+def _worker_logs(paths: list[Path]) -> dict[str, Any]:
+    """Return the per-poll timings the workers logged (``posture.domain.polling``)."""
+    phases: dict[str, list[float]] = {"duration_ms": [], "fetch_ms": [], "evaluate_ms": [],
+                                      "record_ms": []}
+    task_s: list[float] = []
+    for path in paths:
+        for line in path.read_text(errors="replace").splitlines():
+            if match := _POLLED.search(line):
+                if match.group(3) != "None":
+                    phases["duration_ms"].append(float(match.group(3)))
+                if match.group(4):
+                    for key, value in zip(("fetch_ms", "evaluate_ms", "record_ms"),
+                                          match.groups()[3:], strict=True):
+                        phases[key].append(float(value))
+            elif match := _TASK_DONE.search(line):
+                task_s.append(float(match.group(1)))
+    return {"phases": {k: _summary(v) for k, v in phases.items()},
+            "task_ms": _summary([t * 1000 for t in task_s]), "tasks": len(task_s),
+            "task_seconds_total": sum(task_s)}
+
+
+def run(seconds: int = SECONDS, clusters: int = CLUSTERS,
+        interval_minutes: int = INTERVAL_MINUTES, workers: int = WORKERS,
+        scenario: str | None = None) -> dict[str, Any]:
+    """Run the load and return its figures; ``scenario`` serves every cluster from one
+    emulator process (see the module's docstring)."""
     import django
 
     django.setup()
@@ -89,15 +162,37 @@ def run(seconds: int = 240) -> dict[str, Any]:
     user.set_password("load-bench-password-7")
     user.save()
     user.groups.add(Group.objects.get_or_create(name=SECURITY_TEAM)[0])
-    emulators = [start_emulator(SCENARIOS[i % len(SCENARIOS)]) for i in range(CLUSTERS)]
+    width = max(3, len(str(clusters - 1)))
+    names = [f"{i:0{width}d}" for i in range(clusters)]
+    emulators = []
+    mounted: Any = None  # the emulator process, its pipe and its stop event
+    ours: Any = None
+    stop: Any = None
+    if scenario is None:
+        emulators = [start_emulator(SCENARIOS[i % len(SCENARIOS)]) for i in range(clusters)]
+        kubeconfigs = [emulator.kubeconfig() for emulator in emulators]
+    else:
+        # Spawned, not forked: this process already holds database connections and threads.
+        context = multiprocessing.get_context("spawn")
+        ours, theirs = context.Pipe()
+        stop = context.Event()
+        mounted = context.Process(target=_serve_mounted, args=(scenario, names, theirs, stop),
+                                  daemon=True)
+        mounted.start()
+        kubeconfigs = ours.recv()
+    registering = time.perf_counter()
     now = timezone.now()
-    ids = []
-    for i, emulator in enumerate(emulators):
-        cluster = Cluster(name=f"load-{i:03d}", poll_interval_minutes=INTERVAL_MINUTES,
+    registered = []
+    for name, kubeconfig in zip(names, kubeconfigs, strict=True):
+        cluster = Cluster(name=f"load-{name}", poll_interval_minutes=interval_minutes,
                           next_poll_at=now + timedelta(days=1))  # not due until the run starts
-        cluster.store_kubeconfig(credentials(emulator.kubeconfig()))
-        cluster.save()
-        ids.append(cluster.pk)
+        cluster.store_kubeconfig(credentials(kubeconfig))
+        registered.append(cluster)
+    Cluster.objects.bulk_create(registered, batch_size=500)
+    ids = list(Cluster.objects.filter(name__startswith="load-").order_by("name")
+               .values_list("pk", flat=True))
+    register_s = time.perf_counter() - registering
+    assert len(ids) == clusters, (len(ids), clusters)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     queue = f"load-{os.getpid()}"
@@ -105,12 +200,18 @@ def run(seconds: int = 240) -> dict[str, Any]:
     env = {**os.environ, "CELERY_TASK_DEFAULT_QUEUE": queue, "LOG_LEVEL": "WARNING",
            "POSTURE_INSECURE_COOKIES": "true"}
     processes: list[subprocess.Popen[bytes]] = []
+    worker_processes: list[subprocess.Popen[bytes]] = []
+    served: dict[str, int] = {}
+    cpu: dict[str, float] = {}
+    backlog = None
+    load_average: list[float] = []
     with tempfile.TemporaryDirectory(prefix="posture-load-") as tmp:
+        logs = [Path(tmp) / f"w{n}.log" for n in range(1, workers + 1)]
         try:
             processes.append(subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "posture.site.wsgi",
                  "--bind", f"127.0.0.1:{port}", "--workers", "2"],
-                cwd=ROOT, env=env, stderr=subprocess.DEVNULL))
+                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             for _ in range(100):
                 try:
                     socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -120,24 +221,50 @@ def run(seconds: int = 240) -> dict[str, Any]:
             session = _login(base, "load-bench", "load-bench-password-7")
             some = ids[0]
             urls = [f"{base}/", f"{base}/clusters/{some}/", f"{base}/api/v1/clusters/"]
-            idle = _sample(session, urls, 20)
-            for name in ("w1", "w2"):
-                processes.append(subprocess.Popen(
-                    [sys.executable, "-m", "celery", "-A", "posture.site", "worker",
-                     "--pool", "solo", "-n", f"{name}@%h", "--loglevel", "WARNING",
-                     "--without-gossip", "--without-mingle"],
-                    cwd=ROOT, env=env, stderr=subprocess.DEVNULL))
-            processes.append(subprocess.Popen(
+            idle_before = _sample(session, urls, IDLE_SECONDS)
+            # The workers log each poll at INFO (its timings); everything else stays quiet.
+            worker_env = {**env, "LOG_LEVEL": "INFO"}
+            for n, log_path in enumerate(logs, start=1):
+                with log_path.open("wb") as log_file:
+                    worker_processes.append(subprocess.Popen(
+                        [sys.executable, "-m", "celery", "-A", "posture.site", "worker",
+                         "--pool", "solo", "-n", f"w{n}@%h", "--loglevel", "INFO",
+                         "--without-gossip", "--without-mingle"],
+                        cwd=ROOT, env=worker_env, stdout=log_file, stderr=subprocess.STDOUT))
+            processes.extend(worker_processes)
+            beat = subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "posture.site", "beat",
                  "--loglevel", "WARNING", "--schedule", str(Path(tmp) / "beat")],
-                cwd=ROOT, env=env, stderr=subprocess.DEVNULL))
+                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            processes.append(beat)
             started = timezone.now()
-            Cluster.objects.filter(pk__in=ids).update(next_poll_at=started)
+            # Unscheduled, as when a fleet is registered at once: beat spreads the first polls
+            # over one interval (``claim_due_clusters``) rather than all on its next tick.
+            Cluster.objects.filter(pk__in=ids).update(next_poll_at=None)
+            cpu_start = {p.pid: _cpu_seconds(p.pid) for p in worker_processes + [beat]}
+            if mounted is not None:
+                cpu_start[mounted.pid] = _cpu_seconds(mounted.pid)
+            # The machine is shared: its load says how much of the page figures is ours.
+            load_average = [os.getloadavg()[0]]
             busy = _sample(session, urls, seconds)
             ended = timezone.now()
+            load_average.append(os.getloadavg()[0])
+            cpu["workers"] = sum(_cpu_seconds(p.pid) - cpu_start[p.pid]
+                                 for p in worker_processes)
+            cpu["beat"] = _cpu_seconds(beat.pid) - cpu_start[beat.pid]
+            if mounted is not None:
+                cpu["emulator"] = _cpu_seconds(mounted.pid) - cpu_start[mounted.pid]
+            backlog = _queue_length(queue)
+            for process in worker_processes + [beat]:
+                process.send_signal(signal.SIGTERM)
+            for process in worker_processes + [beat]:
+                process.wait(timeout=120)
+            # Idle again, now with the run's data: the fair baseline for the busy figures.
+            idle = _sample(session, urls, IDLE_SECONDS)
         finally:
             for process in processes:
-                process.send_signal(signal.SIGTERM)
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
             for process in processes:
                 try:
                     process.wait(timeout=60)
@@ -145,6 +272,12 @@ def run(seconds: int = 240) -> dict[str, Any]:
                     process.kill()
             for emulator in emulators:
                 emulator.stop()
+            if mounted is not None:
+                stop.set()
+                if ours.poll(30):
+                    served = ours.recv()
+                mounted.join(timeout=30)
+        timings = _worker_logs(logs)
     polls: dict[int, list[Snapshot]] = {pk: [] for pk in ids}
     for snap in Snapshot.objects.filter(cluster_id__in=ids).order_by("taken_at"):
         polls[snap.cluster_id].append(snap)
@@ -159,26 +292,77 @@ def run(seconds: int = 240) -> dict[str, Any]:
         if rows:
             gaps.append((rows[0].taken_at - started).total_seconds())
             gaps.append((ended - rows[-1].taken_at).total_seconds())
+        else:
+            gaps.append((ended - started).total_seconds())  # starved for the whole run
         durations.extend(r.duration_ms or 0 for r in rows if r.duration_ms is not None)
     counts = [len(rows) for rows in polls.values()]
     failed = sum(1 for rows in polls.values() for r in rows if r.status == "failed")
+    interval_s = interval_minutes * 60
+    missed = sum(1 for gap in gaps if gap > _MISSED_SLOT_INTERVALS * interval_s)
     pages = {}
     for url in urls:
-        label = url.replace(base, "") or "/"
+        label = "/clusters/N/" if url.endswith(f"/clusters/{some}/") else (
+            url.replace(base, "") or "/")
         pages[label] = {"idle_p95": _percentile(idle[url], 0.95),
+                        "idle_before_p95": _percentile(idle_before[url], 0.95),
                         "busy_p95": _percentile(busy[url], 0.95),
                         "busy_median": statistics.median(busy[url]),
                         "samples": len(busy[url])}
     Cluster.objects.filter(pk__in=ids).delete()
-    return {"seconds": seconds, "clusters": CLUSTERS, "interval_s": INTERVAL_MINUTES * 60,
-            "polls": sum(counts), "polls_min": min(counts), "polls_max": max(counts),
+    polls_total = sum(counts)
+    minutes = seconds / 60
+    return {"seconds": seconds, "clusters": clusters, "interval_s": interval_s,
+            "workers": workers, "scenario": scenario or "+".join(SCENARIOS),
+            "one_emulator_process": scenario is not None, "register_s": register_s,
+            "polls": polls_total, "polls_min": min(counts), "polls_max": max(counts),
             "never_polled": sum(1 for c in counts if c == 0), "failed": failed,
             "overlaps": overlaps, "max_gap_s": max(gaps) if gaps else None,
+            "missed_slots": missed, "backlog_at_end": backlog,
+            "mounts_served": len(served) if scenario is not None else None,
             "poll_ms_median": statistics.median(durations) if durations else None,
-            "poll_ms_p95": _percentile(durations, 0.95) if durations else None, "pages": pages}
+            "poll_ms_p95": _percentile(durations, 0.95) if durations else None,
+            "polls_per_min_per_worker": polls_total / minutes / workers,
+            "demand_per_min": clusters / interval_minutes,
+            "cpu_s": cpu, "timings": timings, "load_average": load_average,
+            # A worker process runs one poll at a time: its ceiling is a minute over the mean
+            # time a poll task takes, queue and broker included.
+            "capacity_per_min_per_worker": (60_000 / timings["task_ms"]["mean"]
+                                            if timings["task_ms"] else None),
+            "worker_busy_share": timings["task_seconds_total"] / (seconds * workers),
+            "pages": pages}
+
+
+def _queue_length(queue: str) -> int | None:
+    """Return how many tasks wait in the broker's queue (Redis list), or None if unknown."""
+    import redis
+    from django.conf import settings
+
+    try:
+        return int(redis.Redis.from_url(settings.CELERY_BROKER_URL).llen(queue))
+    except redis.RedisError:
+        return None
+
+
+def add_arguments(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+    """Add the run's sizes to ``parser`` (``prefix`` namespaces them, e.g. ``load-``)."""
+    parser.add_argument(f"--{prefix}clusters", type=int, default=CLUSTERS)
+    parser.add_argument(f"--{prefix}interval-minutes", type=int, default=INTERVAL_MINUTES)
+    parser.add_argument(f"--{prefix}workers", type=int, default=WORKERS)
+    parser.add_argument(f"--{prefix}scenario", default=None,
+                        help="serve every cluster from one emulator process of this scenario")
+
+
+def main(argv: list[str] | None = None) -> int:
+    import json
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=SECONDS)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    print(json.dumps(run(args.seconds, args.clusters, args.interval_minutes, args.workers,
+                         args.scenario), indent=2, default=str))
+    return 0
 
 
 if __name__ == "__main__":
-    import json
-
-    print(json.dumps(run(int(sys.argv[1]) if len(sys.argv) > 1 else 240), indent=2))
+    raise SystemExit(main())

@@ -165,34 +165,97 @@ def pages_section(rounds: int) -> tuple[str, dict]:
     return "\n".join(lines), {**results, "_size": size}
 
 
-def load_section(seconds: int) -> tuple[str, dict]:
+def _ms(figures: dict | None, key: str) -> str:
+    return "" if not figures else f"{figures[key]:.0f}"
+
+
+def load_section(seconds: int, clusters: int = 100, interval_minutes: int = 1,
+                 workers: int = 2, scenario: str | None = None) -> tuple[str, dict]:
     import load
 
-    r = load.run(seconds)
+    r = load.run(seconds, clusters, interval_minutes, workers, scenario)
+    # A long run's figures are kept before anything formats them.
+    (ROOT / "var").mkdir(exist_ok=True)
+    (ROOT / "var" / "load-last.json").write_text(json.dumps(r, indent=2, default=str))
+    return load_markdown(r), r
+
+
+def _f(value: float | None, spec: str = ".0f") -> str:
+    return "–" if value is None else format(value, spec)
+
+
+def load_markdown(r: dict[str, Any]) -> str:
+    """Return the BENCHMARKS.md section for the figures of ``load.run``."""
+    interval = r["interval_s"]
+    served = (f"one emulator process serving every cluster on a path of its own "
+              f"(`{r['scenario']}` scenario)" if r["one_emulator_process"]
+              else f"one emulator per cluster ({r['scenario']})")
     lines = [
-        f"## Load: {r['clusters']} emulated clusters, 2 workers, {r['seconds']} s",
+        f"## Load: {r['clusters']:,} emulated clusters ({r['workers']} workers, every "
+        f"{interval // 60} min, {r['seconds']} s)",
         "",
-        f"Every cluster due every {r['interval_s']} s; beat, two single-process Celery workers, "
-        "gunicorn (2 workers) and the emulators all on this 2-core machine.",
+        f"Every cluster due every {interval} s; beat, {r['workers']} single-process Celery "
+        f"workers, gunicorn (2 workers) and {served}, all on this 2-core machine. The clusters "
+        f"were registered in {r['register_s']:.1f} s (`bulk_create`) and left unscheduled, so "
+        "beat spread their first polls over one interval.",
         "",
         "| figure | value | target |",
         "|---|---:|---|",
-        f"| polls | {r['polls']} ({r['polls_min']}–{r['polls_max']} per cluster) | |",
+        f"| polls | {r['polls']:,} ({r['polls_min']}–{r['polls_max']} per cluster) | |",
         f"| clusters never polled | {r['never_polled']} | 0 |",
-        f"| longest gap between polls of one cluster | {r['max_gap_s']:.0f} s | "
-        f"≤ {2 * r['interval_s']} s (2 intervals) |",
+        f"| longest gap between polls of one cluster | {_f(r['max_gap_s'])} s | "
+        f"≤ {2 * interval} s (2 intervals) |",
         f"| overlapping polls of one cluster | {r['overlaps']} | 0 |",
+        f"| poll slots missed (gaps over 1.5 intervals) | {r['missed_slots']} | 0 |",
+        f"| polls waiting in the queue at the end | {r['backlog_at_end']} | "
+        f"≤ one beat tick's hand-out (~{r['demand_per_min'] / 4:.0f}) |",
         f"| failed polls | {r['failed']} | 0 |",
-        f"| poll duration median / p95 | {r['poll_ms_median']:.0f} / {r['poll_ms_p95']:.0f} ms | |",
+        "| poll duration (the snapshot's: fetch + engine) median / p95 | "
+        f"{_f(r['poll_ms_median'])} / {_f(r['poll_ms_p95'])} ms | |",
+        f"| polls / min / worker, achieved (demand {r['demand_per_min']:.0f} / min in all) | "
+        f"{r['polls_per_min_per_worker']:.1f} | |",
+        f"| polls / min / worker, ceiling (60 s / mean poll task) | "
+        f"{_f(r['capacity_per_min_per_worker'])} | |",
+        f"| share of the workers' time spent in poll tasks | {r['worker_busy_share']:.0%} | |",
+        "| CPU seconds: workers / beat / emulator | "
+        + " / ".join(f"{r['cpu_s'].get(k, 0):.0f}" for k in ("workers", "beat", "emulator"))
+        + " | |",
         "",
-        "| page | p95 idle ms | p95 while polling ms | ratio | median while polling ms |",
+        "Where a poll's time goes, wall clock (the workers' `polled cluster=…` log lines; the "
+        "task is the whole Celery task: lease, snapshot row and acknowledgement included). "
+        f"CPU per poll: {1000 * r['cpu_s'].get('workers', 0) / max(r['polls'], 1):.0f} ms in "
+        f"the worker, {1000 * r['cpu_s'].get('emulator', 0) / max(r['polls'], 1):.0f} ms in the "
+        "emulator; the rest of the wall time is waiting for a core, PostgreSQL or the emulator.",
+        "",
+        "| part | mean ms | median ms | p95 ms |",
+        "|---|---:|---:|---:|",
+    ]
+    phases = r["timings"]["phases"]
+    for label, f in (("fetch: unseal the kubeconfig, list every resource over HTTPS",
+                      phases["fetch_ms"]),
+                     ("engine: evaluate every check", phases["evaluate_ms"]),
+                     ("DB write: store the snapshot, findings, rollups", phases["record_ms"]),
+                     ("snapshot's duration (fetch + engine)", phases["duration_ms"]),
+                     ("poll task", r["timings"]["task_ms"])):
+        lines.append(f"| {label} | {_ms(f, 'mean')} | {_ms(f, 'median')} | {_ms(f, 'p95')} |")
+    lines += [
+        "",
+        "Pages, measured idle once the workers had stopped (the same data as at the end of the "
+        "run; idle before the run, with no snapshots yet, in brackets)"
+        + (f"; the machine's 1-minute load average was {r['load_average'][0]:.1f} when polling "
+           f"started and {r['load_average'][-1]:.1f} when it ended"
+           if r.get("load_average") else "") + ":",
+        "",
+        "| page | p95 idle ms | p95 while polling ms | ratio (target ≤ 1.5) | "
+        "median while polling ms |",
         "|---|---:|---:|---:|---:|",
     ]
     for page, f in r["pages"].items():
-        lines.append(f"| {page} | {f['idle_p95']:.0f} | {f['busy_p95']:.0f} | "
-                     f"{f['busy_p95'] / f['idle_p95']:.1f} | {f['busy_median']:.0f} |")
+        lines.append(f"| {page} | {f['idle_p95']:.0f} ({f['idle_before_p95']:.0f}) | "
+                     f"{f['busy_p95']:.0f} | {f['busy_p95'] / f['idle_p95']:.1f} | "
+                     f"{f['busy_median']:.0f} |")
     lines.append("")
-    return "\n".join(lines), r
+    return "\n".join(lines)
 
 
 def growth_section() -> tuple[str, dict]:
@@ -251,6 +314,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--load-seconds", type=int, default=180)
+    import load
+
+    load.add_arguments(parser, prefix="load-")
     jobs: dict[str, Any] = {
         "poll_big": lambda a: poll_section(a.runs),
         "engine": lambda a: engine_section(a.runs),
@@ -258,7 +324,9 @@ def main() -> int:
         "scan": lambda a: scan_section(a.runs),
         "pages": lambda a: pages_section(30),
         "growth": lambda a: growth_section(),
-        "load": lambda a: load_section(a.load_seconds),
+        "load": lambda a: load_section(a.load_seconds, a.load_clusters,
+                                       a.load_interval_minutes, a.load_workers,
+                                       a.load_scenario),
     }
     parser.add_argument("--only", action="append", choices=sorted(jobs),
                         help="run only this benchmark (repeatable) and replace its section of "

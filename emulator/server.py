@@ -48,6 +48,11 @@ from emulator.tls import (
 )
 
 CONTROL_PREFIX = "/_emulator/"
+# ``/clusters/<name>/...`` serves the scenario as if ``<name>`` were a cluster of its own, so one
+# server (one port, one accept loop, one TLS identity) stands in for a fleet of small clusters:
+# a thousand emulators of their own would cost a thousand listening threads.
+MOUNT_PREFIX = "/clusters/"
+_MOUNT_NAME_MAX = 63
 _EXPIRED_MESSAGE = (
     "The provided continue parameter is too old to display a consistent list result. You can "
     "start a new list without the continue parameter, or use the continue token in this "
@@ -176,6 +181,7 @@ class Emulator:
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._served = 0
+        self._served_by_mount: dict[str, int] = {}
         self._resource_version = 51_000_000
         self._states: dict[int, State] = {}
         # Open connections, each with the certificate generation it was accepted under.
@@ -230,20 +236,35 @@ class Emulator:
         with self._lock:
             return self._served
 
-    def kubeconfig(self) -> str:
-        """Return a kubeconfig for this cluster: inline CA data, bearer token, one context."""
-        user = f"{self.scenario.service_account[1]}@{self.name}"
+    def requests_served_by_mount(self) -> dict[str, int]:
+        """Return how many API requests each mounted cluster (``MOUNT_PREFIX``) received."""
+        with self._lock:
+            return dict(self._served_by_mount)
+
+    def kubeconfig(self, mount: str | None = None) -> str:
+        """Return a kubeconfig for this cluster: inline CA data, bearer token, one context.
+
+        With ``mount``, the server URL is ``<url>/clusters/<mount>``: a cluster of its own to
+        its client, served from the same scenario on the same port.
+        """
+        name = self.name
+        server = self.url
+        if mount is not None:
+            if not mount or len(mount) > _MOUNT_NAME_MAX or "/" in mount:
+                raise ValueError(f"a mount name is 1-{_MOUNT_NAME_MAX} characters, no '/'")
+            name, server = f"{self.name}-{mount}", f"{self.url}{MOUNT_PREFIX}{mount}"
+        user = f"{self.scenario.service_account[1]}@{name}"
         config = {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": self.name, "cluster": {
-                "server": self.url,
+            "clusters": [{"name": name, "cluster": {
+                "server": server,
                 "certificate-authority-data": base64.b64encode(
                     self.identity.ca.cert_pem).decode(),
             }}],
             "users": [{"name": user, "user": {"token": self.token}}],
-            "contexts": [{"name": self.name, "context": {"cluster": self.name, "user": user}}],
-            "current-context": self.name,
+            "contexts": [{"name": name, "context": {"cluster": name, "user": user}}],
+            "current-context": name,
             "preferences": {},
         }
         text: str = yaml.safe_dump(config, sort_keys=False)
@@ -367,7 +388,8 @@ class Emulator:
     def handle(self, handler: _Handler, method: str) -> None:
         """Answer one request."""
         split = urlsplit(handler.path)
-        path = split.path.rstrip("/") or "/"
+        path, mount = _unmounted(split.path)
+        path = path.rstrip("/") or "/"
         query = {k: v[-1] for k, v in parse_qs(split.query).items()}
         try:
             length = int(handler.headers.get("Content-Length") or 0)
@@ -385,6 +407,8 @@ class Emulator:
             return
         with self._lock:
             self._served += 1
+            if mount is not None:
+                self._served_by_mount[mount] = self._served_by_mount.get(mount, 0) + 1
             stale_certificate = (self._connections.get(handler.connection)
                                  != self._cert_generation)
         if stale_certificate and self.faults.has_certificate_fault():
@@ -658,6 +682,16 @@ class Emulator:
             handler.wfile.write(response.body if send is None else response.body[:send])
         except OSError:
             handler.close_connection = True
+
+
+def _unmounted(path: str) -> tuple[str, str | None]:
+    """Split ``/clusters/<name>/rest`` into ``(/rest, name)``; other paths have no mount."""
+    if not path.startswith(MOUNT_PREFIX):
+        return path, None
+    mount, _, rest = path[len(MOUNT_PREFIX):].partition("/")
+    if not mount or len(mount) > _MOUNT_NAME_MAX:
+        return path, None
+    return "/" + rest, mount
 
 
 def start_emulator(scenario: str | Path | Scenario, *, port: int = 0, host: str = "127.0.0.1",

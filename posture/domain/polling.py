@@ -126,12 +126,19 @@ def poll(
         snapshot = Snapshot.objects.create(
             cluster=cluster, taken_at=taken_at or timezone.now(), trigger=trigger,
             attempt=attempt, status=SnapshotStatus.RUNNING)
+        # Where a poll's time goes, for the log line below: reading the cluster, the engine,
+        # storing the result (sizing a fleet's workers starts from these).
+        phases: dict[str, int] = {}
         try:
+            mark = time.monotonic()
             inventory = collector.collect(cluster.credentials(), opts or options())
+            phases["fetch_ms"], mark = _ms_since(mark), time.monotonic()
             policy = policy_for(cluster)
             evaluation = evaluate(inventory, policy, snapshot.taken_at.date())
+            phases["evaluate_ms"], mark = _ms_since(mark), time.monotonic()
             snapshots.record(snapshot, inventory, evaluation, _finished(snapshot, started),
                              policy)
+            phases["record_ms"] = _ms_since(mark)
         except collector.ClusterUnavailable as exc:
             failure = exc.failure
             snapshots.record_failure(snapshot, failure.kind, failure.message,
@@ -150,8 +157,8 @@ def poll(
                 snapshot, PollError.INTERNAL,
                 f"Posture could not process what the cluster sent ({type(exc).__name__}); "
                 "the worker's log has the details.", _finished(snapshot, started))
-        log.info("polled cluster=%s status=%s duration_ms=%s", cluster.pk, snapshot.status,
-                 snapshot.duration_ms)
+        log.info("polled cluster=%s status=%s duration_ms=%s%s", cluster.pk, snapshot.status,
+                 snapshot.duration_ms, "".join(f" {k}={v}" for k, v in phases.items()))
         return Outcome(snapshot=snapshot, retryable=bool(failure and failure.retryable),
                        retry_after=failure.retry_after if failure else None)
     except DATABASE_ERRORS as exc:
@@ -196,6 +203,10 @@ def _when_database_answers(step: Callable[[], None]) -> bool:
             return True
     log.warning("could not release a poll's lease: the database is still unavailable")
     return False
+
+
+def _ms_since(mark: float) -> int:
+    return round((time.monotonic() - mark) * 1000)
 
 
 def _finished(snapshot: Snapshot, started: float) -> datetime:

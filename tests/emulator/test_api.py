@@ -330,6 +330,26 @@ def test_requests_are_counted(emulate):
     assert emulator.requests_served == before + 2
 
 
+def test_mounted_clusters_are_served_on_their_own_paths(emulate):
+    emulator = emulate("well-kept")
+    config_a = yaml.safe_load(emulator.kubeconfig(mount="a"))
+    assert config_a["clusters"][0]["cluster"]["server"] == f"{emulator.url}/clusters/a"
+    core_a = client.CoreV1Api(api_client(emulator, kubeconfig=emulator.kubeconfig(mount="a")))
+    core_b = client.CoreV1Api(api_client(emulator, kubeconfig=emulator.kubeconfig(mount="b")))
+    unmounted = client.CoreV1Api(api_client(emulator))
+    pods = {p.metadata.name for p in unmounted.list_pod_for_all_namespaces().items}
+    assert pods
+    assert {p.metadata.name for p in core_a.list_pod_for_all_namespaces().items} == pods
+    assert {p.metadata.name for p in core_b.list_pod_for_all_namespaces().items} == pods
+    core_b.list_node()
+    assert emulator.requests_served_by_mount() == {"a": 1, "b": 2}
+    # Past the mount, paths are the API's own: an unknown one is still a 404.
+    assert raw_request(emulator, "GET", "/clusters/a/api/v1/nothing").status == 404
+    assert raw_request(emulator, "GET", "/clusters/a/version").status == 200
+    with pytest.raises(ValueError):
+        emulator.kubeconfig(mount="a/b")
+
+
 def test_new_resources_are_listed_by_the_real_client_in_pages(emulate):
     emulator = emulate("neglected")
     api = api_client(emulator)
