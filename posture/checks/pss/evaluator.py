@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Final, Literal, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from posture.checks.pss.controls import CHECKS, CheckFn, PodView, Revision
+from posture.checks.pss.verdicts import Level, PSSResult, Violation
 
-Level = Literal["privileged", "baseline", "restricted"]
 LEVELS: Final[tuple[Level, ...]] = ("privileged", "baseline", "restricted")
 CONTROLS: Final[tuple[str, ...]] = tuple(check.id for check in CHECKS)
 
@@ -96,24 +95,6 @@ class Levels(NamedTuple):
     version: str
     baseline: tuple[Denied, ...] | None
     restricted: tuple[Denied, ...] | None
-
-
-@dataclass(frozen=True, slots=True)
-class Violation:
-    """One control a pod fails: upstream's check id and its reason with detail."""
-
-    control: str
-    detail: str
-
-
-@dataclass(frozen=True, slots=True)
-class PSSResult:
-    """The verdict for one pod at one level and effective policy version."""
-
-    allowed: bool
-    level: Level
-    version: str
-    violations: tuple[Violation, ...]
 
 
 def effective_version(version: str) -> str:
