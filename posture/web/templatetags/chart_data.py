@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django import template
 import orjson
+from django import template
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.template.base import render_value_in_context
@@ -41,7 +41,7 @@ def cell(value: object, context: Context, plain_numbers: bool) -> str:
     """Return one cell's content as the template ``{{ value|untrusted }}`` would render it."""
     if isinstance(value, str):
         shown = untrusted(value)
-        return str(shown) if isinstance(shown, SafeString) else str(conditional_escape(shown))
+        return str(shown) if isinstance(shown, SafeString) else str(conditional_escape(str(shown)))
     kind = type(value)
     if plain_numbers and (kind is int or (kind is float and "e" not in repr(value))):
         # Numbers need no escaping; this skips the localisation machinery, whose result is the

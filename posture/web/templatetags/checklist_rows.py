@@ -29,7 +29,8 @@ _DASH = "—"
 
 def _text(value: object) -> str:
     """Return ``{{ value|untrusted }}`` as the template renders it."""
-    return str(conditional_escape(untrusted(value)))
+    shown = untrusted(value)
+    return str(shown) if isinstance(shown, SafeString) else str(conditional_escape(str(shown)))
 
 
 def _local(value: date | None) -> date | None:
