@@ -33,8 +33,9 @@ def _text(value: object) -> str:
     return str(shown) if isinstance(shown, SafeString) else str(conditional_escape(str(shown)))
 
 
-def _local(value: date | None) -> date | None:
-    # The date filter shows an aware datetime in the current time zone.
+def local_time(value: date | None) -> date | None:
+    """Return ``value`` as the ``date`` filter sees it: an aware datetime in the current time
+    zone (what the template engine's ``template_localtime`` does before the filter)."""
     if isinstance(value, datetime) and settings.USE_TZ and timezone.is_aware(value):
         return timezone.localtime(value)
     return value
@@ -42,13 +43,13 @@ def _local(value: date | None) -> date | None:
 
 def _iso(value: date | None) -> str:
     """Return ``{{ value|date:'c' }}``."""
-    shown = _local(value)
+    shown = local_time(value)
     return "" if shown is None else str(conditional_escape(shown.isoformat()))
 
 
 def _day(value: date | None) -> str:
     """Return ``{{ value|date:'Y-m-d' }}``."""
-    shown = _local(value)
+    shown = local_time(value)
     return "" if shown is None else f"{shown.year:04d}-{shown.month:02d}-{shown.day:02d}"
 
 
