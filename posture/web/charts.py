@@ -1,12 +1,12 @@
 """Plotly figures for the dashboard, built from snapshot aggregates only.
 
 Every builder is a pure function of plain values and returns a ``Chart``: the figure as plotly
-JSON (for ``json_script`` and ``static/js/charts.js``) and the same numbers as a table, which the
-page shows when JavaScript is off. Plotly renders trace names, axis labels and hover text as
-HTML, so every string that came from a cluster goes into a figure through ``_shown``: in its
-visible form (a bidi override reads ``\\u202e``: ``posture.checks.hidden``), then escaped. Colours
-come from the vocabulary enums (``Severity``, ``Category``, ``Grade``) and, for telling clusters
-apart, from ``CLUSTER_COLOURS``; nowhere else.
+JSON (for the ``figure_json`` filter and ``static/js/charts.js``) and the same numbers as a
+table, which the page shows when JavaScript is off. Plotly renders trace names, axis labels and
+hover text as HTML, so every string that came from a cluster goes into a figure through
+``_shown``: in its visible form (a bidi override reads ``\\u202e``: ``posture.checks.hidden``),
+then escaped. Colours come from the vocabulary enums (``Severity``, ``Category``, ``Grade``) and,
+for telling clusters apart, from ``CLUSTER_COLOURS``; nowhere else.
 
 Time charts have one point per day on a date axis that spans at least ``MIN_SPAN_DAYS`` and runs
 to today, so a new cluster's single poll is a dot on a dated week rather than a line of no length

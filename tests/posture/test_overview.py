@@ -461,3 +461,23 @@ def test_a_category_flagged_not_evaluated_has_no_score_even_where_sqlite_reads_0
             "images_score": 50.0, "images_evaluated": "true", "access_score": 90.0}
     assert category_scores(row) == {"images": 50.0, "access": 90.0}
     assert not_evaluated(row) == {"vulnerabilities"}
+
+
+def test_fleet_trend_of_the_whole_fleet_reads_the_days_without_the_clusters_join(sam):
+    # The security team's unfiltered fleet takes the shorter query; it must add up the same
+    # days as the same clusters named one by one.
+    from clusters.models import Cluster
+
+    now = timezone.now()
+    for score in (30.0, 60.0, 90.0):
+        cluster = ClusterFactory()
+        snapshot(cluster, now - timedelta(days=3), score=score - 10)
+        snapshot(cluster, now, score=score)
+    everything = Cluster.objects.all()
+    named = Cluster.objects.filter(pk__in=list(everything.values_list("pk", flat=True)))
+    with CaptureQueriesContext(connection) as whole:
+        trend = overview.fleet_trend(everything, now)
+    assert "clusters_cluster" not in whole.captured_queries[-1]["sql"]
+    assert trend == overview.fleet_trend(named, now)
+    assert [(mean, count) for _, mean, count in trend] == [(50.0, 3), (60.0, 3)]
+    assert overview.fleet_trend(Cluster.objects.none(), now) == []

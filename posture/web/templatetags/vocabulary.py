@@ -14,6 +14,7 @@ from django.utils.safestring import SafeString
 from clusters.access import can_register as _can_register
 from clusters.access import sees_whole_fleet as _sees_whole_fleet
 from posture.checks.vocabulary import Category, Severity
+from posture.domain.models import SnapshotStatus
 from posture.domain.scoring import Grade
 from posture.lifecycle import SupportStatus
 from posture.web.templatetags.untrusted import isolated
@@ -58,6 +59,17 @@ def severity_label(value: str) -> str:
         return Severity(str(value)).label
     except ValueError:
         return str(value)
+
+
+_POLL_STATUS = dict(SnapshotStatus.choices)
+
+
+@register.simple_tag
+def poll_status(status: str) -> SafeString:
+    """Render a poll's status as a label (a tag rather than an include: the overview shows one
+    per row, and each include is a template render of its own)."""
+    return format_html('<span class="status status-{}">{}</span>', status,
+                       _POLL_STATUS.get(str(status), status))
 
 
 @register.simple_tag

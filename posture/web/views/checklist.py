@@ -76,14 +76,17 @@ def _page(request: HttpRequest, cluster: Cluster,
     page = checklist.build(cluster, now, checklist.Filters.from_query(request.GET), policy)
     max_days = policy.max_acceptance_days
     editable = can_change(request.user, cluster)
-    forms_by_check = {}
+    forms_by_check: dict[str, AcceptRiskForm] = {}
     if editable:
+        # The template writes each group's inputs with the group's ids and check id, so every
+        # group but the one that failed shares one blank form (a form per group cost more to
+        # build and render than the rest of the page).
+        blank = AcceptRiskForm()
         for group in page.groups:
             if failed is not None and failed.data.get("check_id") == group.check_id:
                 forms_by_check[group.check_id] = failed
             else:
-                forms_by_check[group.check_id] = AcceptRiskForm(
-                    initial={"check_id": group.check_id}, auto_id=f"id_{group.slug}_%s")
+                forms_by_check[group.check_id] = blank
     return render(request, "posture/checklist.html", {
         "cluster": cluster,
         "page": page,
@@ -94,6 +97,7 @@ def _page(request: HttpRequest, cluster: Cluster,
         "today": timezone.localdate(now),
         "severities": Severity.ordered(),
         "categories": Category.ordered(),
+        "scopes": Scope.CHOICES,
     }, status=400 if failed is not None else 200)
 
 
