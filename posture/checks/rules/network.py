@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from posture.checks.base import Check, Hit
@@ -108,7 +108,11 @@ def _unisolated(ctx: Context) -> Iterator[Hit]:
             yield Hit("Namespace", "", ns, "", message, evidence)
 
 
-def _denies_all_ingress(spec: dict[str, Any]) -> bool:
+def _denies_all(spec: dict[str, Any], direction: str) -> bool:
+    """Say whether ``spec`` selects every pod and allows no traffic in ``direction``.
+
+    ``direction`` is ``Ingress`` or ``Egress``; the allowed-traffic list is its lower-case name.
+    """
     selector = _pod_selector(spec)
     if (
         not isinstance(selector, dict)
@@ -116,48 +120,31 @@ def _denies_all_ingress(spec: dict[str, Any]) -> bool:
         or selector.get("matchExpressions")
     ):
         return False
-    return "Ingress" in policy_types(spec) and not spec.get("ingress")
+    return direction in policy_types(spec) and not spec.get(direction.lower())
 
 
-def _no_default_deny(ctx: Context) -> Iterator[Hit]:
-    policies = _policies(ctx)
-    for ns in sorted(_namespaced_workloads(ctx)):
-        if not any(_denies_all_ingress(spec) for spec in policies.get(ns, [])):
-            yield Hit(
-                "Namespace",
-                "",
-                ns,
-                "",
-                f"Namespace {clip(ns)} has no default-deny ingress NetworkPolicy: any new pod "
-                "accepts traffic from anywhere until someone writes a policy for it",
-                {},
-            )
+def _without_default_deny(direction: str, consequence: str) -> Callable[[Context], Iterator[Hit]]:
+    def check(ctx: Context) -> Iterator[Hit]:
+        policies = _policies(ctx)
+        for ns in sorted(_namespaced_workloads(ctx)):
+            if not any(_denies_all(spec, direction) for spec in policies.get(ns, [])):
+                yield Hit(
+                    "Namespace",
+                    "",
+                    ns,
+                    "",
+                    f"Namespace {clip(ns)} has no default-deny {direction.lower()} "
+                    f"NetworkPolicy: {consequence}",
+                    {},
+                )
+
+    return check
 
 
-def _denies_all_egress(spec: dict[str, Any]) -> bool:
-    selector = _pod_selector(spec)
-    if (
-        not isinstance(selector, dict)
-        or selector.get("matchLabels")
-        or selector.get("matchExpressions")
-    ):
-        return False
-    return "Egress" in policy_types(spec) and not spec.get("egress")
-
-
-def _no_default_deny_egress(ctx: Context) -> Iterator[Hit]:
-    policies = _policies(ctx)
-    for ns in sorted(_namespaced_workloads(ctx)):
-        if not any(_denies_all_egress(spec) for spec in policies.get(ns, [])):
-            yield Hit(
-                "Namespace",
-                "",
-                ns,
-                "",
-                f"Namespace {clip(ns)} has no default-deny egress NetworkPolicy: its pods may "
-                "open connections to any address, inside the cluster or out",
-                {},
-            )
+_no_default_deny = _without_default_deny(
+    "Ingress", "any new pod accepts traffic from anywhere until someone writes a policy for it")
+_no_default_deny_egress = _without_default_deny(
+    "Egress", "its pods may open connections to any address, inside the cluster or out")
 
 
 def _tls_covers(host: str, tls_hosts: list[str], unnamed: bool) -> bool:
