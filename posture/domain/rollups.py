@@ -92,6 +92,28 @@ def _newer(taken_at: Any, pk: int, than_taken_at: Any, than_pk: int | None) -> b
     return than_taken_at is None or (taken_at, pk) >= (than_taken_at, than_pk or 0)
 
 
+def _figures(snapshot: Snapshot, day: date) -> dict[str, Any]:
+    """Return what the day row and the "now" row both copy from a successful snapshot."""
+    severity, _, _ = _counts(snapshot)
+    scores, skipped = flat_category_scores(snapshot.category_scores)
+    summary = snapshot.node_summary if isinstance(snapshot.node_summary, dict) else {}
+    images = summary.get("os_images") if isinstance(summary.get("os_images"), dict) else {}
+    return {
+        "snapshot_id": snapshot.pk,
+        "score": snapshot.score,
+        "grade": snapshot.grade,
+        "category_scores": scores,
+        "not_evaluated": skipped,
+        "severity_counts": severity,
+        "critical": _int(severity.get("critical")),
+        "high": _int(severity.get("high")),
+        "kubernetes_version": snapshot.kubernetes_version,
+        "provider": snapshot.provider,
+        "kubernetes_eol": kubernetes_eol(snapshot.kubernetes_version, snapshot.provider, day),
+        "os_images": images,
+    }
+
+
 def _write_day(snapshot: Snapshot) -> None:
     day = day_of(snapshot)
     row = (ClusterDay.objects.select_for_update()
@@ -99,27 +121,13 @@ def _write_day(snapshot: Snapshot) -> None:
     if row is not None and not _newer(snapshot.taken_at, snapshot.pk, row.taken_at,
                                       row.snapshot_id):
         return
-    severity, _, category = _counts(snapshot)
-    scores, skipped = flat_category_scores(snapshot.category_scores)
+    _, _, category = _counts(snapshot)
     summary = snapshot.node_summary if isinstance(snapshot.node_summary, dict) else {}
     counts = snapshot.finding_counts if isinstance(snapshot.finding_counts, dict) else {}
-    values = {
-        "snapshot_id": snapshot.pk,
+    values = _figures(snapshot, day) | {
         "taken_at": snapshot.taken_at,
-        "score": snapshot.score,
-        "grade": snapshot.grade,
-        "category_scores": scores,
-        "not_evaluated": skipped,
-        "severity_counts": severity,
         "category_counts": category,
-        "critical": _int(severity.get("critical")),
-        "high": _int(severity.get("high")),
-        "kubernetes_version": snapshot.kubernetes_version,
         "kubernetes_minor": snapshot.kubernetes_minor,
-        "provider": snapshot.provider,
-        "kubernetes_eol": kubernetes_eol(snapshot.kubernetes_version, snapshot.provider, day),
-        "os_images": summary.get("os_images") if isinstance(summary.get("os_images"), dict)
-        else {},
         "nodes": snapshot.node_count or 0,
         "nodes_os_eol": _int(summary.get("eol_os_nodes")),
         "nodes_os_unknown": _int(summary.get("os_unknown_nodes")),
@@ -142,27 +150,11 @@ def _write_current(snapshot: Snapshot) -> None:
     if snapshot.succeeded and (row.snapshot_id == snapshot.pk or row.last_success_at is None
                                or snapshot.taken_at >= row.last_success_at):
         day = day_of(snapshot)
-        severity, platform, _ = _counts(snapshot)
-        scores, skipped = flat_category_scores(snapshot.category_scores)
-        summary = snapshot.node_summary if isinstance(snapshot.node_summary, dict) else {}
-        images = summary.get("os_images") if isinstance(summary.get("os_images"), dict) else {}
-        changed |= {
-            "snapshot_id": snapshot.pk,
+        figures = _figures(snapshot, day)
+        changed |= figures | {
             "last_success_at": snapshot.taken_at,
-            "score": snapshot.score,
-            "grade": snapshot.grade,
-            "category_scores": scores,
-            "not_evaluated": skipped,
-            "severity_counts": severity,
-            "platform_counts": platform,
-            "critical": _int(severity.get("critical")),
-            "high": _int(severity.get("high")),
-            "kubernetes_version": snapshot.kubernetes_version,
-            "provider": snapshot.provider,
-            "kubernetes_eol": kubernetes_eol(snapshot.kubernetes_version, snapshot.provider,
-                                             day),
-            "os_images": images,
-            "os_eol": os_eol(images, day),
+            "platform_counts": _counts(snapshot)[1],
+            "os_eol": os_eol(figures["os_images"], day),
         }
     if changed:
         ClusterCurrent.objects.filter(pk=row.pk).update(**changed)
