@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from posture.checks.base import Check, Hit, NotEvaluated
 from posture.checks.context import Context
@@ -48,22 +48,24 @@ def _namespaces_with(ctx: Context, resource: str) -> set[str]:
     return {text(dig(o, "metadata", "namespace")) for o in ctx.objects(resource)}
 
 
-def _without_quota(ctx: Context) -> Iterator[Hit]:
-    have = _namespaces_with(ctx, "resourcequotas")
-    for ns in _workload_namespaces(ctx):
-        if ns not in have:
-            yield Hit("Namespace", "", ns, "",
-                      f"Namespace {clip(ns)} runs workloads and has no ResourceQuota: nothing "
-                      "caps what its workloads may request or how many objects they create", {})
+def _namespaces_without(resource: str, kind: str, consequence: str,
+                        ) -> Callable[[Context], Iterator[Hit]]:
+    def check(ctx: Context) -> Iterator[Hit]:
+        have = _namespaces_with(ctx, resource)
+        for ns in _workload_namespaces(ctx):
+            if ns not in have:
+                yield Hit("Namespace", "", ns, "",
+                          f"Namespace {clip(ns)} runs workloads and has no {kind}: {consequence}",
+                          {})
+
+    return check
 
 
-def _without_limitrange(ctx: Context) -> Iterator[Hit]:
-    have = _namespaces_with(ctx, "limitranges")
-    for ns in _workload_namespaces(ctx):
-        if ns not in have:
-            yield Hit("Namespace", "", ns, "",
-                      f"Namespace {clip(ns)} runs workloads and has no LimitRange: a container "
-                      "that sets no requests or limits gets none", {})
+_without_quota = _namespaces_without(
+    "resourcequotas", "ResourceQuota",
+    "nothing caps what its workloads may request or how many objects they create")
+_without_limitrange = _namespaces_without(
+    "limitranges", "LimitRange", "a container that sets no requests or limits gets none")
 
 
 def _secret_in_configmap(ctx: Context) -> Iterator[Hit]:
