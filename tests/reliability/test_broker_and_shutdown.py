@@ -114,7 +114,9 @@ def test_redis_outage_loses_no_due_poll_and_duplicates_none(emulate, tmp_path, r
     redis = OwnRedis(free_port())
     redis.start()
     emulator = emulate("typical")
-    clusters = [register(emulator, f"outage-{i}", poll_interval_minutes=1) for i in range(3)]
+    # Due now: a cluster never scheduled would get a slot somewhere in its first interval.
+    clusters = [register(emulator, f"outage-{i}", poll_interval_minutes=1,
+                         next_poll_at=timezone.now()) for i in range(3)]
     env = process_env(tmp_path, CELERY_BROKER_URL=redis.url, CELERY_TASK_DEFAULT_QUEUE="posture")
     worker = celery(["worker", "--concurrency", "2", "--loglevel", "INFO"], env,
                     tmp_path / "worker.log")
@@ -130,7 +132,7 @@ def test_redis_outage_loses_no_due_poll_and_duplicates_none(emulate, tmp_path, r
                          for name in ("worker.log", "beat.log"))
 
     try:
-        # Never polled: due at beat's first tick.
+        # Due: polled at beat's first tick.
         assert wait_for(lambda: polled(1), 3 * TICK_SECONDS + 30, 0.5), logs()
 
         redis.stop()
