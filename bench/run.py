@@ -192,10 +192,12 @@ def _ms(figures: dict | None, key: str) -> str:
 
 
 def load_section(seconds: int, clusters: int = 100, interval_minutes: int = 1,
-                 workers: int = 2, scenario: str | None = None) -> tuple[str, dict]:
+                 workers: int = 2, scenario: str | None = None,
+                 worker_nice: int | None = None) -> tuple[str, dict]:
     import load
 
-    r = load.run(seconds, clusters, interval_minutes, workers, scenario)
+    r = load.run(seconds, clusters, interval_minutes, workers, scenario,
+                 load.WORKER_NICE if worker_nice is None else worker_nice)
     # A long run's figures are kept before anything formats them.
     (ROOT / "var").mkdir(exist_ok=True)
     (ROOT / "var" / "load-last.json").write_text(json.dumps(r, indent=2, default=str))
@@ -219,7 +221,12 @@ def load_markdown(r: dict[str, Any]) -> str:
         f"Every cluster due every {interval} s; beat, {r['workers']} single-process Celery "
         f"workers, gunicorn (2 workers) and {served}, all on this 2-core machine. The clusters "
         f"were registered in {r['register_s']:.1f} s (`bulk_create`) and left unscheduled, so "
-        "beat spread their first polls over one interval.",
+        "beat spread their first polls over one interval; each tick hands out the polls due "
+        "before the next one, each to start at its own slot. "
+        + (f"Workers and beat ran at nice {r['worker_nice']} (docs/operations.md: batch work "
+           "yields the cores to the web beside it) and the emulator, which stands in for API "
+           "servers on other machines, at nice 19."
+           if r.get("worker_nice") else "Workers and beat ran at the web's CPU priority."),
         "",
         "| figure | value | target |",
         "|---|---:|---|",
@@ -348,7 +355,7 @@ def main() -> int:
         "growth": lambda a: growth_section(),
         "load": lambda a: load_section(a.load_seconds, a.load_clusters,
                                        a.load_interval_minutes, a.load_workers,
-                                       a.load_scenario),
+                                       a.load_scenario, a.load_worker_nice),
     }
     parser.add_argument("--only", action="append", choices=sorted(jobs),
                         help="run only this benchmark (repeatable) and replace its section of "

@@ -214,40 +214,55 @@ def _finished(snapshot: Snapshot, started: float) -> datetime:
     return snapshot.taken_at + timedelta(seconds=time.monotonic() - started)
 
 
-# One statement hands out every due cluster: each due row is locked (rows another beat or a
-# finishing poll holds are skipped, they are being moved already) and its next poll moved an
-# interval on, so a cluster is handed out once however often beat fires. A cluster whose first
-# poll was never scheduled (``next_poll_at`` null: registered without polling at once) is not
-# handed out yet: its first poll is given a slot in the coming interval, the same slot each time
-# for a cluster (its id's golden-ratio hash), so a thousand clusters registered together are
+# One statement hands out every cluster due before the next tick (``ahead``): each due row is
+# locked (rows another beat or a finishing poll holds are skipped, they are being moved already)
+# and its next poll moved an interval on, so a cluster is handed out once however often beat
+# fires. Each poll is handed out with its own start time (its slot, or now if overdue), so the
+# polls of a tick start spread over it instead of all at its beginning: a burst of a tick's
+# worth of polls would take every core for seconds and slow the pages meanwhile. A cluster whose
+# first poll was never scheduled (``next_poll_at`` null: registered without polling at once) is
+# not handed out yet: its first poll is given a slot in the coming interval, the same slot each
+# time for a cluster (its id's golden-ratio hash), so a thousand clusters registered together are
 # polled spread over the interval rather than all on the next tick.
 _CLAIM_DUE = """
 WITH due AS (
-    SELECT id, next_poll_at IS NULL AS unscheduled FROM clusters_cluster
-    WHERE next_poll_at IS NULL OR next_poll_at <= %(now)s
+    SELECT id, next_poll_at, next_poll_at IS NULL AS unscheduled FROM clusters_cluster
+    WHERE next_poll_at IS NULL OR next_poll_at <= %(horizon)s
     FOR UPDATE SKIP LOCKED
 )
 UPDATE clusters_cluster AS c
 SET next_poll_at = CASE
     WHEN due.unscheduled THEN %(now)s + make_interval(secs => c.poll_interval_minutes * 60.0
         * (mod(c.id * 2654435761, 4294967296) + 1) / 4294967297.0)
-    ELSE %(now)s + make_interval(mins => c.poll_interval_minutes::int) END
+    ELSE GREATEST(due.next_poll_at, %(now)s) + make_interval(mins => c.poll_interval_minutes::int)
+    END
 FROM due WHERE c.id = due.id
-RETURNING c.id, due.unscheduled
+RETURNING c.id, due.unscheduled, GREATEST(due.next_poll_at, %(now)s)
 """
 
 
-def claim_due_clusters(now: datetime | None = None) -> list[int]:
-    """Return the clusters due for a poll, moving each one's next poll forward so that a
-    cluster is handed out once even if beat fires again before the poll runs; first polls
-    never scheduled are spread over the coming interval instead (``_CLAIM_DUE``)."""
+@dataclass(frozen=True, order=True)
+class DuePoll:
+    """A poll handed out by ``claim_due_clusters``: ``at`` is when it should start (the
+    cluster's slot, or the claim's time when the slot has passed)."""
+
+    cluster_id: int
+    at: datetime
+
+
+def claim_due_clusters(now: datetime | None = None,
+                       ahead: timedelta = timedelta(0)) -> list[DuePoll]:
+    """Return the polls due by ``now + ahead``, in cluster order, moving each cluster's next
+    poll an interval on so that it is handed out once even if beat fires again before the poll
+    runs; first polls never scheduled are spread over the coming interval instead
+    (``_CLAIM_DUE``)."""
     now = now or timezone.now()
     if connection.vendor != "postgresql":
-        return _claim_due_one_by_one(now)
+        return _claim_due_one_by_one(now, ahead)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_CLAIM_DUE, {"now": now})
+        cursor.execute(_CLAIM_DUE, {"now": now, "horizon": now + ahead})
         claimed = cursor.fetchall()
-    return sorted(pk for pk, unscheduled in claimed if not unscheduled)
+    return sorted(DuePoll(pk, at) for pk, unscheduled, at in claimed if not unscheduled)
 
 
 def first_slot(cluster_id: int, interval_minutes: int) -> timedelta:
@@ -259,13 +274,13 @@ def first_slot(cluster_id: int, interval_minutes: int) -> timedelta:
     return timedelta(seconds=interval_minutes * 60.0 * share)
 
 
-def _claim_due_one_by_one(now: datetime) -> list[int]:
+def _claim_due_one_by_one(now: datetime, ahead: timedelta) -> list[DuePoll]:
     """``claim_due_clusters`` for the embedded demo's SQLite, which has no ``SKIP LOCKED``.
 
     A conditional UPDATE per due cluster: SQLite runs one writer at a time, so each cluster is
     still handed out once. Fine for a demo's handful of clusters; PostgreSQL takes one statement.
     """
-    due = (Cluster.objects.filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now))
+    due = (Cluster.objects.filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now + ahead))
            .values_list("pk", "next_poll_at", "poll_interval_minutes"))
     claimed = []
     with transaction.atomic():
@@ -273,9 +288,11 @@ def _claim_due_one_by_one(now: datetime) -> list[int]:
             if next_poll_at is None:
                 Cluster.objects.filter(pk=pk, next_poll_at__isnull=True).update(
                     next_poll_at=now + first_slot(pk, minutes))
-            elif Cluster.objects.filter(pk=pk, next_poll_at=next_poll_at).update(
-                    next_poll_at=now + timedelta(minutes=minutes)) == 1:
-                claimed.append(pk)
+                continue
+            at = max(next_poll_at, now)
+            if Cluster.objects.filter(pk=pk, next_poll_at=next_poll_at).update(
+                    next_poll_at=at + timedelta(minutes=minutes)) == 1:
+                claimed.append(DuePoll(pk, at))
     return sorted(claimed)
 
 

@@ -45,9 +45,19 @@ def poll_cluster(self: Any, cluster_id: int, trigger: str = Trigger.SCHEDULE) ->
 
 @shared_task(name="clusters.tasks.poll_due_clusters")
 def poll_due_clusters() -> int:
-    from posture.domain.polling import claim_due_clusters
+    from django.utils import timezone
 
-    due = claim_due_clusters()
-    for cluster_id in due:
-        poll_cluster.delay(cluster_id)
+    from posture.domain.polling import claim_due_clusters
+    from posture.domain.schedule import POLL_TICK
+
+    # The polls due before the next tick, each sent to start at its own slot: spread over the
+    # tick rather than all at once. A message not yet run when a worker stops is not acked
+    # (acks_late) and goes back to the queue.
+    now = timezone.now()
+    due = claim_due_clusters(now, ahead=POLL_TICK)
+    for poll in due:
+        if poll.at > now:
+            poll_cluster.apply_async((poll.cluster_id,), eta=poll.at)
+        else:
+            poll_cluster.delay(poll.cluster_id)
     return len(due)

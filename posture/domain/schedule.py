@@ -2,8 +2,8 @@
 
 A plain table rather than django-celery-beat: the only per-object schedule (each cluster's poll
 interval) lives on the Cluster row and is honoured by ``poll_due_clusters``, which beat runs every
-minute; what remains is a handful of fleet-wide jobs whose cadence an operator sets through the
-environment. Keeping it in code keeps it reviewable and identical on every replica.
+tick (``POLL_TICK``); what remains is a handful of fleet-wide jobs whose cadence an operator sets
+through the environment. Keeping it in code keeps it reviewable and identical on every replica.
 """
 
 from __future__ import annotations
@@ -14,6 +14,11 @@ from datetime import timedelta
 from typing import Any
 
 from celery.schedules import crontab
+
+# The tick is the scheduling resolution of cluster polls: each tick hands out the polls due
+# before the next one, each to start at its own slot (``polling.claim_due_clusters``), so the
+# tick is well under the shortest interval (1 minute).
+POLL_TICK = timedelta(seconds=15)
 
 
 @dataclass(frozen=True)
@@ -26,9 +31,7 @@ class Job:
 
 
 JOBS: tuple[Job, ...] = (
-    # The tick is the scheduling resolution: a cluster polled every N minutes waits at most one
-    # tick past its due time, so the tick is well under the shortest interval (1 minute).
-    Job("poll-due-clusters", "clusters.tasks.poll_due_clusters", every=timedelta(seconds=15)),
+    Job("poll-due-clusters", "clusters.tasks.poll_due_clusters", every=POLL_TICK),
     Job("prune-detail", "posture.tasks.prune_detail",
         cron={"minute": "17", "hour": "3"}, env_override="POSTURE_PRUNE_CRON"),
     # Monday 07:00 in TIME_ZONE; POSTURE_DIGEST_CRON="m h dom mon dow" changes it.

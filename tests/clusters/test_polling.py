@@ -229,8 +229,8 @@ def test_timeline_days_change_what_is_recorded(emulate):
 
 def test_claim_due_clusters_hands_each_out_once(emulate):
     cluster = register(emulate("well-kept"), next_poll_at=timezone.now() - timedelta(minutes=1))
-    assert claim_due_clusters() == [cluster.pk]
-    assert claim_due_clusters() == []
+    assert ids(claim_due_clusters()) == [cluster.pk]
+    assert ids(claim_due_clusters()) == []
     cluster.refresh_from_db()
     assert cluster.next_poll_at > timezone.now()
 
@@ -254,6 +254,10 @@ def test_poll_cluster_command_fails_on_a_failed_poll(emulate):
         call_command("poll_cluster", "gone")
 
 
+def ids(polls) -> list[int]:
+    return [poll.cluster_id for poll in polls]
+
+
 def _due(count: int, now) -> list[int]:
     from tests.factories import ClusterFactory
 
@@ -267,15 +271,37 @@ def test_claim_due_clusters_is_one_query_for_10_or_200_due_clusters():
     now = timezone.now()
     few = _due(10, now)
     with CaptureQueriesContext(connection) as small:
-        assert claim_due_clusters(now) == sorted(few)
+        assert ids(claim_due_clusters(now)) == sorted(few)
     many = _due(200, now)
     with CaptureQueriesContext(connection) as large:
-        assert claim_due_clusters(now) == sorted(many)
+        assert ids(claim_due_clusters(now)) == sorted(many)
     assert len(large.captured_queries) == len(small.captured_queries)
     # Beyond the savepoint around it, the claim is one statement.
     statements = [q["sql"] for q in large.captured_queries if "SAVEPOINT" not in q["sql"]]
     assert len(statements) == 1
-    assert claim_due_clusters(now) == []
+    assert ids(claim_due_clusters(now)) == []
+
+
+def test_a_tick_hands_out_the_polls_due_before_the_next_one_each_at_its_slot():
+    from tests.factories import ClusterFactory
+
+    now = timezone.now()
+    overdue = ClusterFactory(next_poll_at=now - timedelta(minutes=3), poll_interval_minutes=5)
+    soon = ClusterFactory(next_poll_at=now + timedelta(seconds=10), poll_interval_minutes=5)
+    later = ClusterFactory(next_poll_at=now + timedelta(seconds=20), poll_interval_minutes=5)
+    polls = claim_due_clusters(now, ahead=timedelta(seconds=15))
+    # The overdue poll starts now, the other at its own slot; the one after the tick waits.
+    assert [(p.cluster_id, p.at) for p in polls] == [(overdue.pk, now),
+                                                     (soon.pk, soon.next_poll_at)]
+    overdue.refresh_from_db()
+    soon.refresh_from_db()
+    later.refresh_from_db()
+    # Each handed-out cluster's next poll moves an interval past the slot it was handed out
+    # for (until its poll ends and sets it from then), so it is not handed out twice.
+    assert overdue.next_poll_at == now + timedelta(minutes=5)
+    assert soon.next_poll_at == now + timedelta(seconds=10, minutes=5)
+    assert later.next_poll_at == now + timedelta(seconds=20)
+    assert claim_due_clusters(now, ahead=timedelta(seconds=15)) == []
 
 
 def test_first_polls_never_scheduled_are_spread_over_the_interval():
@@ -286,14 +312,14 @@ def test_first_polls_never_scheduled_are_spread_over_the_interval():
     fresh = [ClusterFactory(poll_interval_minutes=60).pk for _ in range(200)]
     assert Cluster.objects.filter(pk__in=fresh, next_poll_at__isnull=True).count() == 200
     # Not all on this tick: each gets a slot in the coming interval, the same one every time.
-    assert claim_due_clusters(now) == []
+    assert ids(claim_due_clusters(now)) == []
     slots = dict(Cluster.objects.filter(pk__in=fresh).values_list("pk", "next_poll_at"))
     assert all(now < slot < now + interval for slot in slots.values())
     tenths = {int((slot - now) / (interval / 10)) for slot in slots.values()}
     assert tenths == set(range(10))
-    assert claim_due_clusters(now + interval / 2) == sorted(
+    assert ids(claim_due_clusters(now + interval / 2)) == sorted(
         pk for pk, slot in slots.items() if slot <= now + interval / 2)
-    assert claim_due_clusters(now + interval) == sorted(
+    assert ids(claim_due_clusters(now + interval)) == sorted(
         pk for pk, slot in slots.items() if slot > now + interval / 2)
 
 
@@ -307,7 +333,7 @@ def test_a_cluster_registered_without_polling_at_once_gets_a_slot_from_beat():
     cluster = register_cluster(name="bulk-1", creds=creds, owner=None,
                                poll_interval_minutes=30).cluster
     assert cluster.next_poll_at is None
-    assert claim_due_clusters(now) == []
+    assert ids(claim_due_clusters(now)) == []
     cluster.refresh_from_db()
     assert now < cluster.next_poll_at < now + timedelta(minutes=30)
-    assert claim_due_clusters(cluster.next_poll_at) == [cluster.pk]
+    assert ids(claim_due_clusters(cluster.next_poll_at)) == [cluster.pk]

@@ -98,6 +98,15 @@ def test_beat_job_enqueues_due_clusters_once(worker, emulate):
     assert Snapshot.objects.filter(cluster=cluster).count() == 1
 
 
+def test_beat_job_sends_a_poll_due_within_the_tick_to_start_at_its_slot(worker, emulate):
+    slot = timezone.now() + timedelta(seconds=4)
+    cluster = register(emulate("well-kept"), next_poll_at=slot)
+    assert poll_due_clusters.delay() is not None
+    assert wait_for(lambda: finished(cluster), timeout=30)
+    # Not at the tick: at the slot it was due (the worker held the message until then).
+    assert Snapshot.objects.get(cluster=cluster).taken_at >= slot
+
+
 def test_transient_failure_retries_with_a_row_per_attempt(worker, emulate):
     emulator = emulate("well-kept")
     cluster = register(emulator)

@@ -36,10 +36,12 @@ due = Cluster.objects.create(name="due", poll_interval_minutes=15,
 new = Cluster.objects.create(name="new", poll_interval_minutes=15, next_poll_at=None)
 later = Cluster.objects.create(name="later", poll_interval_minutes=15,
                                next_poll_at=now + timedelta(minutes=5))
-first = polling.claim_due_clusters(now)
-second = polling.claim_due_clusters(now)
+first = [p.cluster_id for p in polling.claim_due_clusters(now)]
+second = [p.cluster_id for p in polling.claim_due_clusters(now)]
 new.refresh_from_db()
 slot = (new.next_poll_at - now).total_seconds()
+ahead = [(p.cluster_id, p.at == later.next_poll_at)
+         for p in polling.claim_due_clusters(now, ahead=timedelta(minutes=6))]
 for back in range(3):
     snapshot(due, now - timedelta(days=back), score=60.0 + back)
 written = sorted(ClusterDay.objects.values_list("cluster__name", "score"))
@@ -51,7 +53,7 @@ client = Client(raise_request_exception=False)
 client.force_login(User.objects.get(username="sam"))
 page = client.get("/")
 print(json.dumps({"vendor": connection.vendor, "first": first, "second": second,
-                  "due": due.pk, "slot": slot, "written": written, "rebuilt": rebuilt,
+                  "ahead": ahead, "later": later.pk, "due": due.pk, "slot": slot, "written": written, "rebuilt": rebuilt,
                   "current": ClusterCurrent.objects.get(cluster=due).score,
                   "overview": page.status_code}))
 """
@@ -73,6 +75,10 @@ def test_the_embedded_database_migrates_claims_due_polls_once_and_keeps_rollups(
     assert got["vendor"] == "sqlite"
     # The due cluster once; the never-scheduled one gets a slot within its interval instead.
     assert (got["first"], got["second"]) == ([got["due"]], [])
+    # Polls due before the next tick are handed out with their own slot as start time.
+    # (the never-scheduled one too, if its slot falls within them).
+    assert dict(got["ahead"])[got["later"]] is True
+    assert got["due"] not in dict(got["ahead"])
     assert 0 < got["slot"] <= 15 * 60
     assert got["written"] == got["rebuilt"] == [["due", 60.0], ["due", 61.0], ["due", 62.0]]
     assert got["current"] == 60.0
