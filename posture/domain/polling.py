@@ -221,23 +221,25 @@ def _finished(snapshot: Snapshot, started: float) -> datetime:
 # polls of a tick start spread over it instead of all at its beginning: a burst of a tick's
 # worth of polls would take every core for seconds and slow the pages meanwhile. A cluster whose
 # first poll was never scheduled (``next_poll_at`` null: registered without polling at once) is
-# not handed out yet: its first poll is given a slot in the coming interval, the same slot each
-# time for a cluster (its id's golden-ratio hash), so a thousand clusters registered together are
-# polled spread over the interval rather than all on the next tick.
+# given a slot in the coming interval, the same slot each time for a cluster (its id's
+# golden-ratio hash), so a thousand clusters registered together are polled spread over the
+# interval rather than all on the next tick; it is handed out on the tick before its slot.
 _CLAIM_DUE = """
 WITH due AS (
-    SELECT id, next_poll_at, next_poll_at IS NULL AS unscheduled FROM clusters_cluster
+    SELECT id, COALESCE(next_poll_at, %(now)s + make_interval(
+        secs => poll_interval_minutes * 60.0
+                * (mod(id * 2654435761, 4294967296) + 1) / 4294967297.0)) AS slot
+    FROM clusters_cluster
     WHERE next_poll_at IS NULL OR next_poll_at <= %(horizon)s
     FOR UPDATE SKIP LOCKED
 )
 UPDATE clusters_cluster AS c
 SET next_poll_at = CASE
-    WHEN due.unscheduled THEN %(now)s + make_interval(secs => c.poll_interval_minutes * 60.0
-        * (mod(c.id * 2654435761, 4294967296) + 1) / 4294967297.0)
-    ELSE GREATEST(due.next_poll_at, %(now)s) + make_interval(mins => c.poll_interval_minutes::int)
-    END
+    WHEN due.slot <= %(horizon)s
+    THEN GREATEST(due.slot, %(now)s) + make_interval(mins => c.poll_interval_minutes::int)
+    ELSE due.slot END
 FROM due WHERE c.id = due.id
-RETURNING c.id, due.unscheduled, GREATEST(due.next_poll_at, %(now)s)
+RETURNING c.id, due.slot <= %(horizon)s, GREATEST(due.slot, %(now)s)
 """
 
 
@@ -254,15 +256,15 @@ def claim_due_clusters(now: datetime | None = None,
                        ahead: timedelta = timedelta(0)) -> list[DuePoll]:
     """Return the polls due by ``now + ahead``, in cluster order, moving each cluster's next
     poll an interval on so that it is handed out once even if beat fires again before the poll
-    runs; first polls never scheduled are spread over the coming interval instead
-    (``_CLAIM_DUE``)."""
+    runs; a first poll never scheduled gets its slot in the coming interval, and is handed out
+    now if the slot comes before ``now + ahead`` (``_CLAIM_DUE``)."""
     now = now or timezone.now()
     if connection.vendor != "postgresql":
         return _claim_due_one_by_one(now, ahead)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_CLAIM_DUE, {"now": now, "horizon": now + ahead})
         claimed = cursor.fetchall()
-    return sorted(DuePoll(pk, at) for pk, unscheduled, at in claimed if not unscheduled)
+    return sorted(DuePoll(pk, at) for pk, handed_out, at in claimed if handed_out)
 
 
 def first_slot(cluster_id: int, interval_minutes: int) -> timedelta:
@@ -280,18 +282,18 @@ def _claim_due_one_by_one(now: datetime, ahead: timedelta) -> list[DuePoll]:
     A conditional UPDATE per due cluster: SQLite runs one writer at a time, so each cluster is
     still handed out once. Fine for a demo's handful of clusters; PostgreSQL takes one statement.
     """
-    due = (Cluster.objects.filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now + ahead))
+    horizon = now + ahead
+    due = (Cluster.objects.filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=horizon))
            .values_list("pk", "next_poll_at", "poll_interval_minutes"))
     claimed = []
     with transaction.atomic():
         for pk, next_poll_at, minutes in due:
-            if next_poll_at is None:
-                Cluster.objects.filter(pk=pk, next_poll_at__isnull=True).update(
-                    next_poll_at=now + first_slot(pk, minutes))
-                continue
-            at = max(next_poll_at, now)
-            if Cluster.objects.filter(pk=pk, next_poll_at=next_poll_at).update(
-                    next_poll_at=at + timedelta(minutes=minutes)) == 1:
+            slot = now + first_slot(pk, minutes) if next_poll_at is None else next_poll_at
+            handed_out = slot <= horizon
+            at = max(slot, now)
+            moved = at + timedelta(minutes=minutes) if handed_out else slot
+            if (Cluster.objects.filter(pk=pk, next_poll_at=next_poll_at)
+                    .update(next_poll_at=moved) == 1 and handed_out):
                 claimed.append(DuePoll(pk, at))
     return sorted(claimed)
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from clusters import collector, kube
 from clusters.models import Cluster
+from posture.domain import polling
 from posture.domain.models import Finding, Snapshot, SnapshotStatus
 from posture.domain.polling import claim_due_clusters, poll
 from tests.emulated import register
@@ -321,6 +322,22 @@ def test_first_polls_never_scheduled_are_spread_over_the_interval():
         pk for pk, slot in slots.items() if slot <= now + interval / 2)
     assert ids(claim_due_clusters(now + interval)) == sorted(
         pk for pk, slot in slots.items() if slot > now + interval / 2)
+
+
+def test_a_first_poll_whose_slot_comes_before_the_next_tick_is_handed_out_at_once():
+    from tests.factories import ClusterFactory
+
+    now = timezone.now()
+    fresh = [ClusterFactory(poll_interval_minutes=60).pk for _ in range(40)]
+    polls = claim_due_clusters(now, ahead=timedelta(minutes=30))
+    slots = {pk: now + polling.first_slot(pk, 60) for pk in fresh}
+    assert [(p.cluster_id, p.at) for p in polls] == sorted(
+        (pk, slot) for pk, slot in slots.items() if slot <= now + timedelta(minutes=30))
+    assert 0 < len(polls) < 40
+    stored = dict(Cluster.objects.filter(pk__in=fresh).values_list("pk", "next_poll_at"))
+    for pk, slot in slots.items():
+        handed_out = slot <= now + timedelta(minutes=30)
+        assert stored[pk] == (slot + timedelta(minutes=60) if handed_out else slot)
 
 
 def test_a_cluster_registered_without_polling_at_once_gets_a_slot_from_beat():
