@@ -1,5 +1,6 @@
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from clusters.models import Cluster
 from posture.domain.models import Finding, Snapshot
@@ -24,7 +25,12 @@ def test_seeded_history_has_the_rollups_the_pages_read():
     from posture.domain.models import ClusterCurrent, ClusterDay
 
     call_command("seed_history", "--clusters", "3", "--days", "20", "--polls-per-day", "4")
-    assert ClusterDay.objects.count() == 3 * 20
+    # One row per cluster and calendar day it was polled on: 20 days of polls starting at this
+    # hour touch 21 dates unless they start before 06:00.
+    polled_days = {(cluster_id, timezone.localdate(taken_at)) for cluster_id, taken_at
+                   in Snapshot.objects.values_list("cluster_id", "taken_at")}
+    assert len(polled_days) in (3 * 20, 3 * 21)
+    assert set(ClusterDay.objects.values_list("cluster_id", "day")) == polled_days
     for cluster in Cluster.objects.all():
         latest = Snapshot.objects.filter(cluster=cluster).order_by("-taken_at").first()
         now = ClusterCurrent.objects.get(cluster=cluster)
