@@ -28,12 +28,19 @@ _IDENTITY = itemgetter(0, 1, 2, 3)
 
 
 def evaluate(
-    inventory: Mapping[str, Any], policy: Policy | None = None, today: date | None = None
+    inventory: Mapping[str, Any],
+    policy: Policy | None = None,
+    today: date | None = None,
+    compact: bool = False,
 ) -> Evaluation:
     """Run the checks on ``inventory`` and return findings plus the checks that could not run.
 
     A check whose input could not be read (coverage not ``read``) is not evaluated, never
     passed. Same inventory, policy and day give the same findings in the same order.
+
+    ``compact`` makes findings share equal messages and evidence, and templates equal
+    verdicts and container facts (``Context``): less memory for a caller that holds many
+    findings to the end (``posture scan``), a little more time. The findings are equal.
     """
     # An evaluation allocates several objects per workload and finding and keeps them to the
     # end, so the cyclic GC would rescan the whole inventory again and again for nothing to
@@ -43,14 +50,16 @@ def evaluate(
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _evaluate(inventory, policy or Policy(), today or date.today())
+        return _evaluate(inventory, policy or Policy(), today or date.today(), compact)
     finally:
         if enabled:
             gc.enable()
 
 
-def _evaluate(inventory: Mapping[str, Any], policy: Policy, today: date) -> Evaluation:
-    ctx = Context(inventory, policy, today)
+def _evaluate(
+    inventory: Mapping[str, Any], policy: Policy, today: date, compact: bool
+) -> Evaluation:
+    ctx = Context(inventory, policy, today, compact)
     # Keys of different checks never collide, so findings are deduplicated and sorted per check.
     groups: list[tuple[tuple[int, int, str], list[Finding]]] = []
     by_severity: Counter[str] = Counter()
@@ -68,6 +77,8 @@ def _evaluate(inventory: Mapping[str, Any], policy: Policy, today: date) -> Eval
                 severity = policy.severity_for(check.id, check.severity)
                 hits = check.run(ctx)
                 rows = hits if type(hits) is Ordered else _ordered(hits)
+                if compact:
+                    rows = ctx.shared_rows(rows)
             except NotEvaluated as exc:
                 reason = str(exc)
             except Exception:

@@ -161,7 +161,8 @@ def scan(
             malformed.append(problem)
     # Unreadable input first, then malformed objects, each in file order.
     errors.extend(malformed)
-    evaluation = evaluate(builder.inventory(), policy, today)
+    # Every finding is held until the output is written: compact ones share equal values.
+    evaluation = evaluate(builder.inventory(), policy, today, compact=True)
     by_identity: dict[tuple[str, str, str], list[ScannedObject]] = {}
     for o in objects:
         by_identity.setdefault((o.kind, o.namespace, o.name), []).append(o)
