@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from functools import cached_property
 from operator import itemgetter, lt
@@ -40,6 +40,8 @@ class Context:
     verdicts, container facts) and per finding (messages, evidence; ``shared_rows``), for a
     caller that holds every finding until the end, as ``posture scan`` does: what it costs
     (hashing each of them) would buy a poll nothing, its findings being stored and dropped.
+    The engine then empties the rows each check returns once they are findings, so that the
+    rules' caches (``memo``) do not keep a second copy: each check's rows are read once.
     """
 
     def __init__(
@@ -243,23 +245,18 @@ class Context:
         kept: PodFacts = shared.setdefault(facts, facts)
         return kept
 
-    def shared_rows(self, rows: list[FindingRow]) -> list[FindingRow]:
-        """Make equal messages and evidence of ``rows`` one object each, in place; return rows.
+    def shared_rows(self, rows: Iterable[FindingRow]) -> Iterator[FindingRow]:
+        """Yield ``rows`` with equal messages and evidence made one object each.
 
         Evidence is told apart by its ``repr``, which is exact for the plain data it holds
         (``True``, ``1`` and ``1.0`` compare equal, but their reprs differ). Nothing changes
         a finding's evidence once its check has returned it, so findings may share it.
         """
         messages, evidences = self._shared_messages, self._shared_evidence
-        for i, row in enumerate(rows):
-            kind, namespace, name, container, message, evidence = row
-            kept_message = messages.setdefault(message, message)
-            kept_evidence = evidence
+        for kind, namespace, name, container, message, evidence in rows:
             if type(evidence) is dict:
-                kept_evidence = evidences.setdefault(repr(evidence), evidence)
-            if kept_message is not message or kept_evidence is not evidence:
-                rows[i] = (kind, namespace, name, container, kept_message, kept_evidence)
-        return rows
+                evidence = evidences.setdefault(repr(evidence), evidence)
+            yield kind, namespace, name, container, messages.setdefault(message, message), evidence
 
 
 # A view's (kind, namespace, name): its first three fields.

@@ -77,8 +77,6 @@ def _evaluate(
                 severity = policy.severity_for(check.id, check.severity)
                 hits = check.run(ctx)
                 rows = hits if type(hits) is Ordered else _ordered(hits)
-                if compact:
-                    rows = ctx.shared_rows(rows)
             except NotEvaluated as exc:
                 reason = str(exc)
             except Exception:
@@ -87,7 +85,16 @@ def _evaluate(
                 reason = "the check failed on this input; see the worker log"
             else:
                 if rows:
-                    findings = build_findings(check.id, severity, check.category, rows)
+                    findings = build_findings(
+                        check.id, severity, check.category,
+                        ctx.shared_rows(rows) if compact else rows,
+                    )
+                    if compact:
+                        # The rows may be a rule's cached list (``Context.memo``): emptied, it
+                        # no longer holds the messages and evidence that were not kept.
+                        for listed in (hits, rows):
+                            if isinstance(listed, list):
+                                listed.clear()
                     order = (-severity.rank, check.category.rank, check.id)
                     groups.append((order, findings))
                     by_severity[str(severity)] += len(findings)
