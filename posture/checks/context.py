@@ -98,7 +98,7 @@ class Context:
         for w in self.objects("workloads"):
             stored = w.get("template")
             if type(stored) is PackedTemplate:
-                template = stored.unpack()
+                template = mapping(stored.unpack())
                 key = index.number(template, stored)
                 kept: dict[str, Any] | PackedTemplate = stored
             else:
@@ -199,9 +199,8 @@ class Context:
         verdicts = self._pss.setdefault(effective, {})
         if view.key in verdicts:
             return verdicts[view.key]
-        template = view.template
-        if type(template) is PackedTemplate:
-            template = template.unpack()
+        stored = view.template
+        template = mapping(stored.unpack()) if isinstance(stored, PackedTemplate) else stored
         return self._evaluate(template, view.key, effective, verdicts, eager=False)
 
     def _effective(self, version: str) -> str:
