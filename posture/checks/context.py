@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from functools import cached_property
 from operator import itemgetter, lt
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from posture.checks import pss
 from posture.checks.inventory import PackedTemplate
@@ -237,10 +238,18 @@ class Context:
         return found
 
     def _shared_pod_facts(self, facts: PodFacts) -> PodFacts:
-        # Charts repeat their sidecars and settings: many templates differ in one container.
+        # Charts repeat their sidecars and settings: many templates differ in one container,
+        # and that one shares most of its strings with others (registry, repository, label).
         shared = self._shared_facts
-        containers = tuple([shared.setdefault(c, c) for c in facts.containers])
-        facts = facts._replace(containers=containers)
+        containers = []
+        for c in facts.containers:
+            container = shared.get(c)
+            if container is None:
+                # The key too is the copy: the original must not stay alive.
+                container = _interned(c._replace(ref=_interned(c.ref)))
+                shared[container] = container
+            containers.append(container)
+        facts = facts._replace(containers=tuple(containers))
         kept: PodFacts = shared.setdefault(facts, facts)
         return kept
 
@@ -256,6 +265,14 @@ class Context:
             if type(evidence) is dict:
                 evidence = evidences.setdefault(repr(evidence), evidence)
             yield kind, namespace, name, container, messages.setdefault(message, message), evidence
+
+
+_Strings = TypeVar("_Strings", bound=tuple[Any, ...])
+
+
+def _interned(t: _Strings) -> _Strings:
+    """Return the named tuple ``t`` with each of its strings the interned copy."""
+    return t._make([sys.intern(v) if type(v) is str else v for v in t])  # type: ignore[attr-defined, no-any-return]
 
 
 # A view's (kind, namespace, name): its first three fields.
