@@ -138,8 +138,11 @@ def scan(
 ) -> ScanResult:
     """Load manifests from ``paths``, evaluate them, and attach each finding to its object.
 
-    Objects are read file by file and only what the checks need of each is kept. ``jobs``
-    processes parse the files (1: this one); the result does not depend on it.
+    Objects are read file by file and only what the checks need of each is kept: a
+    workload's pod template packed (``PackedTemplate``), unpacked by the engine one at a time.
+    Every finding is held until the output is written, so the evaluation is compact: findings
+    share equal messages and evidence. ``jobs`` processes parse the files (1: this one); the
+    result does not depend on it.
     """
     errors: list[LoadError] = []
     malformed: list[LoadError] = []
