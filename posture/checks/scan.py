@@ -124,13 +124,12 @@ class ScanResult:
             return ExitCode.FINDINGS
         return ExitCode.CLEAN
 
-    def to_dict(self, exit_code: ExitCode) -> dict[str, Any]:
-        """Return the JSON output document."""
-        return {
-            "objects": [o.to_dict() for o in self.objects],
-            "errors": [e.to_dict() for e in self.errors],
-            "exit_code": int(exit_code),
-        }
+    def to_dict(self, exit_code: ExitCode, objects: bool = True) -> dict[str, Any]:
+        """Return the JSON output document (without its ``objects``: what else it holds)."""
+        doc: dict[str, Any] = {"objects": [o.to_dict() for o in self.objects]} if objects else {}
+        doc["errors"] = [e.to_dict() for e in self.errors]
+        doc["exit_code"] = int(exit_code)
+        return doc
 
 
 def scan(
