@@ -160,10 +160,10 @@ def _scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         result = framework_scan.filtered(result, fw)
     code = result.exit_code(Severity(args.fail_on), allow_errors=args.allow_errors)
     if args.format == "json":
-        doc = result.to_dict(code)
+        extra: dict[str, object] = {}
         if fw is not None:
-            doc["framework"] = framework_scan.to_dict(framework_scan.assess_scan(result, fw))
-        _write_json(doc, out)
+            extra["framework"] = framework_scan.to_dict(framework_scan.assess_scan(result, fw))
+        write_json(result, code, out, extra)
     elif args.format == "sarif":
         sarif.write(result, code, out, fw)
     elif fw is not None:
@@ -176,10 +176,40 @@ def _scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return code
 
 
-def _write_json(doc: object, out: TextIO) -> None:
-    """Write ``doc`` as ``json.dump(indent=2, ensure_ascii=False)`` does, and a newline."""
-    out.write(sarif.dumps(doc))
+def write_json(
+    result: ScanResult, code: ExitCode, out: TextIO, extra: dict[str, object] | None = None
+) -> None:
+    """Write ``result.to_dict(code)`` (and ``extra``'s keys after its own) as
+    ``json.dump(indent=2, ensure_ascii=False)`` does, and a newline.
+
+    The objects are made and encoded a batch at a time, as the SARIF log's results are: the
+    document of a large scan is never held whole, neither as dicts nor as text.
+    """
+    doc = {**result.to_dict(code, objects=False), **(extra or {})}
+    head = sarif.dumps({"objects": [], **doc})
+    if not result.objects or not head.startswith(_NO_OBJECTS):
+        out.write(sarif.dumps({"objects": [o.to_dict() for o in result.objects], **doc}))
+        out.write("\n")
+        return
+    cut = len(_NO_OBJECTS) - 1
+    out.write(head[:cut])
+    separator = ""
+    objects = result.objects
+    for start in range(0, len(objects), _JSON_BATCH):
+        # A batch encoded as one list, its items moved from the list's level to the document's.
+        items = sarif.dumps([o.to_dict() for o in objects[start : start + _JSON_BATCH]])
+        out.write(separator)
+        out.write(items[1 : -len(_END_OF_LIST)].replace("\n", "\n  "))
+        separator = ","
+    out.write("\n  ")
+    out.write(head[cut:])
     out.write("\n")
+
+
+# How the indented encoding lays out the document: "objects" is its first key.
+_NO_OBJECTS = '{\n  "objects": []'
+_END_OF_LIST = "\n]"
+_JSON_BATCH = 256
 
 
 def input_verdict(result: ScanResult, code: ExitCode) -> str:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from functools import cached_property
 from operator import itemgetter, lt
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from posture.checks import pss
+from posture.checks.inventory import PackedTemplate
 from posture.checks.pod import PodFacts, TemplateIndex
 from posture.checks.policy import Policy
 from posture.checks.results import FindingRow, Ordered
@@ -25,19 +27,37 @@ class WorkloadView(NamedTuple):
     namespace: str
     name: str
     labels: dict[str, str]
-    template: dict[str, Any]
+    # Packed as the inventory had it: ``Context.pod_security`` unpacks it when it needs it.
+    template: dict[str, Any] | PackedTemplate
     # The same number for every workload whose template has the same spec and annotations.
     key: int
     facts: PodFacts
 
 
 class Context:
-    """The input of one evaluation, with indexes and caches built on first use."""
+    """The input of one evaluation, with indexes and caches built on first use.
 
-    def __init__(self, inventory: Mapping[str, Any], policy: Policy, today: date) -> None:
+    A ``compact`` context keeps one copy of equal values it makes per template (Pod Security
+    verdicts, container facts) and per finding (messages, evidence; ``shared_rows``), for a
+    caller that holds every finding until the end, as ``posture scan`` does: what it costs
+    (hashing each of them) would buy a poll nothing, its findings being stored and dropped.
+    The engine then empties the rows each check returns once they are findings, so that the
+    rules' caches (``memo``) do not keep a second copy: each check's rows are read once.
+    """
+
+    def __init__(
+        self, inventory: Mapping[str, Any], policy: Policy, today: date, compact: bool = False
+    ) -> None:
         self.inventory = inventory
         self.policy = policy
         self.today = today
+        self.compact = compact
+        # Equal values made during a compact evaluation -> the one copy kept (by kind of value,
+        # so that values of different kinds never meet as keys).
+        self._shared_verdicts: dict[pss.Levels, pss.Levels] = {}
+        self._shared_facts: dict[object, Any] = {}
+        self._shared_messages: dict[str, str] = {}
+        self._shared_evidence: dict[str, dict[str, Any]] = {}
         # Effective version -> template number -> verdict.
         self._pss: dict[str, dict[int, pss.Levels | None]] = {}
         self._versions: dict[str, str] = {}
@@ -66,17 +86,29 @@ class Context:
         here too, right after its facts: the Pod Security checks need it for every template,
         and reading a template while it is still in the CPU's caches is markedly cheaper on a
         cluster of many templates.
+
+        A ``PackedTemplate`` is unpacked for this and the dict dropped right after: the view
+        keeps the packed bytes.
         """
         index = TemplateIndex()
         facts_of = index.facts
         effective = self._effective(self.policy.pss_version)
         verdicts = self._pss.setdefault(effective, {})
+        compact = self.compact
         views = []
         for w in self.objects("workloads"):
-            template = mapping(w.get("template"))
-            key = index.number(template)
+            stored = w.get("template")
+            if type(stored) is PackedTemplate:
+                template = mapping(stored.unpack())
+                key = index.number(template, stored)
+                kept: dict[str, Any] | PackedTemplate = stored
+            else:
+                kept = template = mapping(stored)
+                key = index.number(template)
             if key not in verdicts:
                 self._evaluate(template, key, effective, verdicts, eager=True)
+                if compact:
+                    facts_of[key] = self._shared_pod_facts(facts_of[key])
             kind, namespace, name = w.get("kind"), w.get("namespace"), w.get("name")
             # NetworkPolicies select pods, so the pod template's labels are the ones that
             # count; the workload's own labels are only a fallback.
@@ -86,7 +118,7 @@ class Context:
                 namespace if isinstance(namespace, str) else "",
                 name if isinstance(name, str) else "",
                 labels or string_map(w.get("labels")),
-                template,
+                kept,
                 key,
                 facts_of[key],
             )
@@ -168,7 +200,9 @@ class Context:
         verdicts = self._pss.setdefault(effective, {})
         if view.key in verdicts:
             return verdicts[view.key]
-        return self._evaluate(view.template, view.key, effective, verdicts, eager=False)
+        stored = view.template
+        template = mapping(stored.unpack()) if isinstance(stored, PackedTemplate) else stored
+        return self._evaluate(template, view.key, effective, verdicts, eager=False)
 
     def _effective(self, version: str) -> str:
         effective = self._versions.get(version)
@@ -198,8 +232,47 @@ class Context:
             # A failure ahead of time must not take every workload check down: the Pod
             # Security check that asks for this verdict meets it again, and fails alone.
             return None
+        if found is not None and self.compact:
+            found = self._shared_verdicts.setdefault(found, found)
         verdicts[key] = found
         return found
+
+    def _shared_pod_facts(self, facts: PodFacts) -> PodFacts:
+        # Charts repeat their sidecars and settings: many templates differ in one container,
+        # and that one shares most of its strings with others (registry, repository, label).
+        shared = self._shared_facts
+        containers = []
+        for c in facts.containers:
+            container = shared.get(c)
+            if container is None:
+                # The key too is the copy: the original must not stay alive.
+                container = _interned(c._replace(ref=_interned(c.ref)))
+                shared[container] = container
+            containers.append(container)
+        facts = facts._replace(containers=tuple(containers))
+        kept: PodFacts = shared.setdefault(facts, facts)
+        return kept
+
+    def shared_rows(self, rows: Iterable[FindingRow]) -> Iterator[FindingRow]:
+        """Yield ``rows`` with equal messages and evidence made one object each.
+
+        Evidence is told apart by its ``repr``, which is exact for the plain data it holds
+        (``True``, ``1`` and ``1.0`` compare equal, but their reprs differ). Nothing changes
+        a finding's evidence once its check has returned it, so findings may share it.
+        """
+        messages, evidences = self._shared_messages, self._shared_evidence
+        for kind, namespace, name, container, message, evidence in rows:
+            if type(evidence) is dict:
+                evidence = evidences.setdefault(repr(evidence), evidence)
+            yield kind, namespace, name, container, messages.setdefault(message, message), evidence
+
+
+_Strings = TypeVar("_Strings", bound=tuple[Any, ...])
+
+
+def _interned(t: _Strings) -> _Strings:
+    """Return the named tuple ``t`` with each of its strings the interned copy."""
+    return t._make([sys.intern(v) if type(v) is str else v for v in t])  # type: ignore[attr-defined, no-any-return]
 
 
 # A view's (kind, namespace, name): its first three fields.

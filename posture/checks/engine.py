@@ -28,12 +28,19 @@ _IDENTITY = itemgetter(0, 1, 2, 3)
 
 
 def evaluate(
-    inventory: Mapping[str, Any], policy: Policy | None = None, today: date | None = None
+    inventory: Mapping[str, Any],
+    policy: Policy | None = None,
+    today: date | None = None,
+    compact: bool = False,
 ) -> Evaluation:
     """Run the checks on ``inventory`` and return findings plus the checks that could not run.
 
     A check whose input could not be read (coverage not ``read``) is not evaluated, never
     passed. Same inventory, policy and day give the same findings in the same order.
+
+    ``compact`` makes findings share equal messages and evidence, and templates equal
+    verdicts and container facts (``Context``): less memory for a caller that holds many
+    findings to the end (``posture scan``), a little more time. The findings are equal.
     """
     # An evaluation allocates several objects per workload and finding and keeps them to the
     # end, so the cyclic GC would rescan the whole inventory again and again for nothing to
@@ -43,14 +50,16 @@ def evaluate(
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _evaluate(inventory, policy or Policy(), today or date.today())
+        return _evaluate(inventory, policy or Policy(), today or date.today(), compact)
     finally:
         if enabled:
             gc.enable()
 
 
-def _evaluate(inventory: Mapping[str, Any], policy: Policy, today: date) -> Evaluation:
-    ctx = Context(inventory, policy, today)
+def _evaluate(
+    inventory: Mapping[str, Any], policy: Policy, today: date, compact: bool
+) -> Evaluation:
+    ctx = Context(inventory, policy, today, compact)
     # Keys of different checks never collide, so findings are deduplicated and sorted per check.
     groups: list[tuple[tuple[int, int, str], list[Finding]]] = []
     by_severity: Counter[str] = Counter()
@@ -76,7 +85,16 @@ def _evaluate(inventory: Mapping[str, Any], policy: Policy, today: date) -> Eval
                 reason = "the check failed on this input; see the worker log"
             else:
                 if rows:
-                    findings = build_findings(check.id, severity, check.category, rows)
+                    findings = build_findings(
+                        check.id, severity, check.category,
+                        ctx.shared_rows(rows) if compact else rows,
+                    )
+                    if compact:
+                        # The rows may be a rule's cached list (``Context.memo``): emptied, it
+                        # no longer holds the messages and evidence that were not kept.
+                        for listed in (hits, rows):
+                            if isinstance(listed, list):
+                                listed.clear()
                     order = (-severity.rank, check.category.rank, check.id)
                     groups.append((order, findings))
                     by_severity[str(severity)] += len(findings)

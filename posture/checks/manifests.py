@@ -23,7 +23,14 @@ from typing import Any, TypeVar
 import yaml
 
 from posture.checks import admission, yamlload
-from posture.checks.inventory import RESOURCES, Coverage, Inventory, Workload, empty_inventory
+from posture.checks.inventory import (
+    RESOURCES,
+    Coverage,
+    Inventory,
+    PackedTemplate,
+    Workload,
+    empty_inventory,
+)
 from posture.checks.safe import dig, mapping, string_map, text
 from posture.checks.sensitive import reduce_configmap, reduce_token_secret
 
@@ -386,8 +393,10 @@ def build_inventory(objects: Iterable[SourcedObject]) -> Inventory:
 class InventoryBuilder:
     """Gather, one object at a time, what the engine needs of manifest objects.
 
-    Only what the checks read is kept: of a pod-owning object, its pod template; of a
-    ConfigMap or a token Secret, what the collector keeps of them (never values).
+    Only what the checks read is kept: of a pod-owning object, its pod template, packed
+    (``PackedTemplate``: the engine unpacks one at a time, so what a scan holds per workload
+    is its bytes, not a dict tree); of a ConfigMap or a token Secret, what the collector keeps
+    of them (never values).
     """
 
     def __init__(self) -> None:
@@ -409,7 +418,7 @@ class InventoryBuilder:
                     namespace=o.namespace,
                     name=o.name,
                     labels=string_map(dig(template, "metadata", "labels")),
-                    template=template,
+                    template=PackedTemplate.pack(template),
                     pods=0,
                 )
             )

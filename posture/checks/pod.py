@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from posture.checks.images import ImageRef, parse_image
+from posture.checks.inventory import PackedTemplate
 from posture.checks.safe import MAX_TEXT, clip, integer, mapping, text
 from posture.checks.secrets import looks_secret, name_looks_secret
 
@@ -159,31 +160,41 @@ class TemplateIndex:
         # second has come (all of them are then in _by_content).
         self._lookalikes: dict[object, int | None] = {}
         self._by_content: dict[bytes, int] = {}
+        # The first template of each number, packed when it came packed (see ``number``).
         self._templates: list[object] = []
 
-    def number(self, template: object) -> int:
-        """Return the number of ``template``'s class of equal templates, a new one if unseen."""
-        number = self._by_identity.get(id(template))
+    def number(self, template: object, packed: PackedTemplate | None = None) -> int:
+        """Return the number of ``template``'s class of equal templates, a new one if unseen.
+
+        ``packed`` is the ``PackedTemplate`` that ``template`` was just unpacked from: then
+        the packed bytes, not the dict, are what the index keeps (and knows by identity), so
+        that the dict can be dropped as soon as the caller is done with it.
+        """
+        held: object = template if packed is None else packed
+        number = self._by_identity.get(id(held))
         if number is not None:
             return number
         summary = _lookalike(template)
         alone = self._lookalikes.get(summary, _UNSEEN)
         if alone is _UNSEEN:
-            number = self._lookalikes[summary] = self._add(template)
+            number = self._lookalikes[summary] = self._add(template, held)
         else:
             if alone is not None:
-                self._by_content[template_key(self._templates[alone])] = alone
+                first = self._templates[alone]
+                if isinstance(first, PackedTemplate):
+                    first = first.unpack()
+                self._by_content[template_key(first)] = alone
                 self._lookalikes[summary] = None
             key = template_key(template)
             number = self._by_content.get(key)
             if number is None:
-                number = self._by_content[key] = self._add(template)
-        self._by_identity[id(template)] = number
-        self._seen.append(template)
+                number = self._by_content[key] = self._add(template, held)
+        self._by_identity[id(held)] = number
+        self._seen.append(held)
         return number
 
-    def _add(self, template: object) -> int:
-        self._templates.append(template)
+    def _add(self, template: object, held: object) -> int:
+        self._templates.append(held)
         self.facts.append(pod_facts(template))
         return len(self.facts) - 1
 

@@ -124,13 +124,12 @@ class ScanResult:
             return ExitCode.FINDINGS
         return ExitCode.CLEAN
 
-    def to_dict(self, exit_code: ExitCode) -> dict[str, Any]:
-        """Return the JSON output document."""
-        return {
-            "objects": [o.to_dict() for o in self.objects],
-            "errors": [e.to_dict() for e in self.errors],
-            "exit_code": int(exit_code),
-        }
+    def to_dict(self, exit_code: ExitCode, objects: bool = True) -> dict[str, Any]:
+        """Return the JSON output document (without its ``objects``: what else it holds)."""
+        doc: dict[str, Any] = {"objects": [o.to_dict() for o in self.objects]} if objects else {}
+        doc["errors"] = [e.to_dict() for e in self.errors]
+        doc["exit_code"] = int(exit_code)
+        return doc
 
 
 def scan(
@@ -138,8 +137,11 @@ def scan(
 ) -> ScanResult:
     """Load manifests from ``paths``, evaluate them, and attach each finding to its object.
 
-    Objects are read file by file and only what the checks need of each is kept. ``jobs``
-    processes parse the files (1: this one); the result does not depend on it.
+    Objects are read file by file and only what the checks need of each is kept: a
+    workload's pod template packed (``PackedTemplate``), unpacked by the engine one at a time.
+    Every finding is held until the output is written, so the evaluation is compact: findings
+    share equal messages and evidence. ``jobs`` processes parse the files (1: this one); the
+    result does not depend on it.
     """
     errors: list[LoadError] = []
     malformed: list[LoadError] = []
@@ -161,7 +163,8 @@ def scan(
             malformed.append(problem)
     # Unreadable input first, then malformed objects, each in file order.
     errors.extend(malformed)
-    evaluation = evaluate(builder.inventory(), policy, today)
+    # Every finding is held until the output is written: compact ones share equal values.
+    evaluation = evaluate(builder.inventory(), policy, today, compact=True)
     by_identity: dict[tuple[str, str, str], list[ScannedObject]] = {}
     for o in objects:
         by_identity.setdefault((o.kind, o.namespace, o.name), []).append(o)

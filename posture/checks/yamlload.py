@@ -16,6 +16,7 @@ bounds as it goes; any other document is measured with its aliases expanded befo
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -30,9 +31,6 @@ _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
-
-
-_STRINGS: dict[str, str] = {}
 
 
 class TooLarge(Exception):
@@ -155,14 +153,11 @@ class _Builder:
         if type(node) is yaml.ScalarNode:
             if tag == _STR:
                 # Held objects repeat the same keys and values thousands of times: one copy
-                # of each (a bounded table) keeps memory per object small.
-                value = node.value
-                kept = _STRINGS.get(value)
-                if kept is not None:
-                    return kept
-                if len(_STRINGS) < 65536:
-                    _STRINGS[value] = value
-                return value
+                # of each keeps memory per object small. Interned, that copy is also what
+                # marshal reads back (a packed template, posture.checks.inventory) rather
+                # than a new string per unpacked template; and CPython's table of interned
+                # strings forgets a string no longer used, so it holds only live ones.
+                return sys.intern(node.value)
             make = self.scalars.get(tag)
             if make is None:
                 raise _Fallback

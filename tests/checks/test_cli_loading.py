@@ -14,7 +14,7 @@ import yaml
 
 from emulator.scenario import load_scenario, shipped
 from posture.checks import frameworks, sarif, yamlload
-from posture.checks.cli import main
+from posture.checks.cli import main, write_json
 from posture.checks.frameworks import scan as framework_scan
 from posture.checks.manifests import LoadError, iter_objects, read_file
 from posture.checks.policy import Policy
@@ -397,3 +397,36 @@ def test_streamed_sarif_is_the_whole_log_encoded_at_once(
     assert bool(results) is (which != "clean")
     if which == "surrogate":
         assert any("\ud800" in r["message"]["text"] for r in results)
+
+
+@pytest.mark.parametrize("framework", [None, "cis"])
+@pytest.mark.parametrize("which", ["corpus", "mixed", "clean", "surrogate", "batches", "nothing"])
+def test_streamed_json_is_the_whole_document_encoded_at_once(
+    which: str, framework: str | None, mixed: Path, tmp_path: Path
+) -> None:
+    clean = tmp_path / "clean.yaml"
+    clean.write_text("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: quiet\n")
+    odd = tmp_path / "odd.json"
+    odd.write_text('{"kind": "Pod", "metadata": {"name": "x\\ud800"}, '
+                   '"spec": {"containers": [{"name": "a", "image": "nginx"}]}}')
+    # Objects are encoded in batches: a few more than two batches' worth.
+    (tmp_path / "batches").mkdir()
+    for i in range(600):
+        (tmp_path / "batches" / f"{i:03d}.yaml").write_text(APP_YAML.replace("web", f"w-{i}"))
+    (tmp_path / "nothing").mkdir()
+    (tmp_path / "nothing" / "values.yaml").write_text("replicas: 3\n")
+    root = {"corpus": CORPUS, "mixed": mixed, "clean": clean, "surrogate": odd,
+            "batches": tmp_path / "batches", "nothing": tmp_path / "nothing"}[which]
+    result = scan([str(root)], Policy())
+    fw = frameworks.framework(framework) if framework else None
+    extra: dict[str, object] = {}
+    if fw is not None:
+        result = framework_scan.filtered(result, fw)
+        extra["framework"] = framework_scan.to_dict(framework_scan.assess_scan(result, fw))
+    code = result.exit_code(Severity.HIGH)
+    whole = {**result.to_dict(code), **extra}
+    expected = json.dumps(whole, indent=2, ensure_ascii=False) + "\n"
+    out = io.StringIO()
+    write_json(result, code, out, extra)
+    assert out.getvalue() == expected
+    assert bool(whole["objects"]) is (which != "nothing")
