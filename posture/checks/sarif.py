@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import PurePath
 from typing import Any, TextIO
@@ -91,16 +92,24 @@ _END_OF_RESULTS = "\n" + " " * 6
 
 
 def dumps(doc: object) -> str:
-    """Return ``doc`` as ``json.dumps(indent=2, ensure_ascii=False)`` does, byte for byte.
+    """Return ``doc`` as ``json.dumps(indent=2, ensure_ascii=False)`` does, byte for byte,
+    except that a lone surrogate is written as its JSON escape (``\\ud800``).
 
     The standard library's encoder falls back to pure Python when indenting, and took longer
     than parsing the manifests; orjson writes the same text. What orjson refuses (a lone
-    surrogate, an integer past 64 bits) goes through the standard library instead.
+    surrogate, an integer past 64 bits) goes through the standard library instead. A lone
+    surrogate (a manifest may spell one as ``"\\ud800"``) cannot be encoded as UTF-8, so the
+    text with it raw could not be written out at all; escaped, it is still JSON that reads back
+    to the same string.
     """
     try:
         return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode()
     except (orjson.JSONEncodeError, UnicodeDecodeError):
-        return json.dumps(doc, indent=2, ensure_ascii=False)
+        text = json.dumps(doc, indent=2, ensure_ascii=False)
+        return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _results(

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import re
+import subprocess
+import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -369,6 +373,27 @@ def test_deep_nesting_is_read_or_refused_as_without_libyaml(
     assert read_file(str(path)) == fast
 
 
+def _surrogates_escaped(text: str) -> str:
+    """A lone surrogate cannot be written as UTF-8: the output spells it as a JSON escape."""
+    return re.sub("[\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif"])
+def test_a_lone_surrogate_in_a_name_is_written_to_a_real_stdout(fmt: str, tmp_path: Path) -> None:
+    odd = tmp_path / "odd.json"
+    odd.write_text('{"kind": "Pod", "metadata": {"name": "x\\ud800"}, '
+                   '"spec": {"containers": [{"name": "a", "image": "nginx"}]}}')
+    done = subprocess.run([sys.executable, "-m", "posture.checks", "scan", str(odd),
+                           "--format", fmt], capture_output=True, timeout=120,
+                          env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
+    out = done.stdout.decode("utf-8")  # strict: the output is valid UTF-8
+    if fmt == "text":
+        assert "x\\ud800" in out
+    else:
+        assert "x\ud800" in json.dumps(json.loads(out), ensure_ascii=False)
+
+
 @pytest.mark.parametrize("framework", [None, "cis"])
 @pytest.mark.parametrize("which", ["corpus", "scenarios", "mixed", "clean", "surrogate"])
 def test_streamed_sarif_is_the_whole_log_encoded_at_once(
@@ -389,10 +414,11 @@ def test_streamed_sarif_is_the_whole_log_encoded_at_once(
         result = framework_scan.filtered(result, fw)
     code = result.exit_code(Severity.HIGH)
     whole = sarif.render(result, code, fw)
-    expected = json.dumps(whole, indent=2, ensure_ascii=False) + "\n"
+    expected = _surrogates_escaped(json.dumps(whole, indent=2, ensure_ascii=False)) + "\n"
     out = io.StringIO()
     sarif.write(result, code, out, fw)
     assert out.getvalue() == expected
+    assert json.loads(out.getvalue()) == whole
     results = whole["runs"][0]["results"]
     assert bool(results) is (which != "clean")
     if which == "surrogate":
@@ -425,8 +451,9 @@ def test_streamed_json_is_the_whole_document_encoded_at_once(
         extra["framework"] = framework_scan.to_dict(framework_scan.assess_scan(result, fw))
     code = result.exit_code(Severity.HIGH)
     whole = {**result.to_dict(code), **extra}
-    expected = json.dumps(whole, indent=2, ensure_ascii=False) + "\n"
+    expected = _surrogates_escaped(json.dumps(whole, indent=2, ensure_ascii=False)) + "\n"
     out = io.StringIO()
     write_json(result, code, out, extra)
     assert out.getvalue() == expected
+    assert json.loads(out.getvalue()) == whole
     assert bool(whole["objects"]) is (which != "nothing")
