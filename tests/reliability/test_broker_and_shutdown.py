@@ -175,3 +175,42 @@ def test_redis_outage_loses_no_due_poll_and_duplicates_none(emulate, tmp_path, r
                         "reconnected with backoff; no process was restarted",
                 after=f"each due cluster was polled exactly once within {bound} s of Redis "
                       "coming back, and not again before its interval")
+
+
+def test_worker_given_sigterm_while_holding_a_poll_for_its_slot_gives_it_back(emulate, tmp_path):
+    """Beat hands a tick's polls out ahead of their slots; a worker stopped before a slot comes
+    must not take that poll with it: the message goes back to the queue, and another worker
+    polls the cluster at its slot."""
+    from posture.domain.polling_tasks import poll_due_clusters
+
+    cluster = register(emulate("well-kept"), "later", next_poll_at=timezone.now() + timedelta(days=1))
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(app.conf.task_default_queue)
+    args = ["worker", "--pool", "solo", "--loglevel", "INFO", "--without-gossip",
+            "--without-mingle"]
+    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+    first = celery([*args, "-n", "first@%h"], process_env(tmp_path), first_log)
+    second = None
+    try:
+        assert wait_for(lambda: "ready." in first_log.read_text(), 90), first_log.read_text()
+        slot = timezone.now() + timedelta(seconds=12)
+        Cluster.objects.filter(pk=cluster.pk).update(next_poll_at=slot)
+        assert poll_due_clusters() == 1
+        assert wait_for(lambda: "received" in first_log.read_text().lower(), 30), \
+            first_log.read_text()[-3000:]
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=30) == 0, first_log.read_text()[-3000:]
+        assert timezone.now() < slot, "the worker did not stop before the slot"
+        assert not Snapshot.objects.filter(cluster=cluster).exists()
+        # Not acknowledged, so back in the queue for the next worker.
+        with app.connection_for_write() as conn:
+            assert conn.default_channel.client.llen(app.conf.task_default_queue) == 1
+        second = celery([*args, "-n", "second@%h"], process_env(tmp_path), second_log)
+        assert wait_for(lambda: Snapshot.objects.filter(
+            cluster=cluster, status=SnapshotStatus.OK).exists(), 90), second_log.read_text()[-3000:]
+    finally:
+        stop(first)
+        if second is not None:
+            stop(second)
+    (snapshot,) = snapshots_of(cluster)
+    assert snapshot.taken_at >= slot
