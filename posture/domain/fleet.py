@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db import connection
+from django.db.models import F, Func, JSONField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import JSONObject
 
 from clusters.models import Cluster
@@ -52,9 +53,18 @@ def with_current(clusters: QuerySet[Cluster]) -> QuerySet[Any]:
         grade=F("current__grade"),
         kubernetes_version=F("current__kubernetes_version"),
         provider=F("current__provider"),
-        finding_counts=JSONObject(severity=F("current__severity_counts"),
-                                  platform_severity=F("current__platform_counts")),
+        finding_counts=JSONObject(severity=_nested("current__severity_counts"),
+                                  platform_severity=_nested("current__platform_counts")),
     )
+
+
+def _nested(field: str) -> F | Func:
+    """A JSON column as a value of ``JSONObject``. SQLite's ``json_object()`` would nest the
+    column's text as a string unless ``json()`` marks it as JSON; PostgreSQL's jsonb needs
+    nothing."""
+    if connection.vendor == "sqlite":
+        return Func(F(field), function="JSON", output_field=JSONField())
+    return F(field)
 
 
 @dataclass(frozen=True)
